@@ -1,0 +1,56 @@
+# Coinstream — the two commands that matter: `make run` (whole system) and `make test` (all tests).
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: run up down status test test-fast demo token schemas lint clean
+
+$(BIN)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+venv: $(BIN)/.installed
+
+## Start Kafka + PostgreSQL (native unless KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL are set),
+## migrate, create topics, then every service under honcho. Ctrl-C stops them all.
+run: venv up
+	@echo "recharge    http://127.0.0.1:8001/docs"
+	@echo "gifting     http://127.0.0.1:8002/docs"
+	@echo "payout      http://127.0.0.1:8003/docs"
+	@echo "projections faust worker -> PostgreSQL database coinstream_projections"
+	@echo "kafka       $${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:19092}   postgres $${DATABASE_URL:-postgresql://coinstream:coinstream@127.0.0.1:15432/postgres}"
+	$(BIN)/honcho start -f Procfile
+
+up: venv
+	$(BIN)/python -m infra up
+
+down:
+	$(BIN)/python -m infra down
+
+status:
+	$(BIN)/python -m infra status
+
+## The whole suite against real Kafka and PostgreSQL (started when not running).
+test: venv
+	$(BIN)/python -m pytest -q
+
+## Unit tests only (no infrastructure).
+test-fast: venv
+	$(BIN)/python -m pytest -q -m "not integration and not e2e" tests/unit
+
+## Buy coins, send a gift, request a payout, read the balances (needs `make run` in another shell).
+demo: venv
+	$(BIN)/python -m scripts.demo
+
+schemas: venv
+	$(BIN)/python -m schemas.generate
+
+lint: venv
+	$(BIN)/ruff check .
+
+clean: down
+	rm -rf .cache $(VENV)

@@ -1,0 +1,1 @@
+"""Shared plumbing for every Coinstream service. No business rules live here."""

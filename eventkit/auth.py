@@ -1,0 +1,86 @@
+"""JWT bearer auth (HS256 pinned; expiry, audience and issuer checked) and dev token minting."""
+
+import time
+from datetime import date
+from typing import Annotated
+
+import jwt
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+
+from eventkit.problems import Forbidden, Unauthorized
+from eventkit.settings import Settings
+
+ALGORITHM = "HS256"
+
+
+class Caller(BaseModel):
+    """The authenticated user, from verified token claims."""
+
+    user_id: str
+    roles: frozenset[str] = frozenset()
+    country: str | None = None
+    birthdate: date | None = None
+    account_type: str = "personal"
+
+    def has(self, role: str) -> bool:
+        return role in self.roles
+
+
+def mint_token(settings: Settings, user_id: str, roles: list[str] | None = None,
+               country: str | None = "US", birthdate: str | None = "1990-01-01",
+               account_type: str = "personal", ttl_seconds: int = 3600) -> str:
+    """A signed token for development, tests and the demo (`python -m eventkit.auth USER`)."""
+    now = int(time.time())
+    claims = {"sub": user_id, "roles": roles or ["fan"], "country": country,
+              "birthdate": birthdate, "account_type": account_type, "iat": now,
+              "exp": now + ttl_seconds, "aud": settings.jwt_audience, "iss": settings.jwt_issuer}
+    return jwt.encode(claims, settings.jwt_secret, algorithm=ALGORITHM)
+
+
+def verify(settings: Settings, token: str) -> Caller:
+    try:
+        claims = jwt.decode(token, settings.jwt_secret, algorithms=[ALGORITHM],
+                            audience=settings.jwt_audience, issuer=settings.jwt_issuer,
+                            options={"require": ["sub", "exp", "aud", "iss"]})
+        return Caller(user_id=claims["sub"], roles=frozenset(claims.get("roles") or []),
+                      country=claims.get("country"), birthdate=claims.get("birthdate"),
+                      account_type=claims.get("account_type") or "personal")
+    except (jwt.PyJWTError, ValueError) as exc:
+        raise Unauthorized(f"invalid token: {exc}") from None
+
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def current_caller(request: Request,
+                   credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+                   ) -> Caller:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized("missing bearer token")
+    return verify(request.app.state.settings, credentials.credentials)
+
+
+def require_admin(caller: Annotated[Caller, Depends(current_caller)]) -> Caller:
+    if not caller.has("admin"):
+        raise Forbidden("admin role required")
+    return caller
+
+
+CallerDep = Annotated[Caller, Depends(current_caller)]
+AdminDep = Annotated[Caller, Depends(require_admin)]
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Mint a development bearer token")
+    parser.add_argument("user_id")
+    parser.add_argument("--roles", default="fan", help="comma-separated, e.g. fan,creator,admin")
+    parser.add_argument("--country", default="US")
+    parser.add_argument("--birthdate", default="1990-01-01")
+    parser.add_argument("--ttl", type=int, default=86400)
+    a = parser.parse_args()
+    print(mint_token(Settings(), a.user_id, a.roles.split(","), a.country, a.birthdate,
+                     ttl_seconds=a.ttl))

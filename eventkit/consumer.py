@@ -1,0 +1,110 @@
+"""Idempotent consumer: each event's id is recorded in the same transaction as its effect.
+
+Offsets are committed only after the database commit, so a crash re-delivers and the recorded
+id turns the repeat into a no-op. Messages no handler can apply go to the dead-letter topic
+with the reason in a header; the consumer goes on with the next one.
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
+
+from eventkit.codec import PoisonMessage, decode
+from eventkit.kafka import producer
+from eventkit.settings import Settings
+from schemas import topics
+from schemas.envelope import Envelope
+from schemas.events.base import Payload
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[asyncpg.Connection, Envelope, Payload], Awaitable[None]]
+
+
+async def send_dead_letter(dlq_producer, settings: Settings, record: ConsumerRecord,
+                           reason: str, group: str) -> None:
+    headers = [("reason", reason.encode()[:4000]), ("topic", record.topic.encode()),
+               ("partition", str(record.partition).encode()),
+               ("offset", str(record.offset).encode()), ("consumer", group.encode())]
+    await dlq_producer.send_and_wait(settings.topic(topics.DEAD_LETTER), value=record.value,
+                                     key=record.key, headers=headers)
+
+
+class IdempotentConsumer:
+    def __init__(self, settings: Settings, pool: asyncpg.Pool, group: str,
+                 source_topics: list[str], handlers: dict[str, Handler]):
+        self.settings, self.pool, self.group = settings, pool, group
+        self.source_topics = [settings.topic(t) for t in source_topics]
+        self.handlers = handlers
+        self.consumer: AIOKafkaConsumer | None = None
+        self.dlq = None
+
+    async def start(self) -> None:
+        self.consumer = AIOKafkaConsumer(
+            *self.source_topics, bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            group_id=self.group, enable_auto_commit=False, auto_offset_reset="earliest",
+            isolation_level="read_committed")
+        self.dlq = producer(self.settings)
+        await self.dlq.start()
+        await self.consumer.start()
+
+    async def stop(self) -> None:
+        for client in (self.consumer, self.dlq):
+            if client:
+                await client.stop()
+        self.consumer = self.dlq = None
+
+    async def apply(self, records: list[ConsumerRecord]) -> list[tuple[ConsumerRecord, str]]:
+        """Applies a batch in one transaction; returns the poison records with their reasons."""
+        poison: list[tuple[ConsumerRecord, str]] = []
+        async with self.pool.acquire() as conn, conn.transaction():
+            for record in records:
+                try:
+                    envelope, payload = decode(record.value)
+                    handler = self.handlers.get(envelope.type)
+                    if handler is None:
+                        continue  # a valid event this service has no interest in
+                    async with conn.transaction():  # savepoint: a refused event undoes only itself
+                        fresh = await conn.fetchval(
+                            "INSERT INTO processed_events (event_id, topic) VALUES ($1, $2)"
+                            " ON CONFLICT DO NOTHING RETURNING true", envelope.id, record.topic)
+                        if fresh:
+                            await handler(conn, envelope, payload)
+                except PoisonMessage as exc:
+                    poison.append((record, exc.reason))
+        return poison
+
+    async def run(self) -> None:
+        """Consumes forever; database or broker outages are retried, never skipped."""
+        while True:
+            try:
+                await self.start()
+                while True:
+                    batches = await self.consumer.getmany(timeout_ms=500, max_records=500)
+                    records = [r for batch in batches.values() for r in batch]
+                    if not records:
+                        continue
+                    poison = await self._apply_with_retry(records)
+                    for record, reason in poison:
+                        log.warning("dead-lettering %s[%s]@%s: %s", record.topic,
+                                    record.partition, record.offset, reason)
+                        await send_dead_letter(self.dlq, self.settings, record, reason, self.group)
+                    await self.consumer.commit()
+            except Exception as exc:  # noqa: BLE001 - outage: reconnect, offsets are safe
+                log.warning("consumer %s interrupted (%r); retrying in 1s", self.group, exc)
+                await asyncio.sleep(1)
+            finally:
+                await self.stop()
+
+    async def _apply_with_retry(self, records):
+        delay = 0.2
+        while True:
+            try:
+                return await self.apply(records)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("database error (%r); retrying batch in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5)

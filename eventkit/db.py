@@ -1,0 +1,78 @@
+"""Database bootstrap: create a service's database when missing and apply its SQL migrations.
+
+Migrations are plain numbered .sql files applied once each, in order, inside a transaction and
+under an advisory lock (several processes may start at once). A migration library would pull in
+a second driver (psycopg/SQLAlchemy) for what is a dozen lines on asyncpg.
+"""
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+PLUMBING = Path(__file__).resolve().parent / "sql"
+_LOCK_KEY = 0x0C01_5EA3
+
+
+async def ensure_database(dsn: str) -> None:
+    parts = urlsplit(dsn)
+    name = parts.path.lstrip("/")
+    admin = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres")))
+    try:
+        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            try:
+                await admin.execute(f'CREATE DATABASE "{name}"')
+            except asyncpg.DuplicateDatabaseError:
+                pass  # another process created it first
+    finally:
+        await admin.close()
+
+
+def migration_files(*dirs: Path) -> list[Path]:
+    return [p for d in dirs for p in sorted(d.glob("*.sql"))]
+
+
+async def migrate(dsn: str, *dirs: Path) -> list[str]:
+    """Applies the plumbing migrations, then each dir's; returns the names newly applied."""
+    await ensure_database(dsn)
+    conn = await asyncpg.connect(dsn)
+    applied: list[str] = []
+    try:
+        await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        done = {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")}
+        for path in migration_files(PLUMBING, *dirs):
+            name = f"{path.parent.name}/{path.name}"
+            if name in done:
+                continue
+            async with conn.transaction():
+                await conn.execute(path.read_text())
+                await conn.execute("INSERT INTO schema_migrations (name) VALUES ($1)", name)
+            applied.append(name)
+    finally:
+        await conn.close()
+    return applied
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    # jsonb in and out as Python objects; Decimals become exact strings, never floats.
+    await conn.set_type_codec(
+        "jsonb", schema="pg_catalog", format="text",
+        encoder=lambda v: json.dumps(v, default=_json_default), decoder=json.loads,
+    )
+
+
+def _json_default(value):
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+async def create_pool(dsn: str, min_size: int = 2, max_size: int = 20) -> asyncpg.Pool:
+    return await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size,
+                                     init=_init_connection)

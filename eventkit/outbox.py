@@ -1,0 +1,81 @@
+"""The outbox relay: publishes committed outbox rows to Kafka, then marks them sent.
+
+A crash between send and mark re-sends those rows on restart (consumers dedupe on event id), so
+nothing committed is ever lost. One relay per database is active at a time (a session advisory
+lock), which keeps per-aggregate order even with several replicas running as standbys.
+"""
+
+import asyncio
+import logging
+
+import asyncpg
+
+from eventkit.kafka import producer
+from eventkit.settings import Settings
+
+log = logging.getLogger(__name__)
+_LEADER_LOCK = 0x0B0C_5E7D
+CHANNEL = "outbox"
+
+
+class OutboxRelay:
+    def __init__(self, settings: Settings, dsn: str, batch_size: int = 1000,
+                 idle_seconds: float = 0.2):
+        self.settings, self.dsn = settings, dsn
+        self.batch_size, self.idle_seconds = batch_size, idle_seconds
+        self._wakeup = asyncio.Event()
+        self.conn: asyncpg.Connection | None = None
+        self.producer = None
+
+    async def start(self) -> None:
+        self.conn = await asyncpg.connect(self.dsn)
+        while not await self.conn.fetchval("SELECT pg_try_advisory_lock($1)", _LEADER_LOCK):
+            log.info("another relay is active on this database; standing by")
+            await asyncio.sleep(1)
+        await self.conn.add_listener(CHANNEL, lambda *_: self._wakeup.set())
+        self.producer = producer(self.settings)
+        await self.producer.start()
+
+    async def stop(self) -> None:
+        if self.producer:
+            await self.producer.stop()
+        if self.conn and not self.conn.is_closed():
+            await self.conn.close()
+        self.producer = self.conn = None
+
+    async def send_batch(self) -> list[int]:
+        """Sends the oldest unsent rows in order and waits for every ack; returns their ids."""
+        rows = await self.conn.fetch(
+            "SELECT id, topic, key, value FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1",
+            self.batch_size)
+        futures = [await self.producer.send(self.settings.topic(r["topic"]), value=r["value"],
+                                            key=r["key"].encode()) for r in rows]
+        await asyncio.gather(*futures)
+        return [r["id"] for r in rows]
+
+    async def mark_sent(self, ids: list[int]) -> None:
+        await self.conn.execute("UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])", ids)
+
+    async def relay_once(self) -> int:
+        ids = await self.send_batch()
+        if ids:
+            await self.mark_sent(ids)
+        return len(ids)
+
+    async def run(self) -> None:
+        """Relays forever; a lost broker or database connection restarts the loop after a pause."""
+        while True:
+            try:
+                await self.start()
+                while True:
+                    if await self.relay_once() == 0:
+                        self._wakeup.clear()
+                        try:
+                            await asyncio.wait_for(self._wakeup.wait(), self.idle_seconds)
+                        except TimeoutError:
+                            pass
+            except Exception as exc:  # noqa: BLE001 - any outage: reconnect, never exit
+                log.warning("relay interrupted (%r); retrying in 1s", exc)
+                await asyncio.sleep(1)
+            finally:
+                await self.stop()

@@ -1,0 +1,99 @@
+"""Typed errors and their RFC 9457 problem+json responses, mapped once for every service."""
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+
+
+class DomainError(Exception):
+    """Base of every refusal a service gives; subclasses set status, code and title."""
+
+    status: int = 400
+    code: str = "bad-request"
+    title: str = "Bad request"
+    headers: dict[str, str] | None = None
+
+    def __init__(self, detail: str | None = None, **extra: Any):
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.extra = extra
+
+
+class Unauthorized(DomainError):
+    status, code, title = 401, "unauthorized", "Missing or invalid bearer token"
+    headers = {"WWW-Authenticate": "Bearer"}
+
+
+class Forbidden(DomainError):
+    status, code, title = 403, "forbidden", "Not allowed"
+
+
+class NotFound(DomainError):
+    status, code, title = 404, "not-found", "Not found"
+
+
+class IdempotencyKeyReused(DomainError):
+    status, code, title = 409, "idempotency-key-reused", \
+        "Idempotency-Key already used with a different request"
+
+
+class MissingIdempotencyKey(DomainError):
+    status, code, title = 428, "idempotency-key-required", "Idempotency-Key header required"
+
+
+class PayloadTooLarge(DomainError):
+    status, code, title = 413, "payload-too-large", "Request body too large"
+
+
+def problem_response(status: int, code: str, title: str, detail: str | None = None,
+                     instance: str | None = None, headers: dict[str, str] | None = None,
+                     **extra: Any) -> JSONResponse:
+    body = {"type": f"https://coinstream.dev/problems/{code}", "title": title, "status": status,
+            "detail": detail, "instance": instance, **extra}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def problem_responses(*errors: type[DomainError]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entry documenting the problems a route can answer with."""
+    out: dict[int | str, dict[str, Any]] = {}
+    for err in errors:
+        entry = out.setdefault(err.status, {"model": Problem, "description": ""})
+        entry["description"] = "; ".join(filter(None, [entry["description"], err.title]))
+        entry["content"] = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    return out
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError):
+        return problem_response(exc.status, exc.code, exc.title, exc.detail, request.url.path,
+                                exc.headers, **exc.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError):
+        errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}
+                  for e in exc.errors()]
+        return problem_response(422, "validation-error", "Request failed validation",
+                                f"{len(errors)} invalid field(s)", request.url.path,
+                                errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        return problem_response(exc.status_code, f"http-{exc.status_code}", str(exc.detail),
+                                None, request.url.path, getattr(exc, "headers", None))

@@ -1,0 +1,48 @@
+"""Small process helpers shared by the Kafka and PostgreSQL launchers."""
+
+import os
+import signal
+import socket
+import time
+from pathlib import Path
+
+
+def pid_alive(pid_file: Path) -> int | None:
+    """The pid recorded in pid_file if that process still runs, else None."""
+    try:
+        pid = int(pid_file.read_text().split()[0])
+        os.kill(pid, 0)
+    except (FileNotFoundError, ValueError, IndexError, ProcessLookupError):
+        return None
+    except PermissionError:  # alive, owned by another user (postgres)
+        return pid
+    return pid
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
+def stop_pid(pid: int, timeout: float = 60.0) -> None:
+    """SIGTERM (a clean shutdown for both servers), then SIGKILL after timeout."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    os.kill(pid, signal.SIGKILL)
+
+
+def log_tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return f"(no log at {path})"

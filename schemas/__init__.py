@@ -1,0 +1,1 @@
+"""Coinstream's event contract: the envelope, every payload, the topics. Versioned; see README."""

@@ -1,0 +1,32 @@
+"""The event envelope: CloudEvents 1.0 attribute names plus extension attributes
+(lower-case, as CloudEvents requires) for the aggregate, its version, correlation and causation."""
+
+from datetime import datetime, timezone
+from typing import Any, Literal
+from uuid import UUID, uuid4
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Envelope(BaseModel):
+    """One immutable fact. `type` + `dataversion` select the payload schema in `data`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    specversion: Literal["1.0"] = "1.0"
+    id: UUID = Field(default_factory=uuid4, description="Unique event id; consumers dedupe on it")
+    source: str = Field(description="URI-reference of the emitting service, e.g. /coinstream/gifting")
+    type: str = Field(description="Event type name, e.g. GiftSent")
+    dataversion: int = Field(ge=1, description="Schema version of `data` for this type")
+    time: datetime = Field(default_factory=utcnow)
+    subject: str | None = Field(default=None, description="What the event is about, e.g. a user id")
+    datacontenttype: Literal["application/json"] = "application/json"
+    aggregateid: str = Field(description="Stream id; also the Kafka message key (order per aggregate)")
+    aggregateversion: int = Field(ge=1, description="Version of the aggregate after this event")
+    correlationid: UUID = Field(description="Id shared by every event of one business flow")
+    causationid: UUID | None = Field(default=None, description="Id of the event or command that caused this one")
+    data: dict[str, Any]

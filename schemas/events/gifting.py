@@ -1,0 +1,37 @@
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.events.base import Payload
+from schemas.money import Coins, Rate
+
+
+class GiftContext(BaseModel):
+    """Where the gift was sent: a LIVE stream, a video or a comment."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["live", "video", "comment"]
+    id: str
+
+
+class GiftSent(Payload):
+    """Coins left the sender's wallet as a gift; the creator earns diamonds at the recorded rate."""
+
+    event_type = "GiftSent"
+
+    gift_id: str
+    sender_id: str
+    creator_id: str
+    context: GiftContext
+    gift_code: str
+    quantity: int = Field(gt=0)
+    unit_price: Coins
+    coins: Coins = Field(gt=0, description="quantity x unit_price")
+    diamonds_per_coin: Rate = Field(description="Coin->diamond rate in force")
+    commission_rate: Rate = Field(description="Platform share of the gift's value")
+    rates_version: int
+    catalog_version: int
+    combo_id: str | None = None
+    combo_count: int = Field(default=1, ge=1)
+    balance_after: int

@@ -1,0 +1,42 @@
+from typing import Literal
+
+from pydantic import Field
+
+from schemas.events.base import Payload
+from schemas.money import Coins, Country, Money, Rate
+
+Channel = Literal["web", "in_app"]
+
+
+class CoinPurchased(Payload):
+    """A confirmed payment turned into coins for the buyer's wallet."""
+
+    event_type = "CoinPurchased"
+
+    purchase_id: str
+    user_id: str
+    bundle_id: str
+    coins: Coins = Field(gt=0)
+    country: Country
+    channel: Channel
+    price: Money = Field(description="What the buyer was charged, in the charge currency")
+    settlement: Money = Field(description="What the platform receives, in the settlement currency")
+    fee: Money = Field(description="Processing fee, in the settlement currency")
+    fx_rate: Rate = Field(description="Settlement units per charge unit applied (1 when equal)")
+    catalog_version: int
+    rates_version: int
+    provider: str
+    provider_txn_id: str
+
+
+class PurchaseFailed(Payload):
+    """A payment was declined or timed out; no coins were granted."""
+
+    event_type = "PurchaseFailed"
+
+    purchase_id: str
+    user_id: str
+    bundle_id: str
+    reason: str
+    provider: str
+    provider_txn_id: str | None = None

@@ -1,0 +1,19 @@
+"""Exact money types shared by payloads: integer minor units with an ISO-4217 code."""
+
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+Country = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+# Rates travel as decimal strings so no consumer ever sees a binary float.
+Rate = Annotated[Decimal, Field(ge=0, max_digits=28, decimal_places=12)]
+Coins = Annotated[int, Field(ge=0)]
+
+
+class Money(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    amount_minor: int = Field(description="Amount in the currency's minor unit (cents, pence, yen)")
+    currency: Currency

@@ -1,0 +1,83 @@
+"""The README's demo: buy coins, send a gift, request a payout, then read the balances that
+each service and the read models hold. Needs the system running (`make run`)."""
+
+import asyncio
+import os
+import uuid
+
+import asyncpg
+import httpx
+
+from eventkit.auth import mint_token
+from eventkit.settings import Settings
+
+RECHARGE = os.environ.get("RECHARGE_URL", "http://127.0.0.1:8001")
+GIFTING = os.environ.get("GIFTING_URL", "http://127.0.0.1:8002")
+PAYOUT = os.environ.get("PAYOUT_URL", "http://127.0.0.1:8003")
+
+
+def headers(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", "Idempotency-Key": str(uuid.uuid4())}
+
+
+async def eventually(fetch, predicate, timeout: float = 30.0):
+    """Polls fetch() until predicate(result) holds: services learn of each other via Kafka."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await fetch()
+        if predicate(result):
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"condition not met within {timeout}s; last: {result!r}")
+        await asyncio.sleep(0.2)
+
+
+async def main() -> None:
+    settings = Settings()
+    fan, creator = f"fan-{uuid.uuid4().hex[:8]}", f"creator-{uuid.uuid4().hex[:8]}"
+    fan_token = mint_token(settings, fan)
+    creator_token = mint_token(settings, creator, roles=["creator"])
+    async with httpx.AsyncClient(timeout=10) as http:
+        r = await http.post(f"{RECHARGE}/v1/purchases", headers=headers(fan_token),
+                            json={"bundle_id": "coins_3500", "channel": "web"})
+        r.raise_for_status()
+        print(f"1. {fan} bought 3,500 coins:", r.json())
+
+        async def wallet():
+            return (await http.get(f"{GIFTING}/v1/wallet", headers=headers(fan_token))).json()
+
+        print("2. gifting credited the wallet:", await eventually(wallet, lambda w: w["balance"]))
+        r = await http.post(f"{GIFTING}/v1/gifts", headers=headers(fan_token), json={
+            "creator_id": creator, "context": {"kind": "live", "id": "stream-1"},
+            "gift_code": "galaxy", "quantity": 2})
+        r.raise_for_status()
+        print(f"3. gift of 2 x Galaxy to {creator}:", r.json())
+
+        async def earnings():
+            return (await http.get(f"{PAYOUT}/v1/earnings", headers=headers(creator_token))).json()
+
+        print("4. payout credited diamonds:", await eventually(earnings, lambda e: e["earned"]))
+        r = await http.post(f"{PAYOUT}/v1/payouts", headers=headers(creator_token),
+                            json={"diamonds": 2000, "method": "bank"})
+        r.raise_for_status()
+        print("5. payout requested:", r.json())
+
+    conn = await asyncpg.connect(settings.database_for("projections"))
+    try:
+        async def read_models():
+            w = await conn.fetchrow("SELECT * FROM wallet_balances WHERE user_id = $1", fan)
+            c = await conn.fetchrow("SELECT * FROM creator_earnings WHERE creator_id = $1",
+                                    creator)
+            return w, c
+
+        w, c = await eventually(read_models, lambda wc: wc[0] and wc[1] and
+                                wc[1]["diamonds_pending"] == 2000)
+        print("6. read models in PostgreSQL (coinstream_projections):")
+        print("   wallet_balances: ", dict(w))
+        print("   creator_earnings:", dict(c))
+    finally:
+        await conn.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,13 @@
+from pathlib import Path
+
+from eventkit.service import ServiceSpec, main
+from schemas import topics
+from services.gifting.api import create
+from services.gifting.handlers import HANDLERS
+
+SPEC = ServiceSpec(name="gifting", migrations=Path(__file__).with_name("migrations"),
+                   app_factory=create, default_port=8002,
+                   consumed_topics=[topics.RECHARGE_EVENTS], handlers=HANDLERS)
+
+if __name__ == "__main__":
+    main(SPEC)

@@ -1,0 +1,42 @@
+"""The wallet ledger in PostgreSQL: credits, and spends that can never overdraw."""
+
+from uuid import UUID
+
+import asyncpg
+
+
+async def credit(conn: asyncpg.Connection, user_id: str, coins: int, event_id: UUID,
+                 kind: str) -> int:
+    balance = await conn.fetchval(
+        "INSERT INTO wallets (user_id, balance, version) VALUES ($1, $2, 1)"
+        " ON CONFLICT (user_id) DO UPDATE SET balance = wallets.balance + EXCLUDED.balance,"
+        " version = wallets.version + 1, updated_at = now() RETURNING balance", user_id, coins)
+    await _record(conn, user_id, event_id, kind, coins, balance)
+    return balance
+
+
+async def spend(conn: asyncpg.Connection, user_id: str, coins: int) -> tuple[int, int] | None:
+    """Debits atomically when the balance covers it; returns (balance, version) or None.
+
+    The condition sits in the UPDATE itself: concurrent spends serialise on the row lock and
+    each re-checks the balance it finds, so two spends can never both pass on the same coins.
+    """
+    row = await conn.fetchrow(
+        "UPDATE wallets SET balance = balance - $2, version = version + 1, updated_at = now()"
+        " WHERE user_id = $1 AND balance >= $2 RETURNING balance, version", user_id, coins)
+    return (row["balance"], row["version"]) if row else None
+
+
+async def record_spend(conn: asyncpg.Connection, user_id: str, event_id: UUID, kind: str,
+                       coins: int, balance_after: int) -> None:
+    await _record(conn, user_id, event_id, kind, -coins, balance_after)
+
+
+async def _record(conn, user_id, event_id, kind, delta, balance_after) -> None:
+    await conn.execute(
+        "INSERT INTO wallet_ledger (user_id, event_id, kind, delta, balance_after)"
+        " VALUES ($1, $2, $3, $4, $5)", user_id, event_id, kind, delta, balance_after)
+
+
+async def balance(conn: asyncpg.Connection, user_id: str) -> int:
+    return await conn.fetchval("SELECT balance FROM wallets WHERE user_id = $1", user_id) or 0
