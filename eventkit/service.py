@@ -9,9 +9,9 @@ import argparse
 import asyncio
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from eventkit.consumer import Handler, IdempotentConsumer
 from eventkit.db import create_pool, migrate

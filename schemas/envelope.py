@@ -1,7 +1,7 @@
 """The event envelope: CloudEvents 1.0 attribute names plus extension attributes
 (lower-case, as CloudEvents requires) for the aggregate, its version, correlation and causation."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 from uuid import UUID, uuid4
 
@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Envelope(BaseModel):

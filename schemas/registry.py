@@ -1,14 +1,18 @@
 """Every (type, version) a consumer may meet, and the model that validates it."""
 
+from schemas.events import accounts, gifting, payout, recharge, sanctions
 from schemas.events.base import Payload
-from schemas.events.gifting import GiftSent
-from schemas.events.payout import DiamondsCredited, PayoutRequested
-from schemas.events.recharge import CoinPurchased, PurchaseFailed
 
-PAYLOADS: dict[tuple[str, int], type[Payload]] = {
-    (m.event_type, m.version): m
-    for m in (CoinPurchased, PurchaseFailed, GiftSent, DiamondsCredited, PayoutRequested)
-}
+MODELS: tuple[type[Payload], ...] = (
+    recharge.PurchaseCreated, recharge.CoinPurchased, recharge.PurchaseFailed,
+    recharge.CoinsClawedBack,
+    sanctions.TransactionBanPlaced, sanctions.TransactionBanLifted,
+    accounts.AccountProfileUpdated,
+    gifting.GiftSent, gifting.ContentUnlocked,
+    payout.DiamondsCredited, payout.DiamondsReleased, payout.PayoutRequested,
+    payout.PayoutApproved, payout.PayoutSubmitted, payout.PayoutCompleted, payout.PayoutFailed,
+)
+PAYLOADS: dict[tuple[str, int], type[Payload]] = {(m.event_type, m.version): m for m in MODELS}
 
 
 def payload_model(event_type: str, version: int) -> type[Payload] | None:

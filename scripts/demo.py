@@ -32,35 +32,37 @@ async def eventually(fetch, predicate, timeout: float = 30.0):
         await asyncio.sleep(0.2)
 
 
-async def main() -> None:
-    settings = Settings()
+async def main(settings: Settings | None = None, recharge: str = RECHARGE,
+               gifting: str = GIFTING, payout: str = PAYOUT, say=print) -> dict:
+    """Runs the story once with fresh users; returns what it read, for tests to check."""
+    settings = settings or Settings()
     fan, creator = f"fan-{uuid.uuid4().hex[:8]}", f"creator-{uuid.uuid4().hex[:8]}"
     fan_token = mint_token(settings, fan)
     creator_token = mint_token(settings, creator, roles=["creator"])
     async with httpx.AsyncClient(timeout=10) as http:
-        r = await http.post(f"{RECHARGE}/v1/purchases", headers=headers(fan_token),
+        r = await http.post(f"{recharge}/v1/purchases", headers=headers(fan_token),
                             json={"bundle_id": "coins_3500", "channel": "web"})
         r.raise_for_status()
-        print(f"1. {fan} bought 3,500 coins:", r.json())
+        say(f"1. {fan} bought 3,500 coins:", r.json())
 
         async def wallet():
-            return (await http.get(f"{GIFTING}/v1/wallet", headers=headers(fan_token))).json()
+            return (await http.get(f"{gifting}/v1/wallet", headers=headers(fan_token))).json()
 
-        print("2. gifting credited the wallet:", await eventually(wallet, lambda w: w["balance"]))
-        r = await http.post(f"{GIFTING}/v1/gifts", headers=headers(fan_token), json={
+        say("2. gifting credited the wallet:", await eventually(wallet, lambda w: w["balance"]))
+        r = await http.post(f"{gifting}/v1/gifts", headers=headers(fan_token), json={
             "creator_id": creator, "context": {"kind": "live", "id": "stream-1"},
             "gift_code": "galaxy", "quantity": 2})
         r.raise_for_status()
-        print(f"3. gift of 2 x Galaxy to {creator}:", r.json())
+        say(f"3. gift of 2 x Galaxy to {creator}:", r.json())
 
         async def earnings():
-            return (await http.get(f"{PAYOUT}/v1/earnings", headers=headers(creator_token))).json()
+            return (await http.get(f"{payout}/v1/earnings", headers=headers(creator_token))).json()
 
-        print("4. payout credited diamonds:", await eventually(earnings, lambda e: e["earned"]))
-        r = await http.post(f"{PAYOUT}/v1/payouts", headers=headers(creator_token),
+        say("4. payout credited diamonds:", await eventually(earnings, lambda e: e["earned"]))
+        r = await http.post(f"{payout}/v1/payouts", headers=headers(creator_token),
                             json={"diamonds": 2000, "method": "bank"})
         r.raise_for_status()
-        print("5. payout requested:", r.json())
+        say("5. payout requested:", r.json())
 
     conn = await asyncpg.connect(settings.database_for("projections"))
     try:
@@ -72,11 +74,12 @@ async def main() -> None:
 
         w, c = await eventually(read_models, lambda wc: wc[0] and wc[1] and
                                 wc[1]["diamonds_pending"] == 2000)
-        print("6. read models in PostgreSQL (coinstream_projections):")
-        print("   wallet_balances: ", dict(w))
-        print("   creator_earnings:", dict(c))
+        say(f"6. read models in PostgreSQL ({settings.db_prefix}_projections):")
+        say("   wallet_balances: ", dict(w))
+        say("   creator_earnings:", dict(c))
     finally:
         await conn.close()
+    return {"fan": fan, "creator": creator, "wallet": dict(w), "earnings": dict(c)}
 
 
 if __name__ == "__main__":

@@ -35,3 +35,21 @@ class GiftSent(Payload):
     combo_id: str | None = None
     combo_count: int = Field(default=1, ge=1)
     balance_after: int
+
+
+class ContentUnlocked(Payload):
+    """Coins left the user's wallet to unlock an item; the owner earns diamonds at the recorded
+    rate unless the platform owns the item."""
+
+    event_type = "ContentUnlocked"
+
+    unlock_id: str
+    user_id: str
+    item_id: str
+    owner_id: str = Field(description="Creator who owns the item, or 'platform'")
+    coins: Coins = Field(gt=0)
+    diamonds_per_coin: Rate
+    commission_rate: Rate
+    rates_version: int
+    catalog_version: int
+    balance_after: int

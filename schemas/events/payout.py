@@ -1,3 +1,4 @@
+from datetime import datetime
 from typing import Literal
 
 from pydantic import Field
@@ -7,16 +8,30 @@ from schemas.money import Money, Rate
 
 
 class DiamondsCredited(Payload):
-    """The payout service credited a creator for a gift (diamonds = coins x recorded rate)."""
+    """The payout service credited a creator for a gift or unlock (diamonds = coins x rate
+    recorded on the source event); `held` of them sit in reserve until `release_at`."""
 
     event_type = "DiamondsCredited"
 
     creator_id: str
-    gift_event_id: str
+    gift_event_id: str = Field(description="Id of the GiftSent / ContentUnlocked event credited")
     gift_id: str
     stream_id: str | None = None
+    coins: int = Field(default=0, ge=0)
     diamonds: int = Field(ge=0)
+    held: int = Field(default=0, ge=0)
+    release_at: datetime | None = None
     earned_after: int
+
+
+class DiamondsReleased(Payload):
+    """Held diamonds became available (reserve window over)."""
+
+    event_type = "DiamondsReleased"
+
+    creator_id: str
+    diamonds: int = Field(gt=0)
+    held_after: int
 
 
 class PayoutRequested(Payload):
@@ -33,3 +48,48 @@ class PayoutRequested(Payload):
     rates_version: int
     method: Literal["bank", "paypal"]
     available_after: int
+    requires_review: bool = False
+
+
+class PayoutApproved(Payload):
+    event_type = "PayoutApproved"
+
+    payout_id: str
+    creator_id: str
+    approved_by: str
+
+
+class PayoutSubmitted(Payload):
+    """Handed to the payout provider; settles later through a signed callback."""
+
+    event_type = "PayoutSubmitted"
+
+    payout_id: str
+    creator_id: str
+    provider: str
+    provider_ref: str
+
+
+class PayoutCompleted(Payload):
+    """Settled: the pending diamonds are now paid."""
+
+    event_type = "PayoutCompleted"
+
+    payout_id: str
+    creator_id: str
+    diamonds: int = Field(gt=0)
+    amount: Money
+    provider_ref: str | None = None
+
+
+class PayoutFailed(Payload):
+    """Not paid (provider failure, review rejection or settlement timeout): the pending
+    diamonds return to available."""
+
+    event_type = "PayoutFailed"
+
+    payout_id: str
+    creator_id: str
+    diamonds: int = Field(gt=0)
+    reason: Literal["provider_failure", "rejected", "timeout"]
+    detail: str | None = None

@@ -40,3 +40,39 @@ class PurchaseFailed(Payload):
     reason: str
     provider: str
     provider_txn_id: str | None = None
+
+
+class PurchaseCreated(Payload):
+    """A purchase was started and a payment created with the provider; no coins yet."""
+
+    event_type = "PurchaseCreated"
+
+    purchase_id: str
+    user_id: str
+    bundle_id: str
+    coins: Coins = Field(gt=0)
+    country: Country
+    channel: Channel
+    price: Money
+    catalog_version: int
+    provider: str
+    provider_txn_id: str | None = None
+
+
+ClawbackReason = Literal["cancellation", "chargeback", "suspected_fraud", "friendly_fraud",
+                         "duplicate"]
+
+
+class CoinsClawedBack(Payload):
+    """A provider reversed a confirmed payment; its coins leave the wallet (which may go
+    negative and then cannot spend)."""
+
+    event_type = "CoinsClawedBack"
+
+    purchase_id: str
+    user_id: str
+    coins: Coins = Field(gt=0)
+    reason_code: ClawbackReason
+    provider: str
+    provider_txn_id: str
+    settlement: Money = Field(description="Settlement amount reversed")

@@ -1,7 +1,6 @@
 """Gifting HTTP API: wallet balance and sending gifts."""
 
 from datetime import date
-from typing import Literal
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, FastAPI, Request, Response

@@ -1,0 +1,60 @@
+"""Session fixtures: real Kafka and PostgreSQL (see support/infrastructure.py), isolated by a
+database-name prefix and a topic prefix per namespace, so a running `make run` is untouched."""
+
+import uuid
+
+import pytest
+
+from eventkit.settings import Settings
+from tests.support.infrastructure import acquire
+from tests.support.namespace import drop_namespace, prepare_namespace
+
+
+@pytest.fixture(scope="session")
+def endpoints():
+    found, containers = acquire()
+    yield found
+    for container in containers:
+        container.stop()
+
+
+@pytest.fixture(scope="session")
+def namespace(endpoints):
+    """Makes Settings for a fresh namespace (databases + topics), dropped at session end."""
+    made: list[Settings] = []
+    run = uuid.uuid4().hex[:8]
+
+    async def make(tag: str = "") -> Settings:
+        prefix = f"t{run}{tag}"
+        settings = Settings(kafka_bootstrap_servers=endpoints.kafka_bootstrap_servers,
+                            database_url=endpoints.database_url, db_prefix=prefix,
+                            topic_prefix=f"{prefix}.",
+                            jwt_secret="test-secret-0123456789abcdef-0123456789")
+        await prepare_namespace(settings)
+        made.append(settings)
+        return settings
+
+    yield make
+    import asyncio
+
+    for settings in made:
+        asyncio.run(drop_namespace(settings))
+
+
+@pytest.fixture(scope="session")
+async def prepared(namespace) -> Settings:
+    """The namespace shared by integration tests (in-process components)."""
+    return await namespace()
+
+
+@pytest.fixture(scope="session")
+async def pools(prepared):
+    from eventkit.db import create_pool
+    from infra.__main__ import SERVICES
+
+    made = {s: await create_pool(prepared.database_for(s), max_size=40) for s in SERVICES}
+    yield made
+    for pool in made.values():
+        await pool.close()
+
+
