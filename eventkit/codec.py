@@ -20,8 +20,8 @@ class PoisonMessage(Exception):
 
 def new_envelope(source: str, payload: Payload, *, aggregate_id: str, aggregate_version: int,
                  correlation_id: UUID | None = None, causation_id: UUID | None = None,
-                 subject: str | None = None) -> Envelope:
-    event_id = uuid4()
+                 subject: str | None = None, event_id: UUID | None = None) -> Envelope:
+    event_id = event_id or uuid4()
     return Envelope(
         id=event_id, source=source, type=payload.event_type, dataversion=payload.version,
         subject=subject or aggregate_id, aggregateid=aggregate_id,

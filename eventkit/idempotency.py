@@ -7,14 +7,16 @@ refused command rolls back its key too, so a retry is evaluated afresh.
 
 import hashlib
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import asyncpg
 import orjson
-from fastapi import Depends, Header
+from fastapi import Depends, Header, Request, Response
+from pydantic import BaseModel
 
 from eventkit.problems import IdempotencyKeyReused, MissingIdempotencyKey
 
+M = TypeVar("M", bound=BaseModel)
 Work = Callable[[asyncpg.Connection], Awaitable[tuple[int, dict[str, Any]]]]
 
 
@@ -56,3 +58,15 @@ def idempotency_key(
 
 
 IdempotencyKey = Annotated[str, Depends(idempotency_key)]
+
+
+async def respond_once(request: Request, response: Response, caller: str, key: str,
+                       body: BaseModel, work: Work, model: type[M]) -> M:
+    """run_once for a FastAPI route: fingerprints method + path + body, sets the stored status
+    and an `Idempotent-Replayed: true` header on replays, and returns the response model."""
+    fingerprint = request_hash(f"{request.method} {request.url.path}", body.model_dump(mode="json"))
+    status, out, replayed = await run_once(request.app.state.pool, caller, key, fingerprint, work)
+    response.status_code = status
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return model.model_validate(out)

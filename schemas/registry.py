@@ -8,7 +8,7 @@ MODELS: tuple[type[Payload], ...] = (
     recharge.CoinsClawedBack,
     sanctions.TransactionBanPlaced, sanctions.TransactionBanLifted,
     accounts.AccountProfileUpdated,
-    gifting.GiftSent, gifting.ContentUnlocked,
+    gifting.GiftSent, gifting.ContentUnlocked, gifting.ItemListed,
     payout.DiamondsCredited, payout.DiamondsReleased, payout.PayoutRequested,
     payout.PayoutApproved, payout.PayoutSubmitted, payout.PayoutCompleted, payout.PayoutFailed,
 )

@@ -49,6 +49,8 @@ async def main(settings: Settings | None = None, recharge: str = RECHARGE,
             return (await http.get(f"{gifting}/v1/wallet", headers=headers(fan_token))).json()
 
         say("2. gifting credited the wallet:", await eventually(wallet, lambda w: w["balance"]))
+        # A creator becomes a known gift recipient by signing in to gifting once.
+        (await http.get(f"{gifting}/v1/wallet", headers=headers(creator_token))).raise_for_status()
         r = await http.post(f"{gifting}/v1/gifts", headers=headers(fan_token), json={
             "creator_id": creator, "context": {"kind": "live", "id": "stream-1"},
             "gift_code": "galaxy", "quantity": 2})

@@ -53,3 +53,15 @@ class ContentUnlocked(Payload):
     rates_version: int
     catalog_version: int
     balance_after: int
+
+
+class ItemListed(Payload):
+    """A priced item coins can unlock was registered (or re-priced: a higher item version)."""
+
+    event_type = "ItemListed"
+
+    item_id: str
+    owner_id: str = Field(description="Creator who owns the item, or 'platform'")
+    title: str
+    coins: Coins = Field(gt=0)
+    item_version: int = Field(ge=1)

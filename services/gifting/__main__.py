@@ -7,7 +7,8 @@ from services.gifting.handlers import HANDLERS
 
 SPEC = ServiceSpec(name="gifting", migrations=Path(__file__).with_name("migrations"),
                    app_factory=create, default_port=8002,
-                   consumed_topics=[topics.RECHARGE_EVENTS], handlers=HANDLERS)
+                   consumed_topics=[topics.RECHARGE_EVENTS, topics.SANCTIONS_EVENTS,
+                                    topics.ACCOUNTS_EVENTS], handlers=HANDLERS)
 
 if __name__ == "__main__":
     main(SPEC)

@@ -9,6 +9,10 @@ from pathlib import Path
 CATALOG_FILE = Path(__file__).with_name("catalog.json")
 
 
+class GiftUnavailable(LookupError):
+    """The gift does not exist, or not in the sender's region."""
+
+
 @dataclass(frozen=True)
 class GiftPrice:
     gift_code: str
@@ -37,10 +41,20 @@ class GiftCatalog:
     def commission_rate(self) -> Decimal:
         return Decimal(self.raw["rates"]["commission_rate"])
 
-    def price(self, gift_code: str, quantity: int) -> GiftPrice | None:
+    @property
+    def combo_window_seconds(self) -> float:
+        return self.raw["combo_window_seconds"]
+
+    def available_in(self, country: str | None) -> dict[str, dict]:
+        return {code: g for code, g in self.raw["gifts"].items()
+                if "regions" not in g or country in g["regions"]}
+
+    def price(self, gift_code: str, quantity: int, country: str | None) -> GiftPrice:
         gift = self.raw["gifts"].get(gift_code)
         if gift is None:
-            return None
+            raise GiftUnavailable(f"no gift {gift_code!r}")
+        if gift_code not in self.available_in(country):
+            raise GiftUnavailable(f"gift {gift_code!r} is not available in {country}")
         return GiftPrice(gift_code, gift["coins"], quantity, gift["coins"] * quantity)
 
 

@@ -6,7 +6,15 @@ class InsufficientCoins(DomainError):
 
 
 class GiftNotFound(DomainError):
-    status, code, title = 404, "gift-not-found", "No such gift in the catalog"
+    status, code, title = 404, "gift-not-found", "No such gift in the catalog for your region"
+
+
+class ItemNotFound(DomainError):
+    status, code, title = 404, "item-not-found", "No such unlockable item"
+
+
+class ItemExists(DomainError):
+    status, code, title = 409, "item-exists", "An item with this id is owned by someone else"
 
 
 class SelfGift(DomainError):
@@ -14,4 +22,12 @@ class SelfGift(DomainError):
 
 
 class NotEligible(DomainError):
-    status, code, title = 403, "not-eligible", "This account may not send gifts"
+    status, code, title = 403, "not-eligible", "This account may not send gifts or unlock"
+
+
+class RecipientNotEligible(DomainError):
+    status, code, title = 422, "recipient-not-eligible", "The recipient cannot receive gifts"
+
+
+class Banned(DomainError):
+    status, code, title = 403, "transaction-banned", "A transaction ban blocks this action"

@@ -1,4 +1,4 @@
-"""The wallet ledger in PostgreSQL: credits, and spends that can never overdraw."""
+"""The wallet ledger in PostgreSQL: credits, clawbacks, and spends that can never overdraw."""
 
 from uuid import UUID
 
@@ -7,6 +7,7 @@ import asyncpg
 
 async def credit(conn: asyncpg.Connection, user_id: str, coins: int, event_id: UUID,
                  kind: str) -> int:
+    """Adds coins (a negative amount for a clawback, which may take the balance below zero)."""
     balance = await conn.fetchval(
         "INSERT INTO wallets (user_id, balance, version) VALUES ($1, $2, 1)"
         " ON CONFLICT (user_id) DO UPDATE SET balance = wallets.balance + EXCLUDED.balance,"
@@ -20,6 +21,7 @@ async def spend(conn: asyncpg.Connection, user_id: str, coins: int) -> tuple[int
 
     The condition sits in the UPDATE itself: concurrent spends serialise on the row lock and
     each re-checks the balance it finds, so two spends can never both pass on the same coins.
+    A zero or negative balance (after a clawback) covers nothing.
     """
     row = await conn.fetchrow(
         "UPDATE wallets SET balance = balance - $2, version = version + 1, updated_at = now()"
@@ -40,3 +42,12 @@ async def _record(conn, user_id, event_id, kind, delta, balance_after) -> None:
 
 async def balance(conn: asyncpg.Connection, user_id: str) -> int:
     return await conn.fetchval("SELECT balance FROM wallets WHERE user_id = $1", user_id) or 0
+
+
+async def statement(conn: asyncpg.Connection, user_id: str, limit: int,
+                    before: int | None) -> list[asyncpg.Record]:
+    """Newest first; `before` is the entry id of the last row of the previous page."""
+    return await conn.fetch(
+        "SELECT entry_id, event_id, kind, delta, balance_after, created_at FROM wallet_ledger"
+        " WHERE user_id = $1 AND ($2::bigint IS NULL OR entry_id < $2)"
+        " ORDER BY entry_id DESC LIMIT $3", user_id, before, limit)

@@ -1,0 +1,38 @@
+"""The steps every spend (gift or unlock) takes inside its transaction."""
+
+from datetime import date
+
+import asyncpg
+
+from eventkit.auth import Caller
+from eventkit.eventstore import append
+from schemas import topics
+from schemas.envelope import Envelope
+from services.gifting import accounts, ledger
+from services.gifting.errors import Banned, InsufficientCoins, NotEligible
+from services.gifting.rules import Profile, sender_refusal
+from services.rules.eligibility import load_policy
+
+
+async def check_spender(conn: asyncpg.Connection, caller: Caller) -> None:
+    why = sender_refusal(load_policy(), Profile(caller.country, caller.birthdate,
+                                                caller.account_type), date.today())
+    if why:
+        raise NotEligible(why)
+    if await accounts.banned(conn, caller.user_id, "gift"):
+        raise Banned("this account is banned from spending coins")
+
+
+async def debit(conn: asyncpg.Connection, user_id: str, coins: int) -> tuple[int, int]:
+    """(balance after, wallet version), or InsufficientCoins with the current balance."""
+    spent = await ledger.spend(conn, user_id, coins)
+    if spent is None:
+        raise InsufficientCoins(f"{coins} coins needed",
+                                balance=await ledger.balance(conn, user_id))
+    return spent
+
+
+async def record(conn: asyncpg.Connection, user_id: str, kind: str, coins: int,
+                 balance_after: int, event: Envelope) -> None:
+    await ledger.record_spend(conn, user_id, event.id, kind, coins, balance_after)
+    await append(conn, topics.GIFTING_EVENTS, event)
