@@ -2,6 +2,7 @@
 
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -92,6 +93,13 @@ def install(app: FastAPI) -> None:
         return problem_response(422, "validation-error", "Request failed validation",
                                 f"{len(errors)} invalid field(s)", request.url.path,
                                 errors=errors)
+
+    @app.exception_handler(asyncpg.DataError)
+    async def _unstorable(request: Request, exc: asyncpg.DataError):
+        # e.g. a NUL character or an out-of-range number that passed schema validation but
+        # that PostgreSQL refuses as data: bad input, and the transaction changed nothing.
+        return problem_response(422, "unstorable-input", "Request contains unstorable data",
+                                type(exc).__name__, request.url.path)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
