@@ -1,0 +1,82 @@
+"""Trying to break authentication on every service: forged, expired, mis-addressed and
+algorithm-swapped tokens, and every non-public route called without one."""
+
+import base64
+import json
+import time
+
+import jwt
+import pytest
+
+from eventkit.auth import mint_token
+from services.gifting.api import create as gifting
+from services.payout.api import create as payout
+from services.recharge.api import create as recharge
+from tests.support.apps import api_client
+
+APPS = {"recharge": recharge, "gifting": gifting, "payout": payout}
+PUBLIC = {"/healthz", "/readyz", "/v1/catalog", "/v1/gifts/catalog", "/v1/items/{item_id}"}
+# Provider callbacks authenticate by signature, not by bearer token.
+SIGNED = ("/v1/webhooks/", "/v1/callbacks/")
+
+
+def claims(settings, **over):
+    now = int(time.time())
+    return {"sub": "mallory", "roles": ["admin"], "country": "US", "birthdate": "1990-01-01",
+            "iat": now, "exp": now + 600, "aud": settings.jwt_audience,
+            "iss": settings.jwt_issuer, **over}
+
+
+def forged_tokens(settings) -> dict[str, str]:
+    secret = settings.jwt_secret
+    good = mint_token(settings, "mallory")
+    header, payload, sig = good.split(".")
+    tampered = json.loads(base64.urlsafe_b64decode(payload + "=="))
+    tampered["sub"] = "victim"
+    tampered_payload = base64.urlsafe_b64encode(json.dumps(tampered).encode()).rstrip(b"=")
+    none_header = base64.urlsafe_b64encode(b'{"alg":"none","typ":"JWT"}').rstrip(b"=").decode()
+    return {
+        "alg none": f"{none_header}.{payload}.",
+        "HS512 with the right secret": jwt.encode(claims(settings), secret, algorithm="HS512"),
+        "wrong secret": jwt.encode(claims(settings), "x" * 40, algorithm="HS256"),
+        "expired": jwt.encode(claims(settings, exp=int(time.time()) - 5), secret, "HS256"),
+        "wrong audience": jwt.encode(claims(settings, aud="other-app"), secret, "HS256"),
+        "wrong issuer": jwt.encode(claims(settings, iss="evil"), secret, "HS256"),
+        "no expiry": jwt.encode({k: v for k, v in claims(settings).items() if k != "exp"},
+                                secret, "HS256"),
+        "tampered subject": f"{header}.{tampered_payload.decode()}.{sig}",
+        "garbage": "not.a.token",
+    }
+
+
+def protected_routes(app) -> list[tuple[str, str]]:
+    """Every documented operation that is neither public nor signature-authenticated."""
+    return [(method.upper(), path) for path, ops in app.openapi()["paths"].items()
+            for method in ops if path not in PUBLIC and not path.startswith(SIGNED)]
+
+
+@pytest.mark.parametrize("service", APPS)
+async def test_every_protected_route_refuses_missing_and_forged_tokens(prepared, service):
+    async with api_client(APPS[service], prepared) as client:
+        routes = protected_routes(client._transport.app)
+        assert routes, "expected protected routes"
+        for method, path in routes:
+            url = path.replace("{", "").replace("}", "")
+            r = await client.request(method, url, json={}, headers={"Idempotency-Key": "k"})
+            assert r.status_code == 401, f"{method} {path} without a token: {r.status_code}"
+            assert r.headers["www-authenticate"] == "Bearer"
+            for name, token in forged_tokens(prepared).items():
+                r = await client.request(method, url, json={}, headers={
+                    "Authorization": f"Bearer {token}", "Idempotency-Key": "k"})
+                assert r.status_code == 401, f"{method} {path} accepted a token with {name}"
+
+
+@pytest.mark.parametrize("service", APPS)
+async def test_oversized_bodies_are_refused_before_parsing(prepared, service):
+    async with api_client(APPS[service], prepared) as client:
+        method, path = next((m, p) for m, p in protected_routes(client._transport.app)
+                            if m in ("POST", "PUT"))
+        r = await client.request(method, path.replace("{", "").replace("}", ""),
+                                 content=b"{" + b" " * prepared.max_body_bytes + b"}",
+                                 headers={"content-type": "application/json"})
+        assert r.status_code == 413 and r.json()["type"].endswith("/payload-too-large")
