@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run up down status test test-fast demo token schemas lint clean
+.PHONY: run up down status test test-fast demo reconcile schemas lint clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,9 @@ test-fast: venv
 	$(BIN)/python -m pytest -q -m "not integration and not e2e" tests/unit
 
 ## Buy coins, send a gift, request a payout, read the balances (needs `make run` in another shell).
+reconcile: venv
+	$(BIN)/python -m scripts.reconcile
+
 demo: venv
 	$(BIN)/python -m scripts.demo
 

@@ -59,7 +59,7 @@ async def migrate(dsn: str, *dirs: Path) -> list[str]:
     return applied
 
 
-async def _init_connection(conn: asyncpg.Connection) -> None:
+async def init_connection(conn: asyncpg.Connection) -> None:
     # jsonb in and out as Python objects; Decimals become exact strings, never floats.
     await conn.set_type_codec(
         "jsonb", schema="pg_catalog", format="text",
@@ -75,4 +75,4 @@ def _json_default(value):
 
 async def create_pool(dsn: str, min_size: int = 2, max_size: int = 20) -> asyncpg.Pool:
     return await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size,
-                                     init=_init_connection)
+                                     init=init_connection)

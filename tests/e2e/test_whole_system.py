@@ -78,3 +78,24 @@ async def test_sigkill_mid_stream_loses_nothing_and_counts_nothing_twice(system,
     finally:
         await gifting.close()
         await projections.close()
+
+
+async def test_reconciliation_holds_after_the_faults_and_names_a_planted_discrepancy(system):
+    """Runs after the SIGKILL tests above: once the system settles every invariant holds; then
+    one coin added behind the ledger's back is reported by name."""
+    from scripts.reconcile import reconcile
+
+    deadline = asyncio.get_running_loop().time() + 60
+    while (report := await reconcile(system.settings)).discrepancies:
+        assert asyncio.get_running_loop().time() < deadline, report.render()
+        await asyncio.sleep(1)
+    conn = await asyncpg.connect(system.settings.database_for("gifting"))
+    try:
+        user = await conn.fetchval("SELECT user_id FROM wallets LIMIT 1")
+        await conn.execute("UPDATE wallets SET balance = balance + 1 WHERE user_id = $1", user)
+        report = await reconcile(system.settings)
+        await conn.execute("UPDATE wallets SET balance = balance - 1 WHERE user_id = $1", user)
+    finally:
+        await conn.close()
+    assert any(user in d and "wallet" in d for d in report.discrepancies), report.render()
+    assert "FAIL wallet: purchased - clawed back - gifted - unlocked = balance" in report.render()

@@ -1,0 +1,173 @@
+"""Reconciliation: checks every invariant across the services' stores and the read models,
+prints a report and exits 1 naming each discrepancy.  `python -m scripts.reconcile`
+
+Reads each service's own database (a read-only audit; services never do this themselves).
+"""
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import asyncpg
+
+from eventkit.db import init_connection
+from eventkit.settings import Settings
+from services.payout.conversion import diamonds_for
+
+SERVICES = ("recharge", "gifting", "payout", "projections")
+
+
+@dataclass
+class Report:
+    checks: list[tuple[str, int, list[str]]] = field(default_factory=list)
+
+    @property
+    def discrepancies(self) -> list[str]:
+        return [d for _, _, found in self.checks for d in found]
+
+    def render(self) -> str:
+        lines = []
+        for name, examined, found in self.checks:
+            lines.append(f"{'OK  ' if not found else 'FAIL'} {name} ({examined} examined)")
+            lines += [f"       - {d}" for d in found[:20]]
+            if len(found) > 20:
+                lines.append(f"       ... and {len(found) - 20} more")
+        lines.append(f"{len(self.discrepancies)} discrepancies")
+        return "\n".join(lines)
+
+
+Check = Callable[[dict[str, asyncpg.Connection]], Awaitable[tuple[int, list[str]]]]
+
+
+async def outboxes_drained(db) -> tuple[int, list[str]]:
+    found, total = [], 0
+    for service in ("recharge", "gifting", "payout"):
+        unsent = await db[service].fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
+        total += await db[service].fetchval("SELECT count(*) FROM outbox")
+        if unsent:
+            found.append(f"{service}: {unsent} outbox rows not yet published")
+    return total, found
+
+
+async def wallets_match_their_ledger(db) -> tuple[int, list[str]]:
+    rows = await db["gifting"].fetch(
+        "SELECT w.user_id, w.balance, coalesce(sum(l.delta), 0) AS ledger,"
+        " coalesce(sum(l.delta) FILTER (WHERE kind = 'purchase'), 0) AS purchased,"
+        " coalesce(-sum(l.delta) FILTER (WHERE kind = 'clawback'), 0) AS clawed_back,"
+        " coalesce(-sum(l.delta) FILTER (WHERE kind = 'gift'), 0) AS gifted,"
+        " coalesce(-sum(l.delta) FILTER (WHERE kind = 'unlock'), 0) AS unlocked"
+        " FROM wallets w LEFT JOIN wallet_ledger l USING (user_id) GROUP BY w.user_id")
+    found = [f"wallet {r['user_id']}: balance {r['balance']} != purchased {r['purchased']}"
+             f" - clawed back {r['clawed_back']} - gifted {r['gifted']} - unlocked"
+             f" {r['unlocked']}" for r in rows
+             if r["balance"] != r["ledger"] or r["balance"] != r["purchased"] -
+             r["clawed_back"] - r["gifted"] - r["unlocked"]]
+    return len(rows), found
+
+
+async def purchases_credited_once(db) -> tuple[int, list[str]]:
+    sold = {r["user_id"]: r["coins"] for r in await db["recharge"].fetch(
+        "SELECT envelope->'data'->>'user_id' AS user_id,"
+        " sum((envelope->'data'->>'coins')::bigint) AS coins FROM events"
+        " WHERE event_type = 'CoinPurchased' GROUP BY 1")}
+    credited = {r["user_id"]: r["coins"] for r in await db["gifting"].fetch(
+        "SELECT user_id, sum(delta) AS coins FROM wallet_ledger WHERE kind = 'purchase'"
+        " GROUP BY 1")}
+    found = [f"wallet {u}: recharge sold {sold.get(u, 0)} coins, gifting credited"
+             f" {credited.get(u, 0)}" for u in sold.keys() | credited.keys()
+             if sold.get(u, 0) != credited.get(u, 0)]
+    return len(sold), found
+
+
+async def diamonds_match_gifts(db) -> tuple[int, list[str]]:
+    owed: dict[str, int] = {}
+    for r in await db["gifting"].fetch(
+            "SELECT event_type, envelope->'data' AS d FROM events"
+            " WHERE event_type IN ('GiftSent', 'ContentUnlocked')"):
+        d = r["d"]
+        creator = d.get("creator_id") or d.get("owner_id")
+        if creator == "platform":
+            continue
+        owed[creator] = owed.get(creator, 0) + diamonds_for(d["coins"],
+                                                            Decimal(d["diamonds_per_coin"]))
+    earned = {r["creator_id"]: r["earned"] for r in await db["payout"].fetch(
+        "SELECT creator_id, earned FROM creators")}
+    found = [f"creator {c}: gifts earn {owed.get(c, 0)} diamonds, payout credited"
+             f" {earned.get(c, 0)}" for c in owed.keys() | earned.keys()
+             if owed.get(c, 0) != earned.get(c, 0)]
+    rows = await db["payout"].fetch(
+        "SELECT creator_id, earned, held, pending, paid FROM creators"
+        " WHERE earned - held - pending - paid < 0 OR least(held, pending, paid) < 0")
+    found += [f"creator {r['creator_id']}: figures out of range {dict(r)}" for r in rows]
+    return len(owed), found
+
+
+async def read_models_match_the_services(db) -> tuple[int, list[str]]:
+    live = {r["user_id"]: r["balance"] for r in await db["gifting"].fetch(
+        "SELECT user_id, balance FROM wallets")}
+    projected = {r["user_id"]: r["balance"] for r in await db["projections"].fetch(
+        "SELECT user_id, balance FROM wallet_balances")}
+    found = [f"wallet {u}: gifting says {live.get(u)}, wallet_balances says {projected.get(u)}"
+             for u in live.keys() | projected.keys() if live.get(u, 0) != projected.get(u, 0)]
+    earned = {r["creator_id"]: r["earned"] for r in await db["payout"].fetch(
+        "SELECT creator_id, earned FROM creators")}
+    seen = {r["creator_id"]: r["diamonds_earned"] for r in await db["projections"].fetch(
+        "SELECT creator_id, diamonds_earned FROM creator_earnings")}
+    found += [f"creator {c}: payout says earned {earned.get(c)}, creator_earnings says"
+              f" {seen.get(c)}" for c in earned.keys() | seen.keys()
+              if earned.get(c, 0) != seen.get(c, 0)]
+    return len(live) + len(earned), found
+
+
+async def every_event_projected_once(db) -> tuple[int, list[str]]:
+    """projected_events is keyed by event id, so 'at most once' holds by construction; here:
+    every published event of a projected topic is there."""
+    projected = {r["event_id"] for r in await db["projections"].fetch(
+        "SELECT event_id FROM projected_events")}
+    found, total = [], 0
+    for service in ("recharge", "gifting", "payout"):
+        ids = {r["event_id"] for r in await db[service].fetch(
+            "SELECT event_id FROM outbox WHERE sent_at IS NOT NULL")}
+        total += len(ids)
+        missing = ids - projected
+        if missing:
+            found.append(f"{service}: {len(missing)} published events missing from the read"
+                         f" models, e.g. {sorted(map(str, missing))[:3]}")
+    return total, found
+
+
+CHECKS: dict[str, Check] = {
+    "outboxes fully drained": outboxes_drained,
+    "wallet: purchased - clawed back - gifted - unlocked = balance": wallets_match_their_ledger,
+    "every CoinPurchased credited exactly once": purchases_credited_once,
+    "diamonds credited = sum of gifts x recorded rate; figures in range": diamonds_match_gifts,
+    "read models agree with gifting and payout": read_models_match_the_services,
+    "every published event projected": every_event_projected_once,
+}
+
+
+async def reconcile(settings: Settings) -> Report:
+    db = {s: await asyncpg.connect(settings.database_for(s)) for s in SERVICES}
+    for conn in db.values():
+        await init_connection(conn)
+    try:
+        report = Report()
+        for name, check in CHECKS.items():
+            examined, found = await check(db)
+            report.checks.append((name, examined, found))
+        return report
+    finally:
+        for conn in db.values():
+            await conn.close()
+
+
+def main() -> None:
+    report = asyncio.run(reconcile(Settings()))
+    print(report.render())
+    sys.exit(1 if report.discrepancies else 0)
+
+
+if __name__ == "__main__":
+    main()
