@@ -101,6 +101,16 @@ def install(app: FastAPI) -> None:
         return problem_response(422, "unstorable-input", "Request contains unstorable data",
                                 type(exc).__name__, request.url.path)
 
+    @app.exception_handler(OSError)
+    @app.exception_handler(asyncpg.InterfaceError)
+    @app.exception_handler(asyncpg.PostgresConnectionError)
+    @app.exception_handler(asyncpg.exceptions.OperatorInterventionError)
+    async def _unavailable(request: Request, exc: Exception):
+        # The database is restarting or unreachable: nothing was committed; retrying with the
+        # same Idempotency-Key is safe.
+        return problem_response(503, "service-unavailable", "A dependency is unavailable",
+                                type(exc).__name__, request.url.path, {"Retry-After": "1"})
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
         return problem_response(exc.status_code, f"http-{exc.status_code}", str(exc.detail),

@@ -130,3 +130,12 @@ def stop() -> None:
 def status() -> str:
     pid = pid_alive(PID)
     return f"kafka: running (pid {pid}) on {KAFKA_BOOTSTRAP}" if pid else "kafka: stopped"
+
+
+def crash() -> None:
+    """SIGKILL the broker (fault injection); `start()` brings it back on the same data."""
+    pid = pid_alive(PID)
+    if pid:
+        os.kill(pid, 9)
+        while pid_alive(PID):
+            time.sleep(0.05)

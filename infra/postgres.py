@@ -99,3 +99,14 @@ def status() -> str:
     pid = pid_alive(DATA / "postmaster.pid")
     return f"postgres: running (pid {pid}) on 127.0.0.1:{POSTGRES_PORT}" if pid else \
         "postgres: stopped"
+
+
+def crash() -> None:
+    """SIGKILL the server and its backends (fault injection); `start()` recovers from WAL."""
+    pid = pid_alive(DATA / "postmaster.pid")
+    if not pid:
+        return
+    subprocess.run(["pkill", "-9", "-P", str(pid)], check=False)
+    os.kill(pid, 9)
+    while pid_alive(DATA / "postmaster.pid") or port_open(POSTGRES_PORT):
+        time.sleep(0.05)

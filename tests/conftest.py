@@ -7,7 +7,7 @@ import pytest
 
 from eventkit.settings import Settings
 from tests.support.infrastructure import acquire
-from tests.support.namespace import drop_namespace, prepare_namespace
+from infra.namespace import drop_namespace, prepare_namespace
 
 
 @pytest.fixture(scope="session")

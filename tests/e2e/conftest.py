@@ -1,6 +1,6 @@
 import pytest
 
-from tests.support.system import System
+from infra.system import System
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from eventkit.settings import Settings
 from services.gifting.__main__ import SPEC as GIFTING
 from services.payout.__main__ import SPEC as PAYOUT
 from services.recharge.__main__ import SPEC as RECHARGE
-from tests.support.system import procfile
+from infra.system import procfile
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())

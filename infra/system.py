@@ -1,7 +1,8 @@
-"""The whole system as real processes (the Procfile's roles), for end-to-end and fault tests.
+"""The whole system as real processes (the Procfile's roles), for end-to-end tests, chaos runs
+and benchmarks.
 
-Each role can be SIGKILLed and restarted alone. Every process gets this test session's database
-and topic prefixes, so the system under test shares nothing with a running `make run`.
+Each role can be SIGKILLed and restarted alone. Every process gets the namespace's database and
+topic prefixes, so the system under test shares nothing with a running `make run`.
 """
 
 import os
@@ -16,8 +17,8 @@ import httpx
 
 from eventkit.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[2]
-LOGS = ROOT / ".cache" / "test-logs"
+ROOT = Path(__file__).resolve().parents[1]
+LOGS = ROOT / ".cache" / "system-logs"
 
 
 def procfile() -> dict[str, str]:
