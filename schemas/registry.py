@@ -11,6 +11,7 @@ MODELS: tuple[type[Payload], ...] = (
     gifting.GiftSent, gifting.ContentUnlocked, gifting.ItemListed,
     payout.DiamondsCredited, payout.DiamondsReleased, payout.PayoutRequested,
     payout.PayoutApproved, payout.PayoutSubmitted, payout.PayoutCompleted, payout.PayoutFailed,
+    payout.PayoutMethodSet,
 )
 PAYLOADS: dict[tuple[str, int], type[Payload]] = {(m.event_type, m.version): m for m in MODELS}
 

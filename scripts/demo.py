@@ -53,14 +53,18 @@ async def main(settings: Settings | None = None, recharge: str = RECHARGE,
         (await http.get(f"{gifting}/v1/wallet", headers=headers(creator_token))).raise_for_status()
         r = await http.post(f"{gifting}/v1/gifts", headers=headers(fan_token), json={
             "creator_id": creator, "context": {"kind": "live", "id": "stream-1"},
-            "gift_code": "galaxy", "quantity": 2})
+            "gift_code": "galaxy", "quantity": 3})
         r.raise_for_status()
-        say(f"3. gift of 2 x Galaxy to {creator}:", r.json())
+        say(f"3. gift of 3 x Galaxy to {creator}:", r.json())
 
         async def earnings():
             return (await http.get(f"{payout}/v1/earnings", headers=headers(creator_token))).json()
 
         say("4. payout credited diamonds:", await eventually(earnings, lambda e: e["earned"]))
+        r = await http.put(f"{payout}/v1/payout-method", headers=headers(creator_token),
+                           json={"kind": "bank", "account_holder": creator,
+                                 "iban": "DE89370400440532013000"})
+        r.raise_for_status()
         r = await http.post(f"{payout}/v1/payouts", headers=headers(creator_token),
                             json={"diamonds": 2000, "method": "bank"})
         r.raise_for_status()

@@ -93,3 +93,13 @@ class PayoutFailed(Payload):
     diamonds: int = Field(gt=0)
     reason: Literal["provider_failure", "rejected", "timeout"]
     detail: str | None = None
+
+
+class PayoutMethodSet(Payload):
+    """The creator put a payout method on file (details stay in the payout database)."""
+
+    event_type = "PayoutMethodSet"
+
+    creator_id: str
+    kind: Literal["bank", "paypal"]
+    masked: str = Field(description="Enough to recognise it, e.g. the last 4 characters")

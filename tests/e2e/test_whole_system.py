@@ -17,10 +17,10 @@ async def test_purchase_gift_payout_flow_reaches_every_service_and_read_model(sy
     seen = await demo.main(system.settings, system.url("recharge"), system.url("gifting"),
                            system.url("payout"), say=lambda *a: None)
     assert {k: seen["wallet"][k] for k in ("purchased", "gifted", "balance", "events")} == \
-        {"purchased": 3500, "gifted": 2000, "balance": 1500, "events": 2}
+        {"purchased": 3500, "gifted": 3000, "balance": 500, "events": 2}
     assert {k: seen["earnings"][k] for k in ("gifts_received", "diamonds_earned",
                                              "diamonds_pending")} == \
-        {"gifts_received": 1, "diamonds_earned": 2000, "diamonds_pending": 2000}
+        {"gifts_received": 1, "diamonds_earned": 3000, "diamonds_pending": 2000}
 
 
 async def buy(http, system, fan: str, n: int) -> None:

@@ -1,0 +1,47 @@
+"""Settlement callbacks from the sandbox provider. The signature (HMAC-SHA256 over the raw
+body, shared secret from PayoutSettings) is checked before anything is parsed; a payout
+settles once, and a repeated or late callback is answered with the outcome already recorded."""
+
+from fastapi import APIRouter, Header, Request
+from pydantic import BaseModel, ValidationError
+
+from eventkit import problems
+from services.payout.errors import BadCallback, BadSignature, PayoutNotFound, PayoutNotSettleable
+from services.payout.ledger import OPEN, resolve
+from services.payout.provider import SIGNATURE_HEADER, SandboxCallback, signature_ok
+from services.payout.views import clock, load_payout
+
+router = APIRouter(prefix="/v1/callbacks", tags=["payout provider"])
+
+
+class CallbackAnswer(BaseModel):
+    payout_id: str
+    status: str
+    applied: bool
+
+
+@router.post("/sandbox", summary="Settlement callback from the sandbox payout provider",
+             responses=problems.problem_responses(BadSignature, BadCallback, PayoutNotFound,
+                                                  PayoutNotSettleable))
+async def sandbox_callback(
+        request: Request,
+        signature: str | None = Header(default=None, alias=SIGNATURE_HEADER)) -> CallbackAnswer:
+    raw = await request.body()
+    if not signature_ok(request.app.state.payout_settings.callback_secret, raw, signature):
+        raise BadSignature()
+    try:
+        cb = SandboxCallback.model_validate_json(raw)
+    except ValidationError as exc:
+        raise BadCallback(str(exc.errors()[0]["msg"])) from None
+    pool = request.app.state.pool
+    outcome, reason = ("completed", None) if cb.outcome == "completed" else \
+        ("failed", "provider_failure")
+    async with pool.acquire() as conn, conn.transaction():
+        done = await resolve(conn, cb.payout_id, outcome, OPEN, clock(request), reason,
+                             cb.detail, cb.provider_ref)
+    row = await load_payout(pool, cb.payout_id)
+    if done is None and row["status"] in ("review", *OPEN):
+        raise PayoutNotSettleable(f"payout is {row['status']} (or the provider reference "
+                                  "does not match)")
+    return CallbackAnswer(payout_id=str(cb.payout_id), status=row["status"],
+                          applied=done is not None)

@@ -1,0 +1,166 @@
+"""The diamond ledger in PostgreSQL. Each figure moves only through a conditional statement, and
+every move appends its event (event store + outbox) in the same transaction.
+
+Lock order, everywhere: payouts row -> creators row -> payout_days row (so no deadlocks).
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from uuid import UUID
+
+import asyncpg
+
+from eventkit.codec import new_envelope
+from eventkit.eventstore import append
+from schemas import topics
+from schemas.envelope import Envelope
+from schemas.events.base import Payload
+from schemas.events.payout import (
+    DiamondsCredited,
+    DiamondsReleased,
+    PayoutCompleted,
+    PayoutFailed,
+)
+from schemas.money import Money
+from services.payout.conversion import diamonds_for
+from services.payout.domain import Reserve, hold_for
+
+SOURCE = "/coinstream/payout"
+OPEN = ["pending", "submitted"]  # sent (or about to be sent) to a provider, not yet settled
+
+
+def stream(creator_id: str) -> str:
+    return f"creator-{creator_id}"
+
+
+async def emit(conn, creator_id: str, version: int, payload: Payload,
+               cause: Envelope | None = None) -> Envelope:
+    event = new_envelope(SOURCE, payload, aggregate_id=stream(creator_id),
+                         aggregate_version=version,
+                         correlation_id=cause.correlationid if cause else None,
+                         causation_id=cause.id if cause else None)
+    await append(conn, topics.PAYOUT_EVENTS, event)
+    return event
+
+
+async def bump_version(conn, creator_id: str) -> int:
+    """Next version of the creator's stream, for events that move no figure."""
+    return await conn.fetchval(
+        "UPDATE creators SET version = version + 1, updated_at = now() WHERE creator_id = $1"
+        " RETURNING version", creator_id)
+
+
+@dataclass(frozen=True)
+class Credit:
+    creator_id: str
+    source: str  # gift | unlock
+    source_id: str
+    stream_id: str | None
+    coins: int
+    diamonds_per_coin: Decimal
+
+
+async def credit(conn, cause: Envelope, c: Credit, reserve: Reserve) -> int:
+    """Credits once per source event id (the credits row is a second guard behind
+    processed_events); part of it is held until the reserve window ends. Returns diamonds."""
+    diamonds = diamonds_for(c.coins, c.diamonds_per_coin)
+    held, release_at = hold_for(diamonds, reserve, cause.time)
+    fresh = await conn.fetchval(
+        "INSERT INTO credits (source_event_id, creator_id, source, source_id, stream_id, coins,"
+        " diamonds_per_coin, diamonds, held, earned_at, release_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        " ON CONFLICT DO NOTHING RETURNING true", cause.id, c.creator_id, c.source, c.source_id,
+        c.stream_id, c.coins, c.diamonds_per_coin, diamonds, held, cause.time, release_at)
+    if not fresh:
+        return 0
+    row = await conn.fetchrow(
+        "INSERT INTO creators (creator_id, earned, held, version) VALUES ($1, $2, $3, 1)"
+        " ON CONFLICT (creator_id) DO UPDATE SET earned = creators.earned + EXCLUDED.earned,"
+        " held = creators.held + EXCLUDED.held, version = creators.version + 1,"
+        " updated_at = now() RETURNING earned, version", c.creator_id, diamonds, held)
+    await emit(conn, c.creator_id, row["version"], DiamondsCredited(
+        creator_id=c.creator_id, gift_event_id=str(cause.id), gift_id=c.source_id,
+        stream_id=c.stream_id, coins=c.coins, diamonds=diamonds, held=held,
+        release_at=release_at, earned_after=row["earned"]), cause)
+    return diamonds
+
+
+async def release_due(pool: asyncpg.Pool, now: datetime, batch: int = 200) -> int:
+    """Releases held diamonds whose window is over; each credit is released exactly once
+    (SKIP LOCKED lets several workers share the work). Returns diamonds released."""
+    async with pool.acquire() as conn, conn.transaction():
+        rows = await conn.fetch(
+            "WITH due AS (SELECT source_event_id FROM credits WHERE held > 0"
+            "  AND released_at IS NULL AND release_at <= $1 ORDER BY release_at LIMIT $2"
+            "  FOR UPDATE SKIP LOCKED)"
+            " UPDATE credits c SET released_at = $1 FROM due"
+            " WHERE c.source_event_id = due.source_event_id RETURNING c.creator_id, c.held",
+            now, batch)
+        per_creator: dict[str, int] = {}
+        for r in rows:
+            per_creator[r["creator_id"]] = per_creator.get(r["creator_id"], 0) + r["held"]
+        for creator_id in sorted(per_creator):
+            diamonds = per_creator[creator_id]
+            row = await conn.fetchrow(
+                "UPDATE creators SET held = held - $2, version = version + 1, updated_at = now()"
+                " WHERE creator_id = $1 RETURNING held, version", creator_id, diamonds)
+            await emit(conn, creator_id, row["version"], DiamondsReleased(
+                creator_id=creator_id, diamonds=diamonds, held_after=row["held"]))
+        return sum(per_creator.values())
+
+
+async def resolve(conn, payout_id: UUID, outcome: str, from_statuses: list[str], now: datetime,
+                  reason: str | None = None, detail: str | None = None,
+                  provider_ref: str | None = None) -> dict | None:
+    """Moves a payout to its final outcome (completed | failed | voided) exactly once: the
+    conditional UPDATE on status lets only one caller through. Completed moves pending -> paid;
+    failed/voided return the diamonds and the day's allowance. None when it was not open."""
+    row = await conn.fetchrow(
+        "UPDATE payouts SET status = $2, reason = $3, detail = $4, resolved_at = $5"
+        " WHERE payout_id = $1 AND status = ANY($6::text[])"
+        " AND ($7::text IS NULL OR provider_ref IS NULL OR provider_ref = $7)"
+        " RETURNING creator_id, diamonds, amount_minor, currency, usd_minor, day, provider_ref",
+        payout_id, outcome, reason, detail, now, from_statuses, provider_ref)
+    if row is None:
+        return None
+    creator_id, diamonds = row["creator_id"], row["diamonds"]
+    if outcome == "completed":
+        version = await conn.fetchval(
+            "UPDATE creators SET pending = pending - $2, paid = paid + $2,"
+            " version = version + 1, updated_at = now() WHERE creator_id = $1 RETURNING version",
+            creator_id, diamonds)
+        payload = PayoutCompleted(
+            payout_id=str(payout_id), creator_id=creator_id, diamonds=diamonds,
+            amount=Money(amount_minor=row["amount_minor"], currency=row["currency"]),
+            provider_ref=row["provider_ref"] or provider_ref)
+    else:
+        version = await conn.fetchval(
+            "UPDATE creators SET pending = pending - $2, version = version + 1,"
+            " updated_at = now() WHERE creator_id = $1 RETURNING version", creator_id, diamonds)
+        if row["day"] is not None:
+            await conn.execute(
+                "UPDATE payout_days SET usd_minor = usd_minor - $3"
+                " WHERE creator_id = $1 AND day = $2", creator_id, row["day"], row["usd_minor"])
+        payload = PayoutFailed(payout_id=str(payout_id), creator_id=creator_id,
+                               diamonds=diamonds, reason=reason, detail=detail)
+    await emit(conn, creator_id, version, payload)
+    return dict(row)
+
+
+async def void_overdue(pool: asyncpg.Pool, now: datetime, batch: int = 200) -> int:
+    """Voids open payouts past their settle-by time (PayoutFailed reason timeout)."""
+    ids = await pool.fetch(
+        "SELECT payout_id FROM payouts WHERE status = ANY($1::text[]) AND settle_by <= $2"
+        " ORDER BY settle_by LIMIT $3", OPEN, now, batch)
+    voided = 0
+    for r in ids:
+        async with pool.acquire() as conn, conn.transaction():
+            if await resolve(conn, r["payout_id"], "voided", OPEN, now, "timeout",
+                             "not settled before the settlement timeout"):
+                voided += 1
+    return voided
+
+
+def settle_by(now: datetime, timeout_seconds: int) -> datetime:
+    return now + timedelta(seconds=timeout_seconds)

@@ -1,0 +1,43 @@
+"""Shared by the creator, admin and callback routes: the clock and a payout's public view."""
+
+from datetime import datetime
+from uuid import UUID
+
+from fastapi import Request
+from pydantic import BaseModel
+
+from schemas.money import Money
+from services.payout.errors import PayoutNotFound
+
+
+def clock(request: Request) -> datetime:
+    """The app's clock (tests replace app.state.clock to stand either side of midnight)."""
+    return request.app.state.clock()
+
+
+class PayoutPublic(BaseModel):
+    payout_id: UUID
+    status: str
+    diamonds: int
+    amount: Money
+    usd_minor: int
+    requires_review: bool
+    available_after: int | None = None
+    event_id: UUID | None = None
+    reason: str | None = None
+
+
+async def load_payout(pool, payout_id: UUID) -> dict:
+    row = await pool.fetchrow(
+        "SELECT payout_id, creator_id, status, diamonds, amount_minor, currency, usd_minor,"
+        " requires_review, reason FROM payouts WHERE payout_id = $1", payout_id)
+    if row is None:
+        raise PayoutNotFound(str(payout_id))
+    return dict(row)
+
+
+def public(row: dict) -> PayoutPublic:
+    return PayoutPublic(payout_id=row["payout_id"], status=row["status"],
+                        diamonds=row["diamonds"], usd_minor=row["usd_minor"],
+                        amount=Money(amount_minor=row["amount_minor"], currency=row["currency"]),
+                        requires_review=row["requires_review"], reason=row["reason"])

@@ -1,0 +1,75 @@
+"""The payout worker (`python -m services.payout worker`): on every tick it voids payouts past
+their settlement timeout, releases reserves whose window is over, and hands approved payouts
+to the provider. Every step is safe to run in several workers at once."""
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+from eventkit.db import create_pool, migrate
+from eventkit.settings import Settings
+from schemas.events.payout import PayoutSubmitted
+from services.payout.conversion import load_config
+from services.payout.ledger import bump_version, emit, release_due, void_overdue
+from services.payout.provider import PayoutOrder, PayoutProvider, SandboxProvider, http_deliver
+from services.payout.settings import PayoutSettings
+
+log = logging.getLogger(__name__)
+
+
+async def submit_ready(pool: asyncpg.Pool, provider: PayoutProvider, batch: int = 200) -> int:
+    """Sends pending (approved) payouts to the provider, then marks them submitted. The provider
+    is called first and is idempotent on payout_id, so a crash in between only re-sends; a
+    callback that beats the mark still settles (callbacks accept pending or submitted)."""
+    rows = await pool.fetch(
+        "SELECT payout_id, creator_id, amount_minor, currency, method FROM payouts"
+        " WHERE status = 'pending' ORDER BY requested_at LIMIT $1", batch)
+    sent = 0
+    for r in rows:
+        ref = await provider.submit(PayoutOrder(str(r["payout_id"]), r["creator_id"],
+                                                r["amount_minor"], r["currency"], r["method"]))
+        async with pool.acquire() as conn, conn.transaction():
+            marked = await conn.fetchval(
+                "UPDATE payouts SET status = 'submitted', provider = $2, provider_ref = $3"
+                " WHERE payout_id = $1 AND status = 'pending' RETURNING true",
+                r["payout_id"], provider.name, ref)
+            if marked:
+                version = await bump_version(conn, r["creator_id"])
+                await emit(conn, r["creator_id"], version, PayoutSubmitted(
+                    payout_id=str(r["payout_id"]), creator_id=r["creator_id"],
+                    provider=provider.name, provider_ref=ref))
+                sent += 1
+    return sent
+
+
+async def tick(pool: asyncpg.Pool, provider: PayoutProvider, now: datetime,
+               batch: int = 200) -> dict[str, int]:
+    return {"voided": await void_overdue(pool, now, batch),
+            "released": await release_due(pool, now, batch),
+            "submitted": await submit_ready(pool, provider, batch)}
+
+
+async def run(settings: Settings) -> None:
+    dsn = settings.database_for("payout")
+    await migrate(dsn, Path(__file__).with_name("migrations"))
+    config, local = load_config(), PayoutSettings()
+    pool = await create_pool(dsn, min_size=1, max_size=5)
+    try:
+        async with httpx.AsyncClient(timeout=10) as http:
+            provider = SandboxProvider.from_config(
+                config["sandbox"], local.callback_secret,
+                http_deliver(http, local.sandbox_callback_url()))
+            while True:
+                try:
+                    done = await tick(pool, provider, datetime.now(UTC), config["worker"]["batch"])
+                    if any(done.values()):
+                        log.info("worker tick: %s", done)
+                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                    log.warning("worker tick failed (%r); retrying", exc)
+                await asyncio.sleep(config["worker"]["interval_seconds"])
+    finally:
+        await pool.close()

@@ -1,0 +1,129 @@
+"""The payout worker's jobs against real PostgreSQL, in a namespace of their own (they sweep
+every payout and credit in the database): provider settlement through signed callbacks,
+provider failure, settlement timeout, and the release of reserves on schedule."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from services.payout.conversion import load_config
+from services.payout.ledger import release_due, void_overdue
+from services.payout.provider import (
+    SIGNATURE_HEADER,
+    PayoutOrder,
+    SandboxProvider,
+    http_deliver,
+    sign,
+)
+from services.payout.settings import PayoutSettings
+from services.payout.worker import tick
+from tests.support.apps import auth, new_id
+from tests.support.creators import consume, fund_creator, gift_sent, payout_app
+
+BANK = {"kind": "bank", "account_holder": "Ada", "iban": "DE89370400440532013000"}
+
+
+@pytest.fixture(scope="module")
+async def flow(namespace):
+    settings = await namespace("flow")
+    async with payout_app(settings) as (client, app):
+        yield settings, client, app.state.pool
+
+
+async def requested(settings, client, pool, diamonds=2000, funded=5000) -> tuple[str, str]:
+    creator = new_id("cr")
+    await fund_creator(settings, pool, creator, funded)
+    assert (await client.put("/v1/payout-method", json=BANK,
+                             headers=auth(settings, creator))).status_code == 200
+    r = await client.post("/v1/payouts", json={"diamonds": diamonds},
+                          headers=auth(settings, creator))
+    assert r.status_code == 201, r.text
+    return creator, r.json()["payout_id"]
+
+
+def sandbox(client, outcome: str) -> SandboxProvider:
+    return SandboxProvider(PayoutSettings().callback_secret,
+                           http_deliver(client, "/v1/callbacks/sandbox"), outcome=outcome,
+                           failure_detail="beneficiary account closed", delay_seconds=0)
+
+
+async def state(settings, client, creator, pid) -> tuple[str, dict]:
+    p = await client.get(f"/v1/payouts/{pid}", headers=auth(settings, creator))
+    e = await client.get("/v1/earnings", headers=auth(settings, creator))
+    return p.json()["status"], e.json()
+
+
+async def types(pool, creator) -> list[str]:
+    return [r["event_type"] for r in await pool.fetch(
+        "SELECT event_type FROM events WHERE stream_id = $1 ORDER BY version",
+        f"creator-{creator}")]
+
+
+async def test_sandbox_success_settles_through_a_signed_callback_once(flow):
+    settings, client, pool = flow
+    creator, pid = await requested(settings, client, pool)
+    provider = sandbox(client, "success")
+    assert (await tick(pool, provider, datetime.now(UTC)))["submitted"] >= 1
+    await provider.drain()
+    status, e = await state(settings, client, creator, pid)
+    assert status == "completed" and (e["pending"], e["paid"], e["available"]) == (0, 2000, 3000)
+    await provider.submit(order(pid, creator))
+    await provider.drain()  # same payout again: no second callback, nothing moves
+    assert (await state(settings, client, creator, pid))[1]["paid"] == 2000
+    assert (await types(pool, creator))[-3:] == ["PayoutRequested", "PayoutSubmitted",
+                                                 "PayoutCompleted"]
+
+
+def order(pid, creator) -> PayoutOrder:
+    return PayoutOrder(pid, creator, 1000, "USD", "bank")
+
+
+async def test_sandbox_failure_returns_the_diamonds_with_the_reason(flow):
+    settings, client, pool = flow
+    creator, pid = await requested(settings, client, pool)
+    provider = sandbox(client, "failure")
+    await tick(pool, provider, datetime.now(UTC))
+    await provider.drain()
+    status, e = await state(settings, client, creator, pid)
+    assert status == "failed" and (e["pending"], e["paid"], e["available"]) == (0, 0, 5000)
+    row = await pool.fetchrow("SELECT envelope FROM events WHERE stream_id = $1"
+                              " AND event_type = 'PayoutFailed'", f"creator-{creator}")
+    assert (row["envelope"]["data"]["reason"], row["envelope"]["data"]["detail"]) == \
+        ("provider_failure", "beneficiary account closed")
+
+
+async def test_unsettled_payout_is_voided_after_the_timeout_and_late_callback_changes_nothing(
+        flow):
+    settings, client, pool = flow
+    creator, pid = await requested(settings, client, pool)
+    timeout = timedelta(seconds=load_config()["settle_timeout_seconds"])
+    now = datetime.now(UTC)
+    assert await void_overdue(pool, now + timeout - timedelta(minutes=1)) == 0
+    assert await void_overdue(pool, now + timeout + timedelta(minutes=1)) >= 1
+    assert await void_overdue(pool, now + timeout + timedelta(minutes=2)) == 0
+    status, e = await state(settings, client, creator, pid)
+    assert status == "voided" and (e["pending"], e["available"]) == (0, 5000)
+    late = sandbox(client, "success")
+    body = late.callback_body(order(pid, creator), "sbx-late")
+    r = await client.post("/v1/callbacks/sandbox", content=body, headers={
+        SIGNATURE_HEADER: sign(PayoutSettings().callback_secret, body)})
+    assert (r.status_code, r.json()["status"], r.json()["applied"]) == (200, "voided", False)
+    assert (await types(pool, creator)).count("PayoutFailed") == 1
+
+
+async def test_reserve_is_released_once_when_its_window_ends(flow):
+    settings, client, pool = flow
+    creator = new_id("cr")
+    earned_at = datetime.now(UTC) + timedelta(days=30)  # beyond the other tests' sweeps
+    await consume(settings, pool, gift_sent(creator, 1000, time=earned_at),
+                  gift_sent(creator, 555, time=earned_at + timedelta(hours=1)))
+    e = (await client.get("/v1/earnings", headers=auth(settings, creator))).json()
+    assert (e["earned"], e["held"], e["available"]) == (1555, 155, 1400)
+    window = timedelta(hours=load_config()["reserve"]["window_hours"])
+    assert await release_due(pool, earned_at + window - timedelta(seconds=1)) == 0
+    assert await release_due(pool, earned_at + window) == 100
+    assert await release_due(pool, earned_at + window + timedelta(hours=2)) == 55
+    assert await release_due(pool, earned_at + window + timedelta(days=9)) == 0
+    e = (await client.get("/v1/earnings", headers=auth(settings, creator))).json()
+    assert (e["held"], e["available"]) == (0, 1555)
+    assert (await types(pool, creator)).count("DiamondsReleased") == 2
