@@ -6,8 +6,8 @@ import uuid
 import pytest
 
 from eventkit.settings import Settings
-from tests.support.infrastructure import acquire
 from infra.namespace import drop_namespace, prepare_namespace
+from tests.support.infrastructure import acquire
 
 
 @pytest.fixture(scope="session")

@@ -8,10 +8,10 @@ from pathlib import Path
 import yaml
 
 from eventkit.settings import Settings
+from infra.system import procfile
 from services.gifting.__main__ import SPEC as GIFTING
 from services.payout.__main__ import SPEC as PAYOUT
 from services.recharge.__main__ import SPEC as RECHARGE
-from infra.system import procfile
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
