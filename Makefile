@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run up down status test test-fast demo token schemas lint clean
+.PHONY: run up down status test test-fast demo token schemas lint clean bench
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -54,3 +54,9 @@ lint: venv
 
 clean: down
 	rm -rf .cache $(VENV)
+
+## Load benchmark: gifts/s and end-to-end latency vs pgbench, the eventsourcing library and a
+## naive path, on a private db/topic prefix (see docs/performance.md). ARGS="--rate 800" etc.
+bench: venv
+	$(BIN)/pip install -q -e '.[bench]'
+	$(BIN)/python -m bench --ramp $(ARGS)
