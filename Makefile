@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run up down status test test-fast demo token schemas lint clean bench
+.PHONY: run up down status test test-fast demo token schemas lint clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,6 +57,7 @@ clean: down
 
 ## Load benchmark: gifts/s and end-to-end latency vs pgbench, the eventsourcing library and a
 ## naive path, on a private db/topic prefix (see docs/performance.md). ARGS="--rate 800" etc.
+.PHONY: bench
 bench: venv
 	$(BIN)/pip install -q -e '.[bench]'
 	$(BIN)/python -m bench --ramp $(ARGS)

@@ -20,6 +20,7 @@ from eventkit.db import ensure_database, migrate
 from eventkit.settings import Settings
 
 DEFAULT_RATES = "250,500,1000,2000,3000,4000"
+SUT: list = []  # the System under test, when this run started it (for per-process CPU)
 
 
 def parse(argv=None) -> argparse.Namespace:
@@ -60,8 +61,11 @@ def step(settings: Settings, args, gifting: str, fans, creators, rate: float, ho
     plan = load.Plan(url=f"{gifting}/v1/gifts", rate=rate, duration=args.duration,
                      start_at=time.time() + 0.3, fan_tokens=fans, creators=creators,
                      hot_share=hot, connections=args.connections, seed=int(rate))
+    cpu0 = SUT[0].cpu_seconds() if SUT else {}
     out = load.open_loop(plan, args.workers)
-    secs = args.duration
+    cpu1 = SUT[0].cpu_seconds() if SUT else {}
+    # Replies still arriving after the last send count against the rate, not for it.
+    secs = max(args.duration, out.wall_seconds)
     ms = [x * 1000 for x in out.latencies]
     s = {"label": label, "offered_rate": rate, "hot_share": hot, "offered": out.offered,
          "accepted": out.accepted, "refused": out.refused, "errored": out.errored,
@@ -70,10 +74,12 @@ def step(settings: Settings, args, gifting: str, fans, creators, rate: float, ho
          "p50_ms": load.percentile(ms, 50), "p99_ms": load.percentile(ms, 99),
          "p999_ms": load.percentile(ms, 99.9),
          "generator_cpu_share": out.cpu_seconds / max(out.wall_seconds, 1e-9),
-         "send_lag_p99_ms": (load.percentile(out.send_lag, 99) or 0) * 1000}
+         "send_lag_p99_ms": (load.percentile(out.send_lag, 99) or 0) * 1000,
+         "process_cpu_share": {r: round((cpu1[r] - cpu0[r]) / secs, 3)
+                               for r in cpu1 if r in cpu0}}
     if visible and out.events:
         vis, unseen = asyncio.run(visibility.wait_visible(
-            settings.database_for("projections"), out.events))
+            settings.database_for("projections"), [e for e, _ in out.events]))
         vms = [v * 1000 for v in vis]
         s.update(visible_p50_ms=load.percentile(vms, 50), visible_p99_ms=load.percentile(vms, 99),
                  never_visible=unseen)
@@ -87,11 +93,17 @@ def step(settings: Settings, args, gifting: str, fans, creators, rate: float, ho
            if s.get("visible_p99_ms") is not None else "")
         + f" | gen cpu {s['generator_cpu_share']:.0%} lag p99 {s['send_lag_p99_ms']:.1f} ms"
         + ("" if s["sustained"] else "  <- objective not met"))
+    busy = sorted(s["process_cpu_share"].items(), key=lambda kv: -kv[1])[:4]
+    if busy:
+        say("           cpu: " + ", ".join(f"{r} {v:.0%}" for r, v in busy))
     return s
 
 
 def series(settings, args, gifting, fans, creators, hot, visible=True, label="") -> list[dict]:
     rates = [float(r) for r in args.rates.split(",")] if args.ramp else [args.rate]
+    # Warm-up, not reported: opens the keep-alive connections and the server's pool.
+    warm = argparse.Namespace(**{**vars(args), "duration": 1.0})
+    step(settings, warm, gifting, fans, creators, min(rates[0], 200), hot, False, "warm-up")
     steps = []
     for rate in rates:
         steps.append(step(settings, args, gifting, fans, creators, rate, hot, visible, label))
@@ -154,6 +166,7 @@ def main(argv=None) -> None:
         sut = system.System(settings)
         say("starting the Procfile's processes ...")
         sut.start()
+        SUT.append(sut)
         gifting, recharge = sut.url("gifting"), sut.url("recharge")
     else:
         sut, gifting, recharge = None, args.gifting_url, args.recharge_url
@@ -197,6 +210,8 @@ def main(argv=None) -> None:
             args.duration = saved
             spy.wait(timeout=60)
             results["profile"] = {"rate": best["offered_rate"], **profile.summarise(raw)}
+            say(f"    {results['profile']['idle_or_native_share']:.0%} of samples idle in the "
+                "loop or in C; of the Python-busy rest:")
             for row in results["profile"]["self"][:10]:
                 say(f"    {row['share']:6.1%} self  {row['function']}")
         if "naive" in peers:

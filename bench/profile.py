@@ -13,6 +13,13 @@ def py_spy() -> str:
     return str(here) if here.exists() else (shutil.which("py-spy") or "py-spy")
 
 
+# Leaf frames that mean "waiting": the uvloop loop (Cython, so its epoll wait and any C-level
+# work such as asyncpg's protocol parsing show as the Python frame that called it), idle
+# threads. Shares below are of the remaining, Python-busy samples.
+IDLE = {"Runner.run", "run", "run_until_complete", "run_forever", "Condition.wait", "wait",
+        "select", "_worker"}
+
+
 def start(pid: int, seconds: float, out: Path) -> subprocess.Popen:
     return subprocess.Popen([py_spy(), "record", "-p", str(pid), "-d", str(int(seconds)),
                              "-r", "100", "-f", "raw", "-o", str(out), "--nonblocking"],
@@ -22,14 +29,17 @@ def start(pid: int, seconds: float, out: Path) -> subprocess.Popen:
 def summarise(raw: Path, top: int = 15) -> dict:
     """Top functions by self samples and by inclusive samples (share of all samples)."""
     self_, incl = collections.Counter(), collections.Counter()
-    total = 0
+    total = idle = 0
     for line in raw.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
             continue
         n = int(count)
-        total += n
         frames = [_short(f) for f in stack.split(";")]
+        if frames[-1].split(" ")[0] in IDLE:
+            idle += n
+            continue
+        total += n
         self_[frames[-1]] += n
         for f in set(frames):
             incl[f] += n
@@ -37,7 +47,8 @@ def summarise(raw: Path, top: int = 15) -> dict:
     def rows(counter):
         return [{"function": f, "share": c / total} for f, c in counter.most_common(top)]
 
-    return {"samples": total, "self": rows(self_) if total else [],
+    return {"samples": total + idle, "idle_or_native_share": idle / max(total + idle, 1),
+            "busy_samples": total, "self": rows(self_) if total else [],
             "inclusive": rows(incl) if total else []}
 
 

@@ -121,6 +121,18 @@ class System:
     def pid(self, role: str) -> int:
         return self.procs[role].pid
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time (user + system, all threads) each role has used so far, from /proc."""
+        tick = os.sysconf("SC_CLK_TCK")
+        used = {}
+        for role, proc in self.procs.items():
+            try:
+                fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+                used[role] = (int(fields[11]) + int(fields[12])) / tick
+            except (OSError, IndexError, ValueError):
+                pass
+        return used
+
     def stop(self) -> None:
         for role in list(self.procs):
             proc = self.procs.pop(role)
