@@ -19,7 +19,7 @@ from bench.peers import es_peer, pgbench
 from eventkit.db import ensure_database, migrate
 from eventkit.settings import Settings
 
-DEFAULT_RATES = "250,500,1000,2000,3000,4000"
+DEFAULT_RATES = "100,250,500,1000,2000,3000,4000"
 SUT: list = []  # the System under test, when this run started it (for per-process CPU)
 
 
