@@ -42,7 +42,7 @@ def create_app(title: str, service: str, settings: Settings, routers: list[APIRo
 class _LimitBody:
     """Refuses bodies over `max_bytes` with 413 problem+json. A plain ASGI middleware rather
     than `@app.middleware("http")` (Starlette's BaseHTTPMiddleware), which wraps every request
-    in extra tasks and streams and cost ~20% of the gift path's CPU under load."""
+    in extra tasks and streams: in-process CPU per POST 657 -> 318 µs (bench.middleware_cost)."""
 
     def __init__(self, app, max_bytes: int):
         self.app, self.max_bytes = app, max_bytes
