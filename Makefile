@@ -57,3 +57,10 @@ lint: venv
 
 clean: down
 	rm -rf .cache $(VENV)
+
+## Load benchmark: gifts/s and end-to-end latency vs pgbench, the eventsourcing library and a
+## naive path, on a private db/topic prefix (see docs/performance.md). ARGS="--rate 800" etc.
+.PHONY: bench
+bench: venv
+	$(BIN)/pip install -q -e '.[bench]'
+	$(BIN)/python -m bench --ramp $(ARGS)

@@ -1,0 +1,1 @@
+"""Load benchmark: `python -m bench` (see docs/performance.md). Not a test: it prints figures."""

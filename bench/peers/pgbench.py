@@ -1,0 +1,44 @@
+"""pgbench tpcb-like on a scratch database: the database server's own one-transaction-per-
+operation ceiling here (5 statements per transaction, fsync as configured)."""
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from urllib.parse import urlsplit
+
+CANDIDATES = ("/usr/lib/postgresql/15/bin/pgbench", "pgbench")
+
+
+def binary() -> str:
+    for c in CANDIDATES:
+        if Path(c).exists() or shutil.which(c):
+            return c
+    raise FileNotFoundError("pgbench not found (Debian: postgresql-15 / postgresql-contrib)")
+
+
+def _conn_args(server_url: str, database: str) -> tuple[list[str], dict[str, str]]:
+    u = urlsplit(server_url)
+    env = {**os.environ, "PGPASSWORD": u.password or ""}
+    return ["-h", u.hostname or "127.0.0.1", "-p", str(u.port or 5432),
+            "-U", u.username or "postgres", database], env
+
+
+def init(server_url: str, database: str, scale: int = 8) -> None:
+    args, env = _conn_args(server_url, database)
+    subprocess.run([binary(), "-i", "-q", "-s", str(scale), *args], env=env, check=True,
+                   capture_output=True)
+
+
+def run(server_url: str, database: str, clients: int, seconds: int) -> dict:
+    args, env = _conn_args(server_url, database)
+    done = subprocess.run([binary(), "-b", "tpcb-like", "-c", str(clients), "-j", "2",
+                           "-T", str(seconds), *args], env=env, check=True,
+                          capture_output=True, text=True)
+    tps = float(re.search(r"tps = ([\d.]+) \(without initial", done.stdout).group(1))
+    avg = float(re.search(r"latency average = ([\d.]+) ms", done.stdout).group(1))
+    failed = re.search(r"number of failed transactions: (\d+)", done.stdout)
+    return {"peer": "pgbench", "workload": f"tpcb-like, {clients} clients", "clients": clients,
+            "rate": tps, "latency_avg_ms": avg, "errors": int(failed.group(1)) if failed else 0,
+            "seconds": seconds}

@@ -1,0 +1,36 @@
+"""End-to-end visibility: from the moment gifting accepted a gift to the moment the projections
+worker folded it into the read models. Both ends are server-side, so a busy load generator
+cannot distort them: the start is the event's `time` (stamped by gifting inside the accepting
+transaction, a few ms before its commit), the end is `projected_events.projected_at` (now() of
+the projector's transaction that also upserted wallet_balances, i.e. its start, a few ms before
+its commit). projected_events.event_time is the envelope's time."""
+
+import asyncio
+import time
+
+import asyncpg
+
+
+async def wait_visible(dsn: str, event_ids: list[str], timeout: float = 60
+                       ) -> tuple[list[float], int]:
+    """Waits until every event is projected; returns (visibility latencies in seconds, events
+    never seen within timeout)."""
+    seen: dict[str, float] = {}
+    conn = await asyncpg.connect(dsn)
+    try:
+        deadline = time.monotonic() + timeout
+        pending = list(event_ids)
+        while pending:
+            rows = await conn.fetch(
+                "SELECT event_id::text AS id,"
+                " extract(epoch FROM projected_at - event_time)::float8 AS seconds"
+                " FROM projected_events WHERE event_id = ANY($1::uuid[])", pending)
+            for r in rows:
+                seen[r["id"]] = r["seconds"]
+            pending = [e for e in pending if e not in seen]
+            if not pending or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.25)
+    finally:
+        await conn.close()
+    return [max(0.0, s) for s in seen.values()], len(pending)
