@@ -165,7 +165,7 @@ def main(argv=None) -> None:
         asyncio.run(system.prepare(settings))
         sut = system.System(settings)
         say("starting the Procfile's processes ...")
-        sut.start()
+        sut.start_all()
         SUT.append(sut)
         gifting, recharge = sut.url("gifting"), sut.url("recharge")
     else:
@@ -258,7 +258,7 @@ def main(argv=None) -> None:
             naive_proc.terminate()
             naive_proc.wait(timeout=15)
         if sut:
-            sut.stop()
+            sut.stop_all()
             if not args.keep:
                 asyncio.run(system.drop(settings, tuple(extra_dbs)))
 

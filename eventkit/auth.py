@@ -54,7 +54,7 @@ def verify(settings: Settings, token: str) -> Caller:
 _bearer = HTTPBearer(auto_error=False)
 
 
-def current_caller(request: Request,
+async def current_caller(request: Request,
                    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
                    ) -> Caller:
     if credentials is None or credentials.scheme.lower() != "bearer":
@@ -62,7 +62,7 @@ def current_caller(request: Request,
     return verify(request.app.state.settings, credentials.credentials)
 
 
-def require_admin(caller: Annotated[Caller, Depends(current_caller)]) -> Caller:
+async def require_admin(caller: Annotated[Caller, Depends(current_caller)]) -> Caller:
     if not caller.has("admin"):
         raise Forbidden("admin role required")
     return caller

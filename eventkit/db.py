@@ -5,12 +5,12 @@ under an advisory lock (several processes may start at once). A migration librar
 a second driver (psycopg/SQLAlchemy) for what is a dozen lines on asyncpg.
 """
 
-import json
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+import orjson
 
 PLUMBING = Path(__file__).resolve().parent / "sql"
 _LOCK_KEY = 0x0C01_5EA3
@@ -63,7 +63,7 @@ async def init_connection(conn: asyncpg.Connection) -> None:
     # jsonb in and out as Python objects; Decimals become exact strings, never floats.
     await conn.set_type_codec(
         "jsonb", schema="pg_catalog", format="text",
-        encoder=lambda v: json.dumps(v, default=_json_default), decoder=json.loads,
+        encoder=lambda v: orjson.dumps(v, default=_json_default).decode(), decoder=orjson.loads,
     )
 
 

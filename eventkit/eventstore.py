@@ -25,7 +25,6 @@ async def append(conn: asyncpg.Connection, topic: str, *envelopes: Envelope) -> 
         "INSERT INTO outbox (event_id, topic, key, value) VALUES ($1, $2, $3, $4)",
         [(e.id, topic, e.aggregateid, encode(e)) for e in envelopes],
     )
-    await conn.execute("SELECT pg_notify('outbox', '')")  # delivered on commit: wakes the relay
 
 
 async def read_stream(conn: asyncpg.Connection, stream_id: str) -> list[dict]:

@@ -47,7 +47,7 @@ async def run_once(pool: asyncpg.Pool, caller: str, key: str, fingerprint: str,
         return status, body, False
 
 
-def idempotency_key(
+async def idempotency_key(
     idempotency_key: Annotated[str | None, Header(
         description="Client-chosen unique key; a retry with the same key and body replays "
                     "the first response", min_length=1, max_length=200)] = None,

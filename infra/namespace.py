@@ -15,7 +15,14 @@ async def prepare_namespace(settings: Settings) -> None:
     await create_topics(settings)
 
 
-async def drop_namespace(settings: Settings) -> None:
+def server_url(settings: Settings, database: str) -> str:
+    """A DSN for `database` on the configured server."""
+    return settings.database_for("x").rsplit("/", 1)[0] + f"/{database}"
+
+
+async def drop_namespace(settings: Settings, extra_databases: tuple[str, ...] = ()) -> None:
+    """Drops this prefix's databases and topics (and only those)."""
+    assert settings.db_prefix != "coinstream", "refusing to drop the default databases"
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
     await admin.start()
     try:
@@ -24,10 +31,9 @@ async def drop_namespace(settings: Settings) -> None:
             await admin.delete_topics(mine)
     finally:
         await admin.close()
-    conn = await asyncpg.connect(settings.database_for("postgres").rsplit("/", 1)[0] + "/postgres")
+    conn = await asyncpg.connect(server_url(settings, "postgres"))
     try:
-        for service in SERVICES:
-            await conn.execute(
-                f'DROP DATABASE IF EXISTS "{settings.db_prefix}_{service}" WITH (FORCE)')
+        for name in (*(f"{settings.db_prefix}_{s}" for s in SERVICES), *extra_databases):
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await conn.close()

@@ -36,6 +36,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def child_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment a role runs with: the namespace's settings and this venv's python."""
+    s = settings
+    return {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": s.kafka_bootstrap_servers,
+            "DATABASE_URL": s.database_url, "DB_PREFIX": s.db_prefix,
+            "TOPIC_PREFIX": s.topic_prefix, "JWT_SECRET": s.jwt_secret,
+            "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", **extra}
+
+
 class System:
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -49,13 +58,23 @@ class System:
 
     @property
     def env(self) -> dict[str, str]:
-        s = self.settings
-        env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": s.kafka_bootstrap_servers,
-               "DATABASE_URL": s.database_url, "DB_PREFIX": s.db_prefix,
-               "TOPIC_PREFIX": s.topic_prefix, "JWT_SECRET": s.jwt_secret,
-               "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
-        env.update({f"{svc.upper()}_PORT": str(p) for svc, p in self.ports.items()})
-        return env
+        return child_env(self.settings, **{f"{svc.upper()}_PORT": str(p)
+                                           for svc, p in self.ports.items()})
+
+    def pid(self, role: str) -> int:
+        return self.procs[role].pid
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time (user + system, all threads) each role has used so far, from /proc."""
+        tick = os.sysconf("SC_CLK_TCK")
+        used = {}
+        for role, proc in self.procs.items():
+            try:
+                fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+                used[role] = (int(fields[11]) + int(fields[12])) / tick
+            except (OSError, IndexError, ValueError):
+                pass
+        return used
 
     def start(self, role: str) -> None:
         log = open(LOGS / f"{self.settings.db_prefix}-{role}.log", "ab")
