@@ -7,6 +7,7 @@ MODELS: tuple[type[Payload], ...] = (
     recharge.PurchaseCreated, recharge.CoinPurchased, recharge.PurchaseFailed,
     recharge.CoinsClawedBack,
     sanctions.TransactionBanPlaced, sanctions.TransactionBanLifted,
+    sanctions.PlaceTransactionBan, sanctions.LiftTransactionBan,
     accounts.AccountProfileUpdated,
     gifting.GiftSent, gifting.ContentUnlocked, gifting.ItemListed,
     payout.DiamondsCredited, payout.DiamondsReleased, payout.PayoutRequested,

@@ -27,6 +27,8 @@ class CoinPurchased(Payload):
     rates_version: int
     provider: str
     provider_txn_id: str
+    fee_rate: Rate | None = Field(default=None, description="Fee rate applied to the settlement")
+    price_list: str | None = Field(default=None, description="Price list the price came from")
 
 
 class PurchaseFailed(Payload):
@@ -37,9 +39,10 @@ class PurchaseFailed(Payload):
     purchase_id: str
     user_id: str
     bundle_id: str
-    reason: str
+    reason: str = Field(description="declined | timeout")
     provider: str
     provider_txn_id: str | None = None
+    detail: str | None = Field(default=None, description="The provider's decline detail")
 
 
 class PurchaseCreated(Payload):

@@ -32,3 +32,27 @@ class TransactionBanLifted(Payload):
     user_id: str
     reason: str
     source: Literal["admin", "moderation"]
+
+
+class PlaceTransactionBan(Payload):
+    """Command from the moderation service (topic coinstream.moderation.commands): recharge
+    records the ban and announces it with TransactionBanPlaced. `ban_id` is moderation's own id,
+    so a repeated command places one ban."""
+
+    event_type = "PlaceTransactionBan"
+
+    ban_id: str = Field(min_length=1, max_length=128)
+    user_id: str = Field(min_length=1, max_length=128)
+    scopes: list[BanScope] = Field(min_length=1)
+    reason: str = Field(max_length=500)
+    expires_at: datetime | None = Field(default=None, description="None = until lifted")
+
+
+class LiftTransactionBan(Payload):
+    """Command from the moderation service: lift a ban (TransactionBanLifted follows)."""
+
+    event_type = "LiftTransactionBan"
+
+    ban_id: str = Field(min_length=1, max_length=128)
+    user_id: str = Field(min_length=1, max_length=128)
+    reason: str = Field(max_length=500)

@@ -2,11 +2,8 @@
 HMAC-SHA256-signed callback (over the raw body) back to the payout API after a delay."""
 
 import asyncio
-import hashlib
-import hmac
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -14,8 +11,15 @@ import httpx
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
+from eventkit.webhooks import (  # noqa: F401 - re-exported: payout's callers import them here
+    SIGNATURE_HEADER,
+    Deliver,
+    http_deliver,
+    sign,
+    signature_ok,
+)
+
 log = logging.getLogger(__name__)
-SIGNATURE_HEADER = "X-Sandbox-Signature"
 
 
 @dataclass(frozen=True)
@@ -43,23 +47,6 @@ class SandboxCallback(BaseModel):
     provider_ref: str = Field(min_length=1, max_length=200)
     outcome: Literal["completed", "failed"]
     detail: str | None = Field(default=None, max_length=500)
-
-
-def sign(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
-    return header is not None and hmac.compare_digest(sign(secret, body), header)
-
-
-Deliver = Callable[[bytes, dict[str, str]], Awaitable[int]]
-
-
-def http_deliver(client: httpx.AsyncClient, url: str) -> Deliver:
-    async def deliver(body: bytes, headers: dict[str, str]) -> int:
-        return (await client.post(url, content=body, headers=headers)).status_code
-    return deliver
 
 
 class SandboxProvider:

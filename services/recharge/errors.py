@@ -2,12 +2,66 @@ from eventkit.problems import DomainError
 
 
 class BundleNotFound(DomainError):
-    status, code, title = 404, "bundle-not-found", "No such coin bundle"
+    status, code, title = 404, "bundle-not-found", "No such coin bundle in your country's catalog"
+
+
+class AmountOutOfRange(DomainError):
+    status, code, title = 422, "amount-out-of-range", "Custom coin amount outside the allowed range"
+
+
+class CurrencyMismatch(DomainError):
+    status, code, title = 422, "currency-mismatch", \
+        "The currency given is not the one your country is charged in"
+
+
+class UnknownPaymentMethod(DomainError):
+    status, code, title = 422, "unknown-payment-method", "The provider does not know this method"
 
 
 class NotEligible(DomainError):
     status, code, title = 403, "not-eligible", "This account may not buy coins"
 
 
-class PaymentDeclined(DomainError):
-    status, code, title = 402, "payment-declined", "The payment provider declined the charge"
+class Banned(DomainError):
+    status, code, title = 403, "transaction-banned", "A transaction ban blocks buying coins"
+
+
+class OverDailyLimit(DomainError):
+    status, code, title = 422, "over-daily-limit", \
+        "The purchase alone exceeds the daily spending limit"
+
+
+class TooManyPurchases(DomainError):
+    """Velocity limit: the response carries Retry-After (seconds)."""
+
+    status, code, title = 429, "purchase-limit", "Purchase velocity limit reached; retry later"
+
+    def __init__(self, detail: str, retry_after: str):
+        super().__init__(detail, retry_after_seconds=int(retry_after))
+        self.headers = {"Retry-After": retry_after}
+
+
+class PurchaseNotFound(DomainError):
+    status, code, title = 404, "purchase-not-found", "No such purchase"
+
+
+class BadSignature(DomainError):
+    status, code, title = 401, "bad-signature", "Webhook signature missing or invalid"
+
+
+class BadWebhook(DomainError):
+    status, code, title = 422, "bad-webhook", "Webhook body is not a valid notification"
+
+
+class WebhookMismatch(DomainError):
+    status, code, title = 422, "webhook-mismatch", \
+        "Notification does not match the purchase it names"
+
+
+class NotYetConfirmed(DomainError):
+    status, code, title = 409, "purchase-not-confirmed", \
+        "Reversal for a payment not yet confirmed; redeliver later"
+
+
+class BanNotFound(DomainError):
+    status, code, title = 404, "ban-not-found", "No such ban"

@@ -1,26 +1,31 @@
-"""Pure pricing: what a bundle costs in a country and channel, and what the platform settles.
+"""Pure pricing: what coins cost in a country and channel, and what the platform settles.
 
-All arithmetic is Decimal on integer minor units; amounts round half-even to the minor unit.
+The catalog is data (catalog.json, versioned; re-read when the file changes): price lists in a
+local currency, each serving some countries, with a `default` list for every other country.
+A list sells its bundles and a custom amount of coins (between the catalog's min and max) at a
+per-coin price. All arithmetic is Decimal on integer minor units, rounding half-even to the
+minor unit; the FX rate, fee rate and versions used travel with the quote onto the events.
 """
 
 import json
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
-from functools import cache
 from pathlib import Path
 
 from schemas.money import Money
 
 CATALOG_FILE = Path(__file__).with_name("catalog.json")
+CUSTOM = "custom"  # bundle_id recorded for a custom amount
 # ISO-4217 minor-unit exponents that differ from the usual 2.
 MINOR_EXPONENT = {"JPY": 0, "KRW": 0, "IDR": 0}
+FX_PLACES = Decimal("1e-12")  # events carry rates with at most 12 decimal places
 
 
 class UnknownBundle(LookupError):
     pass
 
 
-class PriceUnavailable(LookupError):
+class AmountOutOfRange(ValueError):
     pass
 
 
@@ -33,8 +38,17 @@ class Quote:
     settlement: Money
     fee: Money
     fx_rate: Decimal
+    fee_rate: Decimal
     catalog_version: int
     rates_version: int
+    price_list: str
+
+
+@dataclass(frozen=True)
+class Offer:
+    bundle_id: str
+    coins: int
+    price: Money
 
 
 @dataclass(frozen=True)
@@ -45,33 +59,71 @@ class Catalog:
     def version(self) -> int:
         return self.raw["version"]
 
-    def currency_for(self, country: str) -> str:
-        return self.raw["country_currency"].get(country, self.raw["settlement_currency"])
+    @property
+    def settlement_currency(self) -> str:
+        return self.raw["settlement_currency"]
 
-    def quote(self, bundle_id: str, country: str, channel: str) -> Quote:
-        bundle = self.raw["bundles"].get(bundle_id)
+    @property
+    def custom_range(self) -> tuple[int, int]:
+        return self.raw["custom"]["min_coins"], self.raw["custom"]["max_coins"]
+
+    def price_list_for(self, country: str | None) -> tuple[str, dict]:
+        """The list serving `country`, else the default list."""
+        for name, plist in self.raw["price_lists"].items():
+            if country in plist.get("countries", ()):
+                return name, plist
+        return "default", self.raw["price_lists"]["default"]
+
+    def currency_for(self, country: str | None) -> str:
+        return self.price_list_for(country)[1]["currency"]
+
+    def offers(self, country: str | None, channel: str) -> list[Offer]:
+        _, plist = self.price_list_for(country)
+        return [Offer(bundle_id, b["coins"], Money(amount_minor=b[channel],
+                                                   currency=plist["currency"]))
+                for bundle_id, b in plist["bundles"].items()]
+
+    def quote(self, bundle_id: str, country: str | None, channel: str) -> Quote:
+        name, plist = self.price_list_for(country)
+        bundle = plist["bundles"].get(bundle_id)
         if bundle is None:
-            raise UnknownBundle(f"no bundle {bundle_id!r}")
-        prices = bundle[channel]
-        currency = self.currency_for(country)
-        if currency not in prices:
-            currency = self.raw["settlement_currency"]
-        if currency not in prices:
-            raise PriceUnavailable(f"{bundle_id} has no {channel} price in {currency}")
+            raise UnknownBundle(f"no bundle {bundle_id!r} for sale in {country or 'your country'}"
+                                f" (price list {name})")
+        price = Money(amount_minor=bundle[channel], currency=plist["currency"])
+        return self._settle(bundle_id, bundle["coins"], channel, price, name)
+
+    def quote_custom(self, coins: int, country: str | None, channel: str) -> Quote:
+        low, high = self.custom_range
+        if not low <= coins <= high:
+            raise AmountOutOfRange(f"a custom amount must be {low}..{high} coins, not {coins}")
+        name, plist = self.price_list_for(country)
+        per_coin = Decimal(plist["custom_per_coin"][channel])
+        price = Money(amount_minor=max(1, round_minor(coins * per_coin)),
+                      currency=plist["currency"])
+        return self._settle(CUSTOM, coins, channel, price, name)
+
+    def _settle(self, bundle_id: str, coins: int, channel: str, price: Money,
+                price_list: str) -> Quote:
         rates = self.raw["rates"]
-        settle_ccy = self.raw["settlement_currency"]
-        price = Money(amount_minor=prices[currency], currency=currency)
-        fx = Decimal(rates["usd_per_unit"][currency]) / Decimal(rates["usd_per_unit"][settle_ccy])
+        settle_ccy = self.settlement_currency
+        fx = fx_rate(rates["usd_per_unit"], price.currency, settle_ccy)
         settlement = convert(price, fx, settle_ccy)
-        fee = Money(amount_minor=round_minor(settlement.amount_minor *
-                                             Decimal(rates["fee_rate"][channel])),
+        fee_rate = Decimal(rates["fee_rate"][channel])
+        fee = Money(amount_minor=round_minor(settlement.amount_minor * fee_rate),
                     currency=settle_ccy)
-        return Quote(bundle_id, bundle["coins"], channel, price, settlement, fee, fx,
-                     self.version, rates["version"])
+        return Quote(bundle_id, coins, channel, price, settlement, fee, fx, fee_rate,
+                     self.version, rates["version"], price_list)
+
+
+def fx_rate(usd_per_unit: dict[str, str], charge: str, settle: str) -> Decimal:
+    """Settlement units per charge unit, exact when it fits 12 decimal places."""
+    rate = Decimal(usd_per_unit[charge]) / Decimal(usd_per_unit[settle])
+    return rate.quantize(FX_PLACES, rounding=ROUND_HALF_EVEN) if \
+        rate.as_tuple().exponent < -12 else rate
 
 
 def round_minor(amount: Decimal) -> int:
-    return int(amount.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+    return int(Decimal(amount).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
 
 
 def convert(money: Money, rate: Decimal, currency: str) -> Money:
@@ -81,6 +133,14 @@ def convert(money: Money, rate: Decimal, currency: str) -> Money:
                  currency=currency)
 
 
-@cache
+_loaded: dict[Path, tuple[int, Catalog]] = {}
+
+
 def load_catalog(path: Path = CATALOG_FILE) -> Catalog:
-    return Catalog(json.loads(path.read_text()))
+    """The catalog in `path`, re-read when the file changes (a price change needs no restart;
+    each purchase records the version it used)."""
+    mtime = path.stat().st_mtime_ns
+    cached = _loaded.get(path)
+    if cached is None or cached[0] != mtime:
+        cached = _loaded[path] = (mtime, Catalog(json.loads(path.read_text())))
+    return cached[1]

@@ -1,0 +1,108 @@
+"""Admin-only sanctions API: place, lift and list transaction bans. Each change is announced on
+the sanctions topic (TransactionBanPlaced / TransactionBanLifted) for every service to enforce."""
+
+from datetime import datetime
+from typing import Annotated
+from uuid import uuid4
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from eventkit import problems
+from eventkit.auth import AdminDep
+from eventkit.idempotency import IdempotencyKey, respond_once
+from schemas.events.sanctions import BanScope
+from services.recharge import bans
+from services.recharge.errors import BanNotFound
+from services.recharge.views import clock
+
+router = APIRouter(prefix="/v1/admin/bans", tags=["sanctions (admin)"])
+ADMIN_PROBLEMS = (problems.Unauthorized, problems.Forbidden)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise ValueError("expires_at needs a time zone, e.g. 2026-12-31T00:00:00Z")
+    return value
+
+
+class BanCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"user_id": "fan-1", "scopes": ["buy", "gift"], "reason": "chargeback abuse",
+         "expires_at": "2026-12-31T00:00:00Z"}]})
+
+    user_id: str = Field(min_length=1, max_length=128)
+    scopes: list[BanScope] = Field(min_length=1, max_length=5, description=(
+        "buy: purchase coins · gift: send gifts/unlock · receive: receive gifts · payout: "
+        "withdraw · account: everything"))
+    reason: str = Field(min_length=1, max_length=500)
+    expires_at: Annotated[datetime | None, AfterValidator(_aware)] = Field(
+        default=None, description="When the ban ends by itself; omitted = until lifted")
+
+
+class BanLift(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"reason": "appeal accepted"}]})
+
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class BanPublic(BaseModel):
+    ban_id: str
+    user_id: str
+    scopes: list[str]
+    reason: str | None
+    source: str | None
+    expires_at: datetime | None
+    placed_at: datetime | None
+    lifted_at: datetime | None
+
+
+class BanList(BaseModel):
+    bans: list[BanPublic]
+
+
+class ExpiryInPast(problems.DomainError):
+    status, code, title = 422, "expiry-in-past", "expires_at must be in the future"
+
+
+@router.post("", status_code=201, summary="Place a transaction ban",
+             responses=problems.problem_responses(*ADMIN_PROBLEMS, ExpiryInPast,
+                                                  problems.IdempotencyKeyReused,
+                                                  problems.MissingIdempotencyKey))
+async def place_ban(body: BanCreate, admin: AdminDep, key: IdempotencyKey, request: Request,
+                    response: Response) -> BanPublic:
+    """Records the ban and emits `TransactionBanPlaced`; a retry with the same Idempotency-Key
+    returns the same ban."""
+    if body.expires_at is not None and body.expires_at <= clock(request):
+        raise ExpiryInPast()
+
+    async def work(conn):
+        ban_id = f"adm-{uuid4()}"
+        await bans.place(conn, ban_id, body.user_id, list(dict.fromkeys(body.scopes)),
+                         f"{body.reason} (by {admin.user_id})", "admin", body.expires_at)
+        return 201, BanPublic(**dict(await bans.get(conn, ban_id))).model_dump(mode="json")
+
+    return await respond_once(request, response, admin.user_id, key, body, work, BanPublic)
+
+
+@router.post("/{ban_id}/lift", summary="Lift a transaction ban",
+             responses=problems.problem_responses(*ADMIN_PROBLEMS, BanNotFound))
+async def lift_ban(ban_id: str, body: BanLift, admin: AdminDep, request: Request) -> BanPublic:
+    """Emits `TransactionBanLifted` the first time; lifting a lifted ban changes nothing and
+    answers its current state."""
+    async with request.app.state.pool.acquire() as conn, conn.transaction():
+        row = await bans.get(conn, ban_id)
+        if row is None or row["placed_at"] is None:
+            raise BanNotFound(ban_id)
+        await bans.lift(conn, ban_id, row["user_id"], f"{body.reason} (by {admin.user_id})",
+                        "admin")
+        return BanPublic(**dict(await bans.get(conn, ban_id)))
+
+
+@router.get("", summary="A user's bans, newest first",
+            responses=problems.problem_responses(*ADMIN_PROBLEMS))
+async def list_bans(admin: AdminDep, request: Request,
+                    user_id: str = Query(min_length=1, max_length=128)) -> BanList:
+    async with request.app.state.pool.acquire() as conn:
+        return BanList(bans=[BanPublic(**dict(r)) for r in await bans.of_user(conn, user_id)])

@@ -1,0 +1,81 @@
+"""Transaction bans, owned here: placed and lifted by admins, by the moderation topic and by
+fraud chargebacks, each announced on the sanctions topic for every service to enforce.
+
+Stream `ban-<ban_id>`: v1 TransactionBanPlaced, v2 TransactionBanLifted (same Kafka key, so a
+consumer never sees the lift first). A lift that reaches us before its placement (moderation
+commands may be reordered) leaves a lifted row, and the late placement then does nothing.
+"""
+
+from datetime import datetime
+
+import asyncpg
+
+from eventkit.codec import new_envelope
+from eventkit.eventstore import append
+from schemas import topics
+from schemas.envelope import Envelope
+from schemas.events.sanctions import TransactionBanLifted, TransactionBanPlaced
+
+SOURCE = "/coinstream/recharge"
+COLUMNS = "ban_id, user_id, scopes, reason, source, expires_at, placed_at, lifted_at"
+
+
+async def _emit(conn, ban_id: str, version: int, payload, user_id: str,
+                cause: Envelope | None) -> Envelope:
+    event = new_envelope(SOURCE, payload, aggregate_id=f"ban-{ban_id}",
+                         aggregate_version=version, subject=user_id,
+                         correlation_id=cause.correlationid if cause else None,
+                         causation_id=cause.id if cause else None)
+    await append(conn, topics.SANCTIONS_EVENTS, event)
+    return event
+
+
+async def place(conn: asyncpg.Connection, ban_id: str, user_id: str, scopes: list[str],
+                reason: str, source: str, expires_at: datetime | None,
+                cause: Envelope | None = None) -> Envelope | None:
+    """Places the ban once (TransactionBanPlaced); None when the id is already known."""
+    fresh = await conn.fetchval(
+        "INSERT INTO bans (ban_id, user_id, scopes, reason, source, expires_at, placed_at,"
+        " version) VALUES ($1, $2, $3, $4, $5, $6, now(), 1) ON CONFLICT (ban_id) DO NOTHING"
+        " RETURNING true", ban_id, user_id, scopes, reason, source, expires_at)
+    if not fresh:
+        return None
+    return await _emit(conn, ban_id, 1, TransactionBanPlaced(
+        ban_id=ban_id, user_id=user_id, scopes=scopes, reason=reason, source=source,
+        expires_at=expires_at), user_id, cause)
+
+
+async def lift(conn: asyncpg.Connection, ban_id: str, user_id: str, reason: str, source: str,
+               cause: Envelope | None = None) -> Envelope | None:
+    """Lifts a placed ban once (TransactionBanLifted); None when it is unknown or already
+    lifted. An unknown one is remembered as lifted, so a late placement stays lifted."""
+    row = await conn.fetchrow(
+        "UPDATE bans SET lifted_at = now(), version = 2 WHERE ban_id = $1"
+        " AND lifted_at IS NULL RETURNING user_id", ban_id)
+    if row is None:
+        await conn.execute(
+            "INSERT INTO bans (ban_id, user_id, reason, source, lifted_at) VALUES"
+            " ($1, $2, $3, $4, now()) ON CONFLICT (ban_id) DO NOTHING",
+            ban_id, user_id, reason, source)
+        return None
+    return await _emit(conn, ban_id, 2, TransactionBanLifted(
+        ban_id=ban_id, user_id=row["user_id"], reason=reason, source=source),
+        row["user_id"], cause)
+
+
+async def active(conn: asyncpg.Connection, user_id: str, scope: str,
+                 now: datetime) -> asyncpg.Record | None:
+    """The first active ban covering `scope` or the whole account, if any."""
+    return await conn.fetchrow(
+        f"SELECT {COLUMNS} FROM bans WHERE user_id = $1 AND placed_at IS NOT NULL"
+        " AND lifted_at IS NULL AND (expires_at IS NULL OR expires_at > $3)"
+        " AND scopes && ARRAY[$2, 'account'] ORDER BY placed_at LIMIT 1", user_id, scope, now)
+
+
+async def get(conn, ban_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(f"SELECT {COLUMNS} FROM bans WHERE ban_id = $1", ban_id)
+
+
+async def of_user(conn, user_id: str) -> list[asyncpg.Record]:
+    return await conn.fetch(f"SELECT {COLUMNS} FROM bans WHERE user_id = $1"
+                            " AND placed_at IS NOT NULL ORDER BY placed_at DESC", user_id)

@@ -1,0 +1,196 @@
+"""Buying coins: POST /v1/purchases creates a pending purchase and a payment with the provider;
+the provider's signed webhook later confirms it (CoinPurchased) or fails it (PurchaseFailed).
+
+Every refusal is decided before anything is written, or inside the transaction that would write
+(bans and velocity limits, under a per-buyer lock so concurrent purchases cannot both squeeze
+under a limit), and then rolls back: a refused purchase records and emits nothing."""
+
+from datetime import timedelta
+from typing import Annotated, Literal
+from uuid import UUID, uuid4
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from eventkit import problems
+from eventkit.auth import Caller, CallerDep
+from eventkit.idempotency import IdempotencyKey, respond_once
+from schemas.events.recharge import PurchaseCreated
+from schemas.money import Currency
+from services.recharge import bans, limits
+from services.recharge.errors import (
+    AmountOutOfRange,
+    Banned,
+    BundleNotFound,
+    CurrencyMismatch,
+    NotEligible,
+    OverDailyLimit,
+    PurchaseNotFound,
+    TooManyPurchases,
+    UnknownPaymentMethod,
+)
+from services.recharge.payments import emit
+from services.recharge.pricing import AmountOutOfRange as OutOfRange
+from services.recharge.pricing import Quote, UnknownBundle, load_catalog
+from services.recharge.provider import PaymentOrder
+from services.recharge.sandbox import DEFAULT_TOKEN
+from services.recharge.views import PurchasePublic, clock, public
+from services.rules.eligibility import load_policy, refusal
+
+router = APIRouter(prefix="/v1", tags=["purchases"])
+
+
+class PurchaseCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"bundle_id": "coins_3500", "channel": "web"},
+        {"custom_coins": 12000, "channel": "in_app", "currency": "USD"},
+        {"bundle_id": "coins_70", "channel": "web", "payment_method": "sandbox_decline"}]})
+
+    bundle_id: str | None = Field(default=None, min_length=1, max_length=64,
+                                  pattern=r"^[a-z0-9_]+$", examples=["coins_3500"])
+    custom_coins: int | None = Field(
+        default=None, gt=0, le=10**9, strict=True,
+        description="A custom amount instead of a bundle, within the catalog's min..max")
+    channel: Literal["web", "in_app"] = "in_app"
+    currency: Currency | None = Field(
+        default=None, description="Optional check: the currency the client showed the buyer; "
+                                  "refused when it is not the buyer's charge currency")
+    payment_method: str = Field(
+        default=DEFAULT_TOKEN, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$",
+        description="Provider payment-method token. Sandbox test tokens: sandbox_success, "
+                    "sandbox_decline, sandbox_timeout")
+
+    @model_validator(mode="after")
+    def _bundle_or_custom(self):
+        if (self.bundle_id is None) == (self.custom_coins is None):
+            raise ValueError("give exactly one of bundle_id and custom_coins")
+        return self
+
+
+def quote_for(body: PurchaseCreate, caller: Caller) -> Quote:
+    catalog = load_catalog()
+    try:
+        if body.custom_coins is not None:
+            quote = catalog.quote_custom(body.custom_coins, caller.country, body.channel)
+        else:
+            quote = catalog.quote(body.bundle_id, caller.country, body.channel)
+    except UnknownBundle as exc:
+        raise BundleNotFound(str(exc)) from None
+    except OutOfRange as exc:
+        raise AmountOutOfRange(str(exc)) from None
+    if body.currency and body.currency != quote.price.currency:
+        raise CurrencyMismatch(f"{caller.country} is charged in {quote.price.currency}, "
+                               f"not {body.currency}")
+    return quote
+
+
+async def check_limits(conn, user_id: str, quote: Quote, lim: limits.Limits, now) -> None:
+    """Raises TooManyPurchases (with Retry-After) when one more purchase does not fit. Failed
+    attempts count towards the hourly number (a burst of declines is itself a signal), not
+    towards the spend."""
+    rows = await conn.fetch(
+        "SELECT created_at, status, settlement_minor FROM purchases WHERE user_id = $1"
+        " AND created_at > $2", user_id, now - limits.DAY)
+    wait = limits.wait_for_count([r["created_at"] for r in rows], now, limits.HOUR,
+                                 lim.purchases_per_hour)
+    if wait is not None:
+        raise TooManyPurchases(f"at most {lim.purchases_per_hour} purchases per hour",
+                               limits.retry_after_header(wait))
+    spent = [(r["created_at"], r["settlement_minor"] or 0) for r in rows
+             if r["status"] != "failed"]
+    wait = limits.wait_for_spend(spent, now, limits.DAY, lim.spend_per_day_minor,
+                                 quote.settlement.amount_minor)
+    if wait is not None:
+        raise TooManyPurchases(f"at most {lim.spend_per_day_minor} {quote.settlement.currency}"
+                               " minor units per 24 hours", limits.retry_after_header(wait))
+
+
+@router.post("/purchases", status_code=202, summary="Buy coins (a bundle or a custom amount)",
+             responses=problems.problem_responses(
+                 problems.Unauthorized, NotEligible, Banned, BundleNotFound, AmountOutOfRange,
+                 CurrencyMismatch, UnknownPaymentMethod, OverDailyLimit, TooManyPurchases,
+                 problems.IdempotencyKeyReused, problems.MissingIdempotencyKey))
+async def create_purchase(body: PurchaseCreate, caller: CallerDep, key: IdempotencyKey,
+                          request: Request, response: Response) -> PurchasePublic:
+    """Creates the purchase (`PurchaseCreated`, status `pending`) and a payment with the
+    provider, and answers 202. The coins come with `CoinPurchased` once the provider's signed
+    webhook confirms the payment; a decline or no answer within the payment timeout ends it
+    as `PurchaseFailed`. Poll `GET /v1/purchases/{purchase_id}` (or the wallet) for the outcome.
+
+    A retry with the same Idempotency-Key replays the first answer; the same key with another
+    body is a 409. Refused with 403 when under age, in a country not served, or banned from
+    buying; 429 with Retry-After past the velocity limits."""
+    now, app = clock(request), request.app
+    why = refusal(load_policy(), caller.country, caller.birthdate, caller.account_type,
+                  now.date())
+    if why:
+        raise NotEligible(why)
+    quote = quote_for(body, caller)
+    provider, local = app.state.provider, app.state.recharge_settings
+    if not provider.accepts(body.payment_method):
+        raise UnknownPaymentMethod(f"{provider.name} does not know {body.payment_method!r}")
+    if quote.settlement.amount_minor > local.max_spend_per_day_minor:
+        raise OverDailyLimit(f"{quote.settlement.amount_minor} > {local.max_spend_per_day_minor}"
+                             f" {quote.settlement.currency} minor units per 24 hours")
+
+    async def work(conn):
+        # One purchase decision per buyer at a time: the limits below see every earlier one.
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+                           f"buyer:{caller.user_id}")
+        if await bans.active(conn, caller.user_id, "buy", now):
+            raise Banned("this account is banned from buying coins")
+        await check_limits(conn, caller.user_id, quote, local.limits, now)
+        purchase_id = uuid4()
+        txn = await provider.create_payment(conn, PaymentOrder(
+            purchase_id, caller.user_id, quote.price, body.payment_method))
+        row = await conn.fetchrow(
+            "INSERT INTO purchases (purchase_id, user_id, bundle_id, coins, channel, country,"
+            " price_minor, price_currency, settlement_minor, settlement_currency, quote, status,"
+            " provider, provider_txn_id, payment_method, created_at, pay_by) VALUES ($1, $2, $3,"
+            " $4, $5, $6, $7, $8, $9, $10, $11, 'pending', $12, $13, $14, $15, $16) RETURNING *",
+            purchase_id, caller.user_id, quote.bundle_id, quote.coins, quote.channel,
+            caller.country, quote.price.amount_minor, quote.price.currency,
+            quote.settlement.amount_minor, quote.settlement.currency, {
+                "fee": quote.fee.model_dump(), "fx_rate": str(quote.fx_rate),
+                "fee_rate": str(quote.fee_rate), "catalog_version": quote.catalog_version,
+                "rates_version": quote.rates_version, "price_list": quote.price_list},
+            provider.name, txn, body.payment_method, now,
+            now + timedelta(seconds=local.payment_timeout_seconds))
+        event = await emit(conn, purchase_id, 1, PurchaseCreated(
+            purchase_id=str(purchase_id), user_id=caller.user_id, bundle_id=quote.bundle_id,
+            coins=quote.coins, country=caller.country, channel=quote.channel, price=quote.price,
+            catalog_version=quote.catalog_version, provider=provider.name,
+            provider_txn_id=txn), caller.user_id)
+        return 202, public(row, event.id).model_dump(mode="json")
+
+    out = await respond_once(request, response, caller.user_id, key, body, work, PurchasePublic)
+    if "Idempotent-Replayed" not in response.headers:
+        provider.after_commit(out.provider_txn_id)
+    return out
+
+
+@router.get("/purchases/{purchase_id}", summary="One of the caller's purchases",
+            responses=problems.problem_responses(problems.Unauthorized, PurchaseNotFound))
+async def get_purchase(purchase_id: Annotated[UUID, Path()], caller: CallerDep,
+                       request: Request) -> PurchasePublic:
+    row = await request.app.state.pool.fetchrow(
+        "SELECT * FROM purchases WHERE purchase_id = $1 AND user_id = $2"
+        " AND quote IS NOT NULL",
+        purchase_id, caller.user_id)
+    if row is None:
+        raise PurchaseNotFound(str(purchase_id))
+    return public(row)
+
+
+class PurchaseList(BaseModel):
+    purchases: list[PurchasePublic]
+
+
+@router.get("/purchases", summary="The caller's purchases, newest first",
+            responses=problems.problem_responses(problems.Unauthorized))
+async def list_purchases(caller: CallerDep, request: Request,
+                         limit: int = Query(default=50, ge=1, le=200)) -> PurchaseList:
+    rows = await request.app.state.pool.fetch(
+        "SELECT * FROM purchases WHERE user_id = $1 AND quote IS NOT NULL"
+        " ORDER BY created_at DESC LIMIT $2", caller.user_id, limit)
+    return PurchaseList(purchases=[public(r) for r in rows])

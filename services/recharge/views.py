@@ -1,0 +1,49 @@
+"""Shared by the purchase, webhook and admin routes: the clock and a purchase's public view."""
+
+from datetime import datetime
+from uuid import UUID
+
+from fastapi import Request
+from pydantic import BaseModel, Field
+
+from schemas.money import Money
+
+
+def clock(request: Request) -> datetime:
+    """The app's clock (tests replace app.state.clock to move time)."""
+    return request.app.state.clock()
+
+
+class PurchasePublic(BaseModel):
+    purchase_id: UUID
+    status: str = Field(description="pending -> confirmed | failed; confirmed -> reversed")
+    bundle_id: str
+    coins: int
+    channel: str
+    price: Money = Field(description="What the buyer is charged")
+    settlement: Money = Field(description="What the platform receives, before the fee")
+    fee: Money
+    fx_rate: str = Field(description="Settlement units per charge unit")
+    catalog_version: int
+    rates_version: int
+    provider: str
+    provider_txn_id: str | None
+    created_at: datetime
+    pay_by: datetime | None = Field(default=None, description="Fails as timeout after this")
+    reason: str | None = Field(default=None, description="Why it failed or was reversed")
+    event_id: UUID | None = Field(default=None, description="PurchaseCreated's id")
+
+
+def public(row, event_id: UUID | None = None) -> PurchasePublic:
+    q = row["quote"]
+    return PurchasePublic(
+        purchase_id=row["purchase_id"], status=row["status"], bundle_id=row["bundle_id"],
+        coins=row["coins"], channel=row["channel"],
+        price=Money(amount_minor=row["price_minor"], currency=row["price_currency"]),
+        settlement=Money(amount_minor=row["settlement_minor"],
+                         currency=row["settlement_currency"]),
+        fee=Money(**q["fee"]), fx_rate=q["fx_rate"], catalog_version=q["catalog_version"],
+        rates_version=q["rates_version"], provider=row["provider"],
+        provider_txn_id=row["provider_txn_id"], created_at=row["created_at"],
+        pay_by=row["pay_by"], reason=row["failure_reason"] or row["reversal_reason"],
+        event_id=event_id)

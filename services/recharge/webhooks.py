@@ -1,0 +1,69 @@
+"""Payment-provider webhooks. The signature (HMAC-SHA256 over the raw body, shared secret from
+RechargeSettings) is checked before anything is parsed, so a forged or altered notification
+changes nothing. A verified one is applied in one transaction (payments.apply_notification):
+duplicates, replays and reordered deliveries are harmless. Any non-2xx answer makes the
+provider redeliver later."""
+
+from fastapi import APIRouter, Header, Request
+from pydantic import BaseModel, ValidationError
+
+from eventkit import problems
+from eventkit.webhooks import SIGNATURE_HEADER, signature_ok
+from services.recharge.errors import (
+    BadSignature,
+    BadWebhook,
+    NotYetConfirmed,
+    PurchaseNotFound,
+    WebhookMismatch,
+)
+from services.recharge.payments import apply_notification
+from services.recharge.provider import PaymentNotification
+from services.recharge.views import clock
+
+router = APIRouter(prefix="/v1/webhooks", tags=["payment provider"])
+
+
+def _body_schema() -> dict:
+    """PaymentNotification for the OpenAPI document (the route reads the raw body itself, to
+    check the signature first); Money is already among the document's components."""
+    schema = PaymentNotification.model_json_schema(ref_template="#/components/schemas/{model}")
+    schema.pop("$defs", None)
+    return schema
+
+
+class WebhookAnswer(BaseModel):
+    purchase_id: str
+    status: str
+    applied: bool
+
+
+@router.post(
+    "/sandbox", summary="Payment notification from the sandbox provider (signed)",
+    responses=problems.problem_responses(BadSignature, BadWebhook, WebhookMismatch,
+                                         PurchaseNotFound, NotYetConfirmed),
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+        "schema": _body_schema(),
+        "example": PaymentNotification.model_config["json_schema_extra"]["examples"][0]}}}})
+async def sandbox_webhook(
+        request: Request,
+        signature: str | None = Header(default=None, alias=SIGNATURE_HEADER,
+                                       description="sha256=<hex HMAC-SHA256 of the raw body>")
+) -> WebhookAnswer:
+    """`payment.succeeded` confirms a pending purchase (CoinPurchased), `payment.declined`
+    fails it (PurchaseFailed), `payment.reversed` (refund or chargeback, with a reason code)
+    claws a confirmed one back (CoinsClawedBack; fraud codes also ban buying). Answers the
+    purchase's status and whether this delivery changed it; a reversal that overtakes its
+    payment's confirmation gets 409 and is applied on redelivery."""
+    raw = await request.body()
+    if not signature_ok(request.app.state.recharge_settings.webhook_secret, raw, signature):
+        raise BadSignature()
+    try:
+        notification = PaymentNotification.model_validate_json(raw)
+    except ValidationError as exc:
+        raise BadWebhook("; ".join(f"{'.'.join(map(str, e['loc'])) or '<root>'}: {e['msg']}"
+                                   for e in exc.errors()[:5])) from None
+    async with request.app.state.pool.acquire() as conn, conn.transaction():
+        status, applied = await apply_notification(conn, "sandbox", notification,
+                                                    clock(request))
+    return WebhookAnswer(purchase_id=str(notification.purchase_id), status=status,
+                         applied=applied)

@@ -1,0 +1,37 @@
+"""The recharge worker (`python -m services.recharge worker`): on every tick it fails purchases
+whose payment timed out, and lets the sandbox provider redeliver webhooks nobody answered
+(after an API crash, say). Both are safe to run in several workers at once."""
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+import asyncpg
+
+from eventkit.settings import Settings
+from services.recharge.payments import expire_overdue
+
+log = logging.getLogger(__name__)
+
+
+async def tick(app, now: datetime) -> dict[str, int]:
+    return {"expired": await expire_overdue(app.state.pool, now),
+            "redelivered": await app.state.provider.deliver_due(now)}
+
+
+async def run(settings: Settings) -> None:
+    # The worker is the recharge app without a server: same pool, same sandbox provider, and
+    # the sandbox delivers through the app's own webhook route.
+    from services.recharge.api import create
+
+    app = create(settings)
+    async with app.router.lifespan_context(app):
+        interval = app.state.recharge_settings.worker_interval_seconds
+        while True:
+            try:
+                done = await tick(app, datetime.now(UTC))
+                if any(done.values()):
+                    log.info("worker tick: %s", done)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("worker tick failed (%r); retrying", exc)
+            await asyncio.sleep(interval)
