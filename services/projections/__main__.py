@@ -1,7 +1,15 @@
-"""`python -m services.projections worker|migrate`."""
+"""`python -m services.projections worker|api|rebuild [model ...]|migrate`.
 
+worker   the faust-streaming worker (metrics on PROJECTIONS_METRICS_PORT, default 8005)
+api      the read API (PROJECTIONS_PORT, default 8004)
+rebuild  rebuild the named read models (default: all) from the topics, live worker running
+migrate  create the database and apply migrations
+"""
+
+import argparse
 import asyncio
-import sys
+import logging
+import os
 from pathlib import Path
 
 from eventkit.db import migrate
@@ -11,20 +19,45 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 def main() -> None:
-    role = sys.argv[1] if len(sys.argv) > 1 else "worker"
+    from services.projections.read_models import READ_MODELS
+
+    parser = argparse.ArgumentParser(prog="python -m services.projections", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("role", nargs="?", default="worker",
+                        choices=["worker", "api", "rebuild", "migrate"])
+    parser.add_argument("models", nargs="*", help=f"for rebuild: any of {sorted(READ_MODELS)}")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PROJECTIONS_PORT", 8004)))
+    args = parser.parse_args()
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
+                        format=f"%(asctime)s projections-{args.role} %(levelname)s %(message)s")
+    logging.getLogger("aiokafka").setLevel(logging.WARNING)
     settings = Settings()
     asyncio.run(migrate(settings.database_for("projections"), MIGRATIONS))
-    if role == "migrate":
+    if args.role == "migrate":
         print("projections: migrations applied")
-        return
-    if role != "worker":
-        sys.exit(f"unknown role {role!r}; use worker or migrate")
-    from faust import Worker
+    elif args.role == "rebuild":
+        from services.projections.rebuild import rebuild
 
-    from services.projections.worker import create_app
+        report = asyncio.run(rebuild(settings, args.models or None))
+        print(f"rebuilt {', '.join(report.models)} from {report.messages} messages"
+              f" ({report.events} events) in {report.seconds:.1f}s"
+              f" = {report.rate:,.0f} messages/s")
+        for table, rows in report.rows.items():
+            print(f"  {table}: {rows} rows")
+    elif args.role == "api":
+        import uvicorn
 
-    app = create_app(settings)
-    Worker(app, loglevel="WARNING", quiet=True).execute_from_commandline()
+        from services.projections.api import create
+
+        uvicorn.run(create(settings), host=os.environ.get("HOST", "127.0.0.1"), port=args.port,
+                    log_level="warning", loop="uvloop")
+    else:
+        from faust import Worker
+
+        from services.projections.worker import create_app
+
+        app = create_app(settings)
+        Worker(app, loglevel="WARNING", quiet=True).execute_from_commandline()
 
 
 if __name__ == "__main__":

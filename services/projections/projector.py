@@ -1,7 +1,8 @@
 """Projects batches of raw Kafka messages into the read models, effectively once.
 
-One transaction per batch: record the batch's event ids (a repeat is skipped), then let every
-read model fold in the fresh events. Undecodable messages are returned for the dead-letter topic.
+One transaction per batch: record the batch's event ids (a repeat is skipped), let every read
+model fold in the fresh events, and advance the per-partition positions. Undecodable messages,
+unknown types/versions and invalid payloads are returned for the dead-letter topic.
 """
 
 from dataclasses import dataclass
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from eventkit.codec import PoisonMessage, decode
-from services.projections.read_models import READ_MODELS, Fact
+from services.projections.read_models import READ_MODELS, Fact, ReadModel
 
 
 @dataclass(frozen=True)
@@ -21,36 +22,70 @@ class Incoming:
     offset: int
 
 
+@dataclass
+class Decoded:
+    facts: dict            # event id -> Fact, first occurrence in the batch
+    where: dict            # event id -> Incoming it came from
+    poison: list[tuple[Incoming, str]]
+    next_offsets: dict     # (topic, partition) -> offset after the last message seen
+
+
+def decode_batch(batch: list[Incoming]) -> Decoded:
+    out = Decoded({}, {}, [], {})
+    for item in batch:
+        tp = (item.topic, item.partition)
+        out.next_offsets[tp] = max(out.next_offsets.get(tp, 0), item.offset + 1)
+        try:
+            envelope, payload = decode(item.value)
+        except PoisonMessage as exc:
+            out.poison.append((item, exc.reason))
+            continue
+        if envelope.id not in out.facts:
+            out.facts[envelope.id] = Fact(envelope, payload)
+            out.where[envelope.id] = item
+    return out
+
+
+async def fold(conn: asyncpg.Connection, facts: list[Fact], models) -> None:
+    for model in models:
+        await model.project(conn, facts)
+
+
 class Projector:
-    def __init__(self, pool: asyncpg.Pool, models: dict | None = None):
+    def __init__(self, pool: asyncpg.Pool, models: dict[str, ReadModel] | None = None):
         self.pool = pool
         self.models = READ_MODELS if models is None else models
+        # For the metrics endpoint: what this process has done since it started.
+        self.projected = 0
+        self.dead_lettered = 0
+        self.last_event_time = None
 
     async def apply(self, batch: list[Incoming]) -> list[tuple[Incoming, str]]:
-        facts: dict = {}
-        where: dict = {}
-        poison: list[tuple[Incoming, str]] = []
-        for item in batch:
-            try:
-                envelope, payload = decode(item.value)
-            except PoisonMessage as exc:
-                poison.append((item, exc.reason))
-                continue
-            if envelope.id not in facts:
-                facts[envelope.id] = Fact(envelope, payload)
-                where[envelope.id] = item
-        if facts:
-            ids = list(facts)
-            async with self.pool.acquire() as conn, conn.transaction():
-                fresh = await conn.fetch(
-                    'INSERT INTO projected_events (event_id, event_type, topic, "partition",'
-                    ' "offset", event_time) SELECT * FROM unnest($1::uuid[], $2::text[],'
-                    ' $3::text[], $4::int[], $5::bigint[], $6::timestamptz[])'
-                    " ON CONFLICT DO NOTHING RETURNING event_id",
-                    ids, [facts[i].envelope.type for i in ids], [where[i].topic for i in ids],
-                    [where[i].partition for i in ids], [where[i].offset for i in ids],
-                    [facts[i].envelope.time for i in ids])
-                fresh_facts = [facts[r["event_id"]] for r in fresh]
-                for model in self.models.values():
-                    await model(conn, fresh_facts)
-        return poison
+        d = decode_batch(batch)
+        if not d.next_offsets:
+            return d.poison
+        ids = list(d.facts)
+        tps = list(d.next_offsets)
+        async with self.pool.acquire() as conn, conn.transaction():
+            fresh = await conn.fetch(
+                'INSERT INTO projected_events (event_id, event_type, topic, "partition",'
+                ' "offset", event_time) SELECT * FROM unnest($1::uuid[], $2::text[],'
+                ' $3::text[], $4::int[], $5::bigint[], $6::timestamptz[])'
+                " ON CONFLICT DO NOTHING RETURNING event_id",
+                ids, [d.facts[i].envelope.type for i in ids], [d.where[i].topic for i in ids],
+                [d.where[i].partition for i in ids], [d.where[i].offset for i in ids],
+                [d.facts[i].envelope.time for i in ids])
+            await fold(conn, [d.facts[r["event_id"]] for r in fresh], self.models.values())
+            await conn.execute(
+                'INSERT INTO projection_positions (topic, "partition", next_offset)'
+                " SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[])"
+                ' ON CONFLICT (topic, "partition") DO UPDATE'
+                " SET next_offset = GREATEST(projection_positions.next_offset,"
+                " EXCLUDED.next_offset)",
+                [t for t, _ in tps], [p for _, p in tps], [d.next_offsets[tp] for tp in tps])
+        self.projected += len(fresh)
+        self.dead_lettered += len(d.poison)
+        if d.facts:
+            newest = max(f.envelope.time for f in d.facts.values())
+            self.last_event_time = max(newest, self.last_event_time or newest)
+        return d.poison

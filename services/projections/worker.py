@@ -3,10 +3,12 @@
 faust acks an event in a `finally`, so an exception escaping the agent would skip its events:
 database errors are retried here, with backoff, until they succeed. Offsets commit on a timer, so
 a crash re-delivers recent events; the projector's event-id table makes that a no-op.
+Messages no read model can apply go to the dead-letter topic with the reason; the worker goes on.
 """
 
 import asyncio
 import logging
+import os
 import tempfile
 
 import asyncpg
@@ -15,30 +17,49 @@ import faust
 from eventkit.db import create_pool
 from eventkit.settings import Settings
 from schemas import topics
+from services.projections.metrics import LagMonitor
 from services.projections.projector import Incoming, Projector
 
 log = logging.getLogger(__name__)
-SOURCE_TOPICS = (topics.RECHARGE_EVENTS, topics.GIFTING_EVENTS, topics.PAYOUT_EVENTS)
+SOURCE_TOPICS = (topics.RECHARGE_EVENTS, topics.SANCTIONS_EVENTS, topics.GIFTING_EVENTS,
+                 topics.PAYOUT_EVENTS)
+# Bumped with migration 002, which empties the read models: the new group replays everything.
+GROUP_SUFFIX = "projections-v2"
 
 
-def create_app(settings: Settings, batch_size: int = 1000, within: float = 0.2) -> faust.App:
+def source_topics(settings: Settings) -> list[str]:
+    return [settings.topic(t) for t in SOURCE_TOPICS]
+
+
+def create_app(settings: Settings, batch_size: int = 1000, within: float = 0.2,
+               metrics_port: int | None = None) -> faust.App:
     app = faust.App(
-        f"{settings.db_prefix}-projections",
+        f"{settings.db_prefix}-{GROUP_SUFFIX}",
         broker=f"kafka://{settings.kafka_bootstrap_servers}",
         value_serializer="raw", key_serializer="raw",
         web_enabled=False, datadir=tempfile.mkdtemp(prefix="coinstream-faust-"),
         topic_partitions=topics.PARTITIONS,
         consumer_auto_offset_reset="earliest", broker_commit_interval=1.0,
+        # A SIGKILLed member holds its partitions until its session expires: keep that short
+        # (the broker's minimum is 6 s) so a restarted worker resumes within seconds.
+        broker_session_timeout=8.0, broker_heartbeat_interval=1.0,
     )
-    source = app.topic(*(settings.topic(t) for t in SOURCE_TOPICS), value_type=bytes,
-                       key_type=bytes)
+    source = app.topic(*source_topics(settings), value_type=bytes, key_type=bytes)
     dead_letter = app.topic(settings.topic(topics.DEAD_LETTER), value_type=bytes, key_type=bytes)
     state: dict = {}
+    if metrics_port is None:
+        metrics_port = int(os.environ.get("PROJECTIONS_METRICS_PORT", "8005"))
 
     async def projector() -> Projector:
         if "projector" not in state:
             state["projector"] = Projector(await create_pool(settings.database_for("projections")))
         return state["projector"]
+
+    @app.task
+    async def serve_metrics():
+        # Its own pool and Kafka client: measuring lag must never wait behind a batch.
+        monitor = LagMonitor(settings, source_topics(settings), await projector())
+        await monitor.run(metrics_port)
 
     @app.agent(source, concurrency=1)
     async def project(stream):

@@ -1,0 +1,118 @@
+"""Consumer lag and freshness of the projections worker, in Prometheus text format.
+
+Every few seconds: the topics' end offsets (a group-less consumer, so it never joins the
+worker's group) minus the positions the worker recorded in the same transactions as its batches.
+The figures are also written to `worker_status`, so the read API can say how fresh it is.
+GET /metrics serves them; a port already taken only disables the endpoint (a second worker on
+one host still projects).
+"""
+
+import asyncio
+import logging
+import os
+import time
+from datetime import UTC, datetime
+
+from aiohttp import web
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from eventkit.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class LagMonitor:
+    def __init__(self, settings: Settings, topics: list[str], projector, interval: float = 2.0):
+        self.settings, self.topics, self.projector = settings, topics, projector
+        self.interval = interval
+        self.lag: dict[tuple[str, int], tuple[int, int]] = {}   # tp -> (end offset, next offset)
+        self.last_event_time: datetime | None = None
+        self.measured_at: float | None = None
+
+    async def measure(self, consumer: AIOKafkaConsumer) -> None:
+        tps = [TopicPartition(t, p) for t in self.topics
+               for p in sorted(consumer.partitions_for_topic(t) or ())]
+        ends = await consumer.end_offsets(tps)
+        pool = self.projector.pool
+        rows = await pool.fetch('SELECT topic, "partition", next_offset FROM projection_positions')
+        done = {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
+        self.lag = {(tp.topic, tp.partition): (ends[tp], done.get((tp.topic, tp.partition), 0))
+                    for tp in tps}
+        self.last_event_time = self.projector.last_event_time or await pool.fetchval(
+            "SELECT max(event_time) FROM projected_events")
+        now = datetime.now(UTC)
+        keys = list(self.lag)
+        await pool.execute(
+            'INSERT INTO worker_status (topic, "partition", end_offset, next_offset, measured_at)'
+            " SELECT *, $5::timestamptz FROM unnest($1::text[], $2::int[], $3::bigint[],"
+            " $4::bigint[]) ON CONFLICT (topic, \"partition\") DO UPDATE SET"
+            " end_offset = EXCLUDED.end_offset, next_offset = EXCLUDED.next_offset,"
+            " measured_at = EXCLUDED.measured_at",
+            [t for t, _ in keys], [p for _, p in keys], [self.lag[k][0] for k in keys],
+            [self.lag[k][1] for k in keys], now)
+        self.measured_at = time.time()
+
+    def render(self) -> str:
+        name = "coinstream_projections"
+        lines = [f"# HELP {name}_consumer_lag Messages on the topic not yet projected.",
+                 f"# TYPE {name}_consumer_lag gauge"]
+        for (topic, part), (end, done) in sorted(self.lag.items()):
+            lines.append(f'{name}_consumer_lag{{topic="{topic}",partition="{part}"}}'
+                         f" {max(0, end - done)}")
+        total = sum(max(0, e - d) for e, d in self.lag.values())
+        lines += [f"# TYPE {name}_consumer_lag_total gauge", f"{name}_consumer_lag_total {total}"]
+        if self.last_event_time:
+            ts = self.last_event_time.timestamp()
+            lines += [
+                f"# HELP {name}_last_event_time_seconds Time of the newest event projected.",
+                f"# TYPE {name}_last_event_time_seconds gauge",
+                f"{name}_last_event_time_seconds {ts:.3f}",
+                f"# TYPE {name}_last_event_age_seconds gauge",
+                f"{name}_last_event_age_seconds {max(0.0, time.time() - ts):.3f}"]
+        lines += [f"# TYPE {name}_events_projected_total counter",
+                  f"{name}_events_projected_total {self.projector.projected}",
+                  f"# TYPE {name}_dead_lettered_total counter",
+                  f"{name}_dead_lettered_total {self.projector.dead_lettered}"]
+        if self.measured_at:
+            lines += [f"# TYPE {name}_lag_measured_age_seconds gauge",
+                      f"{name}_lag_measured_age_seconds {time.time() - self.measured_at:.3f}"]
+        return "\n".join(lines) + "\n"
+
+    async def serve(self, port: int) -> web.AppRunner | None:
+        async def metrics(_request):
+            return web.Response(text=self.render(), content_type="text/plain")
+
+        async def healthz(_request):
+            return web.json_response({"status": "ok"})
+
+        app = web.Application()
+        app.router.add_get("/metrics", metrics)
+        app.router.add_get("/healthz", healthz)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, os.environ.get("HOST", "127.0.0.1"), port).start()
+        except OSError as exc:
+            log.warning("metrics endpoint disabled: port %s: %s", port, exc)
+            await runner.cleanup()
+            return None
+        log.info("metrics on http://127.0.0.1:%s/metrics", port)
+        return runner
+
+    async def run(self, port: int) -> None:
+        runner = await self.serve(port)
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.settings.kafka_bootstrap_servers,
+                                    enable_auto_commit=False)
+        await consumer.start()
+        try:
+            while True:
+                try:
+                    await consumer.topics()  # refreshes partition metadata
+                    await self.measure(consumer)
+                except Exception as exc:  # noqa: BLE001 - metrics must never stop the worker
+                    log.warning("lag measurement failed: %r", exc)
+                await asyncio.sleep(self.interval)
+        finally:
+            await consumer.stop()
+            if runner:
+                await runner.cleanup()

@@ -1,0 +1,105 @@
+"""Batched, order-independent upserts.
+
+A `Table` describes a read-model table: its key columns and, for every other column, how two
+values for the same key merge. Every merge is commutative and associative (sum, max, min, or
+"the value of the highest version"), so folding events in any order or batching gives the same
+row; that is what lets a rebuild from the topics equal the live table row for row.
+
+A `Rows` collects a batch in memory (merging per key in Python with the same rules), then writes
+it with ONE `INSERT ... SELECT FROM unnest(...) ON CONFLICT DO UPDATE` statement.
+"""
+
+from dataclasses import dataclass, field
+
+import asyncpg
+
+SUM, MAX, MIN, KEEP = "sum", "max", "min", "keep"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str          # SQL element type of the unnest array
+    merge: str = SUM   # sum | max | min | keep (immutable per key) | latest:<version column>
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    key: tuple[Column, ...]
+    columns: tuple[Column, ...]
+
+    def rows(self) -> "Rows":
+        return Rows(self)
+
+    @property
+    def all_columns(self) -> tuple[Column, ...]:
+        return self.key + self.columns
+
+    def upsert_sql(self) -> str:
+        cols = self.all_columns
+        names = ", ".join(c.name for c in cols)
+        arrays = ", ".join(f"${i + 1}::{c.type}[]" for i, c in enumerate(cols))
+        keys = ", ".join(c.name for c in self.key)
+        updates = [f"{c.name} = {_merge_sql(self.name, c)}" for c in self.columns
+                   if c.merge != KEEP]
+        action = f"DO UPDATE SET {', '.join(updates)}" if updates else "DO NOTHING"
+        return (f"INSERT INTO {self.name} ({names}) SELECT * FROM unnest({arrays})"
+                f" ON CONFLICT ({keys}) {action}")
+
+
+def _merge_sql(table: str, c: Column) -> str:
+    old, new = f"{table}.{c.name}", f"EXCLUDED.{c.name}"
+    if c.merge == SUM:
+        return f"{old} + {new}"
+    if c.merge == MAX:
+        return f"GREATEST({old}, {new})"  # GREATEST/LEAST ignore NULLs
+    if c.merge == MIN:
+        return f"LEAST({old}, {new})"
+    version = c.merge.removeprefix("latest:")
+    return (f"CASE WHEN EXCLUDED.{version} > COALESCE({table}.{version}, 0)"
+            f" THEN {new} ELSE {old} END")
+
+
+@dataclass
+class Rows:
+    table: Table
+    rows: dict[tuple, dict[str, object]] = field(default_factory=dict)
+
+    def add(self, key: tuple, **values) -> None:
+        row = self.rows.get(key)
+        if row is None:
+            row = self.rows[key] = {c.name: (0 if c.merge == SUM else None)
+                                    for c in self.table.columns}
+            _merge_row(self.table, row, values, fresh=True)
+        else:
+            _merge_row(self.table, row, values, fresh=False)
+
+    async def write(self, conn: asyncpg.Connection) -> None:
+        if not self.rows:
+            return
+        keys = list(self.rows)
+        arrays = [[k[i] for k in keys] for i in range(len(self.table.key))]
+        arrays += [[self.rows[k][c.name] for k in keys] for c in self.table.columns]
+        await conn.execute(self.table.upsert_sql(), *arrays)
+
+
+def _merge_row(table: Table, row: dict, values: dict, fresh: bool) -> None:
+    # "latest" columns compare against the version column's value before this merge.
+    versions = {c.merge.removeprefix("latest:") for c in table.columns
+                if c.merge.startswith("latest:")}
+    newer = {v: values.get(v) is not None and values[v] > (row.get(v) or 0) for v in versions}
+    for c in table.columns:
+        if c.name not in values:
+            continue
+        new, old = values[c.name], row[c.name]
+        if c.merge == SUM:
+            row[c.name] = old + new
+        elif c.merge == KEEP:
+            row[c.name] = new if fresh or old is None else old
+        elif c.merge in (MAX, MIN):
+            if new is not None:
+                pick = max if c.merge == MAX else min
+                row[c.name] = new if old is None else pick(old, new)
+        elif newer[c.merge.removeprefix("latest:")]:
+            row[c.name] = new
