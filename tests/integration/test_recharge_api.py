@@ -339,3 +339,38 @@ async def test_concurrent_purchases_cannot_together_pass_the_hourly_limit(rc):
     assert sorted(a.status_code for a in answers) == \
         [202] * rc.limits.max_purchases_per_hour + [429] * (12 - rc.limits.max_purchases_per_hour)
     assert len(await purchase_rows(rc, fan)) == rc.limits.max_purchases_per_hour
+
+
+async def test_a_webhook_lost_with_a_crashed_api_is_redelivered_by_the_worker(rc):
+    """The API's own delivery never happens (its process 'died' right after answering); the
+    sandbox's books still hold the notification, and the worker's tick delivers it."""
+    from services.recharge.worker import tick
+
+    fan = new_id("fan")
+    rc.app.state.provider.after_commit = lambda txn: None  # the crash
+    try:
+        out = (await buy(rc, fan)).json()
+    finally:
+        del rc.app.state.provider.after_commit
+    assert (await tick(rc.app, datetime.now(UTC)))["redelivered"] == 0  # not due yet
+    due = datetime.now(UTC) + timedelta(seconds=rc.limits.sandbox_retry_seconds + 1)
+    assert (await tick(rc.app, due))["redelivered"] >= 1
+    assert (await purchase_rows(rc, fan))[0]["status"] == "confirmed"
+    assert (await tick(rc.app, due))["redelivered"] == 0  # delivered: never sent again
+    assert [e["type"] for e in await events_of(rc, out["purchase_id"])] == [
+        "PurchaseCreated", "CoinPurchased"]
+
+
+async def test_the_sandbox_retries_a_refused_delivery_with_backoff(rc):
+    fan = new_id("fan")
+    out = (await buy(rc, fan, {"bundle_id": "coins_70", "channel": "web",
+                               "payment_method": "sandbox_timeout"})).json()
+    provider = rc.app.state.provider
+    await provider.reverse(out["provider_txn_id"], "chargeback")  # before any confirmation
+    await settle(rc)
+    row = await rc.pools["recharge"].fetchrow(
+        "SELECT attempts, last_status, delivered_at, due_at > now() AS later"
+        " FROM sandbox_notifications WHERE provider_txn_id = $1", out["provider_txn_id"])
+    assert dict(row) == {"attempts": 1, "last_status": 409, "delivered_at": None, "later": True}
+    assert await provider.deliver_due(datetime.now(UTC)) == 0  # not due again yet
+    assert (await purchase_rows(rc, fan))[0]["status"] == "pending"
