@@ -42,13 +42,14 @@ async def main(settings: Settings | None = None, recharge: str = RECHARGE,
     async with httpx.AsyncClient(timeout=10) as http:
         r = await http.post(f"{recharge}/v1/purchases", headers=headers(fan_token),
                             json={"bundle_id": "coins_3500", "channel": "web"})
-        r.raise_for_status()
-        say(f"1. {fan} bought 3,500 coins:", r.json())
+        r.raise_for_status()  # 202: pending until the payment provider's signed webhook
+        say(f"1. {fan} bought 3,500 coins (payment pending):", r.json())
 
         async def wallet():
             return (await http.get(f"{gifting}/v1/wallet", headers=headers(fan_token))).json()
 
-        say("2. gifting credited the wallet:", await eventually(wallet, lambda w: w["balance"]))
+        say("2. payment confirmed, gifting credited the wallet:",
+            await eventually(wallet, lambda w: w["balance"]))
         # A creator becomes a known gift recipient by signing in to gifting once.
         (await http.get(f"{gifting}/v1/wallet", headers=headers(creator_token))).raise_for_status()
         r = await http.post(f"{gifting}/v1/gifts", headers=headers(fan_token), json={
