@@ -14,9 +14,10 @@ import time
 from datetime import UTC, datetime
 
 from aiohttp import web
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 
 from eventkit.settings import Settings
+from services.projections.offsets import topic_partitions
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +31,7 @@ class LagMonitor:
         self.measured_at: float | None = None
 
     async def measure(self, consumer: AIOKafkaConsumer) -> None:
-        tps = [TopicPartition(t, p) for t in self.topics
-               for p in sorted(consumer.partitions_for_topic(t) or ())]
+        tps = await topic_partitions(consumer, self.topics)
         ends = await consumer.end_offsets(tps)
         pool = self.projector.pool
         rows = await pool.fetch('SELECT topic, "partition", next_offset FROM projection_positions')
@@ -107,7 +107,6 @@ class LagMonitor:
         try:
             while True:
                 try:
-                    await consumer.topics()  # refreshes partition metadata
                     await self.measure(consumer)
                 except Exception as exc:  # noqa: BLE001 - metrics must never stop the worker
                     log.warning("lag measurement failed: %r", exc)

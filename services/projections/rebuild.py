@@ -24,6 +24,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from eventkit.db import init_connection
 from eventkit.settings import Settings
+from services.projections.offsets import topic_partitions
 from services.projections.projector import Incoming, decode_batch, fold
 from services.projections.read_models import READ_MODELS, ReadModel
 
@@ -72,13 +73,7 @@ class Replay:
 
     async def start(self) -> None:
         await self.consumer.start()
-        tps = []
-        for topic in self.topics:
-            parts = self.consumer.partitions_for_topic(topic)
-            if not parts:
-                await self.consumer._client.force_metadata_update()
-                parts = self.consumer.partitions_for_topic(topic) or set()
-            tps += [TopicPartition(topic, p) for p in sorted(parts)]
+        tps = await topic_partitions(self.consumer, self.topics)
         self.consumer.assign(tps)
         await self.consumer.seek_to_beginning(*tps)
         for tp in tps:
