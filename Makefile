@@ -5,7 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run up down status test test-fast demo reconcile schemas lint clean
+.PHONY: run up down status test test-fast demo reconcile schemas lint clean rebuild \
+	projections-crash projections-bench
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,7 +22,8 @@ run: venv up
 	@echo "recharge    http://127.0.0.1:8001/docs"
 	@echo "gifting     http://127.0.0.1:8002/docs"
 	@echo "payout      http://127.0.0.1:8003/docs"
-	@echo "projections faust worker -> PostgreSQL database coinstream_projections"
+	@echo "projections faust worker -> PostgreSQL database coinstream_projections, metrics http://127.0.0.1:8005/metrics"
+	@echo "read API    http://127.0.0.1:8004/docs"
 	@echo "kafka       $${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:19092}   postgres $${DATABASE_URL:-postgresql://coinstream:coinstream@127.0.0.1:15432/postgres}"
 	$(BIN)/honcho start -f Procfile
 
@@ -64,3 +66,16 @@ clean: down
 bench: venv
 	$(BIN)/pip install -q -e '.[bench]'
 	$(BIN)/python -m bench --ramp $(ARGS)
+
+## Rebuild read models from the topics while the worker runs: `make rebuild` (all) or
+## `make rebuild MODELS="wallet_balances leaderboards"`.
+rebuild: venv
+	$(BIN)/python -m services.projections rebuild $(MODELS)
+
+## Projections worker SIGKILLed at random points, 20 seeds (prints a table).
+projections-crash: venv
+	$(BIN)/python -m scripts.projections_crash --seeds 20 $(ARGS)
+
+## Projections throughput: batched rebuild vs a naive one-event-one-commit projector.
+projections-bench: venv
+	$(BIN)/python -m scripts.projections_bench $(ARGS)

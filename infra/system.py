@@ -49,7 +49,8 @@ class System:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.roles = procfile()
-        self.ports = {svc: free_port() for svc in ("recharge", "gifting", "payout")}
+        self.ports = {svc: free_port() for svc in ("recharge", "gifting", "payout", "projections")}
+        self.metrics_port = free_port()  # the projections worker's /metrics
         self.procs: dict[str, subprocess.Popen] = {}
         LOGS.mkdir(parents=True, exist_ok=True)
 
@@ -58,8 +59,8 @@ class System:
 
     @property
     def env(self) -> dict[str, str]:
-        return child_env(self.settings, **{f"{svc.upper()}_PORT": str(p)
-                                           for svc, p in self.ports.items()})
+        return child_env(self.settings, PROJECTIONS_METRICS_PORT=str(self.metrics_port),
+                         **{f"{svc.upper()}_PORT": str(p) for svc, p in self.ports.items()})
 
     def pid(self, role: str) -> int:
         return self.procs[role].pid

@@ -19,6 +19,7 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 def main() -> None:
+    from services.projections.api import DEFAULT_PORT
     from services.projections.read_models import READ_MODELS
 
     parser = argparse.ArgumentParser(prog="python -m services.projections", description=__doc__,
@@ -26,7 +27,7 @@ def main() -> None:
     parser.add_argument("role", nargs="?", default="worker",
                         choices=["worker", "api", "rebuild", "migrate"])
     parser.add_argument("models", nargs="*", help=f"for rebuild: any of {sorted(READ_MODELS)}")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("PROJECTIONS_PORT", 8004)))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PROJECTIONS_PORT", DEFAULT_PORT)))
     args = parser.parse_args()
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
                         format=f"%(asctime)s projections-{args.role} %(levelname)s %(message)s")

@@ -25,6 +25,7 @@ SOURCE_TOPICS = (topics.RECHARGE_EVENTS, topics.SANCTIONS_EVENTS, topics.GIFTING
                  topics.PAYOUT_EVENTS)
 # Bumped with migration 002, which empties the read models: the new group replays everything.
 GROUP_SUFFIX = "projections-v2"
+METRICS_PORT = 8005  # PROJECTIONS_METRICS_PORT
 
 
 def source_topics(settings: Settings) -> list[str]:
@@ -48,7 +49,7 @@ def create_app(settings: Settings, batch_size: int = 1000, within: float = 0.2,
     dead_letter = app.topic(settings.topic(topics.DEAD_LETTER), value_type=bytes, key_type=bytes)
     state: dict = {}
     if metrics_port is None:
-        metrics_port = int(os.environ.get("PROJECTIONS_METRICS_PORT", "8005"))
+        metrics_port = int(os.environ.get("PROJECTIONS_METRICS_PORT", METRICS_PORT))
 
     async def projector() -> Projector:
         if "projector" not in state:

@@ -18,9 +18,10 @@ async def test_purchase_gift_payout_flow_reaches_every_service_and_read_model(sy
                            system.url("payout"), say=lambda *a: None)
     assert {k: seen["wallet"][k] for k in ("purchased", "gifted", "balance", "events")} == \
         {"purchased": 3500, "gifted": 3000, "balance": 500, "events": 2}
-    assert {k: seen["earnings"][k] for k in ("gifts_received", "diamonds_earned",
-                                             "diamonds_pending")} == \
-        {"gifts_received": 1, "diamonds_earned": 3000, "diamonds_pending": 2000}
+    assert {k: seen["earnings"][k] for k in ("gifts_received", "diamonds_earned")} == \
+        {"gifts_received": 1, "diamonds_earned": 3000}
+    # requested, then settled by the sandbox provider within seconds: pending or paid
+    assert seen["earnings"]["diamonds_pending"] + seen["earnings"]["diamonds_paid"] == 2000
 
 
 async def buy(http, system, fan: str, n: int) -> None:

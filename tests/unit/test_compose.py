@@ -11,6 +11,8 @@ from eventkit.settings import Settings
 from infra.system import procfile
 from services.gifting.__main__ import SPEC as GIFTING
 from services.payout.__main__ import SPEC as PAYOUT
+from services.projections import api as projections_api
+from services.projections import worker as projections_worker
 from services.recharge.__main__ import SPEC as RECHARGE
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,6 +29,9 @@ def test_every_procfile_role_is_a_compose_service_with_the_same_command():
 def test_http_ports_match_the_native_defaults():
     for spec in (RECHARGE, GIFTING, PAYOUT):
         assert SERVICES[f"{spec.name}-api"]["ports"] == [f"{spec.default_port}:{spec.default_port}"]
+    api, metrics = projections_api.DEFAULT_PORT, projections_worker.METRICS_PORT
+    assert SERVICES["projections-api"]["ports"] == [f"{api}:{api}"]
+    assert SERVICES["projections"]["ports"] == [f"{metrics}:{metrics}"]
 
 
 def test_environment_names_real_settings_and_reachable_hosts():

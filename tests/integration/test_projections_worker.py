@@ -1,0 +1,150 @@
+"""The projections worker as a real process on real Kafka and PostgreSQL: poison messages go to
+the dead-letter topic and the next good event is still projected; the metrics endpoint reports
+lag and the last event's time; a rebuild while the worker runs equals the live tables row for
+row."""
+
+import asyncio
+import uuid
+
+import httpx
+import orjson
+import pytest
+
+from eventkit.codec import encode
+from eventkit.db import create_pool
+from schemas import topics
+from scripts.projections_crash import WorkerProcess, drop_faust_topics, wait_caught_up
+from services.projections.read_models import READ_MODELS
+from services.projections.rebuild import rebuild
+from services.projections.synthetic import actual, differences, expected, generate, publish
+from tests.support.kafka import read_topic
+from tests.support.wallets import coin_purchased
+
+
+@pytest.fixture
+async def live(namespace):
+    settings = await namespace(f"lw{uuid.uuid4().hex[:4]}")
+    worker = WorkerProcess(settings)
+    worker.start()
+    pool = await create_pool(settings.database_for("projections"))
+    yield settings, worker, pool
+    worker.kill()
+    await pool.close()
+    await drop_faust_topics(settings)
+
+
+async def snapshot(pool) -> dict[str, list[tuple]]:
+    """Every read-model table, every column, in key order."""
+    out = {}
+    for model in READ_MODELS.values():
+        for table in model.tables:
+            keys = ", ".join(c.name for c in table.key)
+            out[table.name] = [tuple(r) for r in await pool.fetch(
+                f"SELECT * FROM {table.name} ORDER BY {keys}")]
+    return out
+
+
+async def send_raw(settings, topic: str, values: list[bytes], key: bytes) -> None:
+    from eventkit.kafka import producer
+
+    out = producer(settings)
+    await out.start()
+    try:
+        for value in values:
+            await (await out.send(settings.topic(topic), value, key=key))
+    finally:
+        await out.stop()
+
+
+async def eventually(check, timeout: float = 60):
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not (got := await check()):
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.2)
+    return got
+
+
+async def test_poison_is_dead_lettered_and_the_next_good_event_projected(live):
+    settings, worker, pool = live
+    user = f"fan-{uuid.uuid4().hex[:8]}"
+    good, payload = coin_purchased(user, 70)
+    doc = orjson.loads(encode(good))
+    unknown_type = {**doc, "id": str(uuid.uuid4()), "type": "CoinsMinted"}
+    unknown_version = {**doc, "id": str(uuid.uuid4()), "dataversion": 99}
+    bad_payload = {**doc, "id": str(uuid.uuid4()), "data": {**doc["data"], "coins": -5}}
+    poison = [b"\x00not json", orjson.dumps(unknown_type), orjson.dumps(unknown_version),
+              orjson.dumps(bad_payload), b""]
+    # One key: one partition, so the good event comes after every poison message.
+    await send_raw(settings, topics.RECHARGE_EVENTS, [*poison, encode(good)], key=b"k")
+
+    row = await eventually(lambda: pool.fetchrow(
+        "SELECT purchased, balance, events FROM wallet_balances WHERE user_id = $1", user))
+    assert dict(row) == {"purchased": 70, "balance": 70, "events": 1}
+
+    dead = await read_topic(settings, topics.DEAD_LETTER, expect=len(poison))
+    reasons = sorted(dict(r.headers)["reason"].decode() for r in dead)
+    assert len(dead) == len(poison), reasons
+    assert all(dict(r.headers)["consumer"] == b"projections" for r in dead)
+    assert all(dict(r.headers)["topic"] == settings.topic(topics.RECHARGE_EVENTS).encode()
+               for r in dead)
+    assert [r.split(":")[0] for r in reasons] == [
+        "bad CoinPurchased v1 payload", "empty message", "not JSON",
+        "unknown event type/version", "unknown event type/version"]
+    assert any("CoinsMinted v1" in r for r in reasons) and any("v99" in r for r in reasons)
+
+    async def metrics():
+        async with httpx.AsyncClient() as http:
+            try:
+                text = (await http.get(worker.metrics_url)).text
+            except httpx.HTTPError:
+                return None
+        return text if "consumer_lag_total 0" in text else None
+
+    text = await eventually(metrics)
+    assert "coinstream_projections_dead_lettered_total 5" in text
+    assert "coinstream_projections_last_event_time_seconds" in text
+    assert f'consumer_lag{{topic="{settings.topic(topics.RECHARGE_EVENTS)}"' in text
+    lag = await pool.fetchval("SELECT lag_events FROM analytics.freshness")
+    assert lag == 0
+
+
+async def test_rebuild_while_the_worker_runs_equals_live_row_for_row(live):
+    settings, worker, pool = live
+    first = generate(3000, seed=31)
+    await publish(settings, first)
+    async with pool.acquire() as conn:
+        await wait_caught_up(settings, conn)
+    live_tables = await snapshot(pool)
+    assert all(live_tables.values()), [t for t, rows in live_tables.items() if not rows]
+
+    report = await rebuild(settings)
+    assert report.events == len({m.envelope.id for m in first})
+    assert await snapshot(pool) == live_tables
+
+    # Now rebuild some models while the worker keeps projecting new events.
+    second = generate(3000, seed=32)
+
+    async def trickle():
+        for i in range(0, len(second), 150):
+            await publish(settings, second[i:i + 150])
+            await asyncio.sleep(0.05)
+
+    producing = asyncio.create_task(trickle())
+    await asyncio.sleep(0.3)
+    await rebuild(settings, ["wallet_balances", "leaderboards", "purchases"], batch_size=500)
+    await producing
+    async with pool.acquire() as conn:
+        await wait_caught_up(settings, conn)
+        assert differences(expected(first + second), await actual(conn)) == []
+    settled = await snapshot(pool)
+    await rebuild(settings)
+    assert await snapshot(pool) == settled
+
+    # The swap re-created the analysts' views and their grants.
+    granted = await pool.fetchval(
+        "SELECT count(*) FROM information_schema.role_table_grants"
+        " WHERE grantee = 'coinstream_analyst' AND table_schema = 'analytics'"
+        " AND privilege_type = 'SELECT'")
+    views = await pool.fetchval(
+        "SELECT count(*) FROM information_schema.views WHERE table_schema = 'analytics'")
+    assert granted == views >= 15
