@@ -22,13 +22,20 @@ def test_conversion_is_the_exact_product_rounded_half_even(minor, rate):
     assert out.amount_minor == round_minor(exact)
 
 
-@given(st.sampled_from(sorted(load_catalog().raw["bundles"])), st.sampled_from(["US", "GB", "JP"]),
-       st.sampled_from(["web", "in_app"]))
-def test_every_quote_is_integral_and_the_fee_never_exceeds_the_settlement(bundle, country,
-                                                                           channel):
-    q = load_catalog().quote(bundle, country, channel)
-    assert all(isinstance(m.amount_minor, int) for m in (q.price, q.settlement, q.fee))
-    assert 0 <= q.fee.amount_minor <= q.settlement.amount_minor
+COUNTRIES = st.sampled_from(["US", "GB", "DE", "JP", "KR", "BR"])
+CHANNELS = st.sampled_from(["web", "in_app"])
+
+
+@given(COUNTRIES, CHANNELS, st.data())
+def test_every_quote_is_integral_and_the_fee_never_exceeds_the_settlement(country, channel, data):
+    catalog = load_catalog()
+    bundle = data.draw(st.sampled_from([o.bundle_id for o in catalog.offers(country, channel)]))
+    low, high = catalog.custom_range
+    for q in (catalog.quote(bundle, country, channel),
+              catalog.quote_custom(data.draw(st.integers(low, high)), country, channel)):
+        assert all(isinstance(m.amount_minor, int) for m in (q.price, q.settlement, q.fee))
+        assert 0 <= q.fee.amount_minor <= q.settlement.amount_minor
+        assert q.price.amount_minor > 0
 
 
 @given(st.integers(min_value=0, max_value=10**12),
