@@ -74,9 +74,16 @@ def problem_responses(*errors: type[DomainError]) -> dict[int | str, dict[str, A
     """OpenAPI `responses=` entry documenting the problems a route can answer with."""
     out: dict[int | str, dict[str, Any]] = {}
     for err in errors:
-        entry = out.setdefault(err.status, {"model": Problem, "description": ""})
+        entry = out.setdefault(err.status, {"model": Problem, "description": "", "content": {
+            PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}, "examples": {}}}})
         entry["description"] = "; ".join(filter(None, [entry["description"], err.title]))
-        entry["content"] = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        entry["content"][PROBLEM_JSON]["examples"][err.code] = {"summary": err.title, "value": {
+            "type": f"https://coinstream.dev/problems/{err.code}", "title": err.title,
+            "status": err.status, "detail": err.title}}
+        if err.headers:  # e.g. WWW-Authenticate on 401, Retry-After on 429
+            entry.setdefault("headers", {}).update(
+                {name: {"schema": {"type": "string"}, "example": value}
+                 for name, value in err.headers.items()})
     return out
 
 

@@ -48,6 +48,12 @@ class BanLift(BaseModel):
 
 
 class BanPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "ban_id": "adm-1b2c3d4e-0000-4000-8000-000000000001", "user_id": "fan-1",
+        "scopes": ["buy", "gift"], "reason": "chargeback abuse (by ops-1)", "source": "admin",
+        "expires_at": "2026-12-31T00:00:00Z", "placed_at": "2026-11-26T08:00:00Z",
+        "lifted_at": None}]})
+
     ban_id: str
     user_id: str
     scopes: list[str]

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 import httpx
 from fastapi import APIRouter, FastAPI, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from eventkit import problems
 from eventkit.http import create_app
@@ -35,6 +35,14 @@ class CustomAmount(BaseModel):
 
 
 class CatalogPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "version": 2, "rates_version": 2, "country": "GB", "channel": "web", "currency": "GBP",
+        "price_list": "GB", "bundles": [{"bundle_id": "coins_65", "coins": 65,
+                                         "price": {"amount_minor": 67, "currency": "GBP"}}],
+        "custom": {"min_coins": 30, "max_coins": 500000, "example": {
+            "bundle_id": "custom", "coins": 30,
+            "price": {"amount_minor": 31, "currency": "GBP"}}}}]})
+
     version: int
     rates_version: int
     country: str

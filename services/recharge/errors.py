@@ -35,6 +35,7 @@ class TooManyPurchases(DomainError):
     """Velocity limit: the response carries Retry-After (seconds)."""
 
     status, code, title = 429, "purchase-limit", "Purchase velocity limit reached; retry later"
+    headers = {"Retry-After": "3000"}  # documented; each refusal sends its own
 
     def __init__(self, detail: str, retry_after: str):
         super().__init__(detail, retry_after_seconds=int(retry_after))

@@ -4,7 +4,7 @@ from datetime import datetime
 from uuid import UUID
 
 from fastapi import Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.money import Money
 
@@ -15,6 +15,16 @@ def clock(request: Request) -> datetime:
 
 
 class PurchasePublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "purchase_id": "6f1c3a52-8d7b-4e0f-9a51-0c2d4b6e8f10", "status": "pending",
+        "bundle_id": "coins_3500", "coins": 3500, "channel": "web",
+        "price": {"amount_minor": 3749, "currency": "USD"},
+        "settlement": {"amount_minor": 3749, "currency": "USD"},
+        "fee": {"amount_minor": 112, "currency": "USD"}, "fx_rate": "1", "catalog_version": 2,
+        "rates_version": 2, "provider": "sandbox", "provider_txn_id": "sbx_2b7e0d6c",
+        "created_at": "2026-11-26T08:00:00Z", "pay_by": "2026-11-26T08:05:00Z",
+        "reason": None, "event_id": "0b6f3c1e-2a4d-4c55-8e0f-1d2c3b4a5f60"}]})
+
     purchase_id: UUID
     status: str = Field(description="pending -> confirmed | failed; confirmed -> reversed")
     bundle_id: str

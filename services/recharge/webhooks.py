@@ -5,7 +5,7 @@ duplicates, replays and reordered deliveries are harmless. Any non-2xx answer ma
 provider redeliver later."""
 
 from fastapi import APIRouter, Header, Request
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from eventkit import problems
 from eventkit.webhooks import SIGNATURE_HEADER, signature_ok
@@ -32,6 +32,10 @@ def _body_schema() -> dict:
 
 
 class WebhookAnswer(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "purchase_id": "6f1c3a52-8d7b-4e0f-9a51-0c2d4b6e8f10", "status": "confirmed",
+        "applied": True}]})
+
     purchase_id: str
     status: str
     applied: bool
