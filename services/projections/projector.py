@@ -8,8 +8,12 @@ unknown types/versions and invalid payloads are returned for the dead-letter top
 from dataclasses import dataclass
 
 import asyncpg
+from pydantic import ValidationError
 
 from eventkit.codec import PoisonMessage, decode
+from schemas.envelope import Envelope
+from schemas.events.base import Payload
+from schemas.registry import payload_model
 from services.projections.read_models import READ_MODELS, Fact, ReadModel
 
 
@@ -30,13 +34,27 @@ class Decoded:
     next_offsets: dict     # (topic, partition) -> offset after the last message seen
 
 
+def fast_decode(raw: bytes | None) -> tuple[Envelope, Payload]:
+    """eventkit.codec.decode, quicker for good messages (pydantic parses the JSON itself, about
+    twice as fast as orjson + validate); anything it refuses goes through decode() for the
+    exact reason. Live worker and rebuild both use it, so they agree on what is poison."""
+    try:
+        envelope = Envelope.model_validate_json(raw)
+        model = payload_model(envelope.type, envelope.dataversion)
+        if model is not None:
+            return envelope, model.model_validate(envelope.data)
+    except (ValidationError, TypeError, ValueError):
+        pass
+    return decode(raw)
+
+
 def decode_batch(batch: list[Incoming]) -> Decoded:
     out = Decoded({}, {}, [], {})
     for item in batch:
         tp = (item.topic, item.partition)
         out.next_offsets[tp] = max(out.next_offsets.get(tp, 0), item.offset + 1)
         try:
-            envelope, payload = decode(item.value)
+            envelope, payload = fast_decode(item.value)
         except PoisonMessage as exc:
             out.poison.append((item, exc.reason))
             continue

@@ -14,6 +14,7 @@ offsets are always a prefix), so the worker resumes on them as if nothing happen
 only for the swap itself. Events already dead-lettered are skipped again.
 """
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
@@ -25,8 +26,9 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from eventkit.db import init_connection
 from eventkit.settings import Settings
 from services.projections.offsets import topic_partitions
-from services.projections.projector import Incoming, decode_batch, fold
+from services.projections.projector import Incoming, decode_batch
 from services.projections.read_models import READ_MODELS, ReadModel
+from services.projections.upsert import Rows
 
 log = logging.getLogger(__name__)
 SHADOW = "rebuild"
@@ -164,23 +166,43 @@ async def create_shadow(conn: asyncpg.Connection, models: list[ReadModel]) -> No
 
 async def replay_into_shadow(conn, replay: Replay, models, seen: set, report: Report,
                              in_transaction: bool = False) -> None:
+    """Decodes and folds batch k+1 while PostgreSQL writes batch k (one write at a time, in
+    order): Python's CPU and the database's then overlap instead of taking turns."""
+    writing: asyncio.Task | None = None
     async for batch in replay.batches():
         report.messages += len(batch)
-        decoded = decode_batch(batch)
-        facts = [f for i, f in decoded.facts.items() if i not in seen]
-        seen.update(decoded.facts)
+        facts = []
+        for i in range(0, len(batch), 500):
+            decoded = decode_batch(batch[i:i + 500])
+            # ints, not UUIDs: a set of millions of GC-tracked objects slows every collection
+            facts += [f for e, f in decoded.facts.items() if e.int not in seen]
+            seen.update(e.int for e in decoded.facts)
+            await asyncio.sleep(0)  # let the write in flight send its next statement
+        rows = []
+        for model in models:
+            rows += model.fold(facts)
+            await asyncio.sleep(0)
         if in_transaction:
-            await _fold_into_shadow(conn, facts, models)
+            await _write_into_shadow(conn, rows)
             continue
-        async with conn.transaction():
-            # A lost rebuild batch is simply redone by running the rebuild again.
-            await conn.execute("SET LOCAL synchronous_commit = off")
-            await _fold_into_shadow(conn, facts, models)
+        if writing:
+            await writing
+        writing = asyncio.create_task(_write_batch(conn, rows))
+    if writing:
+        await writing
 
 
-async def _fold_into_shadow(conn, facts, models) -> None:
+async def _write_batch(conn, rows: list[Rows]) -> None:
+    async with conn.transaction():
+        # A lost rebuild batch is simply redone by running the rebuild again.
+        await conn.execute("SET LOCAL synchronous_commit = off")
+        await _write_into_shadow(conn, rows)
+
+
+async def _write_into_shadow(conn, rows: list[Rows]) -> None:
     await conn.execute(f"SET LOCAL search_path = {SHADOW}, public")
-    await fold(conn, facts, models)
+    for r in rows:
+        await r.write(conn)
     await conn.execute("SET LOCAL search_path = public")
 
 

@@ -10,6 +10,7 @@ it with ONE `INSERT ... SELECT FROM unnest(...) ON CONFLICT DO UPDATE` statement
 """
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import asyncpg
 
@@ -36,6 +37,20 @@ class Table:
     def all_columns(self) -> tuple[Column, ...]:
         return self.key + self.columns
 
+    @cached_property
+    def merges(self) -> dict[str, str]:
+        return {c.name: c.merge for c in self.columns}
+
+    @cached_property
+    def blank(self) -> dict[str, object]:
+        return {c.name: (0 if c.merge == SUM else None) for c in self.columns}
+
+    @cached_property
+    def versions(self) -> tuple[str, ...]:
+        return tuple({c.merge.removeprefix("latest:") for c in self.columns
+                      if c.merge.startswith("latest:")})
+
+    @cached_property
     def upsert_sql(self) -> str:
         cols = self.all_columns
         names = ", ".join(c.name for c in cols)
@@ -67,13 +82,30 @@ class Rows:
     rows: dict[tuple, dict[str, object]] = field(default_factory=dict)
 
     def add(self, key: tuple, **values) -> None:
+        t = self.table
         row = self.rows.get(key)
-        if row is None:
-            row = self.rows[key] = {c.name: (0 if c.merge == SUM else None)
-                                    for c in self.table.columns}
-            _merge_row(self.table, row, values, fresh=True)
-        else:
-            _merge_row(self.table, row, values, fresh=False)
+        fresh = row is None
+        if fresh:
+            row = self.rows[key] = dict(t.blank)
+        # "latest" columns compare against the version column's value before this merge.
+        newer = {v: values.get(v) is not None and values[v] > (row[v] or 0)
+                 for v in t.versions} if t.versions else {}
+        for name, new in values.items():
+            merge = t.merges[name]
+            old = row[name]
+            if merge == SUM:
+                row[name] = old + new
+            elif merge == MAX:
+                if new is not None and (old is None or new > old):
+                    row[name] = new
+            elif merge == MIN:
+                if new is not None and (old is None or new < old):
+                    row[name] = new
+            elif merge == KEEP:
+                if fresh or old is None:
+                    row[name] = new
+            elif newer[merge[7:]]:  # latest:<version>
+                row[name] = new
 
     async def write(self, conn: asyncpg.Connection) -> None:
         if not self.rows:
@@ -81,25 +113,4 @@ class Rows:
         keys = list(self.rows)
         arrays = [[k[i] for k in keys] for i in range(len(self.table.key))]
         arrays += [[self.rows[k][c.name] for k in keys] for c in self.table.columns]
-        await conn.execute(self.table.upsert_sql(), *arrays)
-
-
-def _merge_row(table: Table, row: dict, values: dict, fresh: bool) -> None:
-    # "latest" columns compare against the version column's value before this merge.
-    versions = {c.merge.removeprefix("latest:") for c in table.columns
-                if c.merge.startswith("latest:")}
-    newer = {v: values.get(v) is not None and values[v] > (row.get(v) or 0) for v in versions}
-    for c in table.columns:
-        if c.name not in values:
-            continue
-        new, old = values[c.name], row[c.name]
-        if c.merge == SUM:
-            row[c.name] = old + new
-        elif c.merge == KEEP:
-            row[c.name] = new if fresh or old is None else old
-        elif c.merge in (MAX, MIN):
-            if new is not None:
-                pick = max if c.merge == MAX else min
-                row[c.name] = new if old is None else pick(old, new)
-        elif newer[c.merge.removeprefix("latest:")]:
-            row[c.name] = new
+        await conn.execute(self.table.upsert_sql, *arrays)
