@@ -5,10 +5,12 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 import httpx
-from fastapi import APIRouter, FastAPI, Query
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
 from eventkit import problems
+from eventkit.auth import verify
 from eventkit.http import create_app
 from eventkit.settings import Settings
 from eventkit.webhooks import http_deliver
@@ -57,13 +59,24 @@ class CountryNotServed(problems.DomainError):
     status, code, title = 422, "country-not-served", "Coins are not sold in this country"
 
 
+_optional_bearer = HTTPBearer(auto_error=False)
+
+
 @router.get("/catalog", summary="Coin bundles with the price a buyer in a country would pay",
-            responses=problems.problem_responses(CountryNotServed))
-async def get_catalog(country: Annotated[Country, Query(examples=["US"])] = "US",
-                      channel: Literal["web", "in_app"] = "in_app") -> CatalogPublic:
-    """Prices are in the country's local currency (integer minor units); web is cheaper than
-    in-app (no app-store fee). The catalog is data (catalog.json) with a version every purchase
-    records."""
+            responses=problems.problem_responses(problems.Unauthorized, CountryNotServed))
+async def get_catalog(
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_optional_bearer)],
+        country: Annotated[Country | None, Query(
+            examples=["GB"], description="Default: the caller's country (with a bearer "
+                                         "token), else US")] = None,
+        channel: Literal["web", "in_app"] = "in_app") -> CatalogPublic:
+    """Public. Prices are in the country's local currency (integer minor units); web is cheaper
+    than in-app (no app-store fee). With a bearer token and no `country`, the caller's own
+    prices. The catalog is data (catalog.json) with a version every purchase records."""
+    if country is None and credentials is not None:
+        country = verify(request.app.state.settings, credentials.credentials).country
+    country = country or "US"
     if country not in load_policy().enabled_countries:
         raise CountryNotServed(f"{country} is not an enabled country")
     catalog = load_catalog()

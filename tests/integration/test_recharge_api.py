@@ -49,6 +49,10 @@ async def test_catalog_prices_each_country_in_its_currency_and_channel(rc):
     assert us["custom"]["min_coins"] == 30 and us["custom"]["max_coins"] == 500_000
     r = await rc.client.get("/v1/catalog", params={"country": "ZZ"})
     assert problem(r) == (422, "country-not-served")
+    mine = await rc.client.get("/v1/catalog", headers=auth(rc.settings, "fan-jp", country="JP"))
+    assert (mine.json()["country"], mine.json()["currency"]) == ("JP", "JPY")
+    r = await rc.client.get("/v1/catalog", headers={"Authorization": "Bearer forged.token.x"})
+    assert problem(r) == (401, "unauthorized")
 
 
 async def test_purchase_is_pending_until_the_signed_webhook_confirms_it(rc):
