@@ -105,20 +105,32 @@ async def diamonds_match_gifts(db) -> tuple[int, list[str]]:
 
 
 async def read_models_match_the_services(db) -> tuple[int, list[str]]:
-    live = {r["user_id"]: r["balance"] for r in await db["gifting"].fetch(
-        "SELECT user_id, balance FROM wallets")}
-    projected = {r["user_id"]: r["balance"] for r in await db["projections"].fetch(
-        "SELECT user_id, balance FROM wallet_balances")}
-    found = [f"wallet {u}: gifting says {live.get(u)}, wallet_balances says {projected.get(u)}"
-             for u in live.keys() | projected.keys() if live.get(u, 0) != projected.get(u, 0)]
-    earned = {r["creator_id"]: r["earned"] for r in await db["payout"].fetch(
-        "SELECT creator_id, earned FROM creators")}
-    seen = {r["creator_id"]: r["diamonds_earned"] for r in await db["projections"].fetch(
-        "SELECT creator_id, diamonds_earned FROM creator_earnings")}
-    found += [f"creator {c}: payout says earned {earned.get(c)}, creator_earnings says"
-              f" {seen.get(c)}" for c in earned.keys() | seen.keys()
-              if earned.get(c, 0) != seen.get(c, 0)]
-    return len(live) + len(earned), found
+    """Each wallet's four movements and balance (gifting's ledger) and each creator's earned /
+    held / pending / paid (payout) equal the projections' figures."""
+    zero = (0, 0, 0, 0, 0)
+    live = {r[0]: tuple(r[1:]) for r in await db["gifting"].fetch(
+        "SELECT w.user_id,"
+        " coalesce(sum(l.delta) FILTER (WHERE kind = 'purchase'), 0),"
+        " coalesce(-sum(l.delta) FILTER (WHERE kind = 'clawback'), 0),"
+        " coalesce(-sum(l.delta) FILTER (WHERE kind = 'gift'), 0),"
+        " coalesce(-sum(l.delta) FILTER (WHERE kind = 'unlock'), 0), w.balance"
+        " FROM wallets w LEFT JOIN wallet_ledger l USING (user_id) GROUP BY w.user_id")}
+    projected = {r[0]: tuple(r[1:]) for r in await db["projections"].fetch(
+        "SELECT user_id, purchased, clawed_back, gifted, unlocked, balance"
+        " FROM wallet_balances")}
+    found = [f"wallet {u}: gifting says (purchased, clawed back, gifted, unlocked, balance) ="
+             f" {live.get(u)}, wallet_balances says {projected.get(u)}"
+             for u in live.keys() | projected.keys() if live.get(u, zero) != projected.get(u, zero)]
+    zero = (0, 0, 0, 0)
+    payout = {r[0]: tuple(r[1:]) for r in await db["payout"].fetch(
+        "SELECT creator_id, earned, held, pending, paid FROM creators")}
+    seen = {r[0]: tuple(r[1:]) for r in await db["projections"].fetch(
+        "SELECT creator_id, diamonds_earned, diamonds_held, diamonds_pending, diamonds_paid"
+        " FROM creator_earnings")}
+    found += [f"creator {c}: payout says (earned, held, pending, paid) = {payout.get(c)},"
+              f" creator_earnings says {seen.get(c)}" for c in payout.keys() | seen.keys()
+              if payout.get(c, zero) != seen.get(c, zero)]
+    return len(live) + len(payout), found
 
 
 async def every_event_projected_once(db) -> tuple[int, list[str]]:
