@@ -95,15 +95,16 @@ class SandboxProvider:
 
     async def deliver_due(self, now: datetime | None = None, txn: str | None = None,
                           batch: int = 100) -> int:
-        """Delivers undelivered notifications, oldest first: those of `txn` at once, or every
-        one whose time has come. Each attempt pushes the next one back (exponential backoff),
-        so several deliverers never send the same one at the same moment. Returns how many
-        were answered 2xx."""
+        """Delivers undelivered notifications, oldest first: the first attempt of those of
+        `txn` at once, or every one whose time has come. Each attempt pushes the next one back
+        (exponential backoff), so several deliverers never send the same one at the same
+        moment. Returns how many were answered 2xx."""
         rows = await self.pool.fetch(
             "UPDATE sandbox_notifications n SET attempts = attempts + 1, due_at = now() +"
             " make_interval(secs => least($1 * 2 ^ attempts, $2)) WHERE id IN ("
             "  SELECT id FROM sandbox_notifications WHERE delivered_at IS NULL"
-            "  AND attempts < $3 AND (provider_txn_id = $4 OR ($4 IS NULL AND due_at <= $5))"
+            "  AND attempts < $3 AND ((provider_txn_id = $4 AND attempts = 0)"
+            "   OR ($4 IS NULL AND due_at <= $5))"
             "  ORDER BY id LIMIT $6 FOR UPDATE SKIP LOCKED) RETURNING id, body",
             self.retry, MAX_BACKOFF_SECONDS, self.max_attempts, txn,
             now or datetime.now(UTC), batch)
