@@ -17,7 +17,8 @@ Hook = Callable[[FastAPI], Awaitable[None]]
 
 
 def create_app(title: str, service: str, settings: Settings, routers: list[APIRouter],
-               on_start: Hook | None = None, description: str = "") -> FastAPI:
+               on_start: Hook | None = None, description: str = "",
+               on_stop: Hook | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
@@ -27,7 +28,11 @@ def create_app(title: str, service: str, settings: Settings, routers: list[APIRo
         try:
             yield
         finally:
-            await app.state.pool.close()
+            try:
+                if on_stop:  # while the pool is still open
+                    await on_stop(app)
+            finally:
+                await app.state.pool.close()
 
     app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
     app.state.settings = settings

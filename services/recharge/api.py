@@ -1,6 +1,7 @@
 """Recharge HTTP app: the coin catalog (here), purchases (purchases.py), provider webhooks
 (webhooks.py) and the admin sanctions API (admin.py)."""
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
@@ -101,14 +102,26 @@ async def _wire(app: FastAPI) -> None:
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                    base_url="http://recharge", timeout=10)
         deliver = http_deliver(client, "/v1/webhooks/sandbox")
+    app.state.webhook_client = client
     app.state.provider = SandboxProvider(app.state.pool, local.webhook_secret, deliver,
                                          local.sandbox_delay_seconds, local.sandbox_retry_seconds)
+
+
+async def _unwire(app: FastAPI) -> None:
+    """Graceful stop: deliveries already scheduled get a moment to land (the worker redelivers
+    any that do not)."""
+    try:
+        async with asyncio.timeout(5):
+            await app.state.provider.drain()
+    except TimeoutError:
+        pass
+    await app.state.webhook_client.aclose()
 
 
 def create(settings: Settings, recharge_settings: RechargeSettings | None = None) -> FastAPI:
     app = create_app("Coinstream recharge", "recharge", settings,
                      [router, purchases.router, webhooks.router, admin.router], _wire,
-                     description=DESCRIPTION)
+                     description=DESCRIPTION, on_stop=_unwire)
     app.state.clock = lambda: datetime.now(UTC)
     app.state.recharge_settings = recharge_settings or RechargeSettings()
     return app
