@@ -27,3 +27,29 @@ def http_deliver(client: httpx.AsyncClient, url: str) -> Deliver:
     async def deliver(body: bytes, headers: dict[str, str]) -> int:
         return (await client.post(url, content=body, headers=headers)).status_code
     return deliver
+
+
+def asgi_deliver(app, path: str) -> Deliver:
+    """POSTs to an ASGI app in-process: the same middleware, signature check and route as over
+    HTTP, without a socket or an HTTP client (a provider simulator living inside the service)."""
+    async def deliver(body: bytes, headers: dict[str, str]) -> int:
+        raw_headers = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+        raw_headers.append((b"content-length", str(len(body)).encode()))
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+                 "method": "POST", "scheme": "http", "path": path, "raw_path": path.encode(),
+                 "root_path": "", "query_string": b"", "headers": raw_headers,
+                 "client": ("127.0.0.1", 0), "server": ("localhost", 80)}
+        messages = [{"type": "http.request", "body": body, "more_body": False}]
+        status = 500
+
+        async def receive() -> dict:
+            return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+        async def send(message: dict) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+
+        await app(scope, receive, send)
+        return status
+    return deliver

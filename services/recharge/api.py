@@ -14,7 +14,7 @@ from eventkit import problems
 from eventkit.auth import verify
 from eventkit.http import create_app
 from eventkit.settings import Settings
-from eventkit.webhooks import http_deliver
+from eventkit.webhooks import asgi_deliver, http_deliver
 from schemas.money import Country, Money
 from services.recharge import admin, purchases, webhooks
 from services.recharge.pricing import load_catalog
@@ -95,14 +95,11 @@ async def get_catalog(
 
 async def _wire(app: FastAPI) -> None:
     local: RechargeSettings = app.state.recharge_settings
+    app.state.webhook_client = client = httpx.AsyncClient(timeout=10)
     if local.sandbox_webhook_url:
-        client = httpx.AsyncClient(timeout=10)
         deliver = http_deliver(client, local.sandbox_webhook_url)
     else:  # through this app's own webhook route, in-process: no address to configure
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                   base_url="http://recharge", timeout=10)
-        deliver = http_deliver(client, "/v1/webhooks/sandbox")
-    app.state.webhook_client = client
+        deliver = asgi_deliver(app, "/v1/webhooks/sandbox")
     app.state.provider = SandboxProvider(app.state.pool, local.webhook_secret, deliver,
                                          local.sandbox_delay_seconds, local.sandbox_retry_seconds)
 

@@ -100,6 +100,10 @@ async def reverse(conn, purchase_id: UUID, reason_code: str, now: datetime) -> E
     return event
 
 
+AFTER = {"payment.succeeded": "confirmed", "payment.declined": "failed",
+         "payment.reversed": "reversed"}
+
+
 async def apply_notification(conn, provider: str, n: PaymentNotification,
                              now: datetime) -> tuple[str, bool]:
     """Applies one verified webhook; returns (purchase status after, whether it changed
@@ -137,8 +141,7 @@ async def apply_notification(conn, provider: str, n: PaymentNotification,
     outcome = "applied" if event else f"ignored: purchase was {status}"
     await conn.execute("UPDATE provider_notifications SET outcome = $3"
                        " WHERE provider = $1 AND event_id = $2", provider, n.event_id, outcome)
-    after = await conn.fetchval("SELECT status FROM purchases WHERE purchase_id = $1", pid)
-    return after, event is not None
+    return (AFTER[n.type] if event else status), event is not None
 
 
 async def expire_overdue(pool: asyncpg.Pool, now: datetime, batch: int = 200) -> int:

@@ -41,21 +41,22 @@ class SandboxProvider:
         return payment_method in TEST_TOKENS
 
     async def create_payment(self, conn: asyncpg.Connection, order: PaymentOrder) -> str:
-        existing = await conn.fetchval("SELECT provider_txn_id FROM sandbox_payments"
-                                       " WHERE purchase_id = $1", order.purchase_id)
-        if existing:
-            return existing
-        txn = f"sbx_{uuid4().hex}"
         outcome = TEST_TOKENS[order.payment_method]
-        await conn.execute(
+        txn = await conn.fetchval(
             "INSERT INTO sandbox_payments (provider_txn_id, purchase_id, amount_minor, currency,"
-            " outcome) VALUES ($1, $2, $3, $4, $5)", txn, order.purchase_id,
+            " outcome) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (purchase_id) DO NOTHING"
+            " RETURNING provider_txn_id", f"sbx_{uuid4().hex}", order.purchase_id,
             order.amount.amount_minor, order.amount.currency, outcome)
+        if txn is None:  # idempotent on purchase_id, like a provider's idempotency key
+            return await conn.fetchval("SELECT provider_txn_id FROM sandbox_payments"
+                                       " WHERE purchase_id = $1", order.purchase_id)
         if outcome != "timeout":
             kind = "payment.succeeded" if outcome == "success" else "payment.declined"
             await self._queue(conn, txn, kind, None,
                               DECLINE_DETAIL if outcome == "decline" else None,
-                              self.delay + self.retry)  # the worker's fallback, if we crash
+                              self.delay + self.retry,  # the worker's fallback, if we crash
+                              (order.purchase_id, order.amount.amount_minor,
+                               order.amount.currency))
         return txn
 
     def after_commit(self, provider_txn_id: str) -> None:
@@ -69,15 +70,19 @@ class SandboxProvider:
         self._soon(provider_txn_id, 0)
 
     async def _queue(self, conn, txn: str, kind: str, reason_code: str | None,
-                     detail: str | None, due_in: float) -> None:
-        pay = await conn.fetchrow("SELECT purchase_id, amount_minor, currency FROM"
-                                  " sandbox_payments WHERE provider_txn_id = $1", txn)
-        if pay is None:
-            raise LookupError(f"sandbox has no payment {txn}")
+                     detail: str | None, due_in: float, payment: tuple | None = None) -> None:
+        """Queues a notification about payment `txn` ((purchase_id, amount_minor, currency),
+        read from the sandbox's books when not given)."""
+        if payment is None:
+            payment = await conn.fetchrow("SELECT purchase_id, amount_minor, currency FROM"
+                                          " sandbox_payments WHERE provider_txn_id = $1", txn)
+            if payment is None:
+                raise LookupError(f"sandbox has no payment {txn}")
+        purchase_id, amount_minor, currency = payment
         body = orjson.dumps({
             "event_id": f"evt_{uuid4().hex}", "type": kind, "provider_txn_id": txn,
-            "purchase_id": str(pay["purchase_id"]),
-            "amount": {"amount_minor": pay["amount_minor"], "currency": pay["currency"]},
+            "purchase_id": str(purchase_id),
+            "amount": {"amount_minor": amount_minor, "currency": currency},
             "reason_code": reason_code, "detail": detail,
             "created_at": datetime.now(UTC).isoformat()})
         await conn.execute(
