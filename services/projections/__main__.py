@@ -45,6 +45,7 @@ def main() -> None:
               f" = {report.rate:,.0f} messages/s")
         for table, rows in report.rows.items():
             print(f"  {table}: {rows} rows")
+        print("(up to where the live worker had got; it projects the rest as usual)")
     elif args.role == "api":
         import uvicorn
 

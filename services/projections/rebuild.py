@@ -15,6 +15,7 @@ only for the swap itself. Events already dead-lettered are skipped again.
 """
 
 import asyncio
+import gc
 import logging
 import time
 from dataclasses import dataclass, field
@@ -131,6 +132,10 @@ async def rebuild(settings: Settings, names: list[str] | None = None, batch_size
     await init_connection(conn)
     replay = Replay(settings, source_topics(settings), batch_size)
     seen: set = set()
+    # Decoding allocates ~10 container objects per event that die by reference counting; the
+    # cyclic collector would rescan them (and everything alive) thousands of times and cost
+    # about 2/3 of the decoding time. Collect by hand between batches instead.
+    gc.disable()
     try:
         if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _LOCK):
             raise SystemExit("another rebuild is running on this database")
@@ -148,6 +153,7 @@ async def rebuild(settings: Settings, names: list[str] | None = None, batch_size
                 report.rows[table.name] = await conn.fetchval(
                     f"SELECT count(*) FROM {table.name}")
     finally:
+        gc.enable()
         await replay.stop()
         await conn.close()
     report.events = len(seen)
@@ -188,6 +194,8 @@ async def replay_into_shadow(conn, replay: Replay, models, seen: set, report: Re
         if writing:
             await writing
         writing = asyncio.create_task(_write_batch(conn, rows))
+        if report.messages % 100_000 < len(batch):
+            gc.collect()
     if writing:
         await writing
 
