@@ -27,7 +27,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from eventkit.db import init_connection
 from eventkit.settings import Settings
 from services.projections.offsets import topic_partitions
-from services.projections.projector import Incoming, decode_batch
+from services.projections.projector import decode_batch
 from services.projections.read_models import READ_MODELS, ReadModel
 from services.projections.upsert import Rows
 
@@ -98,16 +98,18 @@ class Replay:
         return sum(max(0, self.target[tp] - self.position[tp]) for tp in self.position)
 
     async def batches(self):
-        """Yields lists of Incoming until every partition reached its target."""
+        """Yields lists of records until every partition reached its target (aiokafka's
+        ConsumerRecord has Incoming's fields, so it is used as is)."""
         while self.remaining():
             got = await self.consumer.getmany(timeout_ms=500, max_records=self.batch_size)
             batch = []
             for tp, records in got.items():
+                if not records:
+                    continue
                 end = self.target[tp]
-                batch += [Incoming(r.value, r.key, r.topic, r.partition, r.offset)
-                          for r in records if r.offset < end]
-                if records:
-                    self.position[tp] = min(records[-1].offset + 1, max(end, self.position[tp]))
+                batch += records if records[-1].offset < end else \
+                    [r for r in records if r.offset < end]
+                self.position[tp] = min(records[-1].offset + 1, max(end, self.position[tp]))
                 if self.position[tp] >= end:
                     # Whatever was fetched beyond the target is read again next time.
                     self.consumer.pause(tp)
