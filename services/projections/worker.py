@@ -48,12 +48,15 @@ def create_app(settings: Settings, batch_size: int = 1000, within: float = 0.2,
     source = app.topic(*source_topics(settings), value_type=bytes, key_type=bytes)
     dead_letter = app.topic(settings.topic(topics.DEAD_LETTER), value_type=bytes, key_type=bytes)
     state: dict = {}
+    creating = asyncio.Lock()  # the agent and the metrics task must share one Projector
     if metrics_port is None:
         metrics_port = int(os.environ.get("PROJECTIONS_METRICS_PORT", METRICS_PORT))
 
     async def projector() -> Projector:
-        if "projector" not in state:
-            state["projector"] = Projector(await create_pool(settings.database_for("projections")))
+        async with creating:
+            if "projector" not in state:
+                pool = await create_pool(settings.database_for("projections"))
+                state["projector"] = Projector(pool)
         return state["projector"]
 
     @app.task
