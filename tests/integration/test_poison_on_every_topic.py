@@ -1,0 +1,107 @@
+"""Poison on the bus: on every topic each command service consumes, four kinds of bad message —
+garbage bytes, valid JSON of an unknown type, a known type with a bad payload, a future schema
+version — each land in the dead-letter topic with its reason, and the consumer goes on to apply
+the good event published after them. (The projections worker has the same test of its own in
+test_projections.py.)"""
+
+import asyncio
+import uuid
+
+import orjson
+import pytest
+
+from eventkit.codec import encode, new_envelope
+from eventkit.consumer import IdempotentConsumer
+from eventkit.kafka import producer
+from schemas import topics
+from schemas.envelope import Envelope
+from schemas.events.sanctions import PlaceTransactionBan
+from services.gifting.__main__ import SPEC as GIFTING
+from services.payout.__main__ import SPEC as PAYOUT
+from services.recharge.__main__ import SPEC as RECHARGE
+from tests.integration.test_plumbing import envelope as coin_purchased
+from tests.support.creators import gift_sent
+from tests.support.kafka import read_topic
+
+
+def ban_command() -> Envelope:
+    return new_envelope("/test", PlaceTransactionBan(
+        ban_id=f"mod-{uuid.uuid4()}", user_id=f"fan-{uuid.uuid4().hex[:8]}", scopes=["gift"],
+        reason="poison test"), aggregate_id="moderation", aggregate_version=1)
+
+
+# service -> (its consumer's spec, a good event it applies, the topic that event goes on)
+CASES = {
+    "gifting": (GIFTING, lambda: coin_purchased(f"fan-{uuid.uuid4().hex[:8]}"),
+                topics.RECHARGE_EVENTS),
+    "payout": (PAYOUT, lambda: gift_sent(f"creator-{uuid.uuid4().hex[:8]}", 10),
+               topics.GIFTING_EVENTS),
+    "recharge": (RECHARGE, ban_command, topics.MODERATION_COMMANDS),
+}
+
+# what the reason header must start with, for each kind of poison
+EXPECTED = {"garbage": b"not JSON", "unknown type": b"unknown event type/version",
+            "bad payload": b"bad CoinPurchased v1 payload",
+            "future version": b"unknown event type/version"}
+
+
+def poisons() -> dict[str, bytes]:
+    doc = orjson.loads(encode(coin_purchased("fan-poison")))
+    return {
+        "garbage": b"\xff\xfe not json at all",
+        "unknown type": orjson.dumps({**doc, "type": "CoinsMinted", "id": str(uuid.uuid4())}),
+        "bad payload": orjson.dumps({**doc, "id": str(uuid.uuid4()),
+                                     "data": {**doc["data"], "coins": -5}}),
+        "future version": orjson.dumps({**doc, "id": str(uuid.uuid4()), "dataversion": 99}),
+    }
+
+
+@pytest.mark.parametrize("service", list(CASES))
+async def test_every_kind_of_poison_on_every_consumed_topic_is_dead_lettered(
+        namespace, service):
+    settings = await namespace(f"p{service[:3]}")  # own topics: the DLQ holds only this test's
+    spec, good_event, good_topic = CASES[service]
+    run = uuid.uuid4().hex[:8]
+    sent: dict[bytes, tuple[str, str]] = {}  # key -> (topic, kind)
+    good = good_event()
+    p = producer(settings)
+    await p.start()
+    try:
+        for topic in spec.consumed_topics:
+            for kind, value in poisons().items():
+                key = f"{run}|{topic}|{kind}".encode()
+                sent[key] = (topic, kind)
+                await p.send_and_wait(settings.topic(topic), value, key=key)
+        await p.send_and_wait(settings.topic(good_topic), encode(good),
+                              key=good.aggregateid.encode())
+    finally:
+        await p.stop()
+
+    from eventkit.db import create_pool
+
+    pool = await create_pool(settings.database_for(spec.name))
+    consumer = IdempotentConsumer(settings, pool, f"{settings.db_prefix}-{spec.name}",
+                                  spec.consumed_topics, spec.handlers)
+    task = asyncio.create_task(consumer.run())
+    try:
+        for _ in range(150):
+            if await pool.fetchval("SELECT count(*) FROM processed_events WHERE event_id = $1",
+                                   good.id):
+                break
+            await asyncio.sleep(0.2)
+        else:
+            raise AssertionError(f"{service}: the good event after the poison was not applied")
+        dead = await read_topic(settings, topics.DEAD_LETTER, expect=len(sent))
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await pool.close()
+
+    landed = {r.key: dict(r.headers) for r in dead if r.key in sent}
+    assert set(landed) == set(sent), f"missing in the DLQ: {set(sent) - set(landed)}"
+    for key, headers in landed.items():
+        topic, kind = sent[key]
+        assert headers["reason"].startswith(EXPECTED[kind]), (kind, headers["reason"])
+        assert headers["topic"] == settings.topic(topic).encode()
+        assert headers["consumer"] == f"{settings.db_prefix}-{spec.name}".encode()
+    assert len(dead) == len(sent), "the good event must not be dead-lettered"
