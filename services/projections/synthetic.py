@@ -21,6 +21,7 @@ from schemas.envelope import Envelope
 from schemas.events import gifting, payout, recharge
 from schemas.events.base import Payload
 from schemas.money import Money
+from services.projections.read_models import READ_MODELS
 
 START = datetime(2026, 3, 1, 22, 0, tzinfo=UTC)  # runs across several UTC days
 
@@ -392,3 +393,14 @@ async def publish(settings, messages: list[Published]) -> None:
             await fut
     finally:
         await out.stop()
+
+
+async def snapshot(pool) -> dict[str, list[tuple]]:
+    """Every read-model table, every column, in key order (rebuild = live comparisons)."""
+    out = {}
+    for model in READ_MODELS.values():
+        for table in model.tables:
+            keys = ", ".join(c.name for c in table.key)
+            out[table.name] = [tuple(r) for r in await pool.fetch(
+                f"SELECT * FROM {table.name} ORDER BY {keys}")]
+    return out

@@ -14,9 +14,15 @@ from eventkit.codec import encode
 from eventkit.db import create_pool
 from schemas import topics
 from scripts.projections_crash import WorkerProcess, drop_faust_topics, wait_caught_up
-from services.projections.read_models import READ_MODELS
 from services.projections.rebuild import rebuild
-from services.projections.synthetic import actual, differences, expected, generate, publish
+from services.projections.synthetic import (
+    actual,
+    differences,
+    expected,
+    generate,
+    publish,
+    snapshot,
+)
 from tests.support.kafka import read_topic
 from tests.support.wallets import coin_purchased
 
@@ -31,17 +37,6 @@ async def live(namespace):
     worker.kill()
     await pool.close()
     await drop_faust_topics(settings)
-
-
-async def snapshot(pool) -> dict[str, list[tuple]]:
-    """Every read-model table, every column, in key order."""
-    out = {}
-    for model in READ_MODELS.values():
-        for table in model.tables:
-            keys = ", ".join(c.name for c in table.key)
-            out[table.name] = [tuple(r) for r in await pool.fetch(
-                f"SELECT * FROM {table.name} ORDER BY {keys}")]
-    return out
 
 
 async def send_raw(settings, topic: str, values: list[bytes], key: bytes) -> None:
