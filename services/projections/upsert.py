@@ -67,6 +67,8 @@ def _merge_sql(table: str, c: Column) -> str:
     old, new = f"{table}.{c.name}", f"EXCLUDED.{c.name}"
     if c.merge == SUM:
         return f"{old} + {new}"
+    if c.type == "text":  # compare as Python does (code points), whatever the database locale
+        old = f'{old} COLLATE "C"'
     if c.merge == MAX:
         return f"GREATEST({old}, {new})"  # GREATEST/LEAST ignore NULLs
     if c.merge == MIN:
