@@ -5,6 +5,8 @@ under an advisory lock (several processes may start at once). A migration librar
 a second driver (psycopg/SQLAlchemy) for what is a dozen lines on asyncpg.
 """
 
+import re
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -71,6 +73,26 @@ def _json_default(value):
     if isinstance(value, Decimal):
         return str(value)
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+Statement = tuple[str, Sequence]   # (SQL with $1.. placeholders, its arguments)
+_PLACEHOLDER = re.compile(r"\$(\d+)")
+
+
+def one_round_trip(*statements: Statement, returning: str = "SELECT 1") -> Statement:
+    """Several data-modifying statements as the CTEs of one statement, so they cost one round
+    trip instead of one each. Each keeps its own $1.. numbering (renumbered here); they all see
+    the same snapshot, so none may depend on another's writes. `returning` is the final query
+    and may read the CTEs by name (s0, s1, ...)."""
+    parts, args = [], []
+    for i, (sql, params) in enumerate(statements):
+        parts.append(f"s{i} AS ({_shift(sql, len(args))})")
+        args.extend(params)
+    return f"WITH {', '.join(parts)} {returning}", args
+
+
+def _shift(sql: str, offset: int) -> str:
+    return _PLACEHOLDER.sub(lambda m: f"${int(m[1]) + offset}", sql)
 
 
 async def create_pool(dsn: str, min_size: int = 2, max_size: int = 20) -> asyncpg.Pool:

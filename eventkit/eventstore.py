@@ -3,6 +3,7 @@
 import asyncpg
 
 from eventkit.codec import encode
+from eventkit.db import Statement, one_round_trip
 from schemas.envelope import Envelope
 
 
@@ -25,6 +26,30 @@ async def append(conn: asyncpg.Connection, topic: str, *envelopes: Envelope) -> 
         "INSERT INTO outbox (event_id, topic, key, value) VALUES ($1, $2, $3, $4)",
         [(e.id, topic, e.aggregateid, encode(e)) for e in envelopes],
     )
+
+
+async def append_with(conn: asyncpg.Connection, topic: str, envelope: Envelope,
+                      *also: Statement) -> None:
+    """append() of one event, together with the caller's own writes of the same transaction
+    (e.g. a ledger row, the idempotency response), in one round trip instead of one per write.
+
+    The event is serialised once: the outbox gets the bytes, the event store parses the same
+    bytes into its jsonb column."""
+    value = encode(envelope)
+    sql, args = one_round_trip(
+        ("INSERT INTO events (event_id, stream_id, version, event_type, data_version, envelope)"
+         " VALUES ($1, $2, $3, $4, $5, convert_from($6, 'UTF8')::jsonb)",
+         (envelope.id, envelope.aggregateid, envelope.aggregateversion, envelope.type,
+          envelope.dataversion, value)),
+        ("INSERT INTO outbox (event_id, topic, key, value) VALUES ($1, $2, $3, $4)",
+         (envelope.id, topic, envelope.aggregateid, value)),
+        *also)
+    try:
+        await conn.execute(sql, *args)
+    except asyncpg.UniqueViolationError as exc:
+        if exc.table_name == "events":
+            raise ConcurrencyConflict(str(exc)) from exc
+        raise
 
 
 async def read_stream(conn: asyncpg.Connection, stream_id: str) -> list[dict]:

@@ -3,10 +3,15 @@
 The key row is inserted in the same transaction as the command's effect. A concurrent retry
 blocks on the key's unique index until the first commits, then replays its stored response; a
 refused command rolls back its key too, so a retry is evaluated afresh.
+
+`run_once` spends two round trips of its own (claim the key, store the response). A hot command
+can fold both into its own statements instead (`run_once_folded`, a `Claim`): same rules, two
+round trips fewer.
 """
 
 import hashlib
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 import asyncpg
@@ -14,10 +19,39 @@ import orjson
 from fastapi import Depends, Header, Request, Response
 from pydantic import BaseModel
 
+from eventkit.db import Statement
 from eventkit.problems import IdempotencyKeyReused, MissingIdempotencyKey
 
 M = TypeVar("M", bound=BaseModel)
 Work = Callable[[asyncpg.Connection], Awaitable[tuple[int, dict[str, Any]]]]
+
+# Waits on the unique index while a concurrent request with the same key is in flight; returns
+# a row only when this request is the first.
+CLAIM = ("INSERT INTO idempotency_keys (caller, key, request_hash) VALUES ($1, $2, $3)"
+         " ON CONFLICT DO NOTHING RETURNING true")
+SAVE = ("UPDATE idempotency_keys SET status_code = $3, response = $4"
+        " WHERE caller = $1 AND key = $2")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """For a command that claims its key and stores its response inside its own statements:
+    `CLAIM` with `args` (as a CTE; every write must depend on it returning a row), and
+    `save(...)` as one more write of its last statement."""
+
+    caller: str
+    key: str
+    fingerprint: str
+
+    @property
+    def args(self) -> tuple[str, str, str]:
+        return self.caller, self.key, self.fingerprint
+
+    def save(self, status: int, body: dict[str, Any]) -> Statement:
+        return SAVE, (self.caller, self.key, status, body)
+
+
+FoldedWork = Callable[[asyncpg.Connection, Claim], Awaitable[tuple[int, dict[str, Any]] | None]]
 
 
 def request_hash(route: str, body: Any) -> str:
@@ -29,22 +63,33 @@ async def run_once(pool: asyncpg.Pool, caller: str, key: str, fingerprint: str,
                    work: Work) -> tuple[int, dict[str, Any], bool]:
     """Returns (status, response body, replayed)."""
     async with pool.acquire() as conn, conn.transaction():
-        fresh = await conn.fetchval(
-            "INSERT INTO idempotency_keys (caller, key, request_hash) VALUES ($1, $2, $3)"
-            " ON CONFLICT DO NOTHING RETURNING true", caller, key, fingerprint)
-        if not fresh:
-            row = await conn.fetchrow(
-                "SELECT request_hash, status_code, response FROM idempotency_keys"
-                " WHERE caller = $1 AND key = $2", caller, key)
-            if row["request_hash"] != fingerprint:
-                raise IdempotencyKeyReused(
-                    "this Idempotency-Key was first used with a different request body")
-            return row["status_code"], row["response"], True
+        if not await conn.fetchval(CLAIM, caller, key, fingerprint):
+            return await _replay(conn, caller, key, fingerprint)
         status, body = await work(conn)
-        await conn.execute(
-            "UPDATE idempotency_keys SET status_code = $3, response = $4"
-            " WHERE caller = $1 AND key = $2", caller, key, status, body)
+        await conn.execute(SAVE, caller, key, status, body)
         return status, body, False
+
+
+async def run_once_folded(pool: asyncpg.Pool, caller: str, key: str, fingerprint: str,
+                          work: FoldedWork) -> tuple[int, dict[str, Any], bool]:
+    """run_once for work that claims the key and saves its response itself (see Claim); the
+    work returns None when the claim found the key taken."""
+    async with pool.acquire() as conn, conn.transaction():
+        done = await work(conn, Claim(caller, key, fingerprint))
+        if done is None:
+            return await _replay(conn, caller, key, fingerprint)
+        return *done, False
+
+
+async def _replay(conn: asyncpg.Connection, caller: str, key: str,
+                  fingerprint: str) -> tuple[int, dict[str, Any], bool]:
+    row = await conn.fetchrow(
+        "SELECT request_hash, status_code, response FROM idempotency_keys"
+        " WHERE caller = $1 AND key = $2", caller, key)
+    if row["request_hash"] != fingerprint:
+        raise IdempotencyKeyReused(
+            "this Idempotency-Key was first used with a different request body")
+    return row["status_code"], row["response"], True
 
 
 async def idempotency_key(
@@ -61,11 +106,14 @@ IdempotencyKey = Annotated[str, Depends(idempotency_key)]
 
 
 async def respond_once(request: Request, response: Response, caller: str, key: str,
-                       body: BaseModel, work: Work, model: type[M]) -> M:
-    """run_once for a FastAPI route: fingerprints method + path + body, sets the stored status
-    and an `Idempotent-Replayed: true` header on replays, and returns the response model."""
+                       body: BaseModel, work: Work | FoldedWork, model: type[M],
+                       folded: bool = False) -> M:
+    """run_once (run_once_folded when `folded`) for a FastAPI route: fingerprints method + path
+    + body, sets the stored status and an `Idempotent-Replayed: true` header on replays, and
+    returns the response model."""
     fingerprint = request_hash(f"{request.method} {request.url.path}", body.model_dump(mode="json"))
-    status, out, replayed = await run_once(request.app.state.pool, caller, key, fingerprint, work)
+    run = run_once_folded if folded else run_once
+    status, out, replayed = await run(request.app.state.pool, caller, key, fingerprint, work)
     response.status_code = status
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"

@@ -31,12 +31,15 @@ async def profile(conn: asyncpg.Connection, user_id: str) -> Profile | None:
     return Profile(row["country"], row["birthdate"], row["account_type"]) if row else None
 
 
+def banned_sql(user_id: str, scope: str) -> str:
+    """SQL for: an active (not lifted, not expired) ban covering `scope` or the whole account.
+    `user_id` and `scope` are SQL expressions (placeholders or quoted literals)."""
+    return (f"EXISTS (SELECT 1 FROM bans WHERE user_id = {user_id} AND NOT lifted"
+            f" AND (expires_at IS NULL OR expires_at > now()) AND scopes && ARRAY[{scope}, 'account'])")
+
+
 async def banned(conn: asyncpg.Connection, user_id: str, scope: str) -> bool:
-    """An active (not lifted, not expired) ban covering `scope` or the whole account."""
-    return await conn.fetchval(
-        "SELECT EXISTS (SELECT 1 FROM bans WHERE user_id = $1 AND NOT lifted"
-        " AND (expires_at IS NULL OR expires_at > now()) AND scopes && ARRAY[$2, 'account'])",
-        user_id, scope)
+    return await conn.fetchval(f"SELECT {banned_sql('$1', '$2')}", user_id, scope)
 
 
 async def place_ban(conn: asyncpg.Connection, ban_id: str, user_id: str, scopes: list[str],

@@ -3,14 +3,13 @@
 from datetime import UTC, date, datetime, timedelta
 from uuid import UUID, uuid4
 
-import asyncpg
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from eventkit import problems
 from eventkit.auth import CallerDep
 from eventkit.codec import new_envelope
-from eventkit.idempotency import IdempotencyKey, respond_once
+from eventkit.idempotency import CLAIM, IdempotencyKey, respond_once
 from schemas.events.gifting import GiftContext, GiftSent
 from schemas.money import Country
 from services.gifting import accounts, spending
@@ -23,7 +22,7 @@ from services.gifting.errors import (
     RecipientNotEligible,
     SelfGift,
 )
-from services.gifting.rules import Combo, next_combo, recipient_refusal
+from services.gifting.rules import Combo, Profile, recipient_refusal
 from services.rules.eligibility import load_policy
 
 SOURCE = "/coinstream/gifting"
@@ -70,22 +69,53 @@ async def gift_catalog(country: Country = Query(examples=["US"])) -> GiftCatalog
         for code, g in catalog.available_in(country).items()])
 
 
-async def _combo(conn: asyncpg.Connection, sender: str, body: GiftCreate, window: float) -> Combo:
-    """Runs under the sender's wallet row lock (taken by the debit), so read-then-write is safe."""
-    key = (sender, body.creator_id, body.context.kind, body.context.id, body.gift_code)
-    row = await conn.fetchrow(
-        "SELECT combo_id, count, last_at FROM combos WHERE sender_id = $1 AND creator_id = $2"
-        " AND context_kind = $3 AND context_id = $4 AND gift_code = $5", *key)
-    previous = Combo(row["combo_id"], row["count"], row["last_at"]) if row else None
-    combo = next_combo(previous, datetime.now(UTC), timedelta(seconds=window),
-                       body.quantity)
-    await conn.execute(
-        "INSERT INTO combos (sender_id, creator_id, context_kind, context_id, gift_code,"
-        " combo_id, count, last_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-        " ON CONFLICT (sender_id, creator_id, context_kind, context_id, gift_code) DO UPDATE"
-        " SET combo_id = EXCLUDED.combo_id, count = EXCLUDED.count, last_at = EXCLUDED.last_at",
-        *key, combo.combo_id, combo.count, combo.last_at)
-    return combo
+# Everything a gift reads or changes before its event exists, in one round trip (it was eight):
+# claim the Idempotency-Key, remember the caller's profile, read the bans and the recipient's
+# profile, debit the wallet when the balance covers the price, continue or start the combo.
+# Every write depends on the claim, so a replayed key changes nothing; a refusal decided in
+# Python afterwards (bans, eligibility, short balance) rolls the whole transaction back.
+# $1-$3 are the claim's (idempotency.CLAIM).
+_SEND = f"""
+WITH claim AS ({CLAIM}),
+caller AS (
+    INSERT INTO profiles AS p (user_id, country, birthdate, account_type)
+    SELECT $1, $4::text, $5::date, $6::text FROM claim
+    ON CONFLICT (user_id) DO UPDATE SET country = $4, birthdate = $5, account_type = $6,
+        updated_at = now()
+    WHERE (p.country, p.birthdate, p.account_type) IS DISTINCT FROM ($4, $5, $6)
+    RETURNING 1),
+-- The debit reads `caller` so that it runs first: every spend locks the caller's profile row,
+-- then the wallet row (an unreferenced CTE would run last and could deadlock with an unlock).
+debit AS (
+    UPDATE wallets SET balance = balance - $8, version = version + 1, updated_at = now()
+    WHERE user_id = $1 AND balance >= $8 AND EXISTS (SELECT FROM claim)
+      AND (SELECT count(*) FROM caller) >= 0
+    RETURNING balance, version),
+-- rules.next_combo, in SQL: ON CONFLICT DO UPDATE locks the combo row and works on its latest
+-- version, so two gifts racing on one combo both count (a read-then-write here would not: the
+-- read would use the statement's snapshot, taken before the wallet lock was granted).
+combo AS (
+    INSERT INTO combos AS c (sender_id, creator_id, context_kind, context_id, gift_code,
+                             combo_id, count, last_at)
+    SELECT $1, $7, $9::text, $10::text, $11::text, $12::uuid, $13::integer, $14::timestamptz
+    FROM debit
+    ON CONFLICT (sender_id, creator_id, context_kind, context_id, gift_code) DO UPDATE SET
+        combo_id = CASE WHEN EXCLUDED.last_at - c.last_at <= $15 THEN c.combo_id
+                        ELSE EXCLUDED.combo_id END,
+        count = CASE WHEN EXCLUDED.last_at - c.last_at <= $15 THEN c.count + EXCLUDED.count
+                     ELSE EXCLUDED.count END,
+        last_at = EXCLUDED.last_at
+    RETURNING combo_id, count)
+SELECT EXISTS (SELECT FROM claim) AS fresh,
+       {accounts.banned_sql("$1", "'gift'")} AS sender_banned,
+       {accounts.banned_sql("$7", "'receive'")} AS recipient_banned,
+       recipient.known, recipient.country, recipient.birthdate, recipient.account_type,
+       debit.balance, debit.version, combo.combo_id, combo.count
+FROM (SELECT) one
+LEFT JOIN (SELECT true AS known, country, birthdate, account_type FROM profiles
+           WHERE user_id = $7) recipient ON true
+LEFT JOIN debit ON true LEFT JOIN combo ON true
+"""
 
 
 @router.post("/gifts", status_code=201, summary="Send a gift to a creator",
@@ -110,17 +140,29 @@ async def send_gift(body: GiftCreate, caller: CallerDep, key: IdempotencyKey, re
     except GiftUnavailable as exc:
         raise GiftNotFound(str(exc)) from None
 
-    async def work(conn):
-        await accounts.remember_caller(conn, caller)
-        await spending.check_spender(conn, caller)
-        why = recipient_refusal(load_policy(), await accounts.profile(conn, body.creator_id),
-                                date.today())
+    async def work(conn, claim):
+        now = datetime.now(UTC)
+        row = await conn.fetchrow(
+            _SEND, *claim.args, caller.country, caller.birthdate, caller.account_type,
+            body.creator_id, price.coins, body.context.kind, body.context.id, body.gift_code,
+            uuid4(), body.quantity, now, timedelta(seconds=catalog.combo_window_seconds))
+        if not row["fresh"]:
+            return None  # replayed by respond_once
+        # The refusals, in the order they have always been checked.
+        spending.check_eligible(caller)
+        if row["sender_banned"]:
+            raise spending.spending_banned()
+        recipient = Profile(row["country"], row["birthdate"], row["account_type"]) \
+            if row["known"] else None
+        why = recipient_refusal(load_policy(), recipient, date.today())
         if why:
             raise RecipientNotEligible(why)
-        if await accounts.banned(conn, body.creator_id, "receive"):
+        if row["recipient_banned"]:
             raise RecipientNotEligible("recipient is banned from receiving gifts")
-        balance_after, version = await spending.debit(conn, caller.user_id, price.coins)
-        combo = await _combo(conn, caller.user_id, body, catalog.combo_window_seconds)
+        if row["balance"] is None:
+            raise await spending.insufficient(conn, caller.user_id, price.coins)
+        balance_after, version = row["balance"], row["version"]
+        combo = Combo(row["combo_id"], row["count"], now)
         gift_id = uuid4()
         event = new_envelope(SOURCE, GiftSent(
             gift_id=str(gift_id), sender_id=caller.user_id, creator_id=body.creator_id,
@@ -131,9 +173,12 @@ async def send_gift(body: GiftCreate, caller: CallerDep, key: IdempotencyKey, re
             combo_id=str(combo.combo_id), combo_count=combo.count, balance_after=balance_after),
             aggregate_id=f"wallet-{caller.user_id}", aggregate_version=version,
             subject=body.creator_id)
-        await spending.record(conn, caller.user_id, "gift", price.coins, balance_after, event)
-        return 201, GiftPublic(gift_id=gift_id, event_id=event.id, coins=price.coins,
-                               combo_id=combo.combo_id, combo_count=combo.count,
-                               balance_after=balance_after).model_dump(mode="json")
+        out = GiftPublic(gift_id=gift_id, event_id=event.id, coins=price.coins,
+                         combo_id=combo.combo_id, combo_count=combo.count,
+                         balance_after=balance_after).model_dump(mode="json")
+        await spending.record(conn, caller.user_id, "gift", price.coins, balance_after, event,
+                              claim.save(201, out))
+        return 201, out
 
-    return await respond_once(request, response, caller.user_id, key, body, work, GiftPublic)
+    return await respond_once(request, response, caller.user_id, key, body, work, GiftPublic,
+                              folded=True)

@@ -4,6 +4,8 @@ from uuid import UUID
 
 import asyncpg
 
+from eventkit.db import Statement
+
 
 async def credit(conn: asyncpg.Connection, user_id: str, coins: int, event_id: UUID,
                  kind: str) -> int:
@@ -29,15 +31,24 @@ async def spend(conn: asyncpg.Connection, user_id: str, coins: int) -> tuple[int
     return (row["balance"], row["version"]) if row else None
 
 
+_ENTRY = ("INSERT INTO wallet_ledger (user_id, event_id, kind, delta, balance_after)"
+          " VALUES ($1, $2, $3, $4, $5)")
+
+
 async def record_spend(conn: asyncpg.Connection, user_id: str, event_id: UUID, kind: str,
                        coins: int, balance_after: int) -> None:
-    await _record(conn, user_id, event_id, kind, -coins, balance_after)
+    sql, args = spend_entry(user_id, event_id, kind, coins, balance_after)
+    await conn.execute(sql, *args)
+
+
+def spend_entry(user_id: str, event_id: UUID, kind: str, coins: int,
+                balance_after: int) -> Statement:
+    """The ledger row of a spend, to be written with the spend's event (spending.record)."""
+    return _ENTRY, (user_id, event_id, kind, -coins, balance_after)
 
 
 async def _record(conn, user_id, event_id, kind, delta, balance_after) -> None:
-    await conn.execute(
-        "INSERT INTO wallet_ledger (user_id, event_id, kind, delta, balance_after)"
-        " VALUES ($1, $2, $3, $4, $5)", user_id, event_id, kind, delta, balance_after)
+    await conn.execute(_ENTRY, user_id, event_id, kind, delta, balance_after)
 
 
 async def balance(conn: asyncpg.Connection, user_id: str) -> int:

@@ -5,7 +5,8 @@ from datetime import date
 import asyncpg
 
 from eventkit.auth import Caller
-from eventkit.eventstore import append
+from eventkit.db import Statement
+from eventkit.eventstore import append_with
 from schemas import topics
 from schemas.envelope import Envelope
 from services.gifting import accounts, ledger
@@ -15,24 +16,37 @@ from services.rules.eligibility import load_policy
 
 
 async def check_spender(conn: asyncpg.Connection, caller: Caller) -> None:
+    check_eligible(caller)
+    if await accounts.banned(conn, caller.user_id, "gift"):
+        raise spending_banned()
+
+
+def check_eligible(caller: Caller) -> None:
     why = sender_refusal(load_policy(), Profile(caller.country, caller.birthdate,
                                                 caller.account_type), date.today())
     if why:
         raise NotEligible(why)
-    if await accounts.banned(conn, caller.user_id, "gift"):
-        raise Banned("this account is banned from spending coins")
+
+
+def spending_banned() -> Banned:
+    return Banned("this account is banned from spending coins")
 
 
 async def debit(conn: asyncpg.Connection, user_id: str, coins: int) -> tuple[int, int]:
     """(balance after, wallet version), or InsufficientCoins with the current balance."""
     spent = await ledger.spend(conn, user_id, coins)
     if spent is None:
-        raise InsufficientCoins(f"{coins} coins needed",
-                                balance=await ledger.balance(conn, user_id))
+        raise await insufficient(conn, user_id, coins)
     return spent
 
 
+async def insufficient(conn: asyncpg.Connection, user_id: str, coins: int) -> InsufficientCoins:
+    return InsufficientCoins(f"{coins} coins needed", balance=await ledger.balance(conn, user_id))
+
+
 async def record(conn: asyncpg.Connection, user_id: str, kind: str, coins: int,
-                 balance_after: int, event: Envelope) -> None:
-    await ledger.record_spend(conn, user_id, event.id, kind, coins, balance_after)
-    await append(conn, topics.GIFTING_EVENTS, event)
+                 balance_after: int, event: Envelope, *also: Statement) -> None:
+    """The ledger row, the event, its outbox row and `also` (e.g. the idempotency response):
+    one round trip."""
+    await append_with(conn, topics.GIFTING_EVENTS, event,
+                      ledger.spend_entry(user_id, event.id, kind, coins, balance_after), *also)
