@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run up down status test test-fast demo reconcile schemas lint clean rebuild \
+.PHONY: run up down status test test-fast demo reconcile chaos schemas lint clean rebuild \
 	projections-crash projections-bench
 
 $(BIN)/.installed: pyproject.toml
@@ -44,10 +44,20 @@ test: venv
 test-fast: venv
 	$(BIN)/python -m pytest -q -m "not integration and not e2e" tests/unit
 
-## Buy coins, send a gift, request a payout, read the balances (needs `make run` in another shell).
+## Check every invariant across the stores, topics and read models (exits non-zero naming each).
 reconcile: venv
 	$(BIN)/python -m scripts.reconcile
 
+## Fault injection, seed by seed, on a Kafka + PostgreSQL of its own (.cache/chaos, ports 29092
+## and 25432) so it can kill them without touching `make run`'s. SEEDS=1,2,3 ARGS="--duration 30"
+SEEDS ?= 1,2,3
+CHAOS_ENV := COINSTREAM_CACHE=$(CURDIR)/.cache/chaos COINSTREAM_KAFKA_LIB=$(CURDIR)/.cache/kafka/lib \
+	COINSTREAM_KAFKA_PORT=29092 COINSTREAM_KAFKA_CONTROLLER_PORT=29093 COINSTREAM_POSTGRES_PORT=25432
+chaos: venv
+	$(CHAOS_ENV) $(BIN)/python -m scripts.chaos --seeds $(SEEDS) $(ARGS); \
+	status=$$?; $(CHAOS_ENV) $(BIN)/python -m infra down; exit $$status
+
+## Buy coins, send a gift, request a payout, read the balances (needs `make run` in another shell).
 demo: venv
 	$(BIN)/python -m scripts.demo
 

@@ -14,12 +14,12 @@ import time
 import uuid
 from pathlib import Path
 
-from infra.paths import CACHE, KAFKA_BOOTSTRAP, KAFKA_CONTROLLER_PORT, KAFKA_PORT
+from infra.paths import CACHE, KAFKA_BOOTSTRAP, KAFKA_CONTROLLER_PORT, KAFKA_LIB, KAFKA_PORT
 from infra.proc import log_tail, pid_alive, port_open, stop_pid
 
 HERE = Path(__file__).resolve().parent / "kafka"
 HOME = CACHE / "kafka"
-LIB = HOME / "lib"
+LIB = KAFKA_LIB
 DATA = HOME / "data"
 CONFIG = HOME / "server.properties"
 LOG = HOME / "kafka.log"

@@ -5,6 +5,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("COINSTREAM_CACHE", ROOT / ".cache"))
+# The broker jars, shareable between instances (a second, private broker reuses the first's).
+KAFKA_LIB = Path(os.environ.get("COINSTREAM_KAFKA_LIB", CACHE / "kafka" / "lib"))
 
 KAFKA_PORT = int(os.environ.get("COINSTREAM_KAFKA_PORT", "19092"))
 KAFKA_CONTROLLER_PORT = int(os.environ.get("COINSTREAM_KAFKA_CONTROLLER_PORT", "19093"))

@@ -167,13 +167,18 @@ async def verify(settings: Settings, outcome: Outcome, settle_seconds: float) ->
                     "SELECT count(*) FROM wallet_ledger WHERE event_id = $1", uuid.UUID(event))
                 if n != 1:
                     outcome.discrepancies.append(f"acknowledged {kind} {event} in ledger {n}x")
-        for ack in outcome.acknowledged.get("purchase", []):
-            n = await gifting.fetchval(
-                "SELECT count(*) FROM wallet_ledger l WHERE l.user_id = $1", ack["user"])
-            if n < 1:
-                outcome.discrepancies.append(f"acknowledged purchase {ack} never credited")
     finally:
         await gifting.close()
+    recharge = await asyncpg.connect(settings.database_for("recharge"))
+    try:  # the sandbox confirms every chaos purchase: each must end confirmed, exactly once
+        for ack in outcome.acknowledged.get("purchase", []):
+            status = await recharge.fetchval("SELECT status FROM purchases WHERE purchase_id = $1",
+                                             uuid.UUID(ack["purchase_id"]))
+            if status != "confirmed":
+                outcome.discrepancies.append(
+                    f"acknowledged purchase {ack['purchase_id']} is {status or 'missing'}")
+    finally:
+        await recharge.close()
     payout = await asyncpg.connect(settings.database_for("payout"))
     try:
         for ack in outcome.acknowledged.get("payout", []):
