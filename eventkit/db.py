@@ -97,4 +97,12 @@ def _shift(sql: str, offset: int) -> str:
 
 async def create_pool(dsn: str, min_size: int = 2, max_size: int = 20) -> asyncpg.Pool:
     return await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size,
-                                     init=init_connection)
+                                     init=init_connection, reset=_keep_session)
+
+
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Replaces asyncpg's reset on release (`RESET ALL; UNLISTEN *; pg_advisory_unlock_all()`
+    ...), one more round trip per request. Pooled connections carry no session state here:
+    settings are SET LOCAL, locks are transaction locks, and whatever LISTENs or takes session
+    locks (the relay, a rebuild) opens its own connection. asyncpg still rolls back a
+    transaction left open before calling this."""
