@@ -5,6 +5,7 @@ under an advisory lock (several processes may start at once). A migration librar
 a second driver (psycopg/SQLAlchemy) for what is a dozen lines on asyncpg.
 """
 
+import functools
 import re
 from collections.abc import Sequence
 from decimal import Decimal
@@ -84,11 +85,18 @@ def one_round_trip(*statements: Statement, returning: str = "SELECT 1") -> State
     trip instead of one each. Each keeps its own $1.. numbering (renumbered here); they all see
     the same snapshot, so none may depend on another's writes. `returning` is the final query
     and may read the CTEs by name (s0, s1, ...)."""
-    parts, args = [], []
-    for i, (sql, params) in enumerate(statements):
-        parts.append(f"s{i} AS ({_shift(sql, len(args))})")
-        args.extend(params)
-    return f"WITH {', '.join(parts)} {returning}", args
+    sql = _combined(tuple((sql, len(params)) for sql, params in statements), returning)
+    return sql, [arg for _, params in statements for arg in params]
+
+
+@functools.cache
+def _combined(statements: tuple[tuple[str, int], ...], returning: str) -> str:
+    """The combined text, built once per shape (it is on every gift's path)."""
+    parts, offset = [], 0
+    for i, (sql, count) in enumerate(statements):
+        parts.append(f"s{i} AS ({_shift(sql, offset)})")
+        offset += count
+    return f"WITH {', '.join(parts)} {returning}"
 
 
 def _shift(sql: str, offset: int) -> str:
