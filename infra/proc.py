@@ -16,7 +16,21 @@ def pid_alive(pid_file: Path) -> int | None:
         return None
     except PermissionError:  # alive, owned by another user (postgres)
         return pid
-    return pid
+    return None if _reaped_or_zombie(pid) else pid
+
+
+def _reaped_or_zombie(pid: int) -> bool:
+    """A killed server started by this very process stays a zombie until reaped, and a zombie
+    still answers kill(pid, 0): reap our own, and count anyone's zombie as dead."""
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return True
+    except ChildProcessError:  # not our child
+        pass
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
