@@ -26,7 +26,7 @@ def fuzz(operation, token: str, tried: dict[str, int]) -> None:
     check()
 
 
-@pytest.mark.parametrize("service", ["recharge", "gifting", "payout"])
+@pytest.mark.parametrize("service", ["recharge", "gifting", "payout", "projections"])
 def test_no_server_errors_and_responses_match_the_schema(system, service):
     base = system.url(service)
     schema = schemathesis.openapi.from_dict(httpx.get(f"{base}/openapi.json").json())

@@ -1,5 +1,6 @@
 """Trying to break authentication on every service: forged, expired, mis-addressed and
-algorithm-swapped tokens, and every non-public route called without one."""
+algorithm-swapped tokens, every non-public route called without one, and every admin route
+called by a valid user who is not an admin."""
 
 import base64
 import json
@@ -11,10 +12,11 @@ import pytest
 from eventkit.auth import mint_token
 from services.gifting.api import create as gifting
 from services.payout.api import create as payout
+from services.projections.api import create as projections
 from services.recharge.api import create as recharge
 from tests.support.apps import api_client
 
-APPS = {"recharge": recharge, "gifting": gifting, "payout": payout}
+APPS = {"recharge": recharge, "gifting": gifting, "payout": payout, "projections": projections}
 PUBLIC = {"/healthz", "/readyz", "/v1/catalog", "/v1/gifts/catalog", "/v1/items/{item_id}"}
 # Provider callbacks authenticate by signature, not by bearer token.
 SIGNED = ("/v1/webhooks/", "/v1/callbacks/")
@@ -71,7 +73,7 @@ async def test_every_protected_route_refuses_missing_and_forged_tokens(prepared,
                 assert r.status_code == 401, f"{method} {path} accepted a token with {name}"
 
 
-@pytest.mark.parametrize("service", APPS)
+@pytest.mark.parametrize("service", ["recharge", "gifting", "payout"])  # the ones taking bodies
 async def test_oversized_bodies_are_refused_before_parsing(prepared, service):
     async with api_client(APPS[service], prepared) as client:
         method, path = next((m, p) for m, p in protected_routes(client._transport.app)
@@ -80,3 +82,19 @@ async def test_oversized_bodies_are_refused_before_parsing(prepared, service):
                                  content=b"{" + b" " * prepared.max_body_bytes + b"}",
                                  headers={"content-type": "application/json"})
         assert r.status_code == 413 and r.json()["type"].endswith("/payload-too-large")
+
+
+@pytest.mark.parametrize("service", ["recharge", "payout"])
+async def test_admin_routes_refuse_valid_tokens_without_the_admin_role(prepared, service):
+    async with api_client(APPS[service], prepared) as client:
+        routes = [(m, p) for m, p in protected_routes(client._transport.app)
+                  if p.startswith("/v1/admin/")]
+        assert routes, "expected admin routes"
+        for roles in ([], ["creator"], ["moderator", "support"]):
+            token = mint_token(prepared, "mallory", roles=roles)
+            for method, path in routes:
+                r = await client.request(
+                    method, path.replace("{", "").replace("}", ""), json={},
+                    headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "k"})
+                assert r.status_code == 403, f"{method} {path} with roles {roles}: {r.status_code}"
+                assert r.json()["type"].endswith("/forbidden"), r.json()
