@@ -1,7 +1,8 @@
 """Reconciliation: checks every invariant across the services' stores and the read models,
 prints a report and exits 1 naming each discrepancy.  `python -m scripts.reconcile`
 
-Reads each service's own database (a read-only audit; services never do this themselves).
+Reads each service's own database (a read-only audit; services never do this themselves) and
+the Kafka topics the outboxes publish to.
 """
 
 import asyncio
@@ -11,6 +12,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import asyncpg
+import orjson
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from eventkit.db import init_connection
 from eventkit.settings import Settings
@@ -150,6 +153,52 @@ async def every_event_projected_once(db) -> tuple[int, list[str]]:
     return total, found
 
 
+async def topic_event_ids(settings: Settings, topic: str) -> set[str]:
+    """Every event id on `topic` up to its current end (undecodable messages are not ours to
+    count: the consumers dead-letter them)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers,
+                                enable_auto_commit=False, isolation_level="read_committed")
+    await consumer.start()
+    try:
+        name = settings.topic(topic)
+        await consumer._client.force_metadata_update()
+        partitions = [TopicPartition(name, p)
+                      for p in sorted(consumer.partitions_for_topic(name) or ())]
+        if not partitions:
+            return set()
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        end = await consumer.end_offsets(partitions)
+        ids: set[str] = set()
+        while [tp for tp in partitions if await consumer.position(tp) < end[tp]]:
+            for records in (await consumer.getmany(timeout_ms=1000)).values():
+                for record in records:
+                    try:
+                        ids.add(str(orjson.loads(record.value)["id"]))
+                    except (orjson.JSONDecodeError, KeyError, TypeError):
+                        pass
+        return ids
+    finally:
+        await consumer.stop()
+
+
+async def published_events_on_kafka(settings: Settings, db) -> tuple[int, list[str]]:
+    """Every outbox row marked sent is really on its topic (the relay never marks a loss)."""
+    found, total = [], 0
+    for service in ("recharge", "gifting", "payout"):
+        sent: dict[str, set[str]] = {}
+        for r in await db[service].fetch(
+                "SELECT topic, event_id FROM outbox WHERE sent_at IS NOT NULL"):
+            sent.setdefault(r["topic"], set()).add(str(r["event_id"]))
+        for topic, ids in sent.items():
+            total += len(ids)
+            missing = ids - await topic_event_ids(settings, topic)
+            if missing:
+                found.append(f"{service}: {len(missing)} events marked sent are not on {topic},"
+                             f" e.g. {sorted(missing)[:3]}")
+    return total, found
+
+
 CHECKS: dict[str, Check] = {
     "outboxes fully drained": outboxes_drained,
     "wallet: purchased - clawed back - gifted - unlocked = balance": wallets_match_their_ledger,
@@ -169,6 +218,8 @@ async def reconcile(settings: Settings) -> Report:
         for name, check in CHECKS.items():
             examined, found = await check(db)
             report.checks.append((name, examined, found))
+        examined, found = await published_events_on_kafka(settings, db)
+        report.checks.append(("every event marked sent is on Kafka", examined, found))
         return report
     finally:
         for conn in db.values():

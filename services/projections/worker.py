@@ -32,7 +32,7 @@ def source_topics(settings: Settings) -> list[str]:
     return [settings.topic(t) for t in SOURCE_TOPICS]
 
 
-def create_app(settings: Settings, batch_size: int = 1000, within: float = 0.2,
+def create_app(settings: Settings, batch_size: int = 1000, within: float = 0.05,
                metrics_port: int | None = None) -> faust.App:
     app = faust.App(
         f"{settings.db_prefix}-{GROUP_SUFFIX}",

@@ -2,12 +2,14 @@
 
 import asyncio
 import signal
+import uuid
 
 import asyncpg
 import httpx
 import pytest
 
 from scripts import demo
+from scripts.reconcile import reconcile
 from tests.support.apps import auth, new_id
 
 pytestmark = pytest.mark.e2e
@@ -84,8 +86,6 @@ async def test_sigkill_mid_stream_loses_nothing_and_counts_nothing_twice(system,
 async def test_reconciliation_holds_after_the_faults_and_names_a_planted_discrepancy(system):
     """Runs after the SIGKILL tests above: once the system settles every invariant holds; then
     one coin added behind the ledger's back is reported by name."""
-    from scripts.reconcile import reconcile
-
     deadline = asyncio.get_running_loop().time() + 60
     while (report := await reconcile(system.settings)).discrepancies:
         assert asyncio.get_running_loop().time() < deadline, report.render()
@@ -100,3 +100,18 @@ async def test_reconciliation_holds_after_the_faults_and_names_a_planted_discrep
         await conn.close()
     assert any(user in d and "wallet" in d for d in report.discrepancies), report.render()
     assert "FAIL wallet: purchased - clawed back - gifted - unlocked = balance" in report.render()
+
+
+async def test_reconciliation_names_an_event_marked_sent_that_never_reached_kafka(system):
+    conn = await asyncpg.connect(system.settings.database_for("gifting"))
+    lost = uuid.uuid4()
+    try:
+        await conn.execute(
+            "INSERT INTO outbox (event_id, topic, key, value, sent_at)"
+            " VALUES ($1, 'coinstream.gifting.events', 'k', '{}'::bytea, now())", lost)
+        report = await reconcile(system.settings)
+    finally:
+        await conn.execute("DELETE FROM outbox WHERE event_id = $1", lost)
+        await conn.close()
+    assert "FAIL every event marked sent is on Kafka" in report.render(), report.render()
+    assert any(str(lost) in d for d in report.discrepancies), report.render()

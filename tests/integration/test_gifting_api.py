@@ -160,6 +160,21 @@ async def test_combo_shares_id_and_counts_within_the_window(client, prepared, po
     assert later.json()["combo_id"] != seen[0][0] and later.json()["combo_count"] == 1
 
 
+async def test_concurrent_gifts_of_one_combo_count_1_to_n_under_one_combo_id(
+        client, prepared, pools):
+    fan, cr = new_id("fan"), await creator(client, prepared)
+    await fund_wallet(pools["gifting"], fan, 20)
+    replies = await asyncio.gather(*(
+        client.post("/v1/gifts", json=gift_body(cr, "rose"), headers=auth(prepared, fan))
+        for _ in range(20)))
+    assert [r.status_code for r in replies] == [201] * 20
+    bodies = [r.json() for r in replies]
+    assert len({b["combo_id"] for b in bodies}) == 1
+    assert sorted(b["combo_count"] for b in bodies) == list(range(1, 21))
+    assert sorted(b["balance_after"] for b in bodies) == list(range(0, 20))
+    assert await balance(client, prepared, fan) == 0
+
+
 async def test_unlock_is_idempotent_per_user_and_item(client, prepared, pools):
     fan, cr = new_id("fan"), await creator(client, prepared)
     await fund_wallet(pools["gifting"], fan, 1000)
