@@ -137,5 +137,5 @@ def crash() -> None:
     pid = pid_alive(PID)
     if pid:
         os.kill(pid, 9)
-        while pid_alive(PID):
+        while pid_alive(PID) or port_open(KAFKA_PORT):
             time.sleep(0.05)

@@ -110,3 +110,18 @@ def crash() -> None:
     os.kill(pid, 9)
     while pid_alive(DATA / "postmaster.pid") or port_open(POSTGRES_PORT):
         time.sleep(0.05)
+    # Dead but maybe not yet reaped by init: PostgreSQL would take the zombie's pid in the lock
+    # file for a live server and refuse to start, so the stale lock file goes.
+    deadline = time.monotonic() + 5
+    while _exists(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if _exists(pid):
+        (DATA / "postmaster.pid").unlink(missing_ok=True)
+
+
+def _exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
