@@ -5,8 +5,12 @@ function (how a provider's notification reaches the service: HTTP, or in-process
 import hashlib
 import hmac
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import httpx
+from pydantic import BaseModel, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
 
 SIGNATURE_HEADER = "X-Sandbox-Signature"
 
@@ -17,6 +21,20 @@ def sign(secret: str, body: bytes) -> str:
 
 def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
     return header is not None and hmac.compare_digest(sign(secret, body), header)
+
+
+def verified(secret: str, raw: bytes, header: str | None, model: type[M],
+             bad_signature: Callable[[], Exception],
+             bad_body: Callable[[str], Exception]) -> M:
+    """The body parsed as `model`, once its signature checks out (never parse unsigned input);
+    raises bad_signature() or bad_body(reason) otherwise."""
+    if not signature_ok(secret, raw, header):
+        raise bad_signature()
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        raise bad_body("; ".join(f"{'.'.join(map(str, e['loc'])) or '<root>'}: {e['msg']}"
+                                 for e in exc.errors()[:5])) from None
 
 
 Deliver = Callable[[bytes, dict[str, str]], Awaitable[int]]

@@ -3,12 +3,13 @@ body, shared secret from PayoutSettings) is checked before anything is parsed; a
 settles once, and a repeated or late callback is answered with the outcome already recorded."""
 
 from fastapi import APIRouter, Header, Request
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from eventkit import problems
+from eventkit.webhooks import verified
 from services.payout.errors import BadCallback, BadSignature, PayoutNotFound, PayoutNotSettleable
 from services.payout.ledger import OPEN, resolve
-from services.payout.provider import SIGNATURE_HEADER, SandboxCallback, signature_ok
+from services.payout.provider import SIGNATURE_HEADER, SandboxCallback
 from services.payout.views import clock, load_payout
 
 router = APIRouter(prefix="/v1/callbacks", tags=["payout provider"])
@@ -26,13 +27,8 @@ class CallbackAnswer(BaseModel):
 async def sandbox_callback(
         request: Request,
         signature: str | None = Header(default=None, alias=SIGNATURE_HEADER)) -> CallbackAnswer:
-    raw = await request.body()
-    if not signature_ok(request.app.state.payout_settings.callback_secret, raw, signature):
-        raise BadSignature()
-    try:
-        cb = SandboxCallback.model_validate_json(raw)
-    except ValidationError as exc:
-        raise BadCallback(str(exc.errors()[0]["msg"])) from None
+    cb = verified(request.app.state.payout_settings.callback_secret, await request.body(),
+                  signature, SandboxCallback, BadSignature, BadCallback)
     pool = request.app.state.pool
     outcome, reason = ("completed", None) if cb.outcome == "completed" else \
         ("failed", "provider_failure")

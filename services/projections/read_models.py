@@ -177,24 +177,25 @@ def fold_unlocks(facts: list[Fact]) -> list[Rows]:
     return [rows]
 
 
+def _quoted(p) -> dict:
+    """What a purchase's quote says, the same on PurchaseCreated and CoinPurchased."""
+    return dict(user_id=p.user_id, bundle_id=p.bundle_id, coins=p.coins, country=p.country,
+                channel=p.channel, currency=p.price.currency, price_minor=p.price.amount_minor,
+                provider=p.provider)
+
+
 def fold_purchases(facts: list[Fact]) -> list[Rows]:
     rows = PURCHASES.rows()
     for f in facts:
         p, t = f.payload, f.envelope.time
         match f.envelope.type:
             case "PurchaseCreated":
-                rows.add((p.purchase_id,), user_id=p.user_id, bundle_id=p.bundle_id,
-                         coins=p.coins, country=p.country, channel=p.channel,
-                         currency=p.price.currency, price_minor=p.price.amount_minor,
-                         provider=p.provider, created_at=t)
+                rows.add((p.purchase_id,), **_quoted(p), created_at=t)
             case "CoinPurchased":
-                rows.add((p.purchase_id,), user_id=p.user_id, bundle_id=p.bundle_id,
-                         coins=p.coins, country=p.country, channel=p.channel,
-                         currency=p.price.currency, price_minor=p.price.amount_minor,
+                rows.add((p.purchase_id,), **_quoted(p),
                          settlement_currency=p.settlement.currency,
                          settlement_minor=p.settlement.amount_minor,
-                         fee_minor=p.fee.amount_minor, fx_rate=p.fx_rate, provider=p.provider,
-                         confirmed_at=t)
+                         fee_minor=p.fee.amount_minor, fx_rate=p.fx_rate, confirmed_at=t)
             case "PurchaseFailed":
                 rows.add((p.purchase_id,), user_id=p.user_id, bundle_id=p.bundle_id,
                          provider=p.provider, decline_reason=p.reason, declined_at=t)

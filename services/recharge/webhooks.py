@@ -5,10 +5,10 @@ duplicates, replays and reordered deliveries are harmless. Any non-2xx answer ma
 provider redeliver later."""
 
 from fastapi import APIRouter, Header, Request
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from eventkit import problems
-from eventkit.webhooks import SIGNATURE_HEADER, signature_ok
+from eventkit.webhooks import SIGNATURE_HEADER, verified
 from services.recharge.errors import (
     BadSignature,
     BadWebhook,
@@ -58,14 +58,9 @@ async def sandbox_webhook(
     claws a confirmed one back (CoinsClawedBack; fraud codes also ban buying). Answers the
     purchase's status and whether this delivery changed it; a reversal that overtakes its
     payment's confirmation gets 409 and is applied on redelivery."""
-    raw = await request.body()
-    if not signature_ok(request.app.state.recharge_settings.webhook_secret, raw, signature):
-        raise BadSignature()
-    try:
-        notification = PaymentNotification.model_validate_json(raw)
-    except ValidationError as exc:
-        raise BadWebhook("; ".join(f"{'.'.join(map(str, e['loc'])) or '<root>'}: {e['msg']}"
-                                   for e in exc.errors()[:5])) from None
+    notification = verified(request.app.state.recharge_settings.webhook_secret,
+                            await request.body(), signature, PaymentNotification,
+                            BadSignature, BadWebhook)
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         status, applied = await apply_notification(conn, "sandbox", notification,
                                                     clock(request))
