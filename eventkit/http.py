@@ -2,9 +2,11 @@
 responses, body-size limit, /healthz and /readyz."""
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+import asyncpg
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
@@ -13,7 +15,23 @@ from eventkit.db import create_pool
 from eventkit.kafka import ping
 from eventkit.settings import Settings
 
+log = logging.getLogger(__name__)
+
 Hook = Callable[[FastAPI], Awaitable[None]]
+
+
+async def _pool_when_database_answers(dsn: str, patience: float = 120.0):
+    """A service may start before its database (docker-compose, a restart during an outage):
+    it waits, retrying, rather than exiting."""
+    deadline = asyncio.get_running_loop().time() + patience
+    while True:
+        try:
+            return await create_pool(dsn)
+        except (OSError, asyncpg.CannotConnectNowError, asyncpg.PostgresConnectionError) as exc:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            log.warning("database not answering yet (%r); retrying in 1s", exc)
+            await asyncio.sleep(1)
 
 
 def create_app(title: str, service: str, settings: Settings, routers: list[APIRouter],
@@ -22,7 +40,7 @@ def create_app(title: str, service: str, settings: Settings, routers: list[APIRo
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
-        app.state.pool = await create_pool(settings.database_for(service))
+        app.state.pool = await _pool_when_database_answers(settings.database_for(service))
         if on_start:
             await on_start(app)
         try:

@@ -118,5 +118,7 @@ class System:
             try:
                 os.killpg(proc.pid, signal.SIGTERM)
                 proc.wait(timeout=15)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
+            except ProcessLookupError:  # already gone
+                pass
+            except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)

@@ -146,3 +146,23 @@ async def test_consumer_loop_sends_poison_to_the_dead_letter_topic(prepared, poo
     headers = dict(dead[0].headers)
     assert headers["reason"].startswith(b"not JSON")
     assert headers["topic"] == prepared.topic(topics.RECHARGE_EVENTS).encode()
+
+
+async def test_an_api_started_before_its_database_waits_for_it(prepared):
+    """Started while PostgreSQL is unreachable (compose start order, a restart in an outage),
+    the app keeps retrying instead of exiting; once the database answers it serves."""
+    import socket
+
+    from services.gifting.api import create
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed_port = s.getsockname()[1]
+    unreachable = prepared.model_copy(update={
+        "database_url": f"postgresql://coinstream:coinstream@127.0.0.1:{closed_port}/postgres"})
+    app = create(unreachable)
+    starting = asyncio.create_task(app.router.lifespan_context(app).__aenter__())
+    await asyncio.sleep(2.5)
+    assert not starting.done(), "the app gave up (or connected to a closed port)"
+    starting.cancel()
+    await asyncio.gather(starting, return_exceptions=True)
