@@ -5,11 +5,14 @@ under an advisory lock (several processes may start at once). A migration librar
 a second driver (psycopg/SQLAlchemy) for what is a dozen lines on asyncpg.
 """
 
+import asyncio
 import functools
+import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -17,6 +20,24 @@ import orjson
 
 PLUMBING = Path(__file__).resolve().parent / "sql"
 _LOCK_KEY = 0x0C01_5EA3
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+UNREACHABLE = (OSError, asyncpg.CannotConnectNowError, asyncpg.PostgresConnectionError)
+
+
+async def when_database_answers(attempt: Callable[[], Awaitable[T]],
+                                patience: float = 120.0) -> T:
+    """Runs `attempt` until the database answers. A process may start before its database or
+    during an outage (compose start order, a restart mid-outage): it waits rather than exits."""
+    deadline = asyncio.get_running_loop().time() + patience
+    while True:
+        try:
+            return await attempt()
+        except UNREACHABLE as exc:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            log.warning("database not answering yet (%r); retrying in 1s", exc)
+            await asyncio.sleep(1)
 
 
 async def ensure_database(dsn: str) -> None:
@@ -38,7 +59,12 @@ def migration_files(*dirs: Path) -> list[Path]:
 
 
 async def migrate(dsn: str, *dirs: Path) -> list[str]:
-    """Applies the plumbing migrations, then each dir's; returns the names newly applied."""
+    """Applies the plumbing migrations, then each dir's; returns the names newly applied.
+    Each migration commits with its record, so a retry after an outage resumes where it was."""
+    return await when_database_answers(lambda: _migrate(dsn, *dirs))
+
+
+async def _migrate(dsn: str, *dirs: Path) -> list[str]:
     await ensure_database(dsn)
     conn = await asyncpg.connect(dsn)
     applied: list[str] = []

@@ -2,36 +2,18 @@
 responses, body-size limit, /healthz and /readyz."""
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-import asyncpg
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from eventkit import problems
-from eventkit.db import create_pool
+from eventkit.db import create_pool, when_database_answers
 from eventkit.kafka import ping
 from eventkit.settings import Settings
 
-log = logging.getLogger(__name__)
-
 Hook = Callable[[FastAPI], Awaitable[None]]
-
-
-async def _pool_when_database_answers(dsn: str, patience: float = 120.0):
-    """A service may start before its database (docker-compose, a restart during an outage):
-    it waits, retrying, rather than exiting."""
-    deadline = asyncio.get_running_loop().time() + patience
-    while True:
-        try:
-            return await create_pool(dsn)
-        except (OSError, asyncpg.CannotConnectNowError, asyncpg.PostgresConnectionError) as exc:
-            if asyncio.get_running_loop().time() > deadline:
-                raise
-            log.warning("database not answering yet (%r); retrying in 1s", exc)
-            await asyncio.sleep(1)
 
 
 def create_app(title: str, service: str, settings: Settings, routers: list[APIRouter],
@@ -40,7 +22,8 @@ def create_app(title: str, service: str, settings: Settings, routers: list[APIRo
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
-        app.state.pool = await _pool_when_database_answers(settings.database_for(service))
+        app.state.pool = await when_database_answers(
+            lambda: create_pool(settings.database_for(service)))
         if on_start:
             await on_start(app)
         try:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from eventkit.consumer import Handler, IdempotentConsumer
-from eventkit.db import create_pool, migrate
+from eventkit.db import create_pool, migrate, when_database_answers
 from eventkit.outbox import OutboxRelay
 from eventkit.settings import Settings
 
@@ -30,7 +30,7 @@ class ServiceSpec:
 
 
 async def run_consumer(spec: ServiceSpec, settings: Settings) -> None:
-    pool = await create_pool(settings.database_for(spec.name))
+    pool = await when_database_answers(lambda: create_pool(settings.database_for(spec.name)))
     try:
         await IdempotentConsumer(settings, pool, f"{settings.db_prefix}-{spec.name}",
                                  spec.consumed_topics, spec.handlers).run()

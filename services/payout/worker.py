@@ -10,7 +10,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from eventkit.db import create_pool, migrate
+from eventkit.db import create_pool, migrate, when_database_answers
 from eventkit.settings import Settings
 from schemas.events.payout import PayoutSubmitted
 from services.payout.conversion import load_config
@@ -57,7 +57,7 @@ async def run(settings: Settings) -> None:
     dsn = settings.database_for("payout")
     await migrate(dsn, Path(__file__).with_name("migrations"))
     config, local = load_config(), PayoutSettings()
-    pool = await create_pool(dsn, min_size=1, max_size=5)
+    pool = await when_database_answers(lambda: create_pool(dsn, min_size=1, max_size=5))
     try:
         async with httpx.AsyncClient(timeout=10) as http:
             provider = SandboxProvider.from_config(

@@ -14,7 +14,7 @@ import tempfile
 import asyncpg
 import faust
 
-from eventkit.db import create_pool
+from eventkit.db import create_pool, when_database_answers
 from eventkit.settings import Settings
 from schemas import topics
 from services.projections.metrics import LagMonitor
@@ -55,7 +55,8 @@ def create_app(settings: Settings, batch_size: int = 1000, within: float = 0.05,
     async def projector() -> Projector:
         async with creating:
             if "projector" not in state:
-                pool = await create_pool(settings.database_for("projections"))
+                pool = await when_database_answers(
+                    lambda: create_pool(settings.database_for("projections")))
                 state["projector"] = Projector(pool)
         return state["projector"]
 
