@@ -232,7 +232,8 @@ async def main_async(args, native: bool) -> list[Outcome]:
     for seed in args.seeds:
         outcome = await run_seed(base, seed, args.duration, args.clients,
                                  native and not args.no_infra)
-        print(f"seed {seed}: {len(outcome.faults)} faults, {outcome.acked} acknowledged,"
+        print(f"seed {seed}: {len(outcome.faults)} faults ({', '.join(outcome.faults)}),"
+              f" {outcome.acked} acknowledged, {outcome.refused} refused,"
               f" {len(outcome.discrepancies)} discrepancies", flush=True)
         for d in outcome.discrepancies[:10]:
             print(f"   - {d}")
