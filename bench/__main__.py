@@ -149,7 +149,7 @@ def start_naive(settings: Settings, fans) -> tuple[subprocess.Popen, str, str]:
         except httpx.HTTPError:
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError("naive peer did not start; see .cache/bench-logs")
+            raise RuntimeError(f"naive peer did not start; see {system.LOGS}")
         time.sleep(0.3)
 
 

@@ -19,7 +19,7 @@ from eventkit.idempotency import IdempotencyKey
 from eventkit.kafka import producer
 from eventkit.settings import Settings
 from schemas.events.gifting import GiftSent
-from services.gifting.api import GiftCreate, GiftPublic
+from services.gifting.gifts import GiftCreate, GiftPublic
 from services.gifting.catalog import load_catalog
 
 
