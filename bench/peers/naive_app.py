@@ -19,8 +19,8 @@ from eventkit.idempotency import IdempotencyKey
 from eventkit.kafka import producer
 from eventkit.settings import Settings
 from schemas.events.gifting import GiftSent
-from services.gifting.gifts import GiftCreate, GiftPublic
 from services.gifting.catalog import load_catalog
+from services.gifting.gifts import GiftCreate, GiftPublic
 
 
 def create(dsn: str, topic: str) -> FastAPI:
