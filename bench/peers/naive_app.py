@@ -26,13 +26,13 @@ from services.gifting.gifts import GiftCreate, GiftPublic
 def create(dsn: str, topic: str) -> FastAPI:
     import asyncpg
 
-    from eventkit.db import _init_connection
+    from eventkit.db import init_connection
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.settings = Settings()
         app.state.pool = await asyncpg.create_pool(dsn, min_size=2, max_size=20,
-                                                   init=_init_connection)
+                                                   init=init_connection)
         app.state.producer = producer(app.state.settings, linger_ms=0)
         await app.state.producer.start()
         try:

@@ -7,3 +7,8 @@ from services.gifting.gifts import GiftCreate, GiftPublic
 
 def test_naive_peer_serves_the_same_gift_contract():
     assert naive_app.GiftCreate is GiftCreate and naive_app.GiftPublic is GiftPublic
+
+
+def test_naive_peer_builds_its_app():
+    app = naive_app.create("postgresql://u:p@127.0.0.1:1/none", "naive.topic")
+    assert any(getattr(r, "path", "") == "/v1/gifts" for r in app.routes)
