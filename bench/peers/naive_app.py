@@ -51,7 +51,7 @@ def create(dsn: str, topic: str) -> FastAPI:
     async def send_gift(body: GiftCreate, caller: CallerDep, key: IdempotencyKey,
                         request: Request, response: Response):
         catalog = load_catalog()
-        price = catalog.price(body.gift_code, body.quantity)
+        price = catalog.price(body.gift_code, body.quantity, caller.country)
         async with request.app.state.pool.acquire() as conn, conn.transaction():
             await conn.execute("INSERT INTO idempotency_keys (caller, key, request_hash)"
                                " VALUES ($1, $2, '')", caller.user_id, key)
