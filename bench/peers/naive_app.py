@@ -84,6 +84,7 @@ def create(dsn: str, topic: str) -> FastAPI:
         await request.app.state.producer.send_and_wait(topic, encode(event),
                                                        key=event.aggregateid.encode())
         return GiftPublic(gift_id=gift_id, event_id=event.id, coins=price.coins,
+                          combo_id=uuid4(), combo_count=price.quantity,  # no combos here
                           balance_after=row["balance"])
 
     return app
