@@ -12,7 +12,7 @@ import sys
 import time
 
 from infra.paths import CACHE, POSTGRES_PASSWORD, POSTGRES_PORT, POSTGRES_USER
-from infra.proc import log_tail, pid_alive, port_open
+from infra.proc import exists, log_tail, pid_alive, port_open
 
 HOME = CACHE / "postgres"
 DATA = HOME / "data"
@@ -113,15 +113,8 @@ def crash() -> None:
     # Dead but maybe not yet reaped by init: PostgreSQL would take the zombie's pid in the lock
     # file for a live server and refuse to start, so the stale lock file goes.
     deadline = time.monotonic() + 5
-    while _exists(pid) and time.monotonic() < deadline:
+    while exists(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    if _exists(pid):
+    if exists(pid):
         (DATA / "postmaster.pid").unlink(missing_ok=True)
 
-
-def _exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True

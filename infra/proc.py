@@ -33,6 +33,17 @@ def _reaped_or_zombie(pid: int) -> bool:
         return False
 
 
+def exists(pid: int) -> bool:
+    """Whether any process (a zombie included) has this pid."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's (postgres)
+        return True
+    return True
+
+
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket() as s:
         s.settimeout(0.5)
@@ -47,9 +58,7 @@ def stop_pid(pid: int, timeout: float = 60.0) -> None:
         return
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if not exists(pid):
             return
         time.sleep(0.2)
     os.kill(pid, signal.SIGKILL)

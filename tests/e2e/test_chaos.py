@@ -9,21 +9,15 @@ from the environment or Testcontainers it kills only the services."""
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 
 import pytest
 
 from infra.paths import CACHE, KAFKA_LIB, ROOT
+from infra.system import free_port
 
 SEEDS = "11,12"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.timeout(1500)
