@@ -22,27 +22,30 @@ log = logging.getLogger(__name__)
 
 
 async def submit_ready(pool: asyncpg.Pool, provider: PayoutProvider, batch: int = 200) -> int:
-    """Sends pending (approved) payouts to the provider, then marks them submitted. The provider
-    is called first and is idempotent on payout_id, so a crash in between only re-sends; a
-    callback that beats the mark still settles (callbacks accept pending or submitted)."""
-    rows = await pool.fetch(
-        "SELECT payout_id, creator_id, amount_minor, currency, method FROM payouts"
-        " WHERE status = 'pending' ORDER BY requested_at LIMIT $1", batch)
+    """Sends pending (approved) payouts to the provider and marks them submitted, holding the
+    payout's row lock meanwhile: a second worker skips it, and a callback that arrives before
+    the mark waits for it instead of overtaking it. A crash before the commit leaves the payout
+    pending, so it is only re-sent (the provider is idempotent on payout_id)."""
+    ids = await pool.fetch("SELECT payout_id FROM payouts WHERE status = 'pending'"
+                           " ORDER BY requested_at LIMIT $1", batch)
     sent = 0
-    for r in rows:
-        ref = await provider.submit(PayoutOrder(str(r["payout_id"]), r["creator_id"],
-                                                r["amount_minor"], r["currency"], r["method"]))
+    for (payout_id,) in ids:
         async with pool.acquire() as conn, conn.transaction():
-            marked = await conn.fetchval(
-                "UPDATE payouts SET status = 'submitted', provider = $2, provider_ref = $3"
-                " WHERE payout_id = $1 AND status = 'pending' RETURNING true",
-                r["payout_id"], provider.name, ref)
-            if marked:
-                version = await bump_version(conn, r["creator_id"])
-                await emit(conn, r["creator_id"], version, PayoutSubmitted(
-                    payout_id=str(r["payout_id"]), creator_id=r["creator_id"],
-                    provider=provider.name, provider_ref=ref))
-                sent += 1
+            r = await conn.fetchrow(
+                "SELECT payout_id, creator_id, amount_minor, currency, method FROM payouts"
+                " WHERE payout_id = $1 AND status = 'pending' FOR UPDATE SKIP LOCKED", payout_id)
+            if r is None:
+                continue
+            ref = await provider.submit(PayoutOrder(str(r["payout_id"]), r["creator_id"],
+                                                    r["amount_minor"], r["currency"], r["method"]))
+            await conn.execute("UPDATE payouts SET status = 'submitted', provider = $2,"
+                               " provider_ref = $3 WHERE payout_id = $1", payout_id,
+                               provider.name, ref)
+            version = await bump_version(conn, r["creator_id"])
+            await emit(conn, r["creator_id"], version, PayoutSubmitted(
+                payout_id=str(payout_id), creator_id=r["creator_id"], provider=provider.name,
+                provider_ref=ref))
+            sent += 1
     return sent
 
 

@@ -2,6 +2,7 @@
 every payout and credit in the database): provider settlement through signed callbacks,
 provider failure, settlement timeout, and the release of reserves on schedule."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -70,6 +71,33 @@ async def test_sandbox_success_settles_through_a_signed_callback_once(flow):
     await provider.submit(order(pid, creator))
     await provider.drain()  # same payout again: no second callback, nothing moves
     assert (await state(settings, client, creator, pid))[1]["paid"] == 2000
+    assert (await types(pool, creator))[-3:] == ["PayoutRequested", "PayoutSubmitted",
+                                                 "PayoutCompleted"]
+
+
+class CallsBackBeforeReturning:
+    """A provider whose callback lands before submit() returns (the sandbox with no delay,
+    plus a pause): the callback must wait for the worker's mark, not overtake it."""
+
+    name = "sandbox"
+
+    def __init__(self, inner: SandboxProvider):
+        self.inner = inner
+
+    async def submit(self, order: PayoutOrder) -> str:
+        ref = await self.inner.submit(order)
+        await asyncio.sleep(0.3)
+        return ref
+
+
+async def test_a_callback_faster_than_the_mark_waits_for_it(flow):
+    settings, client, pool = flow
+    creator, pid = await requested(settings, client, pool)
+    provider = sandbox(client, "success")
+    assert (await tick(pool, CallsBackBeforeReturning(provider), datetime.now(UTC)))[
+        "submitted"] >= 1
+    await provider.drain()
+    assert (await state(settings, client, creator, pid))[0] == "completed"
     assert (await types(pool, creator))[-3:] == ["PayoutRequested", "PayoutSubmitted",
                                                  "PayoutCompleted"]
 
