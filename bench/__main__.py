@@ -20,6 +20,8 @@ from eventkit.db import ensure_database, migrate
 from eventkit.settings import Settings
 
 DEFAULT_RATES = "100,250,500,1000,2000,3000,4000"
+# Everything downstream of a gift (the relay stays: publishing to Kafka is the write path's).
+DOWNSTREAM = ("payout-consumer", "projections")
 SUT: list = []  # the System under test, when this run started it (for per-process CPU)
 
 
@@ -43,6 +45,8 @@ def parse(argv=None) -> argparse.Namespace:
     p.add_argument("--peer-seconds", type=int, default=8)
     p.add_argument("--es-creators", type=int, default=5000)
     p.add_argument("--es-threads", default="4,8")
+    p.add_argument("--no-write-path", action="store_true",
+                   help="skip the write-path-alone series (consumers paused during its steps)")
     p.add_argument("--profile-seconds", type=float, default=0,
                    help="py-spy the gifting-api during one extra run at the best rate")
     p.add_argument("--gifting-url", help="use a running system instead of starting one "
@@ -57,12 +61,15 @@ def say(*a):
 
 
 def step(settings: Settings, args, gifting: str, fans, creators, rate: float, hot: float,
-         visible: bool = True, label: str = "") -> dict:
+         visible: bool = True, label: str = "", events: list | None = None) -> dict:
+    """One fixed-rate step; `events`, when given, receives the accepted event ids."""
     plan = load.Plan(url=f"{gifting}/v1/gifts", rate=rate, duration=args.duration,
                      start_at=time.time() + 0.3, fan_tokens=fans, creators=creators,
                      hot_share=hot, connections=args.connections, seed=int(rate))
     cpu0 = SUT[0].cpu_seconds() if SUT else {}
     out = load.open_loop(plan, args.workers)
+    if events is not None:
+        events.extend(e for e, _ in out.events)
     cpu1 = SUT[0].cpu_seconds() if SUT else {}
     # Replies still arriving after the last send count against the rate, not for it.
     secs = max(args.duration, out.wall_seconds)
@@ -99,17 +106,41 @@ def step(settings: Settings, args, gifting: str, fans, creators, rate: float, ho
     return s
 
 
-def series(settings, args, gifting, fans, creators, hot, visible=True, label="") -> list[dict]:
+def series(settings, args, gifting, fans, creators, hot, visible=True, label="",
+           events: list | None = None) -> list[dict]:
     rates = [float(r) for r in args.rates.split(",")] if args.ramp else [args.rate]
     # Warm-up, not reported: opens the keep-alive connections and the server's pool.
     warm = argparse.Namespace(**{**vars(args), "duration": 1.0})
-    step(settings, warm, gifting, fans, creators, min(rates[0], 200), hot, False, "warm-up")
+    step(settings, warm, gifting, fans, creators, min(rates[0], 200), hot, False, "warm-up",
+         events)
     steps = []
     for rate in rates:
-        steps.append(step(settings, args, gifting, fans, creators, rate, hot, visible, label))
+        steps.append(step(settings, args, gifting, fans, creators, rate, hot, visible, label,
+                          events))
         if not steps[-1]["sustained"]:
             break
     return steps
+
+
+def write_path_alone(settings, args, sut, gifting, fans, creators) -> dict:
+    """The gift path's own ceiling: the same spread ramp with the gift events' consumers
+    (DOWNSTREAM) stopped, so the API, relay, PostgreSQL and Kafka have the cores to themselves,
+    as on a deployment where consumers run elsewhere. Visibility is not measured; the backlog's
+    catch-up time after the resume is."""
+    say(f"write path alone ({', '.join(DOWNSTREAM)} paused), spread:")
+    events: list = []
+    with sut.paused(DOWNSTREAM):
+        steps = series(settings, args, gifting, fans, creators, 0.0, visible=False,
+                       label="write", events=events)
+    began = time.monotonic()
+    _, unseen = asyncio.run(visibility.wait_visible(settings.database_for("projections"),
+                                                    events, timeout=300))
+    unseen += asyncio.run(visibility.wait_processed(settings.database_for("payout"), events))
+    catch_up = time.monotonic() - began
+    say(f"  resumed: {len(events):,} backlogged gifts projected and credited in "
+        f"{catch_up:.1f}s ({len(events) / max(catch_up, 1e-9):,.0f}/s), {unseen} never seen")
+    return {"steps": steps, "paused": list(DOWNSTREAM), "backlog": len(events), "catch_up_seconds": catch_up,
+            "never_visible": unseen}
 
 
 def start_naive(settings: Settings, fans) -> tuple[subprocess.Popen, str, str]:
@@ -177,7 +208,7 @@ def main(argv=None) -> None:
                      "hot_share": args.hot_share, "args": vars(args)}
     try:
         rates = [float(r) for r in args.rates.split(",")] if args.ramp else [args.rate]
-        runs = 2 if args.hot_share else 1
+        runs = (2 if args.hot_share else 1) + (0 if args.no_write_path or not own else 1)
         gifts = sum(rates) * args.duration * runs + args.rate * args.profile_seconds
         say(f"funding {args.fans} fans through POST /v1/purchases, {args.creators} creators ...")
         pop = asyncio.run(population.populate(settings, recharge, gifting, args.fans,
@@ -214,6 +245,9 @@ def main(argv=None) -> None:
                 "loop or in C; of the Python-busy rest:")
             for row in results["profile"]["self"][:10]:
                 say(f"    {row['share']:6.1%} self  {row['function']}")
+        if sut and not args.no_write_path:
+            results["write_path"] = write_path_alone(settings, args, sut, gifting, pop.fans,
+                                                     creators)
         if "naive" in peers:
             say("naive baseline (1 request -> 1 tx -> sync Kafka send), spread:")
             naive_proc, naive_url, _ = start_naive(settings, pop.fans)

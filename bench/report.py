@@ -53,6 +53,11 @@ def table(results: dict) -> str:
     step_row("**coinstream** (HTTP)", f"spread over {n['creators']:,} creators", ours, ref)
     step_row("**coinstream** (HTTP)", f"{results['hot_share']:.0%} to one creator", ours_hot,
              ref)
+    wp = results.get("write_path")
+    if wp:
+        step_row(f"coinstream write path alone (HTTP; {', '.join(wp.get('paused', []))} "
+                 f"paused, backlog of {wp['backlog']:,} caught up in "
+                 f"{wp['catch_up_seconds']:.0f} s after)", "spread", best_step(wp["steps"]), ref)
     step_row("naive: 1 request → 1 tx → sync Kafka send (HTTP)", "spread",
              best_step(results.get("naive", [])), ref)
     for r in results.get("eventsourcing", []):
@@ -87,6 +92,8 @@ def plot(results: dict, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(8, 5))
     series = [("coinstream, spread", results["ours"]["spread"], "o-"),
               ("coinstream, hot creator", results["ours"].get("hot", []), "s-"),
+              ("coinstream, write path alone", results.get("write_path", {}).get("steps", []),
+               "v-"),
               ("naive sync-send path", results.get("naive", []), "^--")]
     for label, steps, style in series:
         pts = [(s["offered_rate"], s["p99_ms"]) for s in steps if s["p99_ms"] is not None]

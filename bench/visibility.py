@@ -34,3 +34,19 @@ async def wait_visible(dsn: str, event_ids: list[str], timeout: float = 60
     finally:
         await conn.close()
     return [max(0.0, s) for s in seen.values()], len(pending)
+
+
+async def wait_processed(dsn: str, event_ids: list[str], timeout: float = 300) -> int:
+    """Waits until an idempotent consumer (eventkit.consumer) has recorded every event in its
+    processed_events; returns how many it never recorded within timeout."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            done = await conn.fetchval("SELECT count(*) FROM processed_events"
+                                       " WHERE event_id = ANY($1::uuid[])", event_ids)
+            if done >= len(event_ids) or time.monotonic() > deadline:
+                return len(event_ids) - done
+            await asyncio.sleep(0.25)
+    finally:
+        await conn.close()

@@ -11,6 +11,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -86,6 +88,18 @@ class System:
         proc = self.procs.pop(role)
         os.killpg(proc.pid, sig)
         proc.wait(timeout=30)
+
+    @contextmanager
+    def paused(self, roles: tuple[str, ...]) -> Iterator[None]:
+        """SIGSTOPs these roles for the block and SIGCONTs them after (the bench measures the
+        write path alone this way; the paused consumers catch up once resumed)."""
+        for role in roles:
+            os.killpg(self.procs[role].pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            for role in roles:
+                os.killpg(self.procs[role].pid, signal.SIGCONT)
 
     def restart(self, role: str) -> None:
         self.kill(role)
