@@ -26,7 +26,9 @@ async def drop_namespace(settings: Settings, extra_databases: tuple[str, ...] = 
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
     await admin.start()
     try:
-        mine = [t for t in await admin.list_topics() if t.startswith(settings.topic_prefix)]
+        # The prefix's topics, and the internal topics of its faust app (`<db_prefix>-...`).
+        owned = (settings.topic_prefix, f"{settings.db_prefix}-")
+        mine = [t for t in await admin.list_topics() if t.startswith(owned)]
         if mine:
             await admin.delete_topics(mine)
     finally:

@@ -29,7 +29,7 @@ def namespace(endpoints):
         settings = Settings(kafka_bootstrap_servers=endpoints.kafka_bootstrap_servers,
                             database_url=endpoints.database_url, db_prefix=prefix,
                             topic_prefix=f"{prefix}.",
-                            jwt_secret="test-secret-0123456789abcdef-0123456789")
+                            jwt_secret="test-secret-" + "0123456789abcdef" * 4)  # 75 bytes: HS512-sized
         await prepare_namespace(settings)
         made.append(settings)
         return settings

@@ -166,3 +166,39 @@ async def test_an_api_started_before_its_database_waits_for_it(prepared):
     assert not starting.done(), "the app gave up (or connected to a closed port)"
     starting.cancel()
     await asyncio.gather(starting, return_exceptions=True)
+
+
+async def test_dropping_a_namespace_removes_its_topics_and_its_faust_topics_only(endpoints):
+    """drop_namespace deletes `<prefix>.*` and the faust app's `<db_prefix>-*` topics, and
+    leaves a neighbour whose prefix merely starts the same way."""
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    from eventkit.settings import Settings
+    from infra.namespace import drop_namespace, prepare_namespace
+
+    prefix = f"d{uuid.uuid4().hex[:8]}"
+    mine = Settings(kafka_bootstrap_servers=endpoints.kafka_bootstrap_servers,
+                    database_url=endpoints.database_url, db_prefix=prefix,
+                    topic_prefix=f"{prefix}.")
+    await prepare_namespace(mine)
+    faust_topic, neighbour = f"{prefix}-projections-__assignor-__leader", f"{prefix}x-other"
+    admin = AIOKafkaAdminClient(bootstrap_servers=endpoints.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(t, 1, 1) for t in (faust_topic, neighbour)])
+        for _ in range(100):  # created, maybe not yet in the broker's metadata
+            if {faust_topic, neighbour} <= set(await admin.list_topics()):
+                break
+            await asyncio.sleep(0.1)
+        await drop_namespace(mine)
+        for _ in range(50):  # deletion is asynchronous in Kafka: metadata catches up
+            left = set(await admin.list_topics())
+            gone = faust_topic not in left and not [t for t in left if t.startswith(f"{prefix}.")]
+            if gone:
+                break
+            await asyncio.sleep(0.2)
+        assert gone, sorted(t for t in left if t.startswith(prefix))
+        assert neighbour in left
+    finally:
+        await admin.delete_topics([neighbour])
+        await admin.close()
