@@ -5,7 +5,7 @@ from schemas.events.base import Payload
 
 MODELS: tuple[type[Payload], ...] = (
     recharge.PurchaseCreated, recharge.CoinPurchased, recharge.PurchaseFailed,
-    recharge.CoinsClawedBack,
+    recharge.CoinsClawedBack, recharge.PaymentRefundDue, recharge.PaymentRefunded,
     sanctions.TransactionBanPlaced, sanctions.TransactionBanLifted,
     sanctions.PlaceTransactionBan, sanctions.LiftTransactionBan,
     accounts.AccountProfileUpdated,

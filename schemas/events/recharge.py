@@ -79,3 +79,30 @@ class CoinsClawedBack(Payload):
     provider: str
     provider_txn_id: str
     settlement: Money = Field(description="Settlement amount reversed")
+
+
+class PaymentRefundDue(Payload):
+    """A payment succeeded after its purchase had already failed (it timed out): no coins were
+    granted, so the money is owed back. The recharge worker refunds it through the provider."""
+
+    event_type = "PaymentRefundDue"
+
+    purchase_id: str
+    user_id: str
+    provider: str
+    provider_txn_id: str
+    amount: Money = Field(description="What the provider took, in the charge currency")
+    reason: Literal["late_success"] = "late_success"
+
+
+class PaymentRefunded(Payload):
+    """The provider accepted the refund of a payment owed back (after PaymentRefundDue)."""
+
+    event_type = "PaymentRefunded"
+
+    purchase_id: str
+    user_id: str
+    provider: str
+    provider_txn_id: str
+    refund_id: str = Field(description="The provider's reference for the refund")
+    amount: Money

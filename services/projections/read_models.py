@@ -64,7 +64,9 @@ PURCHASES = Table("purchases", (C("purchase_id", "text"),), (
     C("fx_rate", "numeric", MAX),
     *(C(n, "timestamptz", MIN) for n in ("created_at", "confirmed_at", "declined_at",
                                          "clawed_back_at")),
-    C("clawed_back_coins"), C("clawed_back_settlement_minor")))
+    C("clawed_back_coins"), C("clawed_back_settlement_minor"),
+    *(C(n, "timestamptz", MIN) for n in ("refund_due_at", "refunded_at")),
+    C("refund_minor", "bigint", MAX), C("refund_id", "text", MAX)))
 COMMISSION = Table("platform_commission_daily", (C("day", "date"), C("source", "text")), (
     C("events"), C("coins"), C("commission_coins", "numeric"), LAST))
 PAYOUTS = Table("payouts", (C("payout_id", "text"),), (
@@ -204,6 +206,13 @@ def fold_purchases(facts: list[Fact]) -> list[Rows]:
                          clawback_reason=p.reason_code, clawed_back_at=t,
                          clawed_back_coins=p.coins,
                          clawed_back_settlement_minor=p.settlement.amount_minor)
+            case "PaymentRefundDue":
+                rows.add((p.purchase_id,), user_id=p.user_id, provider=p.provider,
+                         refund_due_at=t, refund_minor=p.amount.amount_minor)
+            case "PaymentRefunded":
+                rows.add((p.purchase_id,), user_id=p.user_id, provider=p.provider,
+                         refunded_at=t, refund_minor=p.amount.amount_minor,
+                         refund_id=p.refund_id)
     return [rows]
 
 

@@ -2,10 +2,11 @@
 and `expected()`: what every read model must hold for such a stream, computed by plain loops
 independently of the projector (the oracle the tests compare the tables with).
 
-The stream looks like production: purchases created then confirmed or declined, some clawed
-back; gifts on live streams (some in combos) and on videos; items listed and unlocked; diamonds
-credited per gift/unlock (part held, later released); payouts requested, then completed or
-failed. A few events are published twice, as an outbox relay does after a crash.
+The stream looks like production: purchases created then confirmed or declined (some timed-out
+ones paid late, then refunded), some clawed back; gifts on live streams (some in combos) and on
+videos; items listed and unlocked; diamonds credited per gift/unlock (part held, later
+released); payouts requested, then completed or failed. A few events are published twice, as
+an outbox relay does after a crash.
 """
 
 import random
@@ -79,9 +80,19 @@ class Stream:
             country=country, channel=channel, price=price, catalog_version=1,
             provider="sandbox"))
         if self.rng.random() < 0.15:
+            reason = self.rng.choice(["declined", "timeout"])
             self.emit(topics.RECHARGE_EVENTS, agg, recharge.PurchaseFailed(
                 purchase_id=pid, user_id=user, bundle_id=f"coins_{coins}",
-                reason=self.rng.choice(["declined", "timeout"]), provider="sandbox"))
+                reason=reason, provider="sandbox"))
+            if reason == "timeout" and self.rng.random() < 0.5:  # paid late: refunded
+                txn = self.uid()
+                self.emit(topics.RECHARGE_EVENTS, agg, recharge.PaymentRefundDue(
+                    purchase_id=pid, user_id=user, provider="sandbox", provider_txn_id=txn,
+                    amount=price))
+                if self.rng.random() < 0.8:
+                    self.emit(topics.RECHARGE_EVENTS, agg, recharge.PaymentRefunded(
+                        purchase_id=pid, user_id=user, provider="sandbox",
+                        provider_txn_id=txn, refund_id=f"rf-{txn}", amount=price))
             return
         fx = Decimal(self.rng.choice(["1", "1.27", "1.08"]))
         settlement = int(price.amount_minor * fx)
@@ -223,7 +234,7 @@ def expected(published: list[Published]) -> dict[str, dict]:
     gifters = defaultdict(lambda: [0, 0])
     combos = defaultdict(lambda: [0, 0, 0])
     items = defaultdict(lambda: [0, 0, None, 0])
-    purchases = defaultdict(lambda: [False, False, False, 0])
+    purchases = defaultdict(lambda: [False, False, False, 0, None, None])
     commission = defaultdict(lambda: [0, 0, Decimal(0)])
     payouts = defaultdict(lambda: [False, False, False])
     for e in unique:
@@ -278,6 +289,11 @@ def expected(published: list[Published]) -> dict[str, dict]:
             purchases[d["purchase_id"]][0] = True
         elif e.type == "PurchaseFailed":
             purchases[d["purchase_id"]][2] = True
+        elif e.type == "PaymentRefundDue":
+            purchases[d["purchase_id"]][4] = d["amount"]["amount_minor"]
+        elif e.type == "PaymentRefunded":
+            purchases[d["purchase_id"]][4] = d["amount"]["amount_minor"]
+            purchases[d["purchase_id"]][5] = d["refund_id"]
         elif e.type == "DiamondsCredited":
             c = creators[d["creator_id"]]
             c[0] += 1
@@ -346,7 +362,8 @@ ORACLE_QUERIES = {
                      " FROM stream_combos",
     "item_unlocks": "SELECT item_id, unlocks, coins, title FROM item_unlocks",
     "purchases": "SELECT purchase_id, created_at IS NOT NULL, confirmed_at IS NOT NULL,"
-                 " declined_at IS NOT NULL, clawed_back_coins FROM purchases",
+                 " declined_at IS NOT NULL, clawed_back_coins, refund_minor, refund_id"
+                 " FROM purchases",
     "platform_commission_daily": "SELECT day, source, events, coins, commission_coins"
                                  " FROM platform_commission_daily",
     "payouts": "SELECT payout_id, requested_at IS NOT NULL, completed_at IS NOT NULL,"

@@ -4,7 +4,9 @@ whatever order or how many times the webhooks arrive) plus its event on the purc
 in the caller's transaction.
 
 Stream `purchase-<id>`: v1 PurchaseCreated, v2 CoinPurchased | PurchaseFailed, v3
-CoinsClawedBack. Kafka keys by stream, so gifting sees a credit before its clawback.
+CoinsClawedBack (after CoinPurchased) | PaymentRefundDue (after PurchaseFailed: a late
+success), v4 PaymentRefunded. Kafka keys by stream, so gifting sees a credit before its
+clawback.
 """
 
 import logging
@@ -19,11 +21,17 @@ from eventkit.eventstore import append
 from schemas import topics
 from schemas.envelope import Envelope
 from schemas.events.base import Payload
-from schemas.events.recharge import CoinPurchased, CoinsClawedBack, PurchaseFailed
+from schemas.events.recharge import (
+    CoinPurchased,
+    CoinsClawedBack,
+    PaymentRefundDue,
+    PaymentRefunded,
+    PurchaseFailed,
+)
 from schemas.money import Money
 from services.recharge import bans
 from services.recharge.errors import NotYetConfirmed, PurchaseNotFound, WebhookMismatch
-from services.recharge.provider import FRAUD_REASONS, PaymentNotification
+from services.recharge.provider import FRAUD_REASONS, PaymentNotification, PaymentProvider
 
 log = logging.getLogger(__name__)
 SOURCE = "/coinstream/recharge"
@@ -128,10 +136,7 @@ async def apply_notification(conn, provider: str, n: PaymentNotification,
     if n.type == "payment.succeeded":
         event = await confirm(conn, pid, now)
         if event is None and status == "failed":
-            # Money taken after we gave up waiting: no coins now, the payment is owed back.
-            log.warning("late success for failed purchase %s: refund due", pid)
-            await conn.execute("UPDATE purchases SET late_success = true"
-                               " WHERE purchase_id = $1", pid)
+            await refund_due(conn, pid)
     elif n.type == "payment.declined":
         event = await fail(conn, pid, "declined", n.detail, now)
     else:
@@ -142,6 +147,49 @@ async def apply_notification(conn, provider: str, n: PaymentNotification,
     await conn.execute("UPDATE provider_notifications SET outcome = $3"
                        " WHERE provider = $1 AND event_id = $2", provider, n.event_id, outcome)
     return (AFTER[n.type] if event else status), event is not None
+
+
+async def refund_due(conn, purchase_id: UUID) -> None:
+    """Money taken after we gave up waiting: no coins now, the payment is owed back (the
+    worker's refund_owed hands it to the provider). Once per purchase, however many late
+    successes arrive."""
+    row = await conn.fetchrow(
+        "UPDATE purchases SET late_success = true, refund_status = 'due'"
+        " WHERE purchase_id = $1 AND status = 'failed' AND refund_status IS NULL RETURNING *",
+        purchase_id)
+    if row is None:
+        return
+    log.warning("late success for failed purchase %s: refund due", purchase_id)
+    await emit(conn, purchase_id, 3, PaymentRefundDue(
+        purchase_id=str(purchase_id), user_id=row["user_id"], provider=row["provider"],
+        provider_txn_id=row["provider_txn_id"],
+        amount=_money(row["price_minor"], row["price_currency"])), row["user_id"])
+
+
+async def refund_owed(pool: asyncpg.Pool, provider: PaymentProvider, batch: int = 200) -> int:
+    """Refunds payments owed back through the provider, holding the purchase's row lock
+    meanwhile (a second worker skips it); a crash before the commit leaves it due, and the
+    next call gets the same refund back (refund() is idempotent on the payment)."""
+    ids = await pool.fetch("SELECT purchase_id FROM purchases WHERE refund_status = 'due'"
+                           " ORDER BY resolved_at LIMIT $1", batch)
+    refunded = 0
+    for (purchase_id,) in ids:
+        async with pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(
+                "SELECT * FROM purchases WHERE purchase_id = $1 AND refund_status = 'due'"
+                " FOR UPDATE SKIP LOCKED", purchase_id)
+            if row is None:
+                continue
+            amount = _money(row["price_minor"], row["price_currency"])
+            refund_id = await provider.refund(row["provider_txn_id"], amount)
+            await conn.execute("UPDATE purchases SET refund_status = 'refunded', refund_id = $2"
+                               " WHERE purchase_id = $1", purchase_id, refund_id)
+            await emit(conn, purchase_id, 4, PaymentRefunded(
+                purchase_id=str(purchase_id), user_id=row["user_id"], provider=row["provider"],
+                provider_txn_id=row["provider_txn_id"], refund_id=refund_id, amount=amount),
+                row["user_id"])
+            refunded += 1
+    return refunded
 
 
 async def expire_overdue(pool: asyncpg.Pool, now: datetime, batch: int = 200) -> int:

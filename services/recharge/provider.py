@@ -37,6 +37,10 @@ class PaymentProvider(Protocol):
     def after_commit(self, provider_txn_id: str) -> None:
         """Called once the purchase is committed (a real provider needs nothing here)."""
 
+    async def refund(self, provider_txn_id: str, amount: Money) -> str:
+        """Refunds a payment in full (idempotent on the payment: a second call returns the
+        first refund's id) and returns the provider's refund id."""
+
 
 class PaymentNotification(BaseModel):
     """What a provider's webhook says about one payment."""

@@ -18,6 +18,7 @@ import asyncpg
 import orjson
 
 from eventkit.webhooks import SIGNATURE_HEADER, Deliver, sign
+from schemas.money import Money
 from services.recharge.provider import PaymentOrder
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,17 @@ class SandboxProvider:
 
     def after_commit(self, provider_txn_id: str) -> None:
         self._soon(provider_txn_id, self.delay)
+
+    async def refund(self, provider_txn_id: str, amount: Money) -> str:
+        async with self.pool.acquire() as conn:
+            made = await conn.fetchval(
+                "INSERT INTO sandbox_refunds (provider_txn_id, refund_id, amount_minor, currency)"
+                " VALUES ($1, $2, $3, $4) ON CONFLICT (provider_txn_id) DO NOTHING"
+                " RETURNING refund_id", provider_txn_id, f"sbx_rf_{uuid4().hex}",
+                amount.amount_minor, amount.currency)
+            return made or await conn.fetchval(
+                "SELECT refund_id FROM sandbox_refunds WHERE provider_txn_id = $1",
+                provider_txn_id)
 
     async def reverse(self, provider_txn_id: str, reason_code: str,
                       detail: str | None = None) -> None:

@@ -41,6 +41,9 @@ class PurchasePublic(BaseModel):
     created_at: datetime
     pay_by: datetime | None = Field(default=None, description="Fails as timeout after this")
     reason: str | None = Field(default=None, description="Why it failed or was reversed")
+    refund: str | None = Field(default=None, description=(
+        "due | refunded: a payment that succeeded after the purchase failed is refunded in "
+        "full by the worker (the purchase stays failed, no coins)"))
     event_id: UUID | None = Field(default=None, description="PurchaseCreated's id")
 
 
@@ -56,4 +59,4 @@ def public(row, event_id: UUID | None = None) -> PurchasePublic:
         rates_version=q["rates_version"], provider=row["provider"],
         provider_txn_id=row["provider_txn_id"], created_at=row["created_at"],
         pay_by=row["pay_by"], reason=row["failure_reason"] or row["reversal_reason"],
-        event_id=event_id)
+        refund=row.get("refund_status"), event_id=event_id)

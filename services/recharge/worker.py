@@ -1,6 +1,7 @@
 """The recharge worker (`python -m services.recharge worker`): on every tick it fails purchases
-whose payment timed out, and lets the sandbox provider redeliver webhooks nobody answered
-(after an API crash, say). Both are safe to run in several workers at once."""
+whose payment timed out, refunds payments owed back (a success after the timeout), and lets
+the sandbox provider redeliver webhooks nobody answered (after an API crash, say). All are safe
+to run in several workers at once."""
 
 import asyncio
 import logging
@@ -9,13 +10,14 @@ from datetime import UTC, datetime
 import asyncpg
 
 from eventkit.settings import Settings
-from services.recharge.payments import expire_overdue
+from services.recharge.payments import expire_overdue, refund_owed
 
 log = logging.getLogger(__name__)
 
 
 async def tick(app, now: datetime) -> dict[str, int]:
     return {"expired": await expire_overdue(app.state.pool, now),
+            "refunded": await refund_owed(app.state.pool, app.state.provider),
             "redelivered": await app.state.provider.deliver_due(now)}
 
 

@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from eventkit.webhooks import SIGNATURE_HEADER, sign
-from services.recharge.payments import expire_overdue
+from services.recharge.payments import expire_overdue, refund_owed
 from tests.support.apps import auth, new_id
 from tests.support.recharge import (
     SECRET,
@@ -113,7 +113,7 @@ async def test_decline_token_ends_in_purchase_failed_with_no_coins(rc):
     assert events[1]["data"]["detail"].startswith("card_declined")
 
 
-async def test_timeout_token_fails_after_the_payment_timeout_and_a_late_success_grants_nothing(
+async def test_timeout_token_fails_after_the_payment_timeout_and_a_late_success_is_refunded(
         rc):
     fan = new_id("fan")
     r = await buy(rc, fan, {"bundle_id": "coins_70", "channel": "web",
@@ -128,11 +128,28 @@ async def test_timeout_token_fails_after_the_payment_timeout_and_a_late_success_
     late = notification(out, "payment.succeeded")
     r = await post_webhook(rc, late)
     assert (r.status_code, r.json()["status"], r.json()["applied"]) == (200, "failed", False)
+    again = notification(out, "payment.succeeded")  # the provider says it twice
+    assert (await post_webhook(rc, again)).status_code == 200
     row = (await purchase_rows(rc, fan))[0]
-    assert (row["status"], row["failure_reason"], row["late_success"]) == (
-        "failed", "timeout", True)
+    assert (row["status"], row["failure_reason"], row["late_success"], row["refund_status"]) \
+        == ("failed", "timeout", True, "due")
     assert [e["type"] for e in await events_of(rc, out["purchase_id"])] == [
-        "PurchaseCreated", "PurchaseFailed"]
+        "PurchaseCreated", "PurchaseFailed", "PaymentRefundDue"]
+
+    # The worker refunds it once, in full, however often it runs (two workers at once too).
+    pool, provider = rc.pools["recharge"], rc.app.state.provider
+    done = await asyncio.gather(*(refund_owed(pool, provider) for _ in range(3)))
+    assert sum(done) >= 1 and await refund_owed(pool, provider) == 0
+    events = await events_of(rc, out["purchase_id"])
+    assert [e["type"] for e in events] == [
+        "PurchaseCreated", "PurchaseFailed", "PaymentRefundDue", "PaymentRefunded"]
+    refund = await pool.fetchrow("SELECT refund_id, amount_minor, currency FROM sandbox_refunds"
+                                 " WHERE provider_txn_id = $1", out["provider_txn_id"])
+    assert events[3]["data"]["refund_id"] == refund["refund_id"]
+    assert events[3]["data"]["amount"] == out["price"] == \
+        {"amount_minor": refund["amount_minor"], "currency": refund["currency"]}
+    got = await rc.client.get(f"/v1/purchases/{out['purchase_id']}", headers=auth(rc.settings, fan))
+    assert (got.json()["status"], got.json()["refund"]) == ("failed", "refunded")
 
 
 async def test_duplicated_replayed_and_reordered_webhooks_credit_once(rc):
