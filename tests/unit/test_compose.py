@@ -4,20 +4,37 @@ Kafka and PostgreSQL versions."""
 
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
+from pydantic_settings import BaseSettings
 
 from eventkit.settings import Settings
 from infra.system import procfile
 from services.gifting.__main__ import SPEC as GIFTING
 from services.payout.__main__ import SPEC as PAYOUT
+from services.payout.settings import PayoutSettings
 from services.projections import api as projections_api
 from services.projections import worker as projections_worker
 from services.recharge.__main__ import SPEC as RECHARGE
+from services.recharge.settings import RechargeSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
+OWN_SETTINGS = {"recharge": RechargeSettings, "payout": PayoutSettings}  # by role prefix
+
+
+def env_fields(cls: type[BaseSettings]) -> dict[str, str]:
+    """Environment variable -> field name of a settings class."""
+    prefix = cls.model_config.get("env_prefix", "")
+    return {f"{prefix}{name}".upper(): name for name in cls.model_fields}
+
+
+def settings_classes(role: str) -> list[type[BaseSettings]]:
+    """The settings a compose service reads: the shared ones plus its own service's."""
+    own = OWN_SETTINGS.get(role.split("-")[0])
+    return [Settings, own] if own else [Settings]
 
 
 def test_every_procfile_role_is_a_compose_service_with_the_same_command():
@@ -35,14 +52,30 @@ def test_http_ports_match_the_native_defaults():
 
 
 def test_environment_names_real_settings_and_reachable_hosts():
-    fields = {name.upper() for name in Settings.model_fields} | {"HOST"}
     for name, service in SERVICES.items():
         if service.get("build"):
-            env = service["environment"]
-            assert set(env) <= fields, f"{name}: unknown settings {set(env) - fields}"
+            env, classes = service["environment"], settings_classes(name)
+            known = set().union(*map(env_fields, classes)) | {"HOST"}
+            assert set(env) <= known, f"{name}: unknown settings {set(env) - known}"
             assert env["KAFKA_BOOTSTRAP_SERVERS"].split(":")[0] in SERVICES
             assert re.search(r"@(\w+):", env["DATABASE_URL"]).group(1) in SERVICES
-            Settings(**{k.lower(): v for k, v in env.items() if k != "HOST"})
+            for key, value in env.items():
+                if "://" in value:
+                    assert urlsplit(value).hostname in SERVICES, f"{name}: {key} is unreachable"
+            for cls in classes:
+                fields = env_fields(cls)
+                cls(_env_file=None, **{fields[k]: v for k, v in env.items() if k in fields})
+
+
+def test_payout_worker_posts_callbacks_to_the_payout_api(monkeypatch):
+    """The worker's container is not the API's: the native default (this host) would never
+    reach it, so compose must name the API's service, port and callback route."""
+    monkeypatch.delenv("PAYOUT_CALLBACK_URL", raising=False)
+    native = urlsplit(PayoutSettings(_env_file=None).sandbox_callback_url())
+    for key, value in SERVICES["payout-worker"]["environment"].items():
+        monkeypatch.setenv(key, value)
+    url = urlsplit(PayoutSettings(_env_file=None).sandbox_callback_url())
+    assert (url.hostname, url.port, url.path) == ("payout-api", PAYOUT.default_port, native.path)
 
 
 def test_named_files_exist_and_versions_match_native():
