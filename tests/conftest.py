@@ -7,6 +7,7 @@ import pytest
 
 from eventkit.settings import Settings
 from infra.namespace import drop_namespace, prepare_namespace
+from infra.system import System
 from tests.support.infrastructure import acquire
 
 
@@ -58,3 +59,13 @@ async def pools(prepared):
         await pool.close()
 
 
+@pytest.fixture(scope="session")
+async def system(namespace):
+    """The Procfile's processes on a namespace of their own (their relays hold leader locks),
+    started once per session for whichever tests ask first (e2e, fuzz). It lives here, not in
+    a package's conftest: a fixture imported into a second conftest is a second definition,
+    and would start a second system."""
+    sut = System(await namespace("e"))
+    sut.start_all()
+    yield sut
+    sut.stop_all()
