@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from eventkit.db import init_connection
 from eventkit.settings import Settings
 from services.payout.conversion import diamonds_for
+from services.payout.ledger import OPEN
 
 SERVICES = ("recharge", "gifting", "payout", "projections")
 
@@ -44,6 +45,18 @@ class Report:
 Check = Callable[[dict[str, asyncpg.Connection]], Awaitable[tuple[int, list[str]]]]
 
 
+async def keyed(conn: asyncpg.Connection, sql: str, *args) -> dict:
+    """{first column: the other columns as a tuple}, to compare two stores key by key."""
+    return {r[0]: tuple(r[1:]) for r in await conn.fetch(sql, *args)}
+
+
+def disagreements(what: str, figures: str, a_name: str, a: dict, b_name: str, b: dict,
+                  zero=None) -> list[str]:
+    """One line per key whose figures differ between a and b (a missing key counts as zero)."""
+    return [f"{what} {k}: {a_name} says {figures} = {a.get(k)}, {b_name} says {b.get(k)}"
+            for k in sorted(a.keys() | b.keys(), key=str) if a.get(k, zero) != b.get(k, zero)]
+
+
 async def outboxes_drained(db) -> tuple[int, list[str]]:
     found, total = [], 0
     for service in ("recharge", "gifting", "payout"):
@@ -54,34 +67,48 @@ async def outboxes_drained(db) -> tuple[int, list[str]]:
     return total, found
 
 
+async def wallet_movements(db) -> dict:
+    """Each gifting wallet: (purchased, clawed back, gifted, unlocked, balance, ledger total)."""
+    return await keyed(db["gifting"], "SELECT w.user_id,"
+                       " coalesce(sum(l.delta) FILTER (WHERE kind = 'purchase'), 0)::bigint,"
+                       " coalesce(-sum(l.delta) FILTER (WHERE kind = 'clawback'), 0)::bigint,"
+                       " coalesce(-sum(l.delta) FILTER (WHERE kind = 'gift'), 0)::bigint,"
+                       " coalesce(-sum(l.delta) FILTER (WHERE kind = 'unlock'), 0)::bigint,"
+                       " w.balance, coalesce(sum(l.delta), 0)::bigint"
+                       " FROM wallets w LEFT JOIN wallet_ledger l USING (user_id)"
+                       " GROUP BY w.user_id")
+
+
 async def wallets_match_their_ledger(db) -> tuple[int, list[str]]:
-    rows = await db["gifting"].fetch(
-        "SELECT w.user_id, w.balance, coalesce(sum(l.delta), 0) AS ledger,"
-        " coalesce(sum(l.delta) FILTER (WHERE kind = 'purchase'), 0) AS purchased,"
-        " coalesce(-sum(l.delta) FILTER (WHERE kind = 'clawback'), 0) AS clawed_back,"
-        " coalesce(-sum(l.delta) FILTER (WHERE kind = 'gift'), 0) AS gifted,"
-        " coalesce(-sum(l.delta) FILTER (WHERE kind = 'unlock'), 0) AS unlocked"
-        " FROM wallets w LEFT JOIN wallet_ledger l USING (user_id) GROUP BY w.user_id")
-    found = [f"wallet {r['user_id']}: balance {r['balance']} != purchased {r['purchased']}"
-             f" - clawed back {r['clawed_back']} - gifted {r['gifted']} - unlocked"
-             f" {r['unlocked']}" for r in rows
-             if r["balance"] != r["ledger"] or r["balance"] != r["purchased"] -
-             r["clawed_back"] - r["gifted"] - r["unlocked"]]
-    return len(rows), found
+    wallets = await wallet_movements(db)
+    found = [f"wallet {u}: balance {balance} != purchased {bought} - clawed back {clawed}"
+             f" - gifted {gifted} - unlocked {unlocked}"
+             for u, (bought, clawed, gifted, unlocked, balance, ledger) in wallets.items()
+             if balance != ledger or balance != bought - clawed - gifted - unlocked]
+    return len(wallets), found
+
+
+async def applied_once_in_gifting(db, event_type: str, kind: str,
+                                  sign: int) -> tuple[int, list[str]]:
+    """Each recharge event of `event_type` is the one gifting ledger row of `kind` with its id
+    (unique there), for its wallet and coins; and no such row lacks its event."""
+    events = await keyed(db["recharge"], "SELECT event_id, envelope->'data'->>'user_id',"
+                         " (envelope->'data'->>'coins')::bigint FROM events WHERE event_type = $1",
+                         event_type)
+    applied = await keyed(db["gifting"], "SELECT event_id, user_id, $2::bigint * delta"
+                          " FROM wallet_ledger WHERE kind = $1", kind, sign)
+    return len(events), disagreements(event_type, "(wallet, coins)", "recharge", events,
+                                      f"gifting's {kind} ledger", applied)
 
 
 async def purchases_credited_once(db) -> tuple[int, list[str]]:
-    sold = {r["user_id"]: r["coins"] for r in await db["recharge"].fetch(
-        "SELECT envelope->'data'->>'user_id' AS user_id,"
-        " sum((envelope->'data'->>'coins')::bigint) AS coins FROM events"
-        " WHERE event_type = 'CoinPurchased' GROUP BY 1")}
-    credited = {r["user_id"]: r["coins"] for r in await db["gifting"].fetch(
-        "SELECT user_id, sum(delta) AS coins FROM wallet_ledger WHERE kind = 'purchase'"
-        " GROUP BY 1")}
-    found = [f"wallet {u}: recharge sold {sold.get(u, 0)} coins, gifting credited"
-             f" {credited.get(u, 0)}" for u in sold.keys() | credited.keys()
-             if sold.get(u, 0) != credited.get(u, 0)]
-    return len(sold), found
+    """A lost credit takes coins the buyer paid for; a second one creates coins."""
+    return await applied_once_in_gifting(db, "CoinPurchased", "purchase", 1)
+
+
+async def clawbacks_applied_once(db) -> tuple[int, list[str]]:
+    """A lost clawback leaves reversed coins spendable; a second one takes them twice."""
+    return await applied_once_in_gifting(db, "CoinsClawedBack", "clawback", -1)
 
 
 async def diamonds_match_gifts(db) -> tuple[int, list[str]]:
@@ -95,11 +122,9 @@ async def diamonds_match_gifts(db) -> tuple[int, list[str]]:
             continue
         owed[creator] = owed.get(creator, 0) + diamonds_for(d["coins"],
                                                             Decimal(d["diamonds_per_coin"]))
-    earned = {r["creator_id"]: r["earned"] for r in await db["payout"].fetch(
-        "SELECT creator_id, earned FROM creators")}
-    found = [f"creator {c}: gifts earn {owed.get(c, 0)} diamonds, payout credited"
-             f" {earned.get(c, 0)}" for c in owed.keys() | earned.keys()
-             if owed.get(c, 0) != earned.get(c, 0)]
+    earned = {c: e for c, e in await db["payout"].fetch("SELECT creator_id, earned FROM creators")}
+    found = disagreements("creator", "diamonds earned", "gifts x rate", owed, "payout", earned,
+                          zero=0)
     rows = await db["payout"].fetch(
         "SELECT creator_id, earned, held, pending, paid FROM creators"
         " WHERE earned - held - pending - paid < 0 OR least(held, pending, paid) < 0")
@@ -110,30 +135,56 @@ async def diamonds_match_gifts(db) -> tuple[int, list[str]]:
 async def read_models_match_the_services(db) -> tuple[int, list[str]]:
     """Each wallet's four movements and balance (gifting's ledger) and each creator's earned /
     held / pending / paid (payout) equal the projections' figures."""
-    zero = (0, 0, 0, 0, 0)
-    live = {r[0]: tuple(r[1:]) for r in await db["gifting"].fetch(
-        "SELECT w.user_id,"
-        " coalesce(sum(l.delta) FILTER (WHERE kind = 'purchase'), 0),"
-        " coalesce(-sum(l.delta) FILTER (WHERE kind = 'clawback'), 0),"
-        " coalesce(-sum(l.delta) FILTER (WHERE kind = 'gift'), 0),"
-        " coalesce(-sum(l.delta) FILTER (WHERE kind = 'unlock'), 0), w.balance"
-        " FROM wallets w LEFT JOIN wallet_ledger l USING (user_id) GROUP BY w.user_id")}
-    projected = {r[0]: tuple(r[1:]) for r in await db["projections"].fetch(
-        "SELECT user_id, purchased, clawed_back, gifted, unlocked, balance"
-        " FROM wallet_balances")}
-    found = [f"wallet {u}: gifting says (purchased, clawed back, gifted, unlocked, balance) ="
-             f" {live.get(u)}, wallet_balances says {projected.get(u)}"
-             for u in live.keys() | projected.keys() if live.get(u, zero) != projected.get(u, zero)]
-    zero = (0, 0, 0, 0)
-    payout = {r[0]: tuple(r[1:]) for r in await db["payout"].fetch(
-        "SELECT creator_id, earned, held, pending, paid FROM creators")}
-    seen = {r[0]: tuple(r[1:]) for r in await db["projections"].fetch(
-        "SELECT creator_id, diamonds_earned, diamonds_held, diamonds_pending, diamonds_paid"
-        " FROM creator_earnings")}
-    found += [f"creator {c}: payout says (earned, held, pending, paid) = {payout.get(c)},"
-              f" creator_earnings says {seen.get(c)}" for c in payout.keys() | seen.keys()
-              if payout.get(c, zero) != seen.get(c, zero)]
+    live = {u: figures[:5] for u, figures in (await wallet_movements(db)).items()}
+    projected = await keyed(db["projections"], "SELECT user_id, purchased, clawed_back, gifted,"
+                            " unlocked, balance FROM wallet_balances")
+    payout = await keyed(db["payout"], "SELECT creator_id, earned, held, pending, paid"
+                         " FROM creators")
+    seen = await keyed(db["projections"], "SELECT creator_id, diamonds_earned, diamonds_held,"
+                       " diamonds_pending, diamonds_paid FROM creator_earnings")
+    found = disagreements("wallet", "(purchased, clawed back, gifted, unlocked, balance)",
+                          "gifting", live, "wallet_balances", projected, zero=(0,) * 5)
+    found += disagreements("creator", "(earned, held, pending, paid)", "payout", payout,
+                           "creator_earnings", seen, zero=(0,) * 4)
     return len(live) + len(payout), found
+
+
+async def payout_figures_match_payouts(db) -> tuple[int, list[str]]:
+    """creators.pending and paid move beside each payout's status: pending holds the open
+    payouts (in review, pending, submitted), paid the completed ones (failed and voided ones
+    gave their diamonds back)."""
+    figures = await keyed(db["payout"], "SELECT creator_id, pending, paid FROM creators")
+    payouts = await keyed(db["payout"], "SELECT creator_id, coalesce(sum(diamonds)"
+                          " FILTER (WHERE status = ANY($1::text[])), 0)::bigint,"
+                          " coalesce(sum(diamonds) FILTER (WHERE status = 'completed'), 0)::bigint"
+                          " FROM payouts GROUP BY creator_id", ["review", *OPEN])
+    return len(figures), disagreements("creator", "(pending, paid)", "creators", figures,
+                                       "payouts", payouts, zero=(0, 0))
+
+
+async def payouts_read_model_matches(db) -> tuple[int, list[str]]:
+    """What a creator reads about each payout is what the payout service did (PayoutFailed
+    covers both failed and voided)."""
+    live = await keyed(db["payout"], "SELECT payout_id::text, diamonds, status = 'completed',"
+                       " status IN ('failed', 'voided') FROM payouts")
+    projected = await keyed(db["projections"], "SELECT payout_id, diamonds,"
+                            " completed_at IS NOT NULL, failed_at IS NOT NULL FROM payouts")
+    return len(live), disagreements("payout", "(diamonds, completed, failed)", "payout", live,
+                                    "payouts read model", projected)
+
+
+async def purchases_read_model_matches(db) -> tuple[int, list[str]]:
+    """The funnel and revenue figures count each purchase in the state recharge holds (a
+    reversed purchase was confirmed first, and its coins were all clawed back)."""
+    live = await keyed(db["recharge"], "SELECT purchase_id::text,"
+                       " status IN ('confirmed', 'reversed'), status = 'failed',"
+                       " status = 'reversed', CASE WHEN status = 'reversed' THEN coins ELSE 0 END"
+                       " FROM purchases")
+    projected = await keyed(db["projections"], "SELECT purchase_id, confirmed_at IS NOT NULL,"
+                            " declined_at IS NOT NULL, clawed_back_at IS NOT NULL,"
+                            " clawed_back_coins FROM purchases")
+    return len(live), disagreements("purchase", "(confirmed, failed, reversed, clawed back)",
+                                    "recharge", live, "purchases read model", projected)
 
 
 async def every_event_projected_once(db) -> tuple[int, list[str]]:
@@ -203,8 +254,12 @@ CHECKS: dict[str, Check] = {
     "outboxes fully drained": outboxes_drained,
     "wallet: purchased - clawed back - gifted - unlocked = balance": wallets_match_their_ledger,
     "every CoinPurchased credited exactly once": purchases_credited_once,
+    "every CoinsClawedBack applied exactly once": clawbacks_applied_once,
     "diamonds credited = sum of gifts x recorded rate; figures in range": diamonds_match_gifts,
+    "creators' pending and paid = their open and completed payouts": payout_figures_match_payouts,
     "read models agree with gifting and payout": read_models_match_the_services,
+    "payouts read model agrees with payout": payouts_read_model_matches,
+    "purchases read model agrees with recharge": purchases_read_model_matches,
     "every published event projected": every_event_projected_once,
 }
 

@@ -83,23 +83,59 @@ async def test_sigkill_mid_stream_loses_nothing_and_counts_nothing_twice(system,
         await projections.close()
 
 
-async def test_reconciliation_holds_after_the_faults_and_names_a_planted_discrepancy(system):
-    """Runs after the SIGKILL tests above: once the system settles every invariant holds; then
-    one coin added behind the ledger's back is reported by name."""
-    deadline = asyncio.get_running_loop().time() + 60
-    while (report := await reconcile(system.settings)).discrepancies:
-        assert asyncio.get_running_loop().time() < deadline, report.render()
-        await asyncio.sleep(1)
-    conn = await asyncpg.connect(system.settings.database_for("gifting"))
+async def test_reconciliation_holds_after_the_faults_and_names_planted_discrepancies(system):
+    """Runs after the SIGKILL tests above, with a settled demo (a purchase, a gift, a completed
+    payout) of its own: every invariant holds; then each row corrupted behind the services'
+    backs is named by the check that guards it."""
+    settings = system.settings
+    seen = await demo.main(settings, system.url("recharge"), system.url("gifting"),
+                           system.url("payout"), say=lambda *a: None)
+    fan, creator, clawback = seen["fan"], seen["creator"], uuid.uuid4()
+    db = {s: await asyncpg.connect(settings.database_for(s))
+          for s in ("gifting", "payout", "projections")}
     try:
-        user = await conn.fetchval("SELECT user_id FROM wallets LIMIT 1")
-        await conn.execute("UPDATE wallets SET balance = balance + 1 WHERE user_id = $1", user)
-        report = await reconcile(system.settings)
-        await conn.execute("UPDATE wallets SET balance = balance - 1 WHERE user_id = $1", user)
+        async def state():
+            return ((await reconcile(settings)).discrepancies, await db["payout"].fetchval(
+                "SELECT status FROM payouts WHERE creator_id = $1", creator))
+
+        await wait_for(state, ([], "completed"))
+        payout = str(await db["payout"].fetchval(
+            "SELECT payout_id FROM payouts WHERE creator_id = $1", creator))
+        purchase = await db["projections"].fetchval(
+            "SELECT purchase_id FROM purchases WHERE user_id = $1 LIMIT 1", fan)
+        plants = [  # (check, what it must name, database, corruption, repair, arguments)
+            ("wallet: purchased - clawed back - gifted - unlocked = balance", fan, "gifting",
+             "UPDATE wallets SET balance = balance + 1 WHERE user_id = $1",
+             "UPDATE wallets SET balance = balance - 1 WHERE user_id = $1", (fan,)),
+            ("every CoinsClawedBack applied exactly once", clawback, "gifting",
+             "INSERT INTO wallet_ledger (event_id, user_id, kind, delta, balance_after)"
+             " VALUES ($1, 'nobody', 'clawback', -1, -1)",
+             "DELETE FROM wallet_ledger WHERE event_id = $1", (clawback,)),
+            ("creators' pending and paid = their open and completed payouts", creator, "payout",
+             "UPDATE payouts SET creator_id = 'nobody' WHERE payout_id = $1::uuid"
+             " AND creator_id = $2",
+             "UPDATE payouts SET creator_id = $2 WHERE payout_id = $1::uuid", (payout, creator)),
+            ("payouts read model agrees with payout", payout, "projections",
+             "UPDATE payouts SET failed_at = now() WHERE payout_id = $1",
+             "UPDATE payouts SET failed_at = NULL WHERE payout_id = $1", (payout,)),
+            ("purchases read model agrees with recharge", purchase, "projections",
+             "UPDATE purchases SET clawed_back_coins = clawed_back_coins + 1 WHERE purchase_id = $1",
+             "UPDATE purchases SET clawed_back_coins = clawed_back_coins - 1 WHERE purchase_id = $1",
+             (purchase,)),
+        ]
+        try:
+            for _, _, database, corruption, _, args in plants:
+                await db[database].execute(corruption, *args)
+            report = await reconcile(settings)
+        finally:
+            for _, _, database, _, repair, args in plants:
+                await db[database].execute(repair, *args)
     finally:
-        await conn.close()
-    assert any(user in d and "wallet" in d for d in report.discrepancies), report.render()
-    assert "FAIL wallet: purchased - clawed back - gifted - unlocked = balance" in report.render()
+        for conn in db.values():
+            await conn.close()
+    found = {name: discrepancies for name, _, discrepancies in report.checks}
+    for check, named, *_ in plants:
+        assert any(str(named) in d for d in found[check]), f"{check}\n{report.render()}"
 
 
 async def test_reconciliation_names_an_event_marked_sent_that_never_reached_kafka(system):
