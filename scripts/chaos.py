@@ -13,19 +13,25 @@ import asyncio
 import os
 import random
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 
 import asyncpg
 import httpx
 
 from eventkit.auth import mint_token
+from eventkit.db import create_pool
 from eventkit.settings import Settings
+from eventkit.webhooks import http_deliver
 from infra import kafka, postgres
 from infra.namespace import drop_namespace, prepare_namespace
 from infra.system import System
 from scripts.reconcile import reconcile
+from services.recharge.sandbox import SandboxProvider
+from services.recharge.settings import RechargeSettings
 
 INFRA = ("kafka", "postgres")
+BANK = {"kind": "bank", "account_holder": "Chaos Creator", "iban": "DE89370400440532013000"}
 
 
 @dataclass
@@ -34,6 +40,7 @@ class Outcome:
     faults: list[str] = field(default_factory=list)
     acknowledged: dict[str, list[dict]] = field(default_factory=dict)
     refused: int = 0
+    refusals: Counter = field(default_factory=Counter)  # "kind status problem" -> count
     discrepancies: list[str] = field(default_factory=list)
 
     def ack(self, kind: str, body: dict) -> None:
@@ -67,7 +74,26 @@ class Client:
                 self.outcome.ack(kind, {"user": user, **r.json()})
             else:
                 self.outcome.refused += 1
+                problem = r.json().get("type", "") if r.headers.get(
+                    "content-type", "").endswith("json") else ""
+                self.outcome.refusals[f"{kind} {r.status_code} {problem.rsplit('/', 1)[-1]}"] \
+                    += 1
             return
+
+    async def put(self, url: str, user: str, body: dict, roles=None) -> int:
+        """A setup PUT, retried with the same key until the service answers (it may be down);
+        returns the status."""
+        headers = {"Authorization": f"Bearer {mint_token(self.settings, user, roles=roles)}",
+                   "Idempotency-Key": str(uuid.uuid4())}
+        for _ in range(120):
+            try:
+                r = await self.http.put(url, json=body, headers=headers)
+                if r.status_code < 500:
+                    return r.status_code
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.5)
+        return 503
 
     async def get(self, url: str, user: str, roles=None) -> None:
         headers = {"Authorization": f"Bearer {mint_token(self.settings, user, roles=roles)}"}
@@ -84,17 +110,18 @@ async def load(system: System, rng: random.Random, outcome: Outcome, duration: f
                clients: int) -> None:
     fans = [f"fan-{outcome.seed}-{i}" for i in range(clients * 2)]
     creators = [f"creator-{outcome.seed}-{i}" for i in range(3)]
+    gifting, recharge = system.url("gifting"), system.url("recharge")
     items: list[str] = []
-    async with httpx.AsyncClient(timeout=10) as http:
+    async with httpx.AsyncClient(timeout=10) as http, \
+            Chargebacks(system, http, outcome) as chargebacks:
         c = Client(http, system.settings, outcome)
-        for creator in creators:
-            await c.get(f"{system.url('gifting')}/v1/wallet", creator, ["creator"])
+        for creator in creators:  # known to gifting, and able to withdraw
+            await c.get(f"{gifting}/v1/wallet", creator, ["creator"])
+            await c.put(f"{system.url('payout')}/v1/payout-method", creator, BANK, ["creator"])
         for n in range(3):
             item = f"item-{outcome.seed}-{n}"
-            r = await http.put(f"{system.url('gifting')}/v1/items", json={
-                "item_id": item, "title": "chaos", "coins": 300}, headers={
-                "Authorization": f"Bearer {mint_token(system.settings, creators[0], ['creator'])}"})
-            if r.status_code < 300:
+            if await c.put(f"{gifting}/v1/items", creators[0],
+                           {"item_id": item, "title": "chaos", "coins": 300}, ["creator"]) < 300:
                 items.append(item)
         plans = [random.Random(rng.random()) for _ in range(clients)]
         deadline = asyncio.get_running_loop().time() + duration
@@ -102,16 +129,22 @@ async def load(system: System, rng: random.Random, outcome: Outcome, duration: f
         async def client_loop(plan: random.Random) -> None:
             while asyncio.get_running_loop().time() < deadline:
                 fan, pick = plan.choice(fans), plan.random()
-                if pick < 0.2:
-                    await c.command("purchase", f"{system.url('recharge')}/v1/purchases", fan,
+                if pick < 0.17:
+                    await c.command("purchase", f"{recharge}/v1/purchases", fan,
                                     {"bundle_id": "coins_3500", "channel": "web"})
-                elif pick < 0.8:
-                    await c.command("gift", f"{system.url('gifting')}/v1/gifts", fan, {
+                elif pick < 0.2:
+                    await c.command("declined purchase", f"{recharge}/v1/purchases", fan,
+                                    {"bundle_id": "coins_70", "channel": "web",
+                                     "payment_method": "sandbox_decline"})
+                elif pick < 0.78:
+                    await c.command("gift", f"{gifting}/v1/gifts", fan, {
                         "creator_id": plan.choice(creators), "gift_code": plan.choice(
                             ["rose", "finger_heart", "galaxy"]), "quantity": plan.randint(1, 3),
                         "context": {"kind": "live", "id": f"stream-{plan.randint(1, 3)}"}})
+                elif pick < 0.8:
+                    await chargebacks.one(plan)
                 elif pick < 0.9 and items:
-                    await c.command("unlock", f"{system.url('gifting')}/v1/unlocks", fan,
+                    await c.command("unlock", f"{gifting}/v1/unlocks", fan,
                                     {"item_id": plan.choice(items)})
                 else:
                     await c.command("payout", f"{system.url('payout')}/v1/payouts",
@@ -119,6 +152,46 @@ async def load(system: System, rng: random.Random, outcome: Outcome, duration: f
                                     ["creator"])
 
         await asyncio.gather(*(client_loop(p) for p in plans))
+
+
+class Chargebacks:
+    """Plays the payment provider reversing acknowledged purchases (chargebacks and
+    cancellations) through the sandbox: its signed webhook is queued in the recharge database
+    and redelivered by recharge-worker until answered, faults or not."""
+
+    def __init__(self, system: System, http: httpx.AsyncClient, outcome: Outcome):
+        self.system, self.http, self.outcome = system, http, outcome
+        self.done: set[str] = set()
+
+    async def __aenter__(self) -> "Chargebacks":
+        self.pool = await create_pool(self.system.settings.database_for("recharge"),
+                                      min_size=0, max_size=2)
+        local = RechargeSettings()
+        self.sandbox = SandboxProvider(
+            self.pool, local.webhook_secret,
+            http_deliver(self.http, f"{self.system.url('recharge')}/v1/webhooks/sandbox"),
+            retry_seconds=local.sandbox_retry_seconds)
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.sandbox.drain()
+        await self.pool.close()
+
+    async def one(self, plan: random.Random) -> None:
+        bought = [a for a in self.outcome.acknowledged.get("purchase", [])
+                  if a["purchase_id"] not in self.done]
+        if not bought:
+            return
+        purchase = plan.choice(bought)
+        self.done.add(purchase["purchase_id"])
+        for _ in range(120):  # PostgreSQL may be down
+            try:
+                await self.sandbox.reverse(purchase["provider_txn_id"],
+                                           plan.choice(["chargeback", "cancellation"]))
+                self.outcome.ack("chargeback", purchase)
+                return
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                await asyncio.sleep(0.5)
 
 
 async def inject(system: System, rng: random.Random, outcome: Outcome, duration: float,
@@ -148,26 +221,32 @@ async def inject(system: System, rng: random.Random, outcome: Outcome, duration:
             system.start(victim)
 
 
-async def unconfirmed_purchases(settings: Settings, outcome: Outcome) -> list[str]:
-    """The sandbox confirms every chaos purchase (its webhook is redelivered until answered), so
-    each acknowledged one must end confirmed; its coins are then checked by reconcile."""
-    acked = [uuid.UUID(a["purchase_id"]) for a in outcome.acknowledged.get("purchase", [])]
+async def unsettled_purchases(settings: Settings, outcome: Outcome) -> list[str]:
+    """The sandbox answers every chaos purchase (its webhook is redelivered until answered):
+    each acknowledged one must end confirmed, reversed if charged back, failed if declined;
+    the coins are then checked by reconcile."""
+    reversed_ = {a["purchase_id"] for a in outcome.acknowledged.get("chargeback", [])}
+    want = {uuid.UUID(a["purchase_id"]):
+            "reversed" if a["purchase_id"] in reversed_ else "confirmed"
+            for a in outcome.acknowledged.get("purchase", [])}
+    want.update({uuid.UUID(a["purchase_id"]): "failed"
+                 for a in outcome.acknowledged.get("declined purchase", [])})
     recharge = await asyncpg.connect(settings.database_for("recharge"))
     try:
         status = dict(await recharge.fetch(
             "SELECT purchase_id, status FROM purchases WHERE purchase_id = ANY($1::uuid[])",
-            acked))
+            list(want)))
     finally:
         await recharge.close()
-    return [f"acknowledged purchase {p} is {status.get(p, 'missing')}" for p in acked
-            if status.get(p) != "confirmed"]
+    return [f"acknowledged purchase {p} is {status.get(p, 'missing')}, not {w}"
+            for p, w in want.items() if status.get(p) != w]
 
 
 async def verify(settings: Settings, outcome: Outcome, settle_seconds: float) -> None:
     deadline = asyncio.get_running_loop().time() + settle_seconds
-    while True:  # settled: invariants hold and the provider has confirmed every purchase
+    while True:  # settled: invariants hold and the provider has answered every purchase
         report = await reconcile(settings)
-        unsettled = await unconfirmed_purchases(settings, outcome)
+        unsettled = await unsettled_purchases(settings, outcome)
         if not (report.discrepancies or unsettled) or \
                 asyncio.get_running_loop().time() > deadline:
             break
@@ -233,8 +312,11 @@ async def main_async(args, native: bool) -> list[Outcome]:
         outcome = await run_seed(base, seed, args.duration, args.clients,
                                  native and not args.no_infra)
         print(f"seed {seed}: {len(outcome.faults)} faults ({', '.join(outcome.faults)}),"
-              f" {outcome.acked} acknowledged, {outcome.refused} refused,"
+              f" {outcome.acked} acknowledged ("
+              + ", ".join(f"{k} {len(v)}" for k, v in sorted(outcome.acknowledged.items()))
+              + f"), {outcome.refused} refused,"
               f" {len(outcome.discrepancies)} discrepancies", flush=True)
+        print("   refused: " + ", ".join(f"{k} x{n}" for k, n in outcome.refusals.most_common(6)))
         for d in outcome.discrepancies[:10]:
             print(f"   - {d}")
         outcomes.append(outcome)

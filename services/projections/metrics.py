@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import KafkaError
 
 from eventkit.settings import Settings
 from services.projections.offsets import topic_partitions
@@ -101,17 +102,24 @@ class LagMonitor:
 
     async def run(self, port: int) -> None:
         runner = await self.serve(port)
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.settings.kafka_bootstrap_servers,
-                                    enable_auto_commit=False)
-        await consumer.start()
         try:
-            while True:
+            while True:  # Kafka may be down when the worker (re)starts: retry, never crash it
+                consumer = AIOKafkaConsumer(
+                    bootstrap_servers=self.settings.kafka_bootstrap_servers,
+                    enable_auto_commit=False)
                 try:
-                    await self.measure(consumer)
-                except Exception as exc:  # noqa: BLE001 - metrics must never stop the worker
-                    log.warning("lag measurement failed: %r", exc)
-                await asyncio.sleep(self.interval)
+                    await consumer.start()
+                    while True:
+                        try:
+                            await self.measure(consumer)
+                        except Exception as exc:  # noqa: BLE001 - metrics never stop the worker
+                            log.warning("lag measurement failed: %r", exc)
+                        await asyncio.sleep(self.interval)
+                except KafkaError as exc:
+                    log.warning("metrics: Kafka not answering (%r); retrying", exc)
+                    await asyncio.sleep(self.interval)
+                finally:
+                    await consumer.stop()
         finally:
-            await consumer.stop()
             if runner:
                 await runner.cleanup()
