@@ -33,6 +33,9 @@ async def sandbox_callback(
     outcome, reason = ("completed", None) if cb.outcome == "completed" else \
         ("failed", "provider_failure")
     async with pool.acquire() as conn, conn.transaction():
+        # Wait for a worker still handing this payout over: its mark records the reference
+        # this callback must match (a statement's own snapshot would not wait for it).
+        await conn.execute("SELECT FROM payouts WHERE payout_id = $1 FOR UPDATE", cb.payout_id)
         done = await resolve(conn, cb.payout_id, outcome, OPEN, clock(request), reason,
                              cb.detail, cb.provider_ref)
     row = await load_payout(pool, cb.payout_id)

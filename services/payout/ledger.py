@@ -119,7 +119,7 @@ async def resolve(conn, payout_id: UUID, outcome: str, from_statuses: list[str],
     row = await conn.fetchrow(
         "UPDATE payouts SET status = $2, reason = $3, detail = $4, resolved_at = $5"
         " WHERE payout_id = $1 AND status = ANY($6::text[])"
-        " AND ($7::text IS NULL OR provider_ref IS NULL OR provider_ref = $7)"
+        " AND ($7::text IS NULL OR provider_ref = $7)"
         " RETURNING creator_id, diamonds, amount_minor, currency, usd_minor, day, provider_ref",
         payout_id, outcome, reason, detail, now, from_statuses, provider_ref)
     if row is None:

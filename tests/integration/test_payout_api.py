@@ -294,6 +294,15 @@ async def test_100_concurrent_settle_and_void_callbacks_leave_exactly_one_outcom
         client, prepared, pools):
     creator = await creator_with(client, prepared, pools["payout"], 5000)
     pid = (await ask(client, prepared, creator, 2000)).json()["payout_id"]
+    body, headers = callback(pid, "completed")
+    early = await client.post("/v1/callbacks/sandbox", content=body, headers=headers)
+    assert problem(early) == (409, "payout-not-settleable")  # no provider reference yet
+    await pools["payout"].execute(  # what the worker's submit records (tested in payout_flow)
+        "UPDATE payouts SET status = 'submitted', provider = 'sandbox', provider_ref = 'sbx-test'"
+        " WHERE payout_id = $1", uuid.UUID(pid))
+    wrong = callback(pid, "completed", ref="sbx-other")
+    assert problem(await client.post("/v1/callbacks/sandbox", content=wrong[0],
+                                     headers=wrong[1])) == (409, "payout-not-settleable")
     calls = [callback(pid, "completed" if i % 2 else "failed") for i in range(100)]
     replies = await asyncio.gather(*[client.post("/v1/callbacks/sandbox", content=b, headers=h)
                                      for b, h in calls])

@@ -155,3 +155,30 @@ async def test_reserve_is_released_once_when_its_window_ends(flow):
     e = (await client.get("/v1/earnings", headers=auth(settings, creator))).json()
     assert (e["held"], e["available"]) == (0, 1555)
     assert (await types(pool, creator)).count("DiamondsReleased") == 2
+
+
+async def test_callbacks_racing_the_timeout_void_leave_exactly_one_outcome(flow):
+    settings, client, pool = flow
+    creator, pid = await requested(settings, client, pool)
+    slow = SandboxProvider(PayoutSettings().callback_secret,
+                           http_deliver(client, "/v1/callbacks/sandbox"), delay_seconds=3600)
+    assert (await tick(pool, slow, datetime.now(UTC)))["submitted"] >= 1
+    ref = slow.refs[pid]
+    for task in slow.tasks:
+        task.cancel()  # this test plays the callbacks itself
+    bodies = [sandbox(client, outcome).callback_body(order(pid, creator), ref)
+              for outcome in ("success", "failure") * 25]
+    secret = PayoutSettings().callback_secret
+    overdue = datetime.now(UTC) + timedelta(seconds=load_config()["settle_timeout_seconds"] + 60)
+    results = await asyncio.gather(
+        *(client.post("/v1/callbacks/sandbox", content=b, headers={SIGNATURE_HEADER: sign(
+            secret, b)}) for b in bodies),
+        *(void_overdue(pool, overdue) for _ in range(10)))
+    replies, voids = results[:len(bodies)], results[len(bodies):]
+    assert {r.status_code for r in replies} == {200}
+    assert sum(r.json()["applied"] for r in replies) + sum(voids) == 1
+    status, e = await state(settings, client, creator, pid)
+    assert status in ("completed", "failed", "voided") and e["pending"] == 0
+    assert e["paid"] == (2000 if status == "completed" else 0)
+    outcomes = [t for t in await types(pool, creator) if t in ("PayoutCompleted", "PayoutFailed")]
+    assert len(outcomes) == 1
