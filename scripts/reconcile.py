@@ -178,13 +178,15 @@ async def purchases_read_model_matches(db) -> tuple[int, list[str]]:
     reversed purchase was confirmed first, and its coins were all clawed back)."""
     live = await keyed(db["recharge"], "SELECT purchase_id::text,"
                        " status IN ('confirmed', 'reversed'), status = 'failed',"
-                       " status = 'reversed', CASE WHEN status = 'reversed' THEN coins ELSE 0 END"
-                       " FROM purchases")
+                       " status = 'reversed', CASE WHEN status = 'reversed' THEN coins ELSE 0 END,"
+                       " refund_status FROM purchases")
     projected = await keyed(db["projections"], "SELECT purchase_id, confirmed_at IS NOT NULL,"
                             " declined_at IS NOT NULL, clawed_back_at IS NOT NULL,"
-                            " clawed_back_coins FROM purchases")
-    return len(live), disagreements("purchase", "(confirmed, failed, reversed, clawed back)",
-                                    "recharge", live, "purchases read model", projected)
+                            " clawed_back_coins, CASE WHEN refunded_at IS NOT NULL THEN 'refunded'"
+                            " WHEN refund_due_at IS NOT NULL THEN 'due' END FROM purchases")
+    return len(live), disagreements(
+        "purchase", "(confirmed, failed, reversed, clawed back, refund)", "recharge", live,
+        "purchases read model", projected)
 
 
 async def every_event_projected_once(db) -> tuple[int, list[str]]:

@@ -1,5 +1,6 @@
 -- Analysts' views (documented in docs/analytics.md) and the read-only role that may read them.
--- v2 (after 004_refunds.sql): purchases and purchase_funnel show late payments and refunds.
+-- v2 (after 004_refunds.sql): purchases and purchase_funnel show late payments and refunds;
+-- the funnel counts payments that timed out apart from those the provider declined.
 -- Idempotent on purpose: a rebuild swaps tables in and re-runs this file in the same transaction
 -- (dropping a table drops the views over it). Change a view with a NEW *_analytics*.sql file.
 
@@ -64,10 +65,11 @@ SELECT (coalesce(created_at, confirmed_at, declined_at, clawed_back_at) AT TIME 
        country, channel,
        count(*) AS created,
        count(confirmed_at) AS confirmed,
-       count(declined_at) AS declined,
+       count(declined_at) FILTER (WHERE decline_reason IS DISTINCT FROM 'timeout') AS declined,
        count(clawed_back_at) AS charged_back,
        count(*) FILTER (WHERE confirmed_at IS NULL AND declined_at IS NULL) AS open,
        round(count(confirmed_at)::numeric / count(*), 4) AS confirmation_rate,
+       count(declined_at) FILTER (WHERE decline_reason = 'timeout') AS timed_out,
        count(refund_due_at) AS late_payments,
        count(refunded_at) AS refunded
 FROM public.purchases
