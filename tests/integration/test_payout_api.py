@@ -318,3 +318,14 @@ async def test_100_concurrent_settle_and_void_callbacks_leave_exactly_one_outcom
         assert (e["pending"], e["paid"], e["available"]) == (0, 2000, 3000)
     else:
         assert (e["pending"], e["paid"], e["available"]) == (0, 0, 5000)
+
+
+async def test_another_creators_payout_is_not_found_but_an_admin_sees_it(client, prepared,
+                                                                        pools):
+    creator = await creator_with(client, prepared, pools["payout"], 5000)
+    pid = (await ask(client, prepared, creator, 2000)).json()["payout_id"]
+    other = new_id("cr")
+    r = await client.get(f"/v1/payouts/{pid}", headers=auth(prepared, other, roles=["creator"]))
+    assert problem(r) == (404, "payout-not-found")
+    r = await client.get(f"/v1/payouts/{pid}", headers=auth(prepared, "ops", roles=["admin"]))
+    assert r.status_code == 200 and r.json()["payout_id"] == pid

@@ -395,3 +395,14 @@ async def test_the_sandbox_retries_a_refused_delivery_with_backoff(rc):
     assert dict(row) == {"attempts": 1, "last_status": 409, "delivered_at": None, "later": True}
     assert await provider.deliver_due(datetime.now(UTC)) == 0  # not due again yet
     assert (await purchase_rows(rc, fan))[0]["status"] == "pending"
+
+
+async def test_another_users_purchase_is_not_found(rc):
+    owner, other = new_id("fan"), new_id("fan")
+    pid = (await buy(rc, owner)).json()["purchase_id"]
+    r = await rc.client.get(f"/v1/purchases/{pid}", headers=auth(rc.settings, other))
+    assert problem(r) == (404, "purchase-not-found")
+    mine = await rc.client.get(f"/v1/purchases/{pid}", headers=auth(rc.settings, owner))
+    assert mine.status_code == 200
+    listed = await rc.client.get("/v1/purchases", headers=auth(rc.settings, other))
+    assert pid not in {p["purchase_id"] for p in listed.json()["purchases"]}

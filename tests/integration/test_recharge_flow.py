@@ -29,15 +29,20 @@ async def rc(namespace):
         yield env
 
 
-async def publish(rc) -> list:
-    """Relays recharge's outbox to Kafka; returns every record now on its two topics."""
-    relay = OutboxRelay(rc.settings, rc.settings.database_for("recharge"))
+async def relay(rc, service: str) -> None:
+    """Relays the service's outbox to Kafka, all of it."""
+    relay = OutboxRelay(rc.settings, rc.settings.database_for(service))
     await relay.start()
     try:
         while await relay.relay_once():
             pass
     finally:
         await relay.stop()
+
+
+async def publish(rc) -> list:
+    """Relays recharge's outbox to Kafka; returns every record now on its two topics."""
+    await relay(rc, "recharge")
     sent = await rc.pools["recharge"].fetchval(
         "SELECT count(*) FROM outbox WHERE topic = $1", topics.RECHARGE_EVENTS)
     bans = await rc.pools["recharge"].fetchval(
@@ -98,9 +103,16 @@ async def test_chargeback_after_spending_leaves_a_negative_balance_that_blocks_s
     r = await rc.gifting.post("/v1/gifts", json=gift(creator, "rose"),
                               headers=auth(rc.settings, fan))
     assert problem(r) == (409, "insufficient-coins") and r.json()["balance"] == -300
+    await relay(rc, "gifting")  # the gift's event too: the read model shows the debt
+    sent = await rc.pools["gifting"].fetchval(
+        "SELECT count(*) FROM outbox WHERE topic = $1", topics.GIFTING_EVENTS)
+    await Projector(rc.pools["projections"]).apply(
+        [Incoming(r.value, r.key, r.topic, r.partition, r.offset)
+         for r in await read_topic(rc.settings, topics.GIFTING_EVENTS, expect=sent)])
     row = await rc.pools["projections"].fetchrow(
-        "SELECT purchased, clawed_back, balance FROM wallet_balances WHERE user_id = $1", fan)
-    assert dict(row) == {"purchased": 350, "clawed_back": 350, "balance": 0}  # gifts: gifting's
+        "SELECT purchased, clawed_back, gifted, balance FROM wallet_balances WHERE user_id = $1",
+        fan)
+    assert dict(row) == {"purchased": 350, "clawed_back": 350, "gifted": 300, "balance": -300}
 
     clawback = (await events_of(rc, purchase["purchase_id"]))[-1]
     assert clawback["type"] == "CoinsClawedBack"
