@@ -202,3 +202,29 @@ async def test_dropping_a_namespace_removes_its_topics_and_its_faust_topics_only
     finally:
         await admin.delete_topics([neighbour])
         await admin.close()
+
+
+async def test_readyz_says_which_dependency_is_down(prepared):
+    """/readyz answers 200 while PostgreSQL and Kafka answer, 503 naming the one that does not
+    (here: Kafka moved to a closed port, then the database pool closed)."""
+    import httpx
+
+    from infra.system import free_port
+    from services.gifting.api import create
+
+    app = create(prepared)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://test") as client:
+            r = await client.get("/readyz")
+            assert (r.status_code, r.json()["checks"]) == (200, {"postgres": "ok", "kafka": "ok"})
+            app.state.settings = prepared.model_copy(
+                update={"kafka_bootstrap_servers": f"127.0.0.1:{free_port()}"})
+            r = await client.get("/readyz")
+            assert r.status_code == 503 and r.json()["checks"]["postgres"] == "ok"
+            assert r.json()["checks"]["kafka"].startswith("down")
+            app.state.settings = prepared
+            await app.state.pool.close()
+            r = await client.get("/readyz")
+            assert r.status_code == 503 and r.json()["checks"]["postgres"].startswith("down")
+            assert r.json()["checks"]["kafka"] == "ok"
