@@ -91,9 +91,11 @@ debit AS (
     WHERE user_id = $1 AND balance >= $8 AND EXISTS (SELECT FROM claim)
       AND (SELECT count(*) FROM caller) >= 0
     RETURNING balance, version),
--- rules.next_combo, in SQL: ON CONFLICT DO UPDATE locks the combo row and works on its latest
--- version, so two gifts racing on one combo both count (a read-then-write here would not: the
--- read would use the statement's snapshot, taken before the wallet lock was granted).
+-- The combo: the same gift again within the window ($15) of the last one continues it (the
+-- count grows by the quantity), else a new one starts. ON CONFLICT DO UPDATE locks the combo row
+-- and works on its latest version, so two gifts racing on one combo both count (a
+-- read-then-write here would not: the read would use the statement's snapshot, taken before the
+-- wallet lock was granted).
 combo AS (
     INSERT INTO combos AS c (sender_id, creator_id, context_kind, context_id, gift_code,
                              combo_id, count, last_at)

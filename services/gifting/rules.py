@@ -1,25 +1,19 @@
-"""Pure gifting rules: combos and who may send or receive."""
+"""Pure gifting rules: who may send or receive; the combo a gift belongs to."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from uuid import UUID, uuid4
+from datetime import date, datetime
+from uuid import UUID
 
 from services.rules.eligibility import Policy, refusal
 
 
 @dataclass(frozen=True)
 class Combo:
+    """A gift's combo, as gifts.py's statement (_SEND) continued or started it."""
+
     combo_id: UUID
     count: int
     last_at: datetime
-
-
-def next_combo(previous: Combo | None, now: datetime, window: timedelta, quantity: int) -> Combo:
-    """The same gift again within `window` of the last one continues the combo (count grows by
-    the quantity sent); otherwise a new combo starts."""
-    if previous is not None and now - previous.last_at <= window:
-        return Combo(previous.combo_id, previous.count + quantity, now)
-    return Combo(uuid4(), quantity, now)
 
 
 @dataclass(frozen=True)

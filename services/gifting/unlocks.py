@@ -15,7 +15,14 @@ from schemas import topics
 from schemas.events.gifting import ContentUnlocked, ItemListed
 from services.gifting import accounts, spending
 from services.gifting.catalog import load_catalog
-from services.gifting.errors import Banned, InsufficientCoins, ItemExists, ItemNotFound, NotEligible
+from services.gifting.errors import (
+    Banned,
+    InsufficientCoins,
+    ItemExists,
+    ItemNotFound,
+    NotEligible,
+    RecipientNotEligible,
+)
 
 SOURCE = "/coinstream/gifting"
 PLATFORM = "platform"
@@ -56,17 +63,21 @@ class UnlockPublic(BaseModel):
 
 
 @router.put("/items", status_code=201, summary="List or re-price an unlockable item",
-            responses=problems.problem_responses(problems.Unauthorized, problems.Forbidden,
-                                                 ItemExists))
-async def put_item(body: ItemCreate, caller: CallerDep, request: Request) -> ItemPublic:
+            responses=problems.problem_responses(
+                problems.Unauthorized, problems.Forbidden, ItemExists,
+                problems.IdempotencyKeyReused, problems.MissingIdempotencyKey))
+async def put_item(body: ItemCreate, caller: CallerDep, key: IdempotencyKey, request: Request,
+                   response: Response) -> ItemPublic:
     """Creators list their own items; admins list platform items. Re-listing bumps the version;
-    unlocks already made keep the price they paid."""
+    unlocks already made keep the price they paid. A retry with the same Idempotency-Key
+    replays the first answer and bumps nothing."""
     if body.platform and not caller.has("admin"):
         raise problems.Forbidden("only admins list platform items")
     if not body.platform and not (caller.has("creator") or caller.has("admin")):
         raise problems.Forbidden("only creators list items")
     owner = PLATFORM if body.platform else caller.user_id
-    async with request.app.state.pool.acquire() as conn, conn.transaction():
+
+    async def work(conn):
         row = await conn.fetchrow(
             "INSERT INTO items AS i (item_id, owner_id, title, coins) VALUES ($1, $2, $3, $4)"
             " ON CONFLICT (item_id) DO UPDATE SET title = $3, coins = $4, version = i.version + 1"
@@ -78,8 +89,10 @@ async def put_item(body: ItemCreate, caller: CallerDep, request: Request) -> Ite
             item_id=body.item_id, owner_id=owner, title=body.title, coins=body.coins,
             item_version=row["version"]), aggregate_id=f"item-{body.item_id}",
             aggregate_version=row["version"], subject=owner))
-    return ItemPublic(item_id=body.item_id, owner_id=owner, title=body.title, coins=body.coins,
-                      version=row["version"])
+        return 201, ItemPublic(item_id=body.item_id, owner_id=owner, title=body.title,
+                               coins=body.coins, version=row["version"]).model_dump(mode="json")
+
+    return await respond_once(request, response, caller.user_id, key, body, work, ItemPublic)
 
 
 @router.get("/items/{item_id}", summary="An unlockable item and its price",
@@ -92,21 +105,29 @@ async def get_item(item_id: str, request: Request) -> ItemPublic:
     return ItemPublic(**row)
 
 
+# The item and whether its owner may receive coins, in the one read the unlock already makes.
+_OWNER_BANNED = accounts.banned_sql("items.owner_id", "'receive'")
+_ITEM = (f"SELECT owner_id, coins, owner_id <> '{PLATFORM}' AND {_OWNER_BANNED} AS owner_banned"
+         " FROM items WHERE item_id = $1")
+
+
 @router.post("/unlocks", status_code=201, summary="Unlock an item with coins",
              responses=problems.problem_responses(
-                 problems.Unauthorized, NotEligible, Banned, ItemNotFound, InsufficientCoins,
-                 problems.IdempotencyKeyReused, problems.MissingIdempotencyKey))
+                 problems.Unauthorized, NotEligible, Banned, ItemNotFound, RecipientNotEligible,
+                 InsufficientCoins, problems.IdempotencyKeyReused,
+                 problems.MissingIdempotencyKey))
 async def unlock(body: UnlockCreate, caller: CallerDep, key: IdempotencyKey, request: Request,
                  response: Response) -> UnlockPublic:
     """Debits the item's price once and records `ContentUnlocked`. Unlocking an item the caller
     already unlocked charges nothing and answers 200 with the original unlock, whatever the
-    Idempotency-Key."""
+    Idempotency-Key. Refused (and nothing recorded) like a gift: a spender who is not eligible
+    or is banned from gifting, an item whose owner is banned from receiving (platform items
+    have no owner to ban), a short balance."""
     catalog = load_catalog()
 
     async def work(conn):
         await accounts.remember_caller(conn, caller)
-        item = await conn.fetchrow("SELECT owner_id, coins FROM items WHERE item_id = $1",
-                                   body.item_id)
+        item = await conn.fetchrow(_ITEM, body.item_id)
         if item is None:
             raise ItemNotFound(body.item_id)
         unlock_id, event_id = uuid4(), uuid4()
@@ -125,6 +146,8 @@ async def unlock(body: UnlockCreate, caller: CallerDep, key: IdempotencyKey, req
                 balance_after=prior["balance_after"], unlocked_at=prior["created_at"],
                 already_unlocked=True).model_dump(mode="json")
         await spending.check_spender(conn, caller)
+        if item["owner_banned"]:
+            raise RecipientNotEligible("the item's owner is banned from receiving coins")
         balance_after, version = await spending.debit(conn, caller.user_id, item["coins"])
         event = new_envelope(SOURCE, ContentUnlocked(
             unlock_id=str(unlock_id), user_id=caller.user_id, item_id=body.item_id,

@@ -214,6 +214,74 @@ async def test_items_belong_to_their_owner_and_platform_items_need_admin(client,
         (404, "item-not-found")
 
 
+async def test_retried_item_listing_replays_and_bumps_the_version_once(client, prepared, pools):
+    cr, item = await creator(client, prepared), new_id("video")
+    body = {"item_id": item, "title": "Backstage", "coins": 300}
+    headers = auth(prepared, cr, key="list-me", roles=["creator"])
+    first, *retries = [await client.put("/v1/items", json=body, headers=headers)
+                       for _ in range(3)]
+    assert first.status_code == 201 and first.json()["version"] == 1
+    assert all(r.status_code == 201 and r.json() == first.json() for r in retries)
+    assert all(r.headers.get("Idempotent-Replayed") == "true" for r in retries)
+    assert problem(await client.put("/v1/items", json={**body, "coins": 400},
+                                    headers=headers)) == (409, "idempotency-key-reused")
+    no_key = {k: v for k, v in headers.items() if k != "Idempotency-Key"}
+    assert problem(await client.put("/v1/items", json={**body, "coins": 500},
+                                    headers=no_key)) == (428, "idempotency-key-required")
+    repriced = await client.put("/v1/items", json={**body, "coins": 350},
+                                headers=auth(prepared, cr, roles=["creator"]))
+    assert repriced.status_code == 201 and repriced.json()["version"] == 2
+    assert (await client.get(f"/v1/items/{item}")).json()["coins"] == 350
+    assert await pools["gifting"].fetchval(
+        "SELECT array_agg(version ORDER BY version) FROM events"
+        " WHERE stream_id = $1", f"item-{item}") == [1, 2]
+
+
+async def test_unlocks_refuse_items_of_an_owner_banned_from_receiving(client, prepared, pools):
+    fan, cr = new_id("fan"), await creator(client, prepared)
+    await fund_wallet(pools["gifting"], fan, 1000)
+    item = new_id("video")
+    assert (await client.put("/v1/items", json={"item_id": item, "title": "x", "coins": 300},
+                             headers=auth(prepared, cr, roles=["creator"]))).status_code == 201
+
+    async def unlock():
+        return await client.post("/v1/unlocks", json={"item_id": item},
+                                 headers=auth(prepared, fan))
+
+    for n, scope in enumerate(["receive", "account"]):
+        await apply_event(pools, TransactionBanPlaced(
+            ban_id=f"u{n}-{cr}", user_id=cr, scopes=[scope], reason="fraud",
+            source="moderation"), cr)
+        assert problem(await unlock()) == (422, "recipient-not-eligible")
+        await apply_event(pools, TransactionBanLifted(
+            ban_id=f"u{n}-{cr}", user_id=cr, reason="appeal", source="admin"), cr)
+    assert await balance(client, prepared, fan) == 1000
+    assert await pools["gifting"].fetchval(
+        "SELECT count(*) FROM unlocks WHERE user_id = $1", fan) == 0
+    assert await pools["gifting"].fetchval(
+        "SELECT count(*) FROM events WHERE stream_id = $1", f"wallet-{fan}") == 0
+    assert (await unlock()).status_code == 201
+    assert await balance(client, prepared, fan) == 700
+
+
+async def test_platform_items_have_no_owner_to_ban(client, prepared, pools):
+    fan, admin, item = new_id("fan"), new_id("admin"), new_id("feature")
+    await fund_wallet(pools["gifting"], fan, 100)
+    assert (await client.put("/v1/items", json={"item_id": item, "title": "x", "coins": 60,
+                                                "platform": True},
+                             headers=auth(prepared, admin, roles=["admin"]))).status_code == 201
+    ban = new_id("platform-ban")  # a ban naming the pseudo-owner itself changes nothing
+    await apply_event(pools, TransactionBanPlaced(
+        ban_id=ban, user_id="platform", scopes=["receive"], reason="x", source="admin"), "x")
+    try:
+        r = await client.post("/v1/unlocks", json={"item_id": item}, headers=auth(prepared, fan))
+        assert r.status_code == 201, r.text
+    finally:
+        await apply_event(pools, TransactionBanLifted(
+            ban_id=ban, user_id="platform", reason="x", source="admin"), "x")
+    assert await balance(client, prepared, fan) == 40
+
+
 async def test_clawback_after_spending_leaves_a_negative_balance_that_cannot_spend(
         client, prepared, pools):
     fan, cr = new_id("fan"), await creator(client, prepared)

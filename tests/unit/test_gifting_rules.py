@@ -1,37 +1,10 @@
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 
 import pytest
 
 from services.gifting.catalog import GiftUnavailable, load_catalog
-from services.gifting.rules import Combo, Profile, next_combo, recipient_refusal
+from services.gifting.rules import Profile, recipient_refusal
 from services.rules.eligibility import load_policy
-
-T0 = datetime(2026, 11, 25, 12, tzinfo=UTC)
-WINDOW = timedelta(seconds=10)
-
-
-def test_first_gift_starts_a_combo():
-    combo = next_combo(None, T0, WINDOW, 3)
-    assert combo.count == 3 and combo.last_at == T0
-
-
-def test_same_gift_within_the_window_continues_the_combo():
-    first = next_combo(None, T0, WINDOW, 1)
-    second = next_combo(first, T0 + WINDOW, WINDOW, 9)  # exactly at the edge still counts
-    assert (second.combo_id, second.count) == (first.combo_id, 10)
-
-
-def test_a_pause_longer_than_the_window_starts_a_new_combo():
-    first = next_combo(None, T0, WINDOW, 5)
-    later = next_combo(first, T0 + WINDOW + timedelta(microseconds=1), WINDOW, 1)
-    assert later.combo_id != first.combo_id and later.count == 1
-
-
-def test_combo_window_is_measured_from_the_last_gift_not_the_first():
-    c = next_combo(None, T0, WINDOW, 1)
-    for step in range(1, 6):
-        c = next_combo(c, T0 + step * timedelta(seconds=8), WINDOW, 1)
-    assert c.count == 6 and isinstance(c, Combo)
 
 
 def test_prices_and_batch_quantities():

@@ -1,6 +1,7 @@
--- The spendable coin balance of every wallet. The CHECK is the last line of defence; spends use
--- a conditional UPDATE (balance >= price) so a short wallet is refused inside PostgreSQL.
--- Clawbacks may take a balance below zero, so the check only applies to spends (see store.py).
+-- The spendable coin balance of every wallet. There is no CHECK (balance >= 0): clawbacks may
+-- take a balance below zero. What refuses an overdraft is the spend itself, a conditional UPDATE
+-- (balance >= price) inside PostgreSQL: gifts.py (_SEND) and ledger.spend (unlocks, through
+-- spending.debit). Concurrent spends serialise on the row lock and each re-checks the balance.
 CREATE TABLE wallets (
     user_id    text PRIMARY KEY,
     balance    bigint  NOT NULL DEFAULT 0,
