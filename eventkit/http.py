@@ -38,6 +38,7 @@ def create_app(title: str, service: str, settings: Settings, routers: list[APIRo
     app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
     app.state.settings = settings
     problems.install(app)
+    problems.document(app)
     app.add_middleware(_LimitBody, max_bytes=settings.max_body_bytes)
     app.include_router(_health_router())
     for router in routers:

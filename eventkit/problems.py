@@ -74,7 +74,7 @@ def problem_responses(*errors: type[DomainError]) -> dict[int | str, dict[str, A
     """OpenAPI `responses=` entry documenting the problems a route can answer with."""
     out: dict[int | str, dict[str, Any]] = {}
     for err in errors:
-        entry = out.setdefault(err.status, {"model": Problem, "description": "", "content": {
+        entry = out.setdefault(err.status, {"description": "", "content": {
             PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}, "examples": {}}}})
         entry["description"] = "; ".join(filter(None, [entry["description"], err.title]))
         entry["content"][PROBLEM_JSON]["examples"][err.code] = {"summary": err.title, "value": {
@@ -85,6 +85,51 @@ def problem_responses(*errors: type[DomainError]) -> dict[int | str, dict[str, A
                 {name: {"schema": {"type": "string"}, "example": value}
                  for name, value in err.headers.items()})
     return out
+
+
+def _documented(status: int, code: str, title: str, **extra: Any) -> dict[str, Any]:
+    """A raw OpenAPI response object for one problem (for responses FastAPI adds itself)."""
+    example = {"type": f"https://coinstream.dev/problems/{code}", "title": title,
+               "status": status, "detail": title, **extra}
+    return {"description": title, "content": {PROBLEM_JSON: {
+        "schema": {"$ref": "#/components/schemas/Problem"},
+        "examples": {code: {"summary": title, "value": example}}}}}
+
+
+def document(app: FastAPI) -> None:
+    """Makes the OpenAPI document say what the handlers below really answer: 422 as
+    problem+json with its `errors` (FastAPI documents its own HTTPValidationError body), 413 on
+    routes that take a body, 503 on routes that need a dependency."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = build()
+        schema.setdefault("components", {}).setdefault("schemas", {}).setdefault(
+            "Problem", Problem.model_json_schema())
+        for path, operations in schema.get("paths", {}).items():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                if "422" in responses and "application/json" in responses["422"].get(
+                        "content", {}):
+                    responses["422"] = _documented(
+                        422, "validation-error", "Request failed validation",
+                        errors=[{"loc": ["body", "field"], "msg": "Field required",
+                                 "type": "missing"}])
+                if "requestBody" in operation:
+                    responses.setdefault("413", _documented(
+                        413, PayloadTooLarge.code, PayloadTooLarge.title))
+                if path not in ("/healthz", "/readyz"):
+                    responses.setdefault("503", _documented(
+                        503, "service-unavailable", "A dependency is unavailable"))
+        for unused in ("HTTPValidationError", "ValidationError"):
+            if f"#/components/schemas/{unused}" not in str(schema["paths"]):
+                schema["components"]["schemas"].pop(unused, None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi
 
 
 def install(app: FastAPI) -> None:
