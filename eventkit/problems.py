@@ -111,12 +111,21 @@ def document(app: FastAPI) -> None:
         for path, operations in schema.get("paths", {}).items():
             for operation in operations.values():
                 responses = operation.setdefault("responses", {})
-                if "422" in responses and "application/json" in responses["422"].get(
-                        "content", {}):
-                    responses["422"] = _documented(
+                if "422" in responses:  # FastAPI's body, merged into a route's own 422s
+                    invalid = _documented(
                         422, "validation-error", "Request failed validation",
                         errors=[{"loc": ["body", "field"], "msg": "Field required",
                                  "type": "missing"}])
+                    own = responses["422"].get("content", {}).get(PROBLEM_JSON)
+                    if own:
+                        own.setdefault("examples", {}).update(
+                            invalid["content"][PROBLEM_JSON]["examples"])
+                        invalid["content"][PROBLEM_JSON] = own
+                        invalid["description"] = "; ".join(filter(None, [
+                            responses["422"].get("description", "").replace(
+                                "Validation Error", "").strip("; "),
+                            invalid["description"]]))
+                    responses["422"] = invalid
                 if "requestBody" in operation:
                     responses.setdefault("413", _documented(
                         413, PayloadTooLarge.code, PayloadTooLarge.title))

@@ -26,3 +26,9 @@ def test_every_documented_error_is_problem_json(create):
             if "requestBody" in op:
                 assert "413" in op["responses"], (method, path)
             assert "503" in op["responses"], (method, path)
+
+
+def test_a_routes_own_422_problems_stay_beside_the_validation_error():
+    responses = gifting(Settings()).openapi()["paths"]["/v1/gifts"]["post"]["responses"]
+    examples = responses["422"]["content"]["application/problem+json"]["examples"]
+    assert {"self-gift", "recipient-not-eligible", "validation-error"} <= set(examples)
