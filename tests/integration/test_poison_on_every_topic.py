@@ -1,8 +1,8 @@
 """Poison on the bus: on every topic each command service consumes, four kinds of bad message —
 garbage bytes, valid JSON of an unknown type, a known type with a bad payload, a future schema
 version — each land in the dead-letter topic with its reason, and the consumer goes on to apply
-the good event published after them. (The projections worker has the same test of its own in
-test_projections.py.)"""
+the good event published after them. (The projections worker has its own poison test in
+test_projections_worker.py.)"""
 
 import asyncio
 import uuid
