@@ -1,6 +1,6 @@
 """Exact money types shared by payloads: integer minor units with an ISO-4217 code."""
 
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -9,6 +9,14 @@ Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 Country = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 # Rates travel as decimal strings so no consumer ever sees a binary float.
 Rate = Annotated[Decimal, Field(ge=0, max_digits=28, decimal_places=12)]
+RATE_PLACES = Decimal("1e-12")
+
+
+def recordable(rate: Decimal) -> Decimal:
+    """The rate as an event can carry it (a Rate): exact when it fits 12 decimal places, else
+    rounded half-even to 12. Amounts must be computed with this recorded rate."""
+    return rate.quantize(RATE_PLACES, rounding=ROUND_HALF_EVEN) \
+        if rate.as_tuple().exponent < -12 else rate
 Coins = Annotated[int, Field(ge=0)]
 
 

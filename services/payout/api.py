@@ -87,12 +87,17 @@ async def get_earnings(caller: CallerDep, request: Request,
                           per_stream=[StreamEarnings(**dict(r)) for r in per_stream])
 
 
+PAYOUT_CURRENCY = ("The creator's payout currency: payouts are paid in it (converted at the "
+                   "recorded FX rate) unless a request names another")
+
+
 class BankMethod(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["bank"]
     account_holder: str = Field(min_length=1, max_length=140)
     iban: str = Field(pattern=r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{10,30}$", examples=["DE89370400440532013000"])
+    currency: Currency = Field(default="USD", description=PAYOUT_CURRENCY)
 
 
 class PaypalMethod(BaseModel):
@@ -100,6 +105,7 @@ class PaypalMethod(BaseModel):
 
     kind: Literal["paypal"]
     email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)
+    currency: Currency = Field(default="USD", description=PAYOUT_CURRENCY)
 
 
 PayoutMethodBody = Annotated[BankMethod | PaypalMethod, Field(discriminator="kind")]
@@ -108,6 +114,7 @@ PayoutMethodBody = Annotated[BankMethod | PaypalMethod, Field(discriminator="kin
 class PayoutMethodPublic(BaseModel):
     kind: Literal["bank", "paypal"]
     masked: str
+    currency: str = "USD"
 
 
 def masked(method: BankMethod | PaypalMethod) -> str:
@@ -117,13 +124,22 @@ def masked(method: BankMethod | PaypalMethod) -> str:
     return f"{name[:1]}…@{domain}"
 
 
+def supported(currency: str) -> str:
+    """The currency, when payouts can be paid in it (config rates.usd_per_unit)."""
+    units = load_config()["rates"]["usd_per_unit"]
+    if currency not in units:
+        raise UnsupportedCurrency(f"{currency} is not one of {sorted(units)}")
+    return currency
+
+
 @router.put("/payout-method", summary="Put the caller's payout method (bank or PayPal) on file",
             responses=problems.problem_responses(
-                problems.Unauthorized, problems.IdempotencyKeyReused,
+                problems.Unauthorized, UnsupportedCurrency, problems.IdempotencyKeyReused,
                 problems.MissingIdempotencyKey))
 async def put_payout_method(body: PayoutMethodBody, caller: CallerDep, key: IdempotencyKey,
                             request: Request) -> PayoutMethodPublic:
-    out = PayoutMethodPublic(kind=body.kind, masked=masked(body))
+    supported(body.currency)
+    out = PayoutMethodPublic(kind=body.kind, masked=masked(body), currency=body.currency)
 
     async def work(conn):
         await conn.execute(
@@ -149,7 +165,8 @@ class PayoutCreate(BaseModel):
     diamonds: int = Field(gt=0, le=10**12, examples=[2000])
     method: Literal["bank", "paypal"] | None = Field(
         default=None, description="Optional; must match the method on file")
-    currency: Currency = "USD"
+    currency: Currency | None = Field(
+        default=None, description="Defaults to the payout method's currency")
 
 
 @router.post("/payouts", status_code=201, summary="Request a payout of available diamonds",
@@ -165,8 +182,8 @@ async def request_payout(body: PayoutCreate, caller: CallerDep, key: Idempotency
     `PayoutRequested`. Amounts above the review threshold wait for an admin."""
     now, config = clock(request), load_config()
     rates = config["rates"]
-    if body.currency not in rates["usd_per_unit"]:
-        raise UnsupportedCurrency(f"{body.currency} is not one of {sorted(rates['usd_per_unit'])}")
+    if body.currency is not None:
+        supported(body.currency)
     usd_per_diamond = Decimal(rates["usd_per_diamond"])
     usd, _ = diamonds_to_fiat(body.diamonds, usd_per_diamond, Decimal(1), "USD")
     if below_minimum(usd.amount_minor, config["minimum_payout_usd_minor"]):
@@ -179,19 +196,22 @@ async def request_payout(body: PayoutCreate, caller: CallerDep, key: Idempotency
                   payout_day(now))
     if why:
         raise NotEligible(why)
-    amount, fx = diamonds_to_fiat(body.diamonds, usd_per_diamond,
-                                  Decimal(rates["usd_per_unit"][body.currency]), body.currency)
     review = requires_review(usd.amount_minor, config["review_above_usd_minor"])
     day = payout_day(now)
 
     async def work(conn):
         await refuse_when_banned(conn, caller.user_id, now, config["banned_may_withdraw"])
-        method = await conn.fetchval(
-            "SELECT kind FROM payout_methods WHERE creator_id = $1", caller.user_id)
-        if method is None:
+        on_file = await conn.fetchrow(
+            "SELECT kind, coalesce(details->>'currency', 'USD') AS currency FROM payout_methods"
+            " WHERE creator_id = $1", caller.user_id)
+        if on_file is None:
             raise NoPayoutMethod("PUT /v1/payout-method first")
+        method = on_file["kind"]
         if body.method and body.method != method:
             raise MethodMismatch(f"{body.method} requested, {method} on file")
+        currency = supported(body.currency or on_file["currency"])
+        amount, fx = diamonds_to_fiat(body.diamonds, usd_per_diamond,
+                                      Decimal(rates["usd_per_unit"][currency]), currency)
         row = await conn.fetchrow(
             "UPDATE creators SET pending = pending + $2, version = version + 1, updated_at = now()"
             " WHERE creator_id = $1 AND earned - held - pending - paid >= $2"

@@ -5,7 +5,7 @@ from decimal import ROUND_DOWN, Decimal
 from functools import cache
 from pathlib import Path
 
-from schemas.money import Money
+from schemas.money import Money, recordable
 
 CONFIG_FILE = Path(__file__).with_name("config.json")
 
@@ -17,8 +17,9 @@ def diamonds_for(coins: int, diamonds_per_coin: Decimal) -> int:
 
 def diamonds_to_fiat(diamonds: int, usd_per_diamond: Decimal, usd_per_unit: Decimal,
                      currency: str) -> tuple[Money, Decimal]:
-    """The payout amount in `currency` minor units (rounded down) and the FX rate applied."""
-    fx = Decimal(1) / usd_per_unit
+    """The payout amount in `currency` minor units (rounded down) and the FX rate applied
+    (as recorded on the event, so the amount can be recomputed from it)."""
+    fx = recordable(Decimal(1) / usd_per_unit)
     minor = (Decimal(diamonds) * usd_per_diamond * fx * 100).to_integral_value(rounding=ROUND_DOWN)
     return Money(amount_minor=int(minor), currency=currency), fx
 

@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
-from schemas.money import Money
+from schemas.money import Money, recordable
 
 CATALOG_FILE = Path(__file__).with_name("catalog.json")
 CUSTOM = "custom"  # bundle_id recorded for a custom amount
 # ISO-4217 minor-unit exponents that differ from the usual 2.
 MINOR_EXPONENT = {"JPY": 0, "KRW": 0, "IDR": 0}
-FX_PLACES = Decimal("1e-12")  # events carry rates with at most 12 decimal places
 
 
 class UnknownBundle(LookupError):
@@ -117,9 +116,7 @@ class Catalog:
 
 def fx_rate(usd_per_unit: dict[str, str], charge: str, settle: str) -> Decimal:
     """Settlement units per charge unit, exact when it fits 12 decimal places."""
-    rate = Decimal(usd_per_unit[charge]) / Decimal(usd_per_unit[settle])
-    return rate.quantize(FX_PLACES, rounding=ROUND_HALF_EVEN) if \
-        rate.as_tuple().exponent < -12 else rate
+    return recordable(Decimal(usd_per_unit[charge]) / Decimal(usd_per_unit[settle]))
 
 
 def round_minor(amount: Decimal) -> int:

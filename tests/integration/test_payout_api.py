@@ -329,3 +329,23 @@ async def test_another_creators_payout_is_not_found_but_an_admin_sees_it(client,
     assert problem(r) == (404, "payout-not-found")
     r = await client.get(f"/v1/payouts/{pid}", headers=auth(prepared, "ops", roles=["admin"]))
     assert r.status_code == 200 and r.json()["payout_id"] == pid
+
+
+async def test_payouts_are_paid_in_the_creators_currency_unless_a_request_names_another(
+        client, prepared, pools):
+    paypal = {"kind": "paypal", "email": "ada@example.com", "currency": "EUR"}
+    creator = await creator_with(client, prepared, pools["payout"], 9000, method=paypal)
+    default = (await ask(client, prepared, creator, 2000)).json()
+    # 2,000 diamonds x $0.005 = $10.00 = EUR 9.25 at 1.08 USD per EUR: 0.925925925926 EUR per
+    # USD, the rate recorded (12 places), amount rounded down
+    assert (default["amount"], default["usd_minor"]) == (
+        {"amount_minor": 925, "currency": "EUR"}, 1000)
+    named = (await ask(client, prepared, creator, 2000, currency="GBP")).json()
+    assert named["amount"]["currency"] == "GBP"
+    event = await pools["payout"].fetchval(
+        "SELECT envelope FROM events WHERE event_id = $1", uuid.UUID(default["event_id"]))
+    assert (event["data"]["amount"], event["data"]["fx_rate"]) == (
+        {"amount_minor": 925, "currency": "EUR"}, "0.925925925926")
+    r = await client.put("/v1/payout-method", json={**paypal, "currency": "JPY"},
+                         headers=auth(prepared, creator))
+    assert problem(r) == (422, "unsupported-currency")

@@ -18,4 +18,4 @@ def test_diamonds_to_usd_at_half_a_cent():
 def test_payout_in_gbp_records_the_fx_applied():
     amount, fx = diamonds_to_fiat(20000, Decimal("0.005"), Decimal("1.27"), "GBP")
     assert amount == Money(amount_minor=7874, currency="GBP")  # $100 / 1.27 = £78.74
-    assert fx == Decimal(1) / Decimal("1.27")
+    assert fx == Decimal("0.787401574803")  # 1 / 1.27 to the 12 places an event carries
