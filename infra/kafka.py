@@ -61,7 +61,9 @@ def _java(main: str, *args: str) -> list[str]:
 def _format_storage() -> None:
     if (DATA / "meta.properties").exists():
         return
-    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    cluster_id = "-"
+    while cluster_id.startswith("-"):  # as Kafka's Uuid.randomUuid: "-x" would parse as a flag
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
     subprocess.run(
         _java("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(CONFIG),
               "--ignore-formatted"),
