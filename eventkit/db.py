@@ -140,3 +140,21 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     settings are SET LOCAL, locks are transaction locks, and whatever LISTENs or takes session
     locks (the relay, a rebuild) opens its own connection. asyncpg still rolls back a
     transaction left open before calling this."""
+
+
+async def each_locked(pool: asyncpg.Pool, ids: list, lock: str,
+                      handle: Callable[[asyncpg.Connection, asyncpg.Record], Awaitable[None]]
+                      ) -> int:
+    """For each id, in a transaction of its own: `lock` ($1 = the id, ending `FOR UPDATE SKIP
+    LOCKED`) selects the row if it still qualifies, then `handle(conn, row)` runs while the
+    lock is held. A second worker skips the row; a crash before the commit leaves it for the
+    next run (so `handle` must call outside systems idempotently). Returns how many were handled."""
+    handled = 0
+    for id_ in ids:
+        async with pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(lock, id_)
+            if row is not None:
+                await handle(conn, row)
+                handled += 1
+    return handled
+

@@ -10,7 +10,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from eventkit.db import create_pool, migrate, when_database_answers
+from eventkit.db import create_pool, each_locked, migrate, when_database_answers
 from eventkit.settings import Settings
 from schemas.events.payout import PayoutSubmitted
 from services.payout.conversion import load_config
@@ -26,27 +26,23 @@ async def submit_ready(pool: asyncpg.Pool, provider: PayoutProvider, batch: int 
     payout's row lock meanwhile: a second worker skips it, and a callback that arrives before
     the mark waits for it instead of overtaking it. A crash before the commit leaves the payout
     pending, so it is only re-sent (the provider is idempotent on payout_id)."""
-    ids = await pool.fetch("SELECT payout_id FROM payouts WHERE status = 'pending'"
-                           " ORDER BY requested_at LIMIT $1", batch)
-    sent = 0
-    for (payout_id,) in ids:
-        async with pool.acquire() as conn, conn.transaction():
-            r = await conn.fetchrow(
-                "SELECT payout_id, creator_id, amount_minor, currency, method FROM payouts"
-                " WHERE payout_id = $1 AND status = 'pending' FOR UPDATE SKIP LOCKED", payout_id)
-            if r is None:
-                continue
-            ref = await provider.submit(PayoutOrder(str(r["payout_id"]), r["creator_id"],
-                                                    r["amount_minor"], r["currency"], r["method"]))
-            await conn.execute("UPDATE payouts SET status = 'submitted', provider = $2,"
-                               " provider_ref = $3 WHERE payout_id = $1", payout_id,
-                               provider.name, ref)
-            version = await bump_version(conn, r["creator_id"])
-            await emit(conn, r["creator_id"], version, PayoutSubmitted(
-                payout_id=str(payout_id), creator_id=r["creator_id"], provider=provider.name,
-                provider_ref=ref))
-            sent += 1
-    return sent
+    async def submit(conn, r) -> None:
+        ref = await provider.submit(PayoutOrder(str(r["payout_id"]), r["creator_id"],
+                                                r["amount_minor"], r["currency"], r["method"]))
+        await conn.execute("UPDATE payouts SET status = 'submitted', provider = $2,"
+                           " provider_ref = $3 WHERE payout_id = $1", r["payout_id"],
+                           provider.name, ref)
+        version = await bump_version(conn, r["creator_id"])
+        await emit(conn, r["creator_id"], version, PayoutSubmitted(
+            payout_id=str(r["payout_id"]), creator_id=r["creator_id"], provider=provider.name,
+            provider_ref=ref))
+
+    ids = [r["payout_id"] for r in await pool.fetch(
+        "SELECT payout_id FROM payouts WHERE status = 'pending' ORDER BY requested_at LIMIT $1",
+        batch)]
+    return await each_locked(pool, ids, "SELECT payout_id, creator_id, amount_minor, currency,"
+                             " method FROM payouts WHERE payout_id = $1 AND status = 'pending'"
+                             " FOR UPDATE SKIP LOCKED", submit)
 
 
 async def tick(pool: asyncpg.Pool, provider: PayoutProvider, now: datetime,

@@ -17,6 +17,7 @@ from uuid import UUID
 import asyncpg
 
 from eventkit.codec import new_envelope
+from eventkit.db import each_locked
 from eventkit.eventstore import append
 from schemas import topics
 from schemas.envelope import Envelope
@@ -168,28 +169,23 @@ async def refund_due(conn, purchase_id: UUID) -> None:
 
 async def refund_owed(pool: asyncpg.Pool, provider: PaymentProvider, batch: int = 200) -> int:
     """Refunds payments owed back through the provider, holding the purchase's row lock
-    meanwhile (a second worker skips it); a crash before the commit leaves it due, and the
-    next call gets the same refund back (refund() is idempotent on the payment)."""
-    ids = await pool.fetch("SELECT purchase_id FROM purchases WHERE refund_status = 'due'"
-                           " ORDER BY resolved_at LIMIT $1", batch)
-    refunded = 0
-    for (purchase_id,) in ids:
-        async with pool.acquire() as conn, conn.transaction():
-            row = await conn.fetchrow(
-                "SELECT * FROM purchases WHERE purchase_id = $1 AND refund_status = 'due'"
-                " FOR UPDATE SKIP LOCKED", purchase_id)
-            if row is None:
-                continue
-            amount = _money(row["price_minor"], row["price_currency"])
-            refund_id = await provider.refund(row["provider_txn_id"], amount)
-            await conn.execute("UPDATE purchases SET refund_status = 'refunded', refund_id = $2"
-                               " WHERE purchase_id = $1", purchase_id, refund_id)
-            await emit(conn, purchase_id, 4, PaymentRefunded(
-                purchase_id=str(purchase_id), user_id=row["user_id"], provider=row["provider"],
-                provider_txn_id=row["provider_txn_id"], refund_id=refund_id, amount=amount),
-                row["user_id"])
-            refunded += 1
-    return refunded
+    meanwhile; a crash before the commit leaves it due, and the next call gets the same refund
+    back (refund() is idempotent on the payment)."""
+    async def refund(conn, row) -> None:
+        amount = _money(row["price_minor"], row["price_currency"])
+        refund_id = await provider.refund(row["provider_txn_id"], amount)
+        await conn.execute("UPDATE purchases SET refund_status = 'refunded', refund_id = $2"
+                           " WHERE purchase_id = $1", row["purchase_id"], refund_id)
+        await emit(conn, row["purchase_id"], 4, PaymentRefunded(
+            purchase_id=str(row["purchase_id"]), user_id=row["user_id"],
+            provider=row["provider"], provider_txn_id=row["provider_txn_id"],
+            refund_id=refund_id, amount=amount), row["user_id"])
+
+    ids = [r["purchase_id"] for r in await pool.fetch(
+        "SELECT purchase_id FROM purchases WHERE refund_status = 'due' ORDER BY resolved_at"
+        " LIMIT $1", batch)]
+    return await each_locked(pool, ids, "SELECT * FROM purchases WHERE purchase_id = $1"
+                             " AND refund_status = 'due' FOR UPDATE SKIP LOCKED", refund)
 
 
 async def expire_overdue(pool: asyncpg.Pool, now: datetime, batch: int = 200) -> int:
