@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+import asyncpg
 import httpx
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
@@ -51,34 +52,45 @@ class SandboxCallback(BaseModel):
 
 class SandboxProvider:
     """Behaviour comes from config: outcome `success` or `failure` (with a detail), and a delay.
-    A callback that gets no 2xx/4xx answer is retried; one that never lands leaves the payout to
-    the settlement timeout."""
+    Its books are the `sandbox_payouts` table: the callback is stored when the payout is
+    accepted, delivered after the delay, and redelivered with backoff (`deliver_due`, run by
+    the payout worker) until the API answers 2xx, so a crash of the accepting process loses no
+    settlement."""
 
     name = "sandbox"
 
-    def __init__(self, secret: str, deliver: Deliver, outcome: str = "success",
-                 failure_detail: str = "declined", delay_seconds: float = 1.0,
-                 attempts: int = 5):
+    def __init__(self, pool: asyncpg.Pool, secret: str, deliver: Deliver,
+                 outcome: str = "success", failure_detail: str = "declined",
+                 delay_seconds: float = 1.0, retry_seconds: float = 0.5,
+                 max_attempts: int = 15):
         if outcome not in ("success", "failure"):
             raise ValueError(f"sandbox outcome must be success or failure, not {outcome!r}")
-        self.secret, self.deliver = secret, deliver
+        self.pool, self.secret, self.deliver = pool, secret, deliver
         self.outcome, self.failure_detail = outcome, failure_detail
-        self.delay, self.attempts = delay_seconds, attempts
-        self.refs: dict[str, str] = {}
+        self.delay, self.retry, self.max_attempts = delay_seconds, retry_seconds, max_attempts
         self.tasks: set[asyncio.Task] = set()
 
     @classmethod
-    def from_config(cls, raw: dict, secret: str, deliver: Deliver) -> "SandboxProvider":
-        return cls(secret, deliver, raw["outcome"], raw["failure_detail"], raw["delay_seconds"])
+    def from_config(cls, pool: asyncpg.Pool, raw: dict, secret: str,
+                    deliver: Deliver) -> "SandboxProvider":
+        return cls(pool, secret, deliver, raw["outcome"], raw["failure_detail"],
+                   raw["delay_seconds"])
 
     async def submit(self, order: PayoutOrder) -> str:
-        if order.payout_id in self.refs:  # idempotent: one settlement per payout
-            return self.refs[order.payout_id]
-        ref = self.refs[order.payout_id] = f"sbx-{uuid.uuid4().hex[:16]}"
-        task = asyncio.create_task(self._settle_later(order, ref))
+        ref = f"sbx-{uuid.uuid4().hex[:16]}"
+        made = await self.pool.fetchval(
+            "INSERT INTO sandbox_payouts (payout_id, provider_ref, body, due_at)"
+            " VALUES ($1, $2, $3, now() + make_interval(secs => $4))"
+            " ON CONFLICT (payout_id) DO NOTHING RETURNING provider_ref",
+            uuid.UUID(order.payout_id), ref, self.callback_body(order, ref), self.delay)
+        if made is None:  # idempotent: one settlement per payout
+            return await self.pool.fetchval(
+                "SELECT provider_ref FROM sandbox_payouts WHERE payout_id = $1",
+                uuid.UUID(order.payout_id))
+        task = asyncio.create_task(self._deliver_later(order.payout_id))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
-        return ref
+        return made
 
     def callback_body(self, order: PayoutOrder, ref: str) -> bytes:
         ok = self.outcome == "success"
@@ -86,21 +98,42 @@ class SandboxProvider:
                              "provider_ref": ref, "outcome": "completed" if ok else "failed",
                              "detail": None if ok else self.failure_detail})
 
-    async def _settle_later(self, order: PayoutOrder, ref: str) -> None:
+    async def _deliver_later(self, payout_id: str) -> None:
         await asyncio.sleep(self.delay)
-        body = self.callback_body(order, ref)
-        headers = {SIGNATURE_HEADER: sign(self.secret, body), "content-type": "application/json"}
-        pause = 0.5
-        for _ in range(self.attempts):
+        await self.deliver_due(payout_id=payout_id)
+
+    async def deliver_due(self, payout_id: str | None = None, batch: int = 100) -> int:
+        """Delivers undelivered callbacks whose time has come (or the first attempt of
+        `payout_id`'s). Each attempt pushes the next one back (exponential backoff), so several
+        deliverers never send one at the same moment. Returns how many were answered."""
+        rows = await self.pool.fetch(
+            "UPDATE sandbox_payouts SET attempts = attempts + 1, due_at = now() +"
+            " make_interval(secs => least($1 * 2 ^ attempts, 300)) WHERE payout_id IN ("
+            "  SELECT payout_id FROM sandbox_payouts WHERE delivered_at IS NULL"
+            "  AND attempts < $2 AND (($3::uuid IS NULL AND due_at <= now())"
+            "   OR (payout_id = $3::uuid AND attempts = 0))"
+            "  ORDER BY due_at LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING payout_id, body",
+            self.retry, self.max_attempts, uuid.UUID(payout_id) if payout_id else None, batch)
+        answered = 0
+        for row in rows:
+            body = bytes(row["body"])
+            headers = {SIGNATURE_HEADER: sign(self.secret, body),
+                       "content-type": "application/json"}
             try:
-                if await self.deliver(body, headers) < 500:
-                    return
+                status = await self.deliver(body, headers)
             except httpx.HTTPError as exc:
-                log.warning("sandbox callback for %s failed (%r); retrying", order.payout_id, exc)
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, 10)
+                log.warning("sandbox callback for %s failed (%r); will retry",
+                            row["payout_id"], exc)
+                status = None
+            done = status is not None and 200 <= status < 300  # e.g. 409 before the mark
+            answered += done
+            await self.pool.execute(
+                "UPDATE sandbox_payouts SET last_status = $2,"
+                " delivered_at = CASE WHEN $3 THEN now() END WHERE payout_id = $1",
+                row["payout_id"], status, done)
+        return answered
 
     async def drain(self) -> None:
-        """Waits for every scheduled callback (tests, graceful shutdown)."""
+        """Waits for every scheduled first delivery (tests, graceful shutdown)."""
         while self.tasks:
-            await asyncio.gather(*list(self.tasks))
+            await asyncio.gather(*list(self.tasks), return_exceptions=True)

@@ -1,6 +1,7 @@
 """The payout worker (`python -m services.payout worker`): on every tick it voids payouts past
-their settlement timeout, releases reserves whose window is over, and hands approved payouts
-to the provider. Every step is safe to run in several workers at once."""
+their settlement timeout, releases reserves whose window is over, hands approved payouts to the
+provider, and lets the sandbox provider redeliver callbacks the API has not answered. Every step
+is safe to run in several workers at once."""
 
 import asyncio
 import logging
@@ -60,11 +61,12 @@ async def run(settings: Settings) -> None:
     try:
         async with httpx.AsyncClient(timeout=10) as http:
             provider = SandboxProvider.from_config(
-                config["sandbox"], local.callback_secret,
+                pool, config["sandbox"], local.callback_secret,
                 http_deliver(http, local.sandbox_callback_url()))
             while True:
                 try:
                     done = await tick(pool, provider, datetime.now(UTC), config["worker"]["batch"])
+                    done["redelivered"] = await provider.deliver_due()
                     if any(done.values()):
                         log.info("worker tick: %s", done)
                 except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:

@@ -3,8 +3,10 @@ every payout and credit in the database): provider settlement through signed cal
 provider failure, settlement timeout, and the release of reserves on schedule."""
 
 import asyncio
+import uuid
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 
 from services.payout.conversion import load_config
@@ -42,10 +44,11 @@ async def requested(settings, client, pool, diamonds=2000, funded=5000) -> tuple
     return creator, r.json()["payout_id"]
 
 
-def sandbox(client, outcome: str) -> SandboxProvider:
-    return SandboxProvider(PayoutSettings().callback_secret,
+def sandbox(client, pool, outcome: str, delay_seconds: float = 0) -> SandboxProvider:
+    return SandboxProvider(pool, PayoutSettings().callback_secret,
                            http_deliver(client, "/v1/callbacks/sandbox"), outcome=outcome,
-                           failure_detail="beneficiary account closed", delay_seconds=0)
+                           failure_detail="beneficiary account closed",
+                           delay_seconds=delay_seconds)
 
 
 async def state(settings, client, creator, pid) -> tuple[str, dict]:
@@ -63,7 +66,7 @@ async def types(pool, creator) -> list[str]:
 async def test_sandbox_success_settles_through_a_signed_callback_once(flow):
     settings, client, pool = flow
     creator, pid = await requested(settings, client, pool)
-    provider = sandbox(client, "success")
+    provider = sandbox(client, pool, "success")
     assert (await tick(pool, provider, datetime.now(UTC)))["submitted"] >= 1
     await provider.drain()
     status, e = await state(settings, client, creator, pid)
@@ -93,7 +96,7 @@ class CallsBackBeforeReturning:
 async def test_a_callback_faster_than_the_mark_waits_for_it(flow):
     settings, client, pool = flow
     creator, pid = await requested(settings, client, pool)
-    provider = sandbox(client, "success")
+    provider = sandbox(client, pool, "success")
     assert (await tick(pool, CallsBackBeforeReturning(provider), datetime.now(UTC)))[
         "submitted"] >= 1
     await provider.drain()
@@ -109,7 +112,7 @@ def order(pid, creator) -> PayoutOrder:
 async def test_sandbox_failure_returns_the_diamonds_with_the_reason(flow):
     settings, client, pool = flow
     creator, pid = await requested(settings, client, pool)
-    provider = sandbox(client, "failure")
+    provider = sandbox(client, pool, "failure")
     await tick(pool, provider, datetime.now(UTC))
     await provider.drain()
     status, e = await state(settings, client, creator, pid)
@@ -131,7 +134,7 @@ async def test_unsettled_payout_is_voided_after_the_timeout_and_late_callback_ch
     assert await void_overdue(pool, now + timeout + timedelta(minutes=2)) == 0
     status, e = await state(settings, client, creator, pid)
     assert status == "voided" and (e["pending"], e["available"]) == (0, 5000)
-    late = sandbox(client, "success")
+    late = sandbox(client, pool, "success")
     body = late.callback_body(order(pid, creator), "sbx-late")
     r = await client.post("/v1/callbacks/sandbox", content=body, headers={
         SIGNATURE_HEADER: sign(PayoutSettings().callback_secret, body)})
@@ -160,13 +163,13 @@ async def test_reserve_is_released_once_when_its_window_ends(flow):
 async def test_callbacks_racing_the_timeout_void_leave_exactly_one_outcome(flow):
     settings, client, pool = flow
     creator, pid = await requested(settings, client, pool)
-    slow = SandboxProvider(PayoutSettings().callback_secret,
-                           http_deliver(client, "/v1/callbacks/sandbox"), delay_seconds=3600)
+    slow = sandbox(client, pool, "success", delay_seconds=3600)  # this test plays them itself
     assert (await tick(pool, slow, datetime.now(UTC)))["submitted"] >= 1
-    ref = slow.refs[pid]
+    ref = await pool.fetchval("SELECT provider_ref FROM payouts WHERE payout_id = $1",
+                              uuid.UUID(pid))
     for task in slow.tasks:
-        task.cancel()  # this test plays the callbacks itself
-    bodies = [sandbox(client, outcome).callback_body(order(pid, creator), ref)
+        task.cancel()
+    bodies = [sandbox(client, pool, outcome).callback_body(order(pid, creator), ref)
               for outcome in ("success", "failure") * 25]
     secret = PayoutSettings().callback_secret
     overdue = datetime.now(UTC) + timedelta(seconds=load_config()["settle_timeout_seconds"] + 60)
@@ -182,3 +185,25 @@ async def test_callbacks_racing_the_timeout_void_leave_exactly_one_outcome(flow)
     assert e["paid"] == (2000 if status == "completed" else 0)
     outcomes = [t for t in await types(pool, creator) if t in ("PayoutCompleted", "PayoutFailed")]
     assert len(outcomes) == 1
+
+
+async def test_a_callback_lost_with_its_worker_is_redelivered_by_the_next_one(flow):
+    """The sandbox keeps its callbacks in the payout database: if the API does not answer and
+    the worker that accepted the payout dies, a restarted worker delivers it."""
+    settings, client, pool = flow
+    creator, pid = await requested(settings, client, pool)
+
+    async def api_down(body, headers):
+        raise httpx.ConnectError("connection refused")
+
+    dying = SandboxProvider(pool, PayoutSettings().callback_secret, api_down, delay_seconds=0,
+                            retry_seconds=0.2)
+    assert (await tick(pool, dying, datetime.now(UTC)))["submitted"] >= 1
+    await dying.drain()
+    assert (await state(settings, client, creator, pid))[0] == "submitted"
+    restarted = sandbox(client, pool, "success")  # a new process: nothing in memory
+    await asyncio.sleep(0.3)  # the backoff after the failed attempt
+    assert await restarted.deliver_due() >= 1
+    status, e = await state(settings, client, creator, pid)
+    assert status == "completed" and (e["pending"], e["paid"]) == (0, 2000)
+    assert await restarted.deliver_due() == 0  # delivered: never sent again
