@@ -242,11 +242,27 @@ async def unsettled_purchases(settings: Settings, outcome: Outcome) -> list[str]
             for p, w in want.items() if status.get(p) != w]
 
 
+async def unsettled_payouts(settings: Settings, outcome: Outcome) -> list[str]:
+    """The sandbox settles every chaos payout (success, below the review threshold) and keeps
+    its callbacks until the API answers, whichever worker dies: each acknowledged payout must
+    end completed."""
+    acked = [uuid.UUID(a["payout_id"]) for a in outcome.acknowledged.get("payout", [])]
+    payout = await asyncpg.connect(settings.database_for("payout"))
+    try:
+        status = dict(await payout.fetch(
+            "SELECT payout_id, status FROM payouts WHERE payout_id = ANY($1::uuid[])", acked))
+    finally:
+        await payout.close()
+    return [f"acknowledged payout {p} is {status.get(p, 'missing')}, not completed"
+            for p in acked if status.get(p) != "completed"]
+
+
 async def verify(settings: Settings, outcome: Outcome, settle_seconds: float) -> None:
     deadline = asyncio.get_running_loop().time() + settle_seconds
-    while True:  # settled: invariants hold and the provider has answered every purchase
+    while True:  # settled: invariants hold and the providers have answered everything
         report = await reconcile(settings)
-        unsettled = await unsettled_purchases(settings, outcome)
+        unsettled = await unsettled_purchases(settings, outcome) + \
+            await unsettled_payouts(settings, outcome)
         if not (report.discrepancies or unsettled) or \
                 asyncio.get_running_loop().time() > deadline:
             break
@@ -265,15 +281,6 @@ async def verify(settings: Settings, outcome: Outcome, settle_seconds: float) ->
                     outcome.discrepancies.append(f"acknowledged {kind} {event} in ledger {n}x")
     finally:
         await gifting.close()
-    payout = await asyncpg.connect(settings.database_for("payout"))
-    try:
-        for ack in outcome.acknowledged.get("payout", []):
-            n = await payout.fetchval("SELECT count(*) FROM payouts WHERE payout_id = $1",
-                                      uuid.UUID(ack["payout_id"]))
-            if n != 1:
-                outcome.discrepancies.append(f"acknowledged payout {ack['payout_id']} {n}x")
-    finally:
-        await payout.close()
 
 
 async def run_seed(base: Settings, seed: int, duration: float, clients: int,
