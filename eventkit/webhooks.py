@@ -4,6 +4,7 @@ function (how a provider's notification reaches the service: HTTP, or in-process
 
 import hashlib
 import hmac
+import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -13,6 +14,8 @@ from pydantic import BaseModel, ValidationError
 M = TypeVar("M", bound=BaseModel)
 
 SIGNATURE_HEADER = "X-Sandbox-Signature"
+log = logging.getLogger(__name__)
+MAX_BACKOFF_SECONDS = 300  # between a sandbox provider's redeliveries
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -38,6 +41,17 @@ def verified(secret: str, raw: bytes, header: str | None, model: type[M],
 
 
 Deliver = Callable[[bytes, dict[str, str]], Awaitable[int]]
+
+
+async def post_signed(deliver: Deliver, secret: str, body: bytes) -> int | None:
+    """Delivers `body` signed with `secret`; the answer's status, or None when the receiver
+    could not be reached or failed (a sandbox provider then retries later)."""
+    headers = {SIGNATURE_HEADER: sign(secret, body), "content-type": "application/json"}
+    try:
+        return await deliver(body, headers)
+    except Exception as exc:  # noqa: BLE001 - the service is down or failed: retry later
+        log.warning("signed delivery failed (%r); will retry", exc)
+        return None
 
 
 def http_deliver(client: httpx.AsyncClient, url: str) -> Deliver:

@@ -2,25 +2,23 @@
 HMAC-SHA256-signed callback (over the raw body) back to the payout API after a delay."""
 
 import asyncio
-import logging
 import uuid
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
 import asyncpg
-import httpx
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from eventkit.webhooks import (  # noqa: F401 - re-exported: payout's callers import them here
+    MAX_BACKOFF_SECONDS,
     SIGNATURE_HEADER,
     Deliver,
     http_deliver,
+    post_signed,
     sign,
     signature_ok,
 )
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -108,23 +106,16 @@ class SandboxProvider:
         deliverers never send one at the same moment. Returns how many were answered."""
         rows = await self.pool.fetch(
             "UPDATE sandbox_payouts SET attempts = attempts + 1, due_at = now() +"
-            " make_interval(secs => least($1 * 2 ^ attempts, 300)) WHERE payout_id IN ("
+            " make_interval(secs => least($1 * 2 ^ attempts, $5)) WHERE payout_id IN ("
             "  SELECT payout_id FROM sandbox_payouts WHERE delivered_at IS NULL"
             "  AND attempts < $2 AND (($3::uuid IS NULL AND due_at <= now())"
             "   OR (payout_id = $3::uuid AND attempts = 0))"
             "  ORDER BY due_at LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING payout_id, body",
-            self.retry, self.max_attempts, uuid.UUID(payout_id) if payout_id else None, batch)
+            self.retry, self.max_attempts, uuid.UUID(payout_id) if payout_id else None, batch,
+            MAX_BACKOFF_SECONDS)
         answered = 0
         for row in rows:
-            body = bytes(row["body"])
-            headers = {SIGNATURE_HEADER: sign(self.secret, body),
-                       "content-type": "application/json"}
-            try:
-                status = await self.deliver(body, headers)
-            except httpx.HTTPError as exc:
-                log.warning("sandbox callback for %s failed (%r); will retry",
-                            row["payout_id"], exc)
-                status = None
+            status = await post_signed(self.deliver, self.secret, bytes(row["body"]))
             done = status is not None and 200 <= status < 300  # e.g. 409 before the mark
             answered += done
             await self.pool.execute(

@@ -10,23 +10,20 @@ REASON` does the same from a shell).
 """
 
 import asyncio
-import logging
 from datetime import UTC, datetime
 from uuid import uuid4
 
 import asyncpg
 import orjson
 
-from eventkit.webhooks import SIGNATURE_HEADER, Deliver, sign
+from eventkit.webhooks import MAX_BACKOFF_SECONDS, Deliver, post_signed
 from schemas.money import Money
 from services.recharge.provider import PaymentOrder
 
-log = logging.getLogger(__name__)
 TEST_TOKENS = {"sandbox_success": "success", "sandbox_decline": "decline",
                "sandbox_timeout": "timeout"}
 DEFAULT_TOKEN = "sandbox_success"
 DECLINE_DETAIL = "card_declined: insufficient_funds"
-MAX_BACKOFF_SECONDS = 300
 
 
 class SandboxProvider:
@@ -127,21 +124,13 @@ class SandboxProvider:
             now or datetime.now(UTC), batch)
         delivered = 0
         for row in sorted(rows, key=lambda r: r["id"]):  # a payment's outcome before reversal
-            status = await self._post(bytes(row["body"]))
+            status = await post_signed(self.deliver, self.secret, bytes(row["body"]))
             ok = status is not None and 200 <= status < 300
             delivered += ok
             await self.pool.execute(
                 "UPDATE sandbox_notifications SET last_status = $2,"
                 " delivered_at = CASE WHEN $3 THEN now() END WHERE id = $1", row["id"], status, ok)
         return delivered
-
-    async def _post(self, body: bytes) -> int | None:
-        headers = {SIGNATURE_HEADER: sign(self.secret, body), "content-type": "application/json"}
-        try:
-            return await self.deliver(body, headers)
-        except Exception as exc:  # noqa: BLE001 - the service is down or failed: retry later
-            log.warning("sandbox webhook delivery failed (%r); will retry", exc)
-            return None
 
     async def drain(self) -> None:
         """Waits for every scheduled delivery (tests, graceful shutdown)."""
