@@ -6,11 +6,10 @@ import pytest
 
 from eventkit.codec import decode
 from eventkit.db import create_pool
-from eventkit.outbox import OutboxRelay
 from schemas import topics
 from services.gifting.api import create
 from tests.support.apps import api_client, auth, new_id
-from tests.support.kafka import read_topic
+from tests.support.kafka import read_topic, relay_all
 from tests.support.wallets import fund_wallet
 
 
@@ -40,13 +39,7 @@ async def test_gifts_listings_and_unlocks_reach_kafka_once_keyed_by_aggregate(gk
     unlocked = (await client.post("/v1/unlocks", json={"item_id": item},
                                   headers=auth(settings, fan))).json()
 
-    relay = OutboxRelay(settings, settings.database_for("gifting"))
-    await relay.start()
-    try:
-        while await relay.relay_once():
-            pass
-    finally:
-        await relay.stop()
+    await relay_all(settings, "gifting")
     expected = await pool.fetchval("SELECT count(*) FROM outbox WHERE topic = $1",
                                    topics.GIFTING_EVENTS)
     on_kafka = [(r.key.decode(), decode(r.value)[0])

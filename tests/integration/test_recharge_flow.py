@@ -11,14 +11,13 @@ import pytest
 from eventkit.codec import encode, new_envelope
 from eventkit.consumer import IdempotentConsumer
 from eventkit.kafka import producer
-from eventkit.outbox import OutboxRelay
 from schemas import topics
 from schemas.events.sanctions import LiftTransactionBan, PlaceTransactionBan
 from services.gifting.handlers import HANDLERS as GIFTING_HANDLERS
 from services.projections.projector import Incoming, Projector
 from services.recharge.handlers import HANDLERS as RECHARGE_HANDLERS
 from tests.support.apps import auth, new_id
-from tests.support.kafka import read_topic
+from tests.support.kafka import read_topic, relay_all
 from tests.support.recharge import events_of, problem, recharge_app, settle
 
 
@@ -29,20 +28,9 @@ async def rc(namespace):
         yield env
 
 
-async def relay(rc, service: str) -> None:
-    """Relays the service's outbox to Kafka, all of it."""
-    relay = OutboxRelay(rc.settings, rc.settings.database_for(service))
-    await relay.start()
-    try:
-        while await relay.relay_once():
-            pass
-    finally:
-        await relay.stop()
-
-
 async def publish(rc) -> list:
     """Relays recharge's outbox to Kafka; returns every record now on its two topics."""
-    await relay(rc, "recharge")
+    await relay_all(rc.settings, "recharge")
     sent = await rc.pools["recharge"].fetchval(
         "SELECT count(*) FROM outbox WHERE topic = $1", topics.RECHARGE_EVENTS)
     bans = await rc.pools["recharge"].fetchval(
@@ -103,7 +91,7 @@ async def test_chargeback_after_spending_leaves_a_negative_balance_that_blocks_s
     r = await rc.gifting.post("/v1/gifts", json=gift(creator, "rose"),
                               headers=auth(rc.settings, fan))
     assert problem(r) == (409, "insufficient-coins") and r.json()["balance"] == -300
-    await relay(rc, "gifting")  # the gift's event too: the read model shows the debt
+    await relay_all(rc.settings, "gifting")  # the gift's event too: the read model shows the debt
     sent = await rc.pools["gifting"].fetchval(
         "SELECT count(*) FROM outbox WHERE topic = $1", topics.GIFTING_EVENTS)
     await Projector(rc.pools["projections"]).apply(

@@ -1,9 +1,11 @@
-"""Reading whole topics in tests (no consumer group: assign every partition from the start)."""
+"""Reading whole topics in tests (no consumer group: assign every partition from the start),
+and relaying a whole outbox onto them."""
 
 import asyncio
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from eventkit.outbox import OutboxRelay
 from eventkit.settings import Settings
 
 
@@ -38,3 +40,14 @@ async def _partitions(consumer: AIOKafkaConsumer, name: str) -> set[int]:
     if not parts:
         raise AssertionError(f"topic {name} does not exist")
     return parts
+
+
+async def relay_all(settings: Settings, service: str) -> None:
+    """Relays the service's whole outbox to Kafka, as its relay process would."""
+    relay = OutboxRelay(settings, settings.database_for(service))
+    await relay.start()
+    try:
+        while await relay.relay_once():
+            pass
+    finally:
+        await relay.stop()
