@@ -1,0 +1,18 @@
+"""Text types every payload and HTTP body uses instead of a bare `str`.
+
+PostgreSQL's `text` and `jsonb` cannot store NUL (U+0000): a string holding one fails at the
+database, where retrying cannot help, so it is refused at the contract instead. Lone surrogates
+never get this far (orjson and pydantic refuse them as invalid JSON / invalid unicode).
+"""
+
+from typing import Annotated
+
+from pydantic import StringConstraints
+
+# Free text (a reason, a title): anything PostgreSQL can store.
+Text = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$")]
+
+# An identifier (user, creator, item, stream, ban, ...): 1-128 characters, no whitespace and no
+# control characters, so an empty, blank or padded id can never name anyone.
+ID_PATTERN = r"^[^\s\x00-\x1f\x7f]+$"
+Id = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=ID_PATTERN)]
