@@ -5,7 +5,7 @@ from uuid import UUID, uuid4
 import orjson
 from pydantic import ValidationError
 
-from schemas.envelope import Envelope
+from schemas.envelope import Envelope, utcnow
 from schemas.events.base import Payload
 from schemas.registry import payload_model
 
@@ -23,7 +23,7 @@ def new_envelope(source: str, payload: Payload, *, aggregate_id: str, aggregate_
                  subject: str | None = None, event_id: UUID | None = None) -> Envelope:
     event_id = event_id or uuid4()
     return Envelope(
-        id=event_id, source=source, type=payload.event_type, dataversion=payload.version,
+        specversion="1.0", id=event_id, time=utcnow(), source=source, type=payload.event_type, dataversion=payload.version,
         subject=subject or aggregate_id, aggregateid=aggregate_id,
         aggregateversion=aggregate_version, correlationid=correlation_id or event_id,
         causationid=causation_id, data=payload.model_dump(mode="json"),

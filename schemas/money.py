@@ -3,12 +3,16 @@
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 Country = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
-# Rates travel as decimal strings so no consumer ever sees a binary float.
-Rate = Annotated[Decimal, Field(ge=0, max_digits=28, decimal_places=12)]
+# Rates travel as decimal strings so no consumer ever sees a binary float. The published schema
+# says what such a string looks like (pydantic's default says only "string").
+DECIMAL_PATTERN = r"^\+?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$"
+Rate = Annotated[Decimal, Field(ge=0, max_digits=28, decimal_places=12), WithJsonSchema(
+    {"anyOf": [{"type": "number", "minimum": 0},
+               {"type": "string", "pattern": DECIMAL_PATTERN}]})]
 RATE_PLACES = Decimal("1e-12")
 
 

@@ -16,3 +16,7 @@ Text = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$")]
 # control characters, so an empty, blank or padded id can never name anyone.
 ID_PATTERN = r"^[^\s\x00-\x1f\x7f]+$"
 Id = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=ID_PATTERN)]
+
+# An identifier built from another one (a stream id such as `creator-<user id>`) or issued by an
+# outside party (a payment provider's reference): the same characters as Id, up to 256 of them.
+LongId = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=ID_PATTERN)]

@@ -6,13 +6,14 @@ from typing import Literal
 
 from schemas.events.base import Payload
 from schemas.money import Country
+from schemas.text import Id
 
 
 class AccountProfileUpdated(Payload):
     event_type = "AccountProfileUpdated"
 
-    user_id: str
+    user_id: Id
     country: Country
     birthdate: date
     account_type: Literal["personal", "creator", "business", "government", "political"]
-    timezone: str = "UTC"
+    timezone: Id = "UTC"

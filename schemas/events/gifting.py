@@ -4,6 +4,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.events.base import Payload
 from schemas.money import Coins, Rate
+from schemas.text import Id, Text
 
 
 class GiftContext(BaseModel):
@@ -12,7 +13,7 @@ class GiftContext(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     kind: Literal["live", "video", "comment"]
-    id: str
+    id: Id
 
 
 class GiftSent(Payload):
@@ -20,11 +21,11 @@ class GiftSent(Payload):
 
     event_type = "GiftSent"
 
-    gift_id: str
-    sender_id: str
-    creator_id: str
+    gift_id: Id
+    sender_id: Id
+    creator_id: Id
     context: GiftContext
-    gift_code: str
+    gift_code: Id
     quantity: int = Field(gt=0)
     unit_price: Coins
     coins: Coins = Field(gt=0, description="quantity x unit_price")
@@ -32,7 +33,7 @@ class GiftSent(Payload):
     commission_rate: Rate = Field(description="Platform share of the gift's value")
     rates_version: int
     catalog_version: int
-    combo_id: str | None = None
+    combo_id: Id | None = None
     combo_count: int = Field(default=1, ge=1)
     balance_after: int
 
@@ -43,10 +44,10 @@ class ContentUnlocked(Payload):
 
     event_type = "ContentUnlocked"
 
-    unlock_id: str
-    user_id: str
-    item_id: str
-    owner_id: str = Field(description="Creator who owns the item, or 'platform'")
+    unlock_id: Id
+    user_id: Id
+    item_id: Id
+    owner_id: Id = Field(description="Creator who owns the item, or 'platform'")
     coins: Coins = Field(gt=0)
     diamonds_per_coin: Rate
     commission_rate: Rate
@@ -60,8 +61,8 @@ class ItemListed(Payload):
 
     event_type = "ItemListed"
 
-    item_id: str
-    owner_id: str = Field(description="Creator who owns the item, or 'platform'")
-    title: str
+    item_id: Id
+    owner_id: Id = Field(description="Creator who owns the item, or 'platform'")
+    title: Text
     coins: Coins = Field(gt=0)
     item_version: int = Field(ge=1)

@@ -5,6 +5,7 @@ from pydantic import Field
 
 from schemas.events.base import Payload
 from schemas.money import Money, Rate
+from schemas.text import Id, LongId, Text
 
 
 class DiamondsCredited(Payload):
@@ -13,10 +14,10 @@ class DiamondsCredited(Payload):
 
     event_type = "DiamondsCredited"
 
-    creator_id: str
-    gift_event_id: str = Field(description="Id of the GiftSent / ContentUnlocked event credited")
-    gift_id: str
-    stream_id: str | None = None
+    creator_id: Id
+    gift_event_id: Id = Field(description="Id of the GiftSent / ContentUnlocked event credited")
+    gift_id: Id
+    stream_id: Id | None = None
     coins: int = Field(default=0, ge=0)
     diamonds: int = Field(ge=0)
     held: int = Field(default=0, ge=0)
@@ -29,7 +30,7 @@ class DiamondsReleased(Payload):
 
     event_type = "DiamondsReleased"
 
-    creator_id: str
+    creator_id: Id
     diamonds: int = Field(gt=0)
     held_after: int
 
@@ -39,8 +40,8 @@ class PayoutRequested(Payload):
 
     event_type = "PayoutRequested"
 
-    payout_id: str
-    creator_id: str
+    payout_id: Id
+    creator_id: Id
     diamonds: int = Field(gt=0)
     amount: Money = Field(description="Fiat the creator will receive")
     usd_per_diamond: Rate
@@ -54,9 +55,9 @@ class PayoutRequested(Payload):
 class PayoutApproved(Payload):
     event_type = "PayoutApproved"
 
-    payout_id: str
-    creator_id: str
-    approved_by: str
+    payout_id: Id
+    creator_id: Id
+    approved_by: Id
 
 
 class PayoutSubmitted(Payload):
@@ -64,10 +65,10 @@ class PayoutSubmitted(Payload):
 
     event_type = "PayoutSubmitted"
 
-    payout_id: str
-    creator_id: str
-    provider: str
-    provider_ref: str
+    payout_id: Id
+    creator_id: Id
+    provider: Id
+    provider_ref: LongId
 
 
 class PayoutCompleted(Payload):
@@ -75,11 +76,11 @@ class PayoutCompleted(Payload):
 
     event_type = "PayoutCompleted"
 
-    payout_id: str
-    creator_id: str
+    payout_id: Id
+    creator_id: Id
     diamonds: int = Field(gt=0)
     amount: Money
-    provider_ref: str | None = None
+    provider_ref: LongId | None = None
 
 
 class PayoutFailed(Payload):
@@ -88,11 +89,11 @@ class PayoutFailed(Payload):
 
     event_type = "PayoutFailed"
 
-    payout_id: str
-    creator_id: str
+    payout_id: Id
+    creator_id: Id
     diamonds: int = Field(gt=0)
     reason: Literal["provider_failure", "rejected", "timeout"]
-    detail: str | None = None
+    detail: Text | None = None
 
 
 class PayoutMethodSet(Payload):
@@ -100,6 +101,6 @@ class PayoutMethodSet(Payload):
 
     event_type = "PayoutMethodSet"
 
-    creator_id: str
+    creator_id: Id
     kind: Literal["bank", "paypal"]
-    masked: str = Field(description="Enough to recognise it, e.g. the last 4 characters")
+    masked: Text = Field(description="Enough to recognise it, e.g. the last 4 characters")

@@ -4,6 +4,7 @@ from pydantic import Field
 
 from schemas.events.base import Payload
 from schemas.money import Coins, Country, Money, Rate
+from schemas.text import Id, LongId, Text
 
 Channel = Literal["web", "in_app"]
 
@@ -13,9 +14,9 @@ class CoinPurchased(Payload):
 
     event_type = "CoinPurchased"
 
-    purchase_id: str
-    user_id: str
-    bundle_id: str
+    purchase_id: Id
+    user_id: Id
+    bundle_id: Id
     coins: Coins = Field(gt=0)
     country: Country
     channel: Channel
@@ -25,10 +26,10 @@ class CoinPurchased(Payload):
     fx_rate: Rate = Field(description="Settlement units per charge unit applied (1 when equal)")
     catalog_version: int
     rates_version: int
-    provider: str
-    provider_txn_id: str
+    provider: Id
+    provider_txn_id: LongId
     fee_rate: Rate | None = Field(default=None, description="Fee rate applied to the settlement")
-    price_list: str | None = Field(default=None, description="Price list the price came from")
+    price_list: Id | None = Field(default=None, description="Price list the price came from")
 
 
 class PurchaseFailed(Payload):
@@ -36,13 +37,13 @@ class PurchaseFailed(Payload):
 
     event_type = "PurchaseFailed"
 
-    purchase_id: str
-    user_id: str
-    bundle_id: str
-    reason: str = Field(description="declined | timeout")
-    provider: str
-    provider_txn_id: str | None = None
-    detail: str | None = Field(default=None, description="The provider's decline detail")
+    purchase_id: Id
+    user_id: Id
+    bundle_id: Id
+    reason: Text = Field(description="declined | timeout")
+    provider: Id
+    provider_txn_id: LongId | None = None
+    detail: Text | None = Field(default=None, description="The provider's decline detail")
 
 
 class PurchaseCreated(Payload):
@@ -50,16 +51,16 @@ class PurchaseCreated(Payload):
 
     event_type = "PurchaseCreated"
 
-    purchase_id: str
-    user_id: str
-    bundle_id: str
+    purchase_id: Id
+    user_id: Id
+    bundle_id: Id
     coins: Coins = Field(gt=0)
     country: Country
     channel: Channel
     price: Money
     catalog_version: int
-    provider: str
-    provider_txn_id: str | None = None
+    provider: Id
+    provider_txn_id: LongId | None = None
 
 
 ClawbackReason = Literal["cancellation", "chargeback", "suspected_fraud", "friendly_fraud",
@@ -72,12 +73,12 @@ class CoinsClawedBack(Payload):
 
     event_type = "CoinsClawedBack"
 
-    purchase_id: str
-    user_id: str
+    purchase_id: Id
+    user_id: Id
     coins: Coins = Field(gt=0)
     reason_code: ClawbackReason
-    provider: str
-    provider_txn_id: str
+    provider: Id
+    provider_txn_id: LongId
     settlement: Money = Field(description="Settlement amount reversed")
 
 
@@ -87,10 +88,10 @@ class PaymentRefundDue(Payload):
 
     event_type = "PaymentRefundDue"
 
-    purchase_id: str
-    user_id: str
-    provider: str
-    provider_txn_id: str
+    purchase_id: Id
+    user_id: Id
+    provider: Id
+    provider_txn_id: LongId
     amount: Money = Field(description="What the provider took, in the charge currency")
     reason: Literal["late_success"] = "late_success"
 
@@ -100,9 +101,9 @@ class PaymentRefunded(Payload):
 
     event_type = "PaymentRefunded"
 
-    purchase_id: str
-    user_id: str
-    provider: str
-    provider_txn_id: str
-    refund_id: str = Field(description="The provider's reference for the refund")
+    purchase_id: Id
+    user_id: Id
+    provider: Id
+    provider_txn_id: LongId
+    refund_id: LongId = Field(description="The provider's reference for the refund")
     amount: Money

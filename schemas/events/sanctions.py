@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from schemas.events.base import Payload
+from schemas.text import Id, LongId, Text
 
 # buy: purchase coins · gift: send gifts / unlock · receive: receive gifts, earn diamonds ·
 # payout: withdraw · account: a permanent platform ban (blocks everything; withdrawing remaining
@@ -17,10 +18,10 @@ BanScope = Literal["buy", "gift", "receive", "payout", "account"]
 class TransactionBanPlaced(Payload):
     event_type = "TransactionBanPlaced"
 
-    ban_id: str
-    user_id: str
+    ban_id: LongId = Field(description="Recharge's ban id (moderation's own under a `mod-` prefix)")
+    user_id: Id
     scopes: list[BanScope] = Field(min_length=1)
-    reason: str
+    reason: Text
     source: Literal["admin", "moderation", "fraud"]
     expires_at: datetime | None = Field(default=None, description="None = until lifted")
 
@@ -28,9 +29,9 @@ class TransactionBanPlaced(Payload):
 class TransactionBanLifted(Payload):
     event_type = "TransactionBanLifted"
 
-    ban_id: str
-    user_id: str
-    reason: str
+    ban_id: LongId
+    user_id: Id
+    reason: Text
     source: Literal["admin", "moderation"]
 
 
@@ -41,10 +42,10 @@ class PlaceTransactionBan(Payload):
 
     event_type = "PlaceTransactionBan"
 
-    ban_id: str = Field(min_length=1, max_length=128)
-    user_id: str = Field(min_length=1, max_length=128)
+    ban_id: Id
+    user_id: Id
     scopes: list[BanScope] = Field(min_length=1)
-    reason: str = Field(max_length=500)
+    reason: Text = Field(max_length=500)
     expires_at: datetime | None = Field(default=None, description="None = until lifted")
 
 
@@ -53,6 +54,6 @@ class LiftTransactionBan(Payload):
 
     event_type = "LiftTransactionBan"
 
-    ban_id: str = Field(min_length=1, max_length=128)
-    user_id: str = Field(min_length=1, max_length=128)
-    reason: str = Field(max_length=500)
+    ban_id: Id
+    user_id: Id
+    reason: Text = Field(max_length=500)
