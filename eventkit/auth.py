@@ -7,22 +7,41 @@ from typing import Annotated
 import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel, ValidationError
 
 from eventkit.problems import Forbidden, Unauthorized
 from eventkit.settings import Settings
+from schemas.money import Country
+from schemas.text import Id
 
 ALGORITHM = "HS256"
 
+# Ids the code itself uses as owners or sentinels, so no user may sign in as one: `platform`
+# owns the platform's items in gifting (and its unlocks earn no creator anything in payout).
+# Compared case-insensitively, so `Platform` cannot pass for it in a log or a support screen.
+RESERVED_IDS = frozenset({"platform"})
+
+
+def not_reserved(user_id: str) -> str:
+    if user_id.casefold() in RESERVED_IDS:
+        raise ValueError(f"{user_id!r} is a reserved id")
+    return user_id
+
+
+# A user id as a token may carry it: a valid Id (1-128 characters, no whitespace or control
+# characters, so never empty or blank) that is not reserved.
+UserId = Annotated[Id, AfterValidator(not_reserved)]
+
 
 class Caller(BaseModel):
-    """The authenticated user, from verified token claims."""
+    """The authenticated user, from verified token claims; a claim that does not fit makes
+    the token invalid (401)."""
 
-    user_id: str
-    roles: frozenset[str] = frozenset()
-    country: str | None = None
+    user_id: UserId
+    roles: frozenset[Id] = frozenset()
+    country: Country | None = None
     birthdate: date | None = None
-    account_type: str = "personal"
+    account_type: Id = "personal"
 
     def has(self, role: str) -> bool:
         return role in self.roles
@@ -31,12 +50,21 @@ class Caller(BaseModel):
 def mint_token(settings: Settings, user_id: str, roles: list[str] | None = None,
                country: str | None = "US", birthdate: str | None = "1990-01-01",
                account_type: str = "personal", ttl_seconds: int = 3600) -> str:
-    """A signed token for development, tests and the demo (`python -m eventkit.auth USER`)."""
+    """A signed token for development, tests and the demo (`python -m eventkit.auth USER`).
+    Refuses (ValueError) a subject no token check would accept: empty, blank or reserved."""
     now = int(time.time())
-    claims = {"sub": user_id, "roles": roles or ["fan"], "country": country,
+    claims = {"sub": _valid_subject(user_id), "roles": roles or ["fan"], "country": country,
               "birthdate": birthdate, "account_type": account_type, "iat": now,
               "exp": now + ttl_seconds, "aud": settings.jwt_audience, "iss": settings.jwt_issuer}
     return jwt.encode(claims, settings.jwt_secret, algorithm=ALGORITHM)
+
+
+def _valid_subject(user_id: str) -> str:
+    Caller(user_id=user_id)  # raises ValueError (a pydantic ValidationError)
+    return user_id
+
+
+_CLAIM = {"user_id": "sub"}  # Caller field -> the claim it comes from, where they differ
 
 
 def verify(settings: Settings, token: str) -> Caller:
@@ -44,9 +72,16 @@ def verify(settings: Settings, token: str) -> Caller:
         claims = jwt.decode(token, settings.jwt_secret, algorithms=[ALGORITHM],
                             audience=settings.jwt_audience, issuer=settings.jwt_issuer,
                             options={"require": ["sub", "exp", "aud", "iss"]})
-        return Caller(user_id=claims["sub"], roles=frozenset(claims.get("roles") or []),
+        roles = claims.get("roles") or []
+        if not isinstance(roles, list):
+            raise ValueError("roles must be a list")
+        return Caller(user_id=claims["sub"], roles=frozenset(roles),
                       country=claims.get("country"), birthdate=claims.get("birthdate"),
                       account_type=claims.get("account_type") or "personal")
+    except ValidationError as exc:
+        bad = "; ".join(f"claim {_CLAIM.get(e['loc'][0], e['loc'][0])}: {e['msg']}"
+                        for e in exc.errors())
+        raise Unauthorized(f"invalid token: {bad}") from None
     except (jwt.PyJWTError, ValueError) as exc:
         raise Unauthorized(f"invalid token: {exc}") from None
 

@@ -48,7 +48,16 @@ def forged_tokens(settings) -> dict[str, str]:
                                 secret, "HS256"),
         "tampered subject": f"{header}.{tampered_payload.decode()}.{sig}",
         "garbage": "not.a.token",
+        # Signed with the right secret, but naming no one a token may name.
+        **{f"subject {sub!r}": jwt.encode(claims(settings, sub=sub), secret, "HS256")
+           for sub in BAD_SUBJECTS},
+        "roles as a string": jwt.encode(claims(settings, roles="admin"), secret, "HS256"),
+        "country not a code": jwt.encode(claims(settings, country="usa"), secret, "HS256"),
     }
+
+
+# Empty, blank, padded, with a control character, or an id the code reserves for itself.
+BAD_SUBJECTS = ["", " ", "\t", " fan-1", "fan 1", "a\x00b", "platform", "Platform", "x" * 129]
 
 
 def protected_routes(app) -> list[tuple[str, str]]:
@@ -71,6 +80,24 @@ async def test_every_protected_route_refuses_missing_and_forged_tokens(prepared,
                 r = await client.request(method, url, json={}, headers={
                     "Authorization": f"Bearer {token}", "Idempotency-Key": "k"})
                 assert r.status_code == 401, f"{method} {path} accepted a token with {name}"
+
+
+async def test_a_token_with_an_empty_subject_buys_nothing(prepared, pools):
+    """The outside run's case: `"sub": ""` got 202 from POST /v1/purchases."""
+    token = jwt.encode(claims(prepared, sub=""), prepared.jwt_secret, "HS256")
+    async with api_client(recharge, prepared) as client:
+        r = await client.post("/v1/purchases", json={"bundle_id": "coins_70"}, headers={
+            "Authorization": f"Bearer {token}", "Idempotency-Key": "k"})
+    assert r.status_code == 401 and r.json()["type"].endswith("/unauthorized"), r.text
+    assert "claim sub" in r.json()["detail"]
+    assert await pools["recharge"].fetchval("SELECT count(*) FROM purchases WHERE user_id = ''") \
+        == 0
+
+
+@pytest.mark.parametrize("sub", BAD_SUBJECTS)
+def test_the_dev_minter_refuses_subjects_no_token_check_accepts(prepared, sub):
+    with pytest.raises(ValueError):
+        mint_token(prepared, sub)
 
 
 @pytest.mark.parametrize("service", ["recharge", "gifting", "payout"])  # the ones taking bodies
