@@ -9,8 +9,9 @@ from schemas.text import Id, LongId, Text
 
 
 class DiamondsCredited(Payload):
-    """The payout service credited a creator for a gift or unlock (diamonds = coins x rate
-    recorded on the source event); `held` of them sit in reserve until `release_at`."""
+    """The payout service credited a creator for a gift or unlock; `held` of them sit in
+    reserve until `release_at`. Both figures follow from the rates the event records:
+    diamonds = floor(coins x diamonds_per_coin), held = floor(diamonds x reserve_percent / 100)."""
 
     event_type = "DiamondsCredited"
 
@@ -18,9 +19,11 @@ class DiamondsCredited(Payload):
     gift_event_id: Id = Field(description="Id of the GiftSent / ContentUnlocked event credited")
     gift_id: Id
     stream_id: Id | None = None
-    coins: int = Field(default=0, ge=0)
+    coins: int = Field(ge=0)
+    diamonds_per_coin: Rate = Field(description="Coin->diamond rate recorded on the source event")
+    reserve_percent: Rate = Field(le=100, description="Share of the diamonds held in reserve, in % (0-100)")
     diamonds: int = Field(ge=0)
-    held: int = Field(default=0, ge=0)
+    held: int = Field(ge=0)
     release_at: datetime | None = None
     earned_after: int
 

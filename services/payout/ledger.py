@@ -61,6 +61,11 @@ class Credit:
     diamonds_per_coin: Decimal
 
 
+def reserve_percent(reserve: Reserve) -> Decimal:
+    """The reserve share a credit records: none is held without a window (see hold_for)."""
+    return reserve.percent if reserve.window > timedelta(0) else Decimal(0)
+
+
 async def credit(conn, cause: Envelope, c: Credit, reserve: Reserve) -> int:
     """Credits once per source event id (the credits row is a second guard behind
     processed_events); part of it is held until the reserve window ends. Returns diamonds."""
@@ -81,7 +86,8 @@ async def credit(conn, cause: Envelope, c: Credit, reserve: Reserve) -> int:
         " updated_at = now() RETURNING earned, version", c.creator_id, diamonds, held)
     await emit(conn, c.creator_id, row["version"], DiamondsCredited(
         creator_id=c.creator_id, gift_event_id=str(cause.id), gift_id=c.source_id,
-        stream_id=c.stream_id, coins=c.coins, diamonds=diamonds, held=held,
+        stream_id=c.stream_id, coins=c.coins, diamonds_per_coin=c.diamonds_per_coin,
+        reserve_percent=reserve_percent(reserve), diamonds=diamonds, held=held,
         release_at=release_at, earned_after=row["earned"]), cause)
     return diamonds
 

@@ -163,7 +163,8 @@ class Stream:
         self.available[creator] += diamonds - held
         self.emit(topics.PAYOUT_EVENTS, f"creator-{creator}", payout.DiamondsCredited(
             creator_id=creator, gift_event_id=str(cause.id), gift_id=self.uid(),
-            stream_id=stream, coins=coins, diamonds=diamonds, held=held, earned_after=0))
+            stream_id=stream, coins=coins, diamonds_per_coin=rate, reserve_percent=Decimal(10),
+            diamonds=diamonds, held=held, earned_after=0))
         if held and self.rng.random() < 0.5:
             self.available[creator] += held
             self.emit(topics.PAYOUT_EVENTS, f"creator-{creator}", payout.DiamondsReleased(

@@ -59,7 +59,8 @@ async def test_creators_see_their_own_earnings_only_with_the_creator_role(prepar
     creator = f"creator-{uuid.uuid4().hex[:6]}"
     credited = envelope(DiamondsCredited(
         creator_id=creator, gift_event_id=str(uuid.uuid4()), gift_id="g1", stream_id="s-1",
-        coins=100, diamonds=50, held=5, earned_after=50), f"creator-{creator}")
+        coins=100, diamonds_per_coin="0.5", reserve_percent="10", diamonds=50, held=5,
+        earned_after=50), f"creator-{creator}")
     await project(pools["projections"], credited)
     async with api_client(create, prepared) as http:
         r = await http.get("/v1/earnings", headers=bearer(prepared, creator))
