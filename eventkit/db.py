@@ -70,6 +70,7 @@ async def _migrate(dsn: str, *dirs: Path) -> list[str]:
     applied: list[str] = []
     try:
         await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
+        await _private(conn)
         await conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
             " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
@@ -86,6 +87,20 @@ async def _migrate(dsn: str, *dirs: Path) -> list[str]:
     finally:
         await conn.close()
     return applied
+
+
+async def _private(conn: asyncpg.Connection) -> None:
+    """Takes back PostgreSQL's default grants to PUBLIC on this database: CONNECT and TEMPORARY
+    would let any login on the server (an analyst's) into every service's database and let it
+    create temporary tables there. The services connect as the database's owner, who keeps
+    every right; a migration grants CONNECT back to a role that needs it (the projections'
+    analytics migration, to coinstream_analyst). Run under the migration lock, since two
+    concurrent GRANT/REVOKEs on one database fail with "tuple concurrently updated"."""
+    if await conn.fetchval(
+            "SELECT has_database_privilege('public', current_database(), 'CONNECT')"
+            " OR has_database_privilege('public', current_database(), 'TEMPORARY')"):
+        name = await conn.fetchval("SELECT current_database()")
+        await conn.execute(f'REVOKE CONNECT, TEMPORARY ON DATABASE "{name}" FROM PUBLIC')
 
 
 async def init_connection(conn: asyncpg.Connection) -> None:
