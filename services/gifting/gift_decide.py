@@ -1,0 +1,150 @@
+"""The gift decisions of one batch, as pure functions over the rows the batch read.
+
+Commands are decided in arrival order against running state: several gifts from one fan are
+each checked against the balance the previous one left, and several gifts of one combo each
+continue the count the previous one reached. No I/O here: gift_store reads the rows and writes
+what these functions decide.
+"""
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from uuid import UUID, uuid4
+
+from eventkit.auth import Caller
+from eventkit.problems import DomainError
+from services.gifting.catalog import GiftPrice
+from services.gifting.errors import InsufficientCoins, NotEligible, RecipientNotEligible
+from services.gifting.rules import Profile, recipient_refusal, sender_refusal
+from services.gifting.spending import spending_banned
+from services.rules.eligibility import Policy
+
+
+@dataclass(frozen=True)
+class GiftCommand:
+    """One POST /v1/gifts, validated and priced, waiting for its batch."""
+
+    caller: Caller
+    key: str
+    fingerprint: str
+    creator_id: str
+    context_kind: str
+    context_id: str
+    price: GiftPrice
+    received_at: datetime
+
+    @property
+    def claim(self) -> tuple[str, str]:
+        return self.caller.user_id, self.key
+
+    @property
+    def combo_key(self) -> tuple[str, str, str, str, str]:
+        return (self.caller.user_id, self.creator_id, self.context_kind, self.context_id,
+                self.price.gift_code)
+
+
+@dataclass(frozen=True)
+class Wallet:
+    balance: int
+    version: int
+
+
+@dataclass(frozen=True)
+class Combo:
+    combo_id: UUID
+    count: int
+    last_at: datetime
+
+
+@dataclass(frozen=True)
+class BatchRows:
+    """What the batch read, with the wallets locked: everything a decision depends on."""
+
+    fresh: frozenset[tuple[str, str]]          # (caller, key) claims this batch won
+    wallets: dict[str, Wallet]
+    profiles: dict[str, Profile]               # recipients (and callers) gifting knows
+    banned_from_gift: frozenset[str]
+    banned_from_receive: frozenset[str]
+    combos: dict[tuple, Combo] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Accepted:
+    command: GiftCommand
+    gift_id: UUID
+    event_id: UUID
+    balance_after: int
+    wallet_version: int
+    combo: Combo
+
+
+@dataclass(frozen=True)
+class Replay:
+    """The key was used before: the stored answer is the outcome."""
+
+    command: GiftCommand
+
+
+Decision = Accepted | Replay | DomainError
+
+
+def decide(commands: list[GiftCommand], rows: BatchRows, policy: Policy,
+           combo_window: timedelta, now: datetime, new_id=uuid4) -> list[Decision]:
+    wallets = dict(rows.wallets)
+    combos = dict(rows.combos)
+    out: list[Decision] = []
+    for command in commands:
+        if command.claim not in rows.fresh:
+            out.append(Replay(command))
+            continue
+        refusal = refuse(command, rows, wallets, policy, now)
+        if refusal is not None:
+            out.append(refusal)
+            continue
+        wallet = wallets[command.caller.user_id]
+        wallets[command.caller.user_id] = wallet = Wallet(
+            wallet.balance - command.price.coins, wallet.version + 1)
+        combo = next_combo(combos.get(command.combo_key), command, combo_window, new_id)
+        combos[command.combo_key] = combo
+        out.append(Accepted(command, new_id(), new_id(), wallet.balance, wallet.version, combo))
+    return out
+
+
+def refuse(command: GiftCommand, rows: BatchRows, wallets: dict[str, Wallet], policy: Policy,
+           now: datetime) -> DomainError | None:
+    """Why this gift is refused, checked in this order, or None."""
+    caller = command.caller
+    why = sender_refusal(policy, Profile(caller.country, caller.birthdate, caller.account_type),
+                         now)
+    if why:
+        return NotEligible(why)
+    if caller.user_id in rows.banned_from_gift:
+        return spending_banned()
+    why = recipient_refusal(policy, rows.profiles.get(command.creator_id), now)
+    if why:
+        return RecipientNotEligible(why)
+    if command.creator_id in rows.banned_from_receive:
+        return RecipientNotEligible("recipient is banned from receiving gifts")
+    wallet = wallets.get(caller.user_id)
+    balance = wallet.balance if wallet else 0
+    if balance < command.price.coins:
+        return InsufficientCoins(f"{command.price.coins} coins needed", balance=balance)
+    return None
+
+
+def next_combo(last: Combo | None, command: GiftCommand, window: timedelta, new_id) -> Combo:
+    """The same gift to the same creator and context within the window continues the combo
+    (its count grows by the quantity); otherwise a new combo starts."""
+    at = command.received_at
+    if last is not None and at - last.last_at <= window:
+        return replace(last, count=last.count + command.price.quantity, last_at=at)
+    return Combo(new_id(), command.price.quantity, at)
+
+
+def final_combos(decisions: list[Decision]) -> dict[tuple, Combo]:
+    """The combo rows to store: the last state of each combo the batch touched."""
+    return {d.command.combo_key: d.combo for d in decisions if isinstance(d, Accepted)}
+
+
+def final_wallets(decisions: list[Decision]) -> dict[str, Wallet]:
+    return {d.command.caller.user_id: Wallet(d.balance_after, d.wallet_version)
+            for d in decisions if isinstance(d, Accepted)}

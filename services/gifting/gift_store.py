@@ -1,0 +1,213 @@
+"""The SQL of a gift batch: set-based statements (one per step, `unnest` over arrays), each
+built from named columns, whatever the batch size.
+
+Locks are taken in one global order, the same as every other spend's (an unlock, a single
+gift): idempotency keys by (caller, key), then profiles by user id, then wallets by user id.
+So two batches, or a batch and an unlock, can wait on each other but never deadlock.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import asyncpg
+import orjson
+
+from eventkit.codec import encode
+from schemas.envelope import Envelope
+from services.gifting.gift_decide import BatchRows, Combo, GiftCommand, Wallet
+from services.gifting.rules import Profile
+
+
+def _active_ban(users: str, scope: str) -> str:
+    """The users of the array `users` with an active ban covering `scope` or the account."""
+    return (f"SELECT array_agg(DISTINCT user_id) FROM bans WHERE user_id = ANY({users}::text[])"
+            f" AND NOT lifted AND (expires_at IS NULL OR expires_at > now())"
+            f" AND scopes && ARRAY['{scope}', 'account']")
+
+
+_CLAIM = """
+INSERT INTO idempotency_keys (caller, key, request_hash)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) ORDER BY 1, 2
+ON CONFLICT DO NOTHING RETURNING caller, key
+"""
+
+# The callers' verified claims become their profiles (so a creator who has signed in can
+# receive); written only when they changed.
+_REMEMBER = """
+INSERT INTO profiles AS p (user_id, country, birthdate, account_type)
+SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::text[]) ORDER BY 1
+ON CONFLICT (user_id) DO UPDATE SET country = EXCLUDED.country, birthdate = EXCLUDED.birthdate,
+    account_type = EXCLUDED.account_type, updated_at = now()
+WHERE (p.country, p.birthdate, p.account_type)
+      IS DISTINCT FROM (EXCLUDED.country, EXCLUDED.birthdate, EXCLUDED.account_type)
+"""
+
+# $1 senders, $2 recipients. The wallets are locked (in user order) and read at their latest
+# committed state; profiles and bans are read as of the statement's start, as a single gift does.
+_LOCK_AND_READ = f"""
+WITH w AS (SELECT user_id, balance, version FROM wallets WHERE user_id = ANY($1::text[])
+           ORDER BY user_id FOR UPDATE),
+p AS (SELECT user_id, country, birthdate, account_type FROM profiles
+      WHERE user_id = ANY($2::text[]))
+SELECT (SELECT array_agg(user_id ORDER BY user_id) FROM w) AS wallet_users,
+       (SELECT array_agg(balance ORDER BY user_id) FROM w) AS wallet_balances,
+       (SELECT array_agg(version ORDER BY user_id) FROM w) AS wallet_versions,
+       ({_active_ban('$1', 'gift')}) AS banned_from_gift,
+       ({_active_ban('$2', 'receive')}) AS banned_from_receive,
+       (SELECT array_agg(user_id ORDER BY user_id) FROM p) AS profile_users,
+       (SELECT array_agg(country ORDER BY user_id) FROM p) AS countries,
+       (SELECT array_agg(birthdate ORDER BY user_id) FROM p) AS birthdates,
+       (SELECT array_agg(account_type ORDER BY user_id) FROM p) AS types
+"""
+
+# A statement of its own, after the wallet locks are held: its snapshot then includes every
+# combo a batch that held those wallets before committed.
+_COMBOS = """
+SELECT c.sender_id, c.creator_id, c.context_kind, c.context_id, c.gift_code, c.combo_id, c.count,
+       c.last_at
+FROM combos c
+JOIN unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+     AS k (sender_id, creator_id, context_kind, context_id, gift_code)
+  USING (sender_id, creator_id, context_kind, context_id, gift_code)
+"""
+
+_REPLAYS = """
+SELECT k.caller, k.key, k.request_hash, k.status_code, k.response FROM idempotency_keys k
+JOIN unnest($1::text[], $2::text[]) AS r (caller, key) USING (caller, key)
+"""
+
+# Everything the batch decided, in one statement. Rows keep arrival order (WITH ORDINALITY),
+# so ledger entries and outbox rows of one wallet follow its versions.
+_WRITE = """
+WITH
+wallet AS (
+    UPDATE wallets w SET balance = v.balance, version = v.version, updated_at = now()
+    FROM unnest($1::text[], $2::bigint[], $3::integer[]) AS v (user_id, balance, version)
+    WHERE w.user_id = v.user_id),
+gift AS (
+    SELECT * FROM unnest($4::uuid[], $5::text[], $6::bigint[], $7::bigint[], $8::integer[],
+                         $9::bytea[])
+        WITH ORDINALITY AS g (event_id, user_id, coins, balance_after, version, value, n)),
+ledger AS (
+    INSERT INTO wallet_ledger (user_id, event_id, kind, delta, balance_after)
+    SELECT user_id, event_id, 'gift', -coins, balance_after FROM gift ORDER BY n),
+event AS (
+    INSERT INTO events (event_id, stream_id, version, event_type, data_version, envelope)
+    SELECT event_id, 'wallet-' || user_id, version, $10, $11, convert_from(value, 'UTF8')::jsonb
+    FROM gift ORDER BY n),
+outbox AS (
+    INSERT INTO outbox (event_id, topic, key, value)
+    SELECT event_id, $12, 'wallet-' || user_id, value FROM gift ORDER BY n),
+saved AS (
+    UPDATE idempotency_keys k SET status_code = 201, response = r.response::jsonb
+    FROM unnest($13::text[], $14::text[], $15::text[]) AS r (caller, key, response)
+    WHERE k.caller = r.caller AND k.key = r.key),
+refused AS (
+    DELETE FROM idempotency_keys k USING unnest($16::text[], $17::text[]) AS r (caller, key)
+    WHERE k.caller = r.caller AND k.key = r.key),
+combo AS (
+    INSERT INTO combos AS c (sender_id, creator_id, context_kind, context_id, gift_code,
+                             combo_id, count, last_at)
+    SELECT * FROM unnest($18::text[], $19::text[], $20::text[], $21::text[], $22::text[],
+                         $23::uuid[], $24::integer[], $25::timestamptz[]) ORDER BY 1, 2, 3, 4, 5
+    ON CONFLICT (sender_id, creator_id, context_kind, context_id, gift_code) DO UPDATE SET
+        combo_id = EXCLUDED.combo_id, count = EXCLUDED.count, last_at = EXCLUDED.last_at)
+SELECT 1
+"""
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    request_hash: str
+    status: int
+    body: dict
+
+
+@dataclass(frozen=True)
+class GiftRecord:
+    """One accepted gift as it is written: its event and the response stored for its key."""
+
+    command: GiftCommand
+    coins: int
+    balance_after: int
+    wallet_version: int
+    event: Envelope
+    response: dict
+
+
+def columns(rows: Iterable[tuple]) -> list[list]:
+    """Rows -> one list per column (the arrays `unnest` takes); empty lists for no rows."""
+    rows = list(rows)
+    return [list(c) for c in zip(*rows, strict=True)] if rows else []
+
+
+def _cols(rows: Iterable[tuple], width: int) -> list[list]:
+    return columns(rows) or [[] for _ in range(width)]
+
+
+async def claim(conn: asyncpg.Connection, commands: Sequence[GiftCommand]) -> frozenset:
+    """Claims every command's key; returns the (caller, key) pairs claimed now (the others were
+    used before). Waits on a key whose first use is still in flight, until it commits."""
+    won = await conn.fetch(_CLAIM, *_cols(
+        ((c.caller.user_id, c.key, c.fingerprint) for c in commands), 3))
+    return frozenset((r["caller"], r["key"]) for r in won)
+
+
+async def remember_callers(conn: asyncpg.Connection, commands: Sequence[GiftCommand]) -> None:
+    callers = {c.caller.user_id: c.caller for c in commands}
+    await conn.execute(_REMEMBER, *_cols(
+        ((u, c.country, c.birthdate, c.account_type) for u, c in sorted(callers.items())), 4))
+
+
+async def lock_and_read(conn: asyncpg.Connection, commands: Sequence[GiftCommand],
+                        fresh: frozenset) -> BatchRows:
+    senders = sorted({c.caller.user_id for c in commands})
+    recipients = sorted({c.creator_id for c in commands})
+    row = await conn.fetchrow(_LOCK_AND_READ, senders, recipients)
+    wallets = {u: Wallet(b, v) for u, b, v in zip(
+        row["wallet_users"] or [], row["wallet_balances"] or [], row["wallet_versions"] or [],
+        strict=True)}
+    profiles = {u: Profile(c, b, t) for u, c, b, t in zip(
+        row["profile_users"] or [], row["countries"] or [], row["birthdates"] or [],
+        row["types"] or [], strict=True)}
+    for c in commands:  # a caller of this batch is known as its token says, as after _REMEMBER
+        profiles[c.caller.user_id] = Profile(c.caller.country, c.caller.birthdate,
+                                             c.caller.account_type)
+    keys = sorted({c.combo_key for c in commands if c.claim in fresh})
+    combos = {}
+    if keys:
+        for r in await conn.fetch(_COMBOS, *columns(keys)):
+            combos[(r["sender_id"], r["creator_id"], r["context_kind"], r["context_id"],
+                    r["gift_code"])] = Combo(r["combo_id"], r["count"], r["last_at"])
+    return BatchRows(fresh=fresh, wallets=wallets, profiles=profiles,
+                     banned_from_gift=frozenset(row["banned_from_gift"] or []),
+                     banned_from_receive=frozenset(row["banned_from_receive"] or []),
+                     combos=combos)
+
+
+async def stored_answers(conn: asyncpg.Connection,
+                         claims: Sequence[tuple[str, str]]) -> dict[tuple, StoredAnswer]:
+    if not claims:
+        return {}
+    rows = await conn.fetch(_REPLAYS, *columns(claims))
+    return {(r["caller"], r["key"]): StoredAnswer(r["request_hash"], r["status_code"],
+                                                  r["response"]) for r in rows}
+
+
+async def write(conn: asyncpg.Connection, topic: str, records: Sequence[GiftRecord],
+                refused: Sequence[tuple[str, str]], wallets: dict[str, Wallet],
+                combos: dict[tuple, Combo]) -> None:
+    if not records and not refused:
+        return
+    event_type = records[0].event.type if records else "GiftSent"
+    data_version = records[0].event.dataversion if records else 1
+    await conn.execute(
+        _WRITE,
+        *_cols(((u, w.balance, w.version) for u, w in sorted(wallets.items())), 3),
+        *_cols(((r.event.id, r.command.caller.user_id, r.coins, r.balance_after,
+                 r.wallet_version, encode(r.event)) for r in records), 6),
+        event_type, data_version, topic,
+        *_cols(((r.command.caller.user_id, r.command.key,
+                 orjson.dumps(r.response).decode()) for r in records), 3),
+        *_cols(refused, 2),
+        *_cols((k + (c.combo_id, c.count, c.last_at) for k, c in sorted(combos.items())), 8))
