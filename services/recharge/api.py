@@ -64,7 +64,9 @@ _optional_bearer = HTTPBearer(auto_error=False)
 
 
 @router.get("/catalog", summary="Coin bundles with the price a buyer in a country would pay",
-            responses=problems.problem_responses(problems.Unauthorized, CountryNotServed))
+            responses=problems.problem_responses(problems.Unauthorized, CountryNotServed),
+            # Public: the bearer token is optional (`{}` = anonymous allowed beside HTTPBearer)
+            openapi_extra={"security": [{}]})
 async def get_catalog(
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_optional_bearer)],
