@@ -121,8 +121,7 @@ async def create_purchase(body: PurchaseCreate, caller: CallerDep, key: Idempote
     body is a 409. Refused with 403 when under age, in a country not served, or banned from
     buying; 429 with Retry-After past the velocity limits."""
     now, app = clock(request), request.app
-    why = refusal(load_policy(), caller.country, caller.birthdate, caller.account_type,
-                  now.date())
+    why = refusal(load_policy(), caller.country, caller.birthdate, caller.account_type, now)
     if why:
         raise NotEligible(why)
     quote = quote_for(body, caller)
