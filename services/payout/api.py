@@ -192,8 +192,7 @@ async def request_payout(body: PayoutCreate, caller: CallerDep, key: Idempotency
     cap = config["daily_max_usd_minor"]
     if over_daily_cap(0, usd.amount_minor, cap):
         raise DailyCapExceeded(f"{usd.amount_minor} US cents exceeds the daily maximum {cap}")
-    why = refusal(load_policy(), caller.country, caller.birthdate, caller.account_type,
-                  payout_day(now))
+    why = refusal(load_policy(), caller.country, caller.birthdate, caller.account_type, now)
     if why:
         raise NotEligible(why)
     review = requires_review(usd.amount_minor, config["review_above_usd_minor"])
