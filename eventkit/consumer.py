@@ -2,7 +2,11 @@
 
 Offsets are committed only after the database commit, so a crash re-delivers and the recorded
 id turns the repeat into a no-op. Messages no handler can apply go to the dead-letter topic
-with the reason in a header; the consumer goes on with the next one.
+with the reason in a header; the consumer goes on with the next one. That covers messages that
+decode but fail when applied in a way retrying cannot fix (eventkit.failures: a value or a
+constraint PostgreSQL refuses): each event is applied under its own savepoint, so such a
+failure undoes only that event, which is dead-lettered while the rest of the batch commits.
+Only transient failures (connection lost, serialization failure, deadlock, ...) retry the batch.
 """
 
 import asyncio
@@ -13,6 +17,7 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
 from eventkit.codec import PoisonMessage, decode
+from eventkit.failures import describe, is_permanent
 from eventkit.kafka import producer
 from eventkit.settings import Settings
 from schemas import topics
@@ -58,24 +63,42 @@ class IdempotentConsumer:
         self.consumer = self.dlq = None
 
     async def apply(self, records: list[ConsumerRecord]) -> list[tuple[ConsumerRecord, str]]:
-        """Applies a batch in one transaction; returns the poison records with their reasons."""
-        poison: list[tuple[ConsumerRecord, str]] = []
-        async with self.pool.acquire() as conn, conn.transaction():
-            for record in records:
-                try:
-                    envelope, payload = decode(record.value)
-                    handler = self.handlers.get(envelope.type)
-                    if handler is None:
-                        continue  # a valid event this service has no interest in
-                    async with conn.transaction():  # savepoint: a refused event undoes only itself
-                        fresh = await conn.fetchval(
-                            "INSERT INTO processed_events (event_id, topic) VALUES ($1, $2)"
-                            " ON CONFLICT DO NOTHING RETURNING true", envelope.id, record.topic)
-                        if fresh:
-                            await handler(conn, envelope, payload)
-                except PoisonMessage as exc:
-                    poison.append((record, exc.reason))
-        return poison
+        """Applies a batch in one transaction; returns the poison records with their reasons.
+        A transient failure escapes (the caller retries the whole batch)."""
+        try:
+            async with self.pool.acquire() as conn, conn.transaction():
+                return [p for record in records if (p := await self._apply_one(conn, record))]
+        except Exception as exc:
+            if not is_permanent(exc):
+                raise
+            if len(records) == 1:
+                return [(records[0], describe(exc))]
+            # Refused outside any savepoint (at commit): one transaction per event finds it.
+            return [p for record in records for p in await self.apply([record])]
+
+    async def _apply_one(self, conn, record: ConsumerRecord) -> tuple[ConsumerRecord, str] | None:
+        """Applies one event under a savepoint; returns it with a reason when it is poison."""
+        try:
+            envelope, payload = decode(record.value)
+        except PoisonMessage as exc:
+            return record, exc.reason
+        handler = self.handlers.get(envelope.type)
+        if handler is None:
+            return None  # a valid event this service has no interest in
+        try:
+            async with conn.transaction():  # savepoint: a refused event undoes only itself
+                fresh = await conn.fetchval(
+                    "INSERT INTO processed_events (event_id, topic) VALUES ($1, $2)"
+                    " ON CONFLICT DO NOTHING RETURNING true", envelope.id, record.topic)
+                if fresh:
+                    await handler(conn, envelope, payload)
+        except PoisonMessage as exc:
+            return record, exc.reason
+        except Exception as exc:
+            if not is_permanent(exc):
+                raise
+            return record, describe(exc)
+        return None
 
     async def run(self) -> None:
         """Consumes forever; database or broker outages are retried, never skipped."""
@@ -104,7 +127,9 @@ class IdempotentConsumer:
         while True:
             try:
                 return await self.apply(records)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("database error (%r); retrying batch in %.1fs", exc, delay)
+            except Exception as exc:
+                if is_permanent(exc):  # apply() dead-letters those; never retry one forever
+                    raise
+                log.warning("transient error (%r); retrying batch in %.1fs", exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5)
