@@ -20,7 +20,7 @@ from fastapi import Depends, Header, Request, Response
 from pydantic import BaseModel
 
 from eventkit.db import Statement
-from eventkit.problems import IdempotencyKeyReused, MissingIdempotencyKey
+from eventkit.problems import IdempotencyKeyReused
 
 M = TypeVar("M", bound=BaseModel)
 Work = Callable[[asyncpg.Connection], Awaitable[tuple[int, dict[str, Any]]]]
@@ -93,12 +93,12 @@ async def _replay(conn: asyncpg.Connection, caller: str, key: str,
 
 
 async def idempotency_key(
-    idempotency_key: Annotated[str | None, Header(
+    idempotency_key: Annotated[str, Header(
         description="Client-chosen unique key; a retry with the same key and body replays "
-                    "the first response", min_length=1, max_length=200)] = None,
+                    "the first response. Required: without it the command is refused with 400 "
+                    "`idempotency-key-required`",
+        min_length=1, max_length=200)],
 ) -> str:
-    if idempotency_key is None:
-        raise MissingIdempotencyKey()
     return idempotency_key
 
 

@@ -227,7 +227,7 @@ async def test_retried_item_listing_replays_and_bumps_the_version_once(client, p
                                     headers=headers)) == (409, "idempotency-key-reused")
     no_key = {k: v for k, v in headers.items() if k != "Idempotency-Key"}
     assert problem(await client.put("/v1/items", json={**body, "coins": 500},
-                                    headers=no_key)) == (428, "idempotency-key-required")
+                                    headers=no_key)) == (400, "idempotency-key-required")
     repriced = await client.put("/v1/items", json={**body, "coins": 350},
                                 headers=auth(prepared, cr, roles=["creator"]))
     assert repriced.status_code == 201 and repriced.json()["version"] == 2
@@ -412,7 +412,7 @@ async def test_refusals_change_nothing(client, prepared, pools):
         ({"Authorization": "Bearer nonsense", "Idempotency-Key": "k"}, gift_body(cr, "rose"),
          (401, "unauthorized")),
         ({k: v for k, v in auth(prepared, fan).items() if k != "Idempotency-Key"},
-         gift_body(cr, "rose"), (428, "idempotency-key-required")),
+         gift_body(cr, "rose"), (400, "idempotency-key-required")),
     ]
     for headers, body, expected in cases:
         assert problem(await client.post("/v1/gifts", json=body, headers=headers)) == expected

@@ -235,7 +235,7 @@ async def test_idempotency_key_replays_the_answer_and_refuses_another_body(rc):
     assert problem(other) == (409, "idempotency-key-reused")
     missing = await rc.client.post("/v1/purchases", json=body, headers={
         "Authorization": headers["Authorization"]})
-    assert problem(missing) == (428, "idempotency-key-required")
+    assert problem(missing) == (400, "idempotency-key-required")
     await settle(rc)
     assert [r["status"] for r in await purchase_rows(rc, fan)] == ["confirmed"]
 

@@ -32,3 +32,52 @@ def test_a_routes_own_422_problems_stay_beside_the_validation_error():
     responses = gifting(Settings()).openapi()["paths"]["/v1/gifts"]["post"]["responses"]
     examples = responses["422"]["content"]["application/problem+json"]["examples"]
     assert {"self-gift", "recipient-not-eligible", "validation-error"} <= set(examples)
+
+
+# The document and the handlers agree on what schemathesis (tests/fuzz) checks: a required
+# header is marked required, every auth route documents 401 (403 where a role is required),
+# body routes document the 400 of an undecodable body, and a 405 names every method of its path.
+
+SERVICES = [recharge, gifting, payout, projections]
+
+
+def _operations(create):
+    for path, operations in create(Settings()).openapi()["paths"].items():
+        for method, op in operations.items():
+            yield method, path, op
+
+
+def _examples(op, status: str) -> set[str]:
+    content = op["responses"].get(status, {}).get("content", {})
+    return set(content.get("application/problem+json", {}).get("examples", {}))
+
+
+@pytest.mark.parametrize("create", SERVICES)
+def test_the_idempotency_key_is_a_required_header_refused_with_400(create):
+    commands = 0
+    for method, path, op in _operations(create):
+        keys = [p for p in op.get("parameters", []) if p["name"].lower() == "idempotency-key"]
+        if keys:
+            commands += 1
+            assert keys[0]["in"] == "header" and keys[0]["required"] is True, (method, path)
+            assert "idempotency-key-required" in _examples(op, "400"), (method, path)
+    assert commands or create is projections
+
+
+@pytest.mark.parametrize("create", SERVICES)
+def test_every_route_that_checks_a_token_documents_401_and_a_role_403(create):
+    for method, path, op in _operations(create):
+        requirements = op.get("security", [])
+        if any(requirements):
+            assert "unauthorized" in _examples(op, "401"), (method, path)
+        if any(scopes for r in requirements for scopes in r.values()):
+            assert "forbidden" in _examples(op, "403"), (method, path)
+        if "requestBody" in op:
+            assert "malformed-body" in _examples(op, "400"), (method, path)
+
+
+def test_admin_routes_name_the_admin_role_and_the_public_catalog_allows_no_token():
+    paths = recharge(Settings()).openapi()["paths"]
+    assert paths["/v1/admin/bans"]["post"]["security"] == [{"HTTPBearer": ["admin"]}]
+    assert {} in paths["/v1/catalog"]["get"]["security"]
+    assert paths["/v1/purchases"]["post"]["security"] == [{"HTTPBearer": []}]
