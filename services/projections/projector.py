@@ -2,7 +2,10 @@
 
 One transaction per batch: record the batch's event ids (a repeat is skipped), let every read
 model fold in the fresh events, and advance the per-partition positions. Undecodable messages,
-unknown types/versions and invalid payloads are returned for the dead-letter topic.
+unknown types/versions and invalid payloads are returned for the dead-letter topic, and so are
+events PostgreSQL refuses in a way retrying cannot fix (eventkit.failures): the batch is split
+in halves, each applied on its own, until the one event that fails alone is found; everything
+else commits.
 """
 
 from dataclasses import dataclass
@@ -11,6 +14,7 @@ import asyncpg
 from pydantic import ValidationError
 
 from eventkit.codec import PoisonMessage, decode
+from eventkit.failures import describe, is_permanent
 from schemas.envelope import Envelope
 from schemas.events.base import Payload
 from schemas.registry import payload_model
@@ -79,6 +83,29 @@ class Projector:
         self.last_event_time = None
 
     async def apply(self, batch: list[Incoming]) -> list[tuple[Incoming, str]]:
+        """Projects a batch; returns the poison with reasons. Transient failures escape."""
+        try:
+            return await self._apply(batch)
+        except Exception as exc:
+            if not is_permanent(exc):
+                raise
+            if len(batch) == 1:
+                await self._skip(batch[0])
+                self.dead_lettered += 1
+                return [(batch[0], describe(exc))]
+            half = len(batch) // 2
+            return await self.apply(batch[:half]) + await self.apply(batch[half:])
+
+    async def _skip(self, item: Incoming) -> None:
+        """Moves the partition's position past an event no read model can take, as if applied,
+        so a rebuild aims past it too (and skips it again the same way)."""
+        await self.pool.execute(
+            'INSERT INTO projection_positions (topic, "partition", next_offset)'
+            " VALUES ($1, $2, $3) ON CONFLICT (topic, \"partition\") DO UPDATE"
+            " SET next_offset = GREATEST(projection_positions.next_offset,"
+            " EXCLUDED.next_offset)", item.topic, item.partition, item.offset + 1)
+
+    async def _apply(self, batch: list[Incoming]) -> list[tuple[Incoming, str]]:
         d = decode_batch(batch)
         if not d.next_offsets:
             return d.poison

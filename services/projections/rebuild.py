@@ -11,7 +11,9 @@
 
 The copies then hold exactly the events the live worker had projected (a partition's processed
 offsets are always a prefix), so the worker resumes on them as if nothing happened; readers wait
-only for the swap itself. Events already dead-lettered are skipped again.
+only for the swap itself. Events already dead-lettered are skipped again: those that do not
+decode, and those PostgreSQL refuses for good (eventkit.failures; found by halving the batch,
+as the live projector does).
 """
 
 import asyncio
@@ -25,6 +27,7 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from eventkit.db import init_connection
+from eventkit.failures import describe, is_permanent
 from eventkit.settings import Settings
 from services.projections.offsets import topic_partitions
 from services.projections.projector import decode_batch
@@ -191,22 +194,40 @@ async def replay_into_shadow(conn, replay: Replay, models, seen: set, report: Re
             rows += model.fold(facts)
             await asyncio.sleep(0)
         if in_transaction:
-            await _write_into_shadow(conn, rows)
+            await _write_or_halve(conn, rows, facts, models)
             continue
         if writing:
             await writing
-        writing = asyncio.create_task(_write_batch(conn, rows))
+        writing = asyncio.create_task(_write_batch(conn, rows, facts, models))
         if report.messages % 100_000 < len(batch):
             gc.collect()
     if writing:
         await writing
 
 
-async def _write_batch(conn, rows: list[Rows]) -> None:
+async def _write_batch(conn, rows: list[Rows], facts: list, models) -> None:
     async with conn.transaction():
         # A lost rebuild batch is simply redone by running the rebuild again.
         await conn.execute("SET LOCAL synchronous_commit = off")
-        await _write_into_shadow(conn, rows)
+        await _write_or_halve(conn, rows, facts, models)
+
+
+async def _write_or_halve(conn, rows: list[Rows], facts: list, models) -> None:
+    """Writes the rows under a savepoint. When PostgreSQL refuses them for good, folds and
+    writes each half of the facts on its own, down to the one event it refuses, which is
+    skipped: the live worker dead-lettered that same event."""
+    try:
+        async with conn.transaction():
+            await _write_into_shadow(conn, rows)
+    except Exception as exc:
+        if not is_permanent(exc):
+            raise
+        if len(facts) <= 1:
+            log.warning("rebuild skips %s: %s", [f.envelope.id for f in facts], describe(exc))
+            return
+        half = len(facts) // 2
+        for part in (facts[:half], facts[half:]):
+            await _write_or_halve(conn, [r for m in models for r in m.fold(part)], part, models)
 
 
 async def _write_into_shadow(conn, rows: list[Rows]) -> None:

@@ -1,7 +1,8 @@
 """The faust-streaming worker that keeps the read models up to date.
 
 faust acks an event in a `finally`, so an exception escaping the agent would skip its events:
-database errors are retried here, with backoff, until they succeed. Offsets commit on a timer, so
+transient failures (eventkit.failures) are retried here, with backoff, until they succeed; an
+event PostgreSQL refuses for good is sorted out by the projector and dead-lettered with the rest. Offsets commit on a timer, so
 a crash re-delivers recent events; the projector's event-id table makes that a no-op.
 Messages no read model can apply go to the dead-letter topic with the reason; the worker goes on.
 """
@@ -11,7 +12,6 @@ import logging
 import os
 import tempfile
 
-import asyncpg
 import faust
 
 from eventkit.db import create_pool, when_database_answers
@@ -91,7 +91,7 @@ async def _apply_with_retry(projector: Projector, batch: list[Incoming]):
     while True:
         try:
             return await projector.apply(batch)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            log.warning("database error (%r); retrying batch in %.1fs", exc, delay)
+        except Exception as exc:  # noqa: BLE001 - the projector returns the permanent ones
+            log.warning("transient error (%r); retrying batch in %.1fs", exc, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5)
