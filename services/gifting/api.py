@@ -1,11 +1,12 @@
 """Gifting HTTP app: wallets (here), gifts (gifts.py) and unlocks (unlocks.py)."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from uuid import UUID
 
 from fastapi import APIRouter, FastAPI, Query, Request
 from pydantic import BaseModel
 
+from eventkit import problems
 from eventkit.auth import CallerDep
 from eventkit.http import create_app
 from eventkit.settings import Settings
@@ -33,7 +34,8 @@ class StatementPage(BaseModel):
     next_before: int | None = None
 
 
-@router.get("/wallet", summary="The caller's spendable coin balance")
+@router.get("/wallet", summary="The caller's spendable coin balance",
+            responses=problems.problem_responses(problems.Unauthorized))
 async def get_wallet(caller: CallerDep, request: Request) -> WalletPublic:
     """Also registers the caller's verified profile, so creators can receive gifts."""
     async with request.app.state.pool.acquire() as conn:
@@ -42,7 +44,8 @@ async def get_wallet(caller: CallerDep, request: Request) -> WalletPublic:
                             balance=await ledger.balance(conn, caller.user_id))
 
 
-@router.get("/wallet/statement", summary="The caller's wallet history, newest first")
+@router.get("/wallet/statement", summary="The caller's wallet history, newest first",
+            responses=problems.problem_responses(problems.Unauthorized))
 async def get_statement(caller: CallerDep, request: Request,
                         limit: int = Query(default=50, ge=1, le=500),
                         before: int | None = Query(default=None, ge=1,
@@ -56,6 +59,8 @@ async def get_statement(caller: CallerDep, request: Request,
 
 
 def create(settings: Settings) -> FastAPI:
-    return create_app("Coinstream gifting", "gifting", settings,
-                      [router, gifts.router, unlocks.router],
-                      description="Wallets, gifts and unlocks.")
+    app = create_app("Coinstream gifting", "gifting", settings,
+                     [router, gifts.router, unlocks.router],
+                     description="Wallets, gifts and unlocks.")
+    app.state.clock = lambda: datetime.now(UTC)  # tests replace it to stand around midnight
+    return app

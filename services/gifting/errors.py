@@ -31,3 +31,16 @@ class RecipientNotEligible(DomainError):
 
 class Banned(DomainError):
     status, code, title = 403, "transaction-banned", "A transaction ban blocks this action"
+
+
+class SelfUnlock(DomainError):
+    status, code, title = 422, "self-unlock", "A user cannot unlock their own item"
+
+
+class SellerNotEligible(DomainError):
+    status, code, title = 403, "seller-not-eligible", \
+        "This account may not list items for coins (it could not receive them)"
+
+
+class PriceChanged(DomainError):
+    status, code, title = 409, "price-changed", "The price is no longer the one you were shown"

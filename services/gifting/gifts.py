@@ -1,17 +1,19 @@
 """Sending gifts to creators, live or on a video or comment."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
+from typing import Annotated
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from eventkit import problems
-from eventkit.auth import CallerDep
+from eventkit.auth import CallerDep, UserId
 from eventkit.codec import new_envelope
 from eventkit.idempotency import CLAIM, IdempotencyKey, respond_once
 from schemas.events.gifting import GiftContext, GiftSent
 from schemas.money import Country
+from schemas.text import Id
 from services.gifting import accounts, spending
 from services.gifting.catalog import GiftUnavailable, load_catalog
 from services.gifting.errors import (
@@ -19,10 +21,12 @@ from services.gifting.errors import (
     GiftNotFound,
     InsufficientCoins,
     NotEligible,
+    PriceChanged,
     RecipientNotEligible,
     SelfGift,
 )
 from services.gifting.rules import Combo, Profile, recipient_refusal
+from services.rules.countries import CountryNotServed, served
 from services.rules.eligibility import load_policy
 
 SOURCE = "/coinstream/gifting"
@@ -44,12 +48,21 @@ class GiftCatalogPublic(BaseModel):
 class GiftCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"creator_id": "creator-1", "context": {"kind": "live", "id": "stream-1"},
-         "gift_code": "rose", "quantity": 10}]})
+         "gift_code": "rose", "quantity": 10, "catalog_version": 2}]})
 
-    creator_id: str = Field(min_length=1, max_length=128)
+    creator_id: UserId
     context: GiftContext
-    gift_code: str = Field(min_length=1, max_length=64)
-    quantity: int = Field(default=1, ge=1, le=999, description="Batch send: N of the same gift")
+    gift_code: Annotated[Id, Field(max_length=64)]
+    quantity: int = Field(default=1, ge=1, le=999, strict=True,
+                          description="Batch send: N of the same gift")
+    # Optional, unlike an unlock's price: adding a required field would break every client, and
+    # gift prices change only with a new catalog version (a deploy), never at the whim of the
+    # payee as an item's price can. Clients should send it; every client in this repo does.
+    catalog_version: int | None = Field(
+        default=None, ge=1, strict=True,
+        description="The `version` of the gift catalog (GET /v1/gifts/catalog) the sender was "
+                    "shown. When given and no longer current, the gift is refused with 409 "
+                    "`price-changed` and nothing is charged. Recommended.")
 
 
 class GiftPublic(BaseModel):
@@ -61,9 +74,12 @@ class GiftPublic(BaseModel):
     balance_after: int
 
 
-@router.get("/gifts/catalog", summary="Gifts available in a country, with their coin prices")
-async def gift_catalog(country: Country = Query(examples=["US"])) -> GiftCatalogPublic:
-    catalog = load_catalog()
+@router.get("/gifts/catalog", summary="Gifts available in a country, with their coin prices",
+            responses=problems.problem_responses(CountryNotServed))
+async def gift_catalog(country: Annotated[Country, Query(examples=["US"])]) -> GiftCatalogPublic:
+    """Public. `version` is what a gift names as `catalog_version` to be charged these prices.
+    A country code is upper-case ISO 3166 alpha-2 and must be one Coinstream serves (422)."""
+    country, catalog = served(country), load_catalog()
     return GiftCatalogPublic(version=catalog.version, country=country, gifts=[
         GiftOffer(gift_code=code, name=g["name"], coins=g["coins"])
         for code, g in catalog.available_in(country).items()])
@@ -123,7 +139,7 @@ LEFT JOIN debit ON true LEFT JOIN combo ON true
 @router.post("/gifts", status_code=201, summary="Send a gift to a creator",
              responses=problems.problem_responses(
                  problems.Unauthorized, NotEligible, Banned, GiftNotFound, InsufficientCoins,
-                 SelfGift, RecipientNotEligible, problems.IdempotencyKeyReused,
+                 PriceChanged, SelfGift, RecipientNotEligible, problems.IdempotencyKeyReused,
                  problems.MissingIdempotencyKey))
 async def send_gift(body: GiftCreate, caller: CallerDep, key: IdempotencyKey, request: Request,
                     response: Response) -> GiftPublic:
@@ -132,7 +148,8 @@ async def send_gift(body: GiftCreate, caller: CallerDep, key: IdempotencyKey, re
     Refused (and nothing recorded) when the sender is under age, outside an enabled country or
     banned from gifting; when the recipient is unknown, under age, banned from receiving or an
     ineligible account type; when the gift is not sold in the sender's region; and with 409 when
-    the balance is short, decided inside PostgreSQL. Gifts of the same kind to the same creator
+    the balance is short, decided inside PostgreSQL, or when `catalog_version` names a catalog
+    no longer in force. Gifts of the same kind to the same creator
     and context within the combo window share a combo id and a running count."""
     if body.creator_id == caller.user_id:
         raise SelfGift()
@@ -143,7 +160,7 @@ async def send_gift(body: GiftCreate, caller: CallerDep, key: IdempotencyKey, re
         raise GiftNotFound(str(exc)) from None
 
     async def work(conn, claim):
-        now = datetime.now(UTC)
+        now = spending.clock(request)
         row = await conn.fetchrow(
             _SEND, *claim.args, caller.country, caller.birthdate, caller.account_type,
             body.creator_id, price.coins, body.context.kind, body.context.id, body.gift_code,
@@ -151,12 +168,15 @@ async def send_gift(body: GiftCreate, caller: CallerDep, key: IdempotencyKey, re
         if not row["fresh"]:
             return None  # replayed by respond_once
         # The refusals, in the order they have always been checked.
-        spending.check_eligible(caller)
+        spending.check_eligible(caller, now)
         if row["sender_banned"]:
             raise spending.spending_banned()
+        if body.catalog_version not in (None, catalog.version):
+            raise PriceChanged(f"catalog version {body.catalog_version} is no longer in force",
+                               catalog_version=catalog.version)
         recipient = Profile(row["country"], row["birthdate"], row["account_type"]) \
             if row["known"] else None
-        why = recipient_refusal(load_policy(), recipient, date.today())
+        why = recipient_refusal(load_policy(), recipient, now)
         if why:
             raise RecipientNotEligible(why)
         if row["recipient_banned"]:

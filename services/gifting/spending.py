@@ -1,8 +1,9 @@
 """The steps every spend (gift or unlock) takes inside its transaction."""
 
-from datetime import date
+from datetime import datetime
 
 import asyncpg
+from fastapi import Request
 
 from eventkit.auth import Caller
 from eventkit.db import Statement
@@ -15,15 +16,20 @@ from services.gifting.rules import Profile, sender_refusal
 from services.rules.eligibility import load_policy
 
 
-async def check_spender(conn: asyncpg.Connection, caller: Caller) -> None:
-    check_eligible(caller)
+def clock(request: Request) -> datetime:
+    """The app's clock (tests replace app.state.clock to stand either side of midnight)."""
+    return request.app.state.clock()
+
+
+async def check_spender(conn: asyncpg.Connection, caller: Caller, now: datetime) -> None:
+    check_eligible(caller, now)
     if await accounts.banned(conn, caller.user_id, "gift"):
         raise spending_banned()
 
 
-def check_eligible(caller: Caller) -> None:
+def check_eligible(caller: Caller, now: datetime) -> None:
     why = sender_refusal(load_policy(), Profile(caller.country, caller.birthdate,
-                                                caller.account_type), date.today())
+                                                caller.account_type), now)
     if why:
         raise NotEligible(why)
 

@@ -1,18 +1,20 @@
 """Priced items (exclusive content, features) and unlocking them with coins."""
 
 from datetime import datetime
+from typing import Annotated
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from eventkit import problems
-from eventkit.auth import CallerDep
+from eventkit.auth import Caller, CallerDep
 from eventkit.codec import new_envelope
 from eventkit.eventstore import append
 from eventkit.idempotency import IdempotencyKey, respond_once
 from schemas import topics
 from schemas.events.gifting import ContentUnlocked, ItemListed
+from schemas.text import Id, Text
 from services.gifting import accounts, spending
 from services.gifting.catalog import load_catalog
 from services.gifting.errors import (
@@ -21,36 +23,51 @@ from services.gifting.errors import (
     ItemExists,
     ItemNotFound,
     NotEligible,
+    PriceChanged,
     RecipientNotEligible,
+    SelfUnlock,
+    SellerNotEligible,
 )
+from services.gifting.rules import Profile, earner_refusal
+from services.rules.eligibility import load_policy
 
 SOURCE = "/coinstream/gifting"
+# How the event contract (ItemListed, ContentUnlocked) and the public view name the owner of a
+# platform item. In gifting's tables a platform item is a flag with no owner (migration 003).
 PLATFORM = "platform"
 router = APIRouter(prefix="/v1", tags=["unlocks"])
+
+ItemId = Annotated[Id, Field(pattern=r"^[A-Za-z0-9._:-]+$", examples=["video-123"])]
+Price = Annotated[int, Field(gt=0, le=1_000_000, strict=True)]
 
 
 class ItemCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    item_id: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$",
-                         examples=["video-123"])
-    title: str = Field(min_length=1, max_length=200)
-    coins: int = Field(gt=0, le=1_000_000)
-    platform: bool = Field(default=False, description="List as a platform item (admin only)")
+    item_id: ItemId
+    title: Annotated[Text, Field(min_length=1, max_length=200)]
+    coins: Price
+    platform: bool = Field(default=False, strict=True,
+                           description="List as a platform item (admin only)")
 
 
 class ItemPublic(BaseModel):
     item_id: str
-    owner_id: str
+    owner_id: str = Field(description="The creator who owns the item, or 'platform'")
+    platform: bool = Field(description="A platform item: no creator earns from its unlocks")
     title: str
     coins: int
     version: int
 
 
 class UnlockCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"item_id": "video-123", "coins": 300}]})
 
-    item_id: str = Field(min_length=1, max_length=128)
+    item_id: Id
+    coins: Price = Field(description="The price the caller was shown (GET /v1/items/{item_id})."
+                                     " A different current price is refused with 409"
+                                     " `price-changed` and nothing is charged.")
 
 
 class UnlockPublic(BaseModel):
@@ -62,74 +79,125 @@ class UnlockPublic(BaseModel):
     already_unlocked: bool = False
 
 
+def _public_owner(owner_id: str | None) -> str:
+    return PLATFORM if owner_id is None else owner_id
+
+
+async def check_seller(conn, caller: Caller, now: datetime) -> None:
+    """A creator may list items only when they could receive what the items earn: the same
+    rules as a gift's recipient (age, region, account type) and no ban from receiving."""
+    why = earner_refusal(load_policy(), Profile(caller.country, caller.birthdate,
+                                                caller.account_type), now)
+    if why:
+        raise SellerNotEligible(f"cannot sell: {why}")
+    if await accounts.banned(conn, caller.user_id, "receive"):
+        raise SellerNotEligible("this account is banned from receiving coins")
+
+
 @router.put("/items", status_code=201, summary="List or re-price an unlockable item",
             responses=problems.problem_responses(
-                problems.Unauthorized, problems.Forbidden, ItemExists,
+                problems.Unauthorized, problems.Forbidden, SellerNotEligible, ItemExists,
                 problems.IdempotencyKeyReused, problems.MissingIdempotencyKey))
 async def put_item(body: ItemCreate, caller: CallerDep, key: IdempotencyKey, request: Request,
                    response: Response) -> ItemPublic:
     """Creators list their own items; admins list platform items. Re-listing bumps the version;
     unlocks already made keep the price they paid. A retry with the same Idempotency-Key
-    replays the first answer and bumps nothing."""
+    replays the first answer and bumps nothing. A creator who could not receive coins (under
+    age, a country not served, an ineligible account type, banned from receiving) may not list
+    (403 `seller-not-eligible`)."""
     if body.platform and not caller.has("admin"):
         raise problems.Forbidden("only admins list platform items")
     if not body.platform and not (caller.has("creator") or caller.has("admin")):
         raise problems.Forbidden("only creators list items")
-    owner = PLATFORM if body.platform else caller.user_id
+    owner = None if body.platform else caller.user_id
 
     async def work(conn):
+        if owner is not None:
+            await check_seller(conn, caller, spending.clock(request))
+            # Unlocks judge the owner on this profile, as gifts judge their recipient.
+            await accounts.remember_caller(conn, caller)
         row = await conn.fetchrow(
-            "INSERT INTO items AS i (item_id, owner_id, title, coins) VALUES ($1, $2, $3, $4)"
-            " ON CONFLICT (item_id) DO UPDATE SET title = $3, coins = $4, version = i.version + 1"
-            " WHERE i.owner_id = $2 RETURNING version", body.item_id, owner, body.title,
-            body.coins)
+            "INSERT INTO items AS i (item_id, owner_id, platform, title, coins)"
+            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (item_id) DO UPDATE SET title = $4,"
+            " coins = $5, version = i.version + 1"
+            " WHERE i.platform = $3 AND i.owner_id IS NOT DISTINCT FROM $2 RETURNING version",
+            body.item_id, owner, body.platform, body.title, body.coins)
         if row is None:
             raise ItemExists(f"{body.item_id} belongs to another owner")
+        public_owner = _public_owner(owner)
         await append(conn, topics.GIFTING_EVENTS, new_envelope(SOURCE, ItemListed(
-            item_id=body.item_id, owner_id=owner, title=body.title, coins=body.coins,
+            item_id=body.item_id, owner_id=public_owner, title=body.title, coins=body.coins,
             item_version=row["version"]), aggregate_id=f"item-{body.item_id}",
-            aggregate_version=row["version"], subject=owner))
-        return 201, ItemPublic(item_id=body.item_id, owner_id=owner, title=body.title,
-                               coins=body.coins, version=row["version"]).model_dump(mode="json")
+            aggregate_version=row["version"], subject=public_owner))
+        return 201, ItemPublic(item_id=body.item_id, owner_id=public_owner,
+                               platform=body.platform, title=body.title, coins=body.coins,
+                               version=row["version"]).model_dump(mode="json")
 
     return await respond_once(request, response, caller.user_id, key, body, work, ItemPublic)
 
 
 @router.get("/items/{item_id}", summary="An unlockable item and its price",
             responses=problems.problem_responses(ItemNotFound))
-async def get_item(item_id: str, request: Request) -> ItemPublic:
+async def get_item(item_id: Annotated[Id, Path()], request: Request) -> ItemPublic:
+    """Public. `coins` is the price an unlock names to be charged it."""
     row = await request.app.state.pool.fetchrow(
-        "SELECT item_id, owner_id, title, coins, version FROM items WHERE item_id = $1", item_id)
+        "SELECT item_id, owner_id, platform, title, coins, version FROM items"
+        " WHERE item_id = $1", item_id)
     if row is None:
         raise ItemNotFound(item_id)
-    return ItemPublic(**row)
+    return ItemPublic(**{**row, "owner_id": _public_owner(row["owner_id"])})
 
 
-# The item and whether its owner may receive coins, in the one read the unlock already makes.
-_OWNER_BANNED = accounts.banned_sql("items.owner_id", "'receive'")
-_ITEM = (f"SELECT owner_id, coins, owner_id <> '{PLATFORM}' AND {_OWNER_BANNED} AS owner_banned"
-         " FROM items WHERE item_id = $1")
+# The item, and what the unlock must know of its owner (profile, ban from receiving), in the
+# one read the unlock already makes. A platform item has no owner: nothing to join or ban.
+_ITEM = f"""
+SELECT i.owner_id, i.coins, p.user_id IS NOT NULL AS owner_known,
+       p.country, p.birthdate, p.account_type,
+       {accounts.banned_sql("i.owner_id", "'receive'")} AS owner_banned
+FROM items i LEFT JOIN profiles p ON p.user_id = i.owner_id
+WHERE i.item_id = $1
+"""
+
+
+def owner_refusal(item, now: datetime) -> str | None:
+    """Why the item's owner may not earn from an unlock (the rules of a gift's recipient)."""
+    if item["owner_id"] is None:
+        return None
+    if not item["owner_known"]:
+        return "the item's owner is unknown to gifting (no account profile yet)"
+    why = earner_refusal(load_policy(), Profile(item["country"], item["birthdate"],
+                                                item["account_type"]), now)
+    if why:
+        return f"the item's owner cannot earn: {why}"
+    if item["owner_banned"]:
+        return "the item's owner is banned from receiving coins"
+    return None
 
 
 @router.post("/unlocks", status_code=201, summary="Unlock an item with coins",
              responses=problems.problem_responses(
                  problems.Unauthorized, NotEligible, Banned, ItemNotFound, RecipientNotEligible,
-                 InsufficientCoins, problems.IdempotencyKeyReused,
+                 SelfUnlock, InsufficientCoins, PriceChanged, problems.IdempotencyKeyReused,
                  problems.MissingIdempotencyKey))
 async def unlock(body: UnlockCreate, caller: CallerDep, key: IdempotencyKey, request: Request,
                  response: Response) -> UnlockPublic:
     """Debits the item's price once and records `ContentUnlocked`. Unlocking an item the caller
     already unlocked charges nothing and answers 200 with the original unlock, whatever the
     Idempotency-Key. Refused (and nothing recorded) like a gift: a spender who is not eligible
-    or is banned from gifting, an item whose owner is banned from receiving (platform items
-    have no owner to ban), a short balance."""
+    or is banned from gifting; the item's own owner (422 `self-unlock`); an owner who could not
+    receive a gift (under age, a country not served, an ineligible account type, banned from
+    receiving: 422; platform items have no owner to check); a price other than the `coins` the
+    caller names (409 `price-changed`); a short balance."""
     catalog = load_catalog()
 
     async def work(conn):
+        now = spending.clock(request)
         await accounts.remember_caller(conn, caller)
         item = await conn.fetchrow(_ITEM, body.item_id)
         if item is None:
             raise ItemNotFound(body.item_id)
+        if item["owner_id"] == caller.user_id:
+            raise SelfUnlock("the item's owner cannot unlock it")
         unlock_id, event_id = uuid4(), uuid4()
         # The unique (user, item) row is claimed first: a concurrent unlock of the same item
         # waits here and then finds it taken, so it can never charge a second time.
@@ -145,13 +213,17 @@ async def unlock(body: UnlockCreate, caller: CallerDep, key: IdempotencyKey, req
                 unlock_id=prior["unlock_id"], item_id=body.item_id, coins=prior["coins"],
                 balance_after=prior["balance_after"], unlocked_at=prior["created_at"],
                 already_unlocked=True).model_dump(mode="json")
-        await spending.check_spender(conn, caller)
-        if item["owner_banned"]:
-            raise RecipientNotEligible("the item's owner is banned from receiving coins")
+        await spending.check_spender(conn, caller, now)
+        if item["coins"] != body.coins:
+            raise PriceChanged(f"{body.item_id} now costs {item['coins']} coins, not "
+                               f"{body.coins}", coins=item["coins"])
+        why = owner_refusal(item, now)
+        if why:
+            raise RecipientNotEligible(why)
         balance_after, version = await spending.debit(conn, caller.user_id, item["coins"])
         event = new_envelope(SOURCE, ContentUnlocked(
             unlock_id=str(unlock_id), user_id=caller.user_id, item_id=body.item_id,
-            owner_id=item["owner_id"], coins=item["coins"],
+            owner_id=_public_owner(item["owner_id"]), coins=item["coins"],
             diamonds_per_coin=catalog.diamonds_per_coin, commission_rate=catalog.commission_rate,
             rates_version=catalog.rates_version, catalog_version=catalog.version,
             balance_after=balance_after), aggregate_id=f"wallet-{caller.user_id}",
@@ -167,7 +239,8 @@ async def unlock(body: UnlockCreate, caller: CallerDep, key: IdempotencyKey, req
     return await respond_once(request, response, caller.user_id, key, body, work, UnlockPublic)
 
 
-@router.get("/unlocks", summary="What the caller has unlocked")
+@router.get("/unlocks", summary="What the caller has unlocked",
+            responses=problems.problem_responses(problems.Unauthorized))
 async def list_unlocks(caller: CallerDep, request: Request) -> list[UnlockPublic]:
     rows = await request.app.state.pool.fetch(
         "SELECT unlock_id, item_id, coins, balance_after, created_at FROM unlocks"

@@ -2,11 +2,12 @@
 
 import asyncio
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
 from eventkit.codec import new_envelope
+from schemas.events.accounts import AccountProfileUpdated
 from schemas.events.recharge import CoinsClawedBack
 from schemas.events.sanctions import TransactionBanLifted, TransactionBanPlaced
 from schemas.money import Money
@@ -102,7 +103,7 @@ async def test_mixed_concurrent_gifts_and_unlocks_never_overdraw(client, prepare
         items.append(item)
     calls = [client.post("/v1/gifts", json=gift_body(cr, code, q), headers=auth(prepared, fan))
              for code, q in [("galaxy", 1), ("finger_heart", 40), ("rose", 150)] * 8]
-    calls += [client.post("/v1/unlocks", json={"item_id": i}, headers=auth(prepared, fan))
+    calls += [client.post("/v1/unlocks", json={"item_id": i, "coins": 250}, headers=auth(prepared, fan))
               for i in items + items]  # each item twice: the second never charges
     replies = await asyncio.gather(*calls)
     assert {r.status_code for r in replies} <= {200, 201, 409}
@@ -182,7 +183,7 @@ async def test_unlock_is_idempotent_per_user_and_item(client, prepared, pools):
     await client.put("/v1/items", json={"item_id": item, "title": "Backstage", "coins": 300},
                      headers=auth(prepared, cr, roles=["creator"]))
     replies = await asyncio.gather(*[
-        client.post("/v1/unlocks", json={"item_id": item}, headers=auth(prepared, fan))
+        client.post("/v1/unlocks", json={"item_id": item, "coins": 300}, headers=auth(prepared, fan))
         for _ in range(10)])
     assert sorted(r.status_code for r in replies) == [200] * 9 + [201]
     assert len({r.json()["unlock_id"] for r in replies}) == 1
@@ -209,7 +210,7 @@ async def test_items_belong_to_their_owner_and_platform_items_need_admin(client,
         (403, "forbidden")
     assert problem(await client.put("/v1/items", json={**body, "item_id": new_id("f")},
                                     headers=auth(prepared, new_id("fan")))) == (403, "forbidden")
-    assert problem(await client.post("/v1/unlocks", json={"item_id": "nope"},
+    assert problem(await client.post("/v1/unlocks", json={"item_id": "nope", "coins": 5},
                                      headers=auth(prepared, new_id("fan")))) == \
         (404, "item-not-found")
 
@@ -245,7 +246,7 @@ async def test_unlocks_refuse_items_of_an_owner_banned_from_receiving(client, pr
                              headers=auth(prepared, cr, roles=["creator"]))).status_code == 201
 
     async def unlock():
-        return await client.post("/v1/unlocks", json={"item_id": item},
+        return await client.post("/v1/unlocks", json={"item_id": item, "coins": 300},
                                  headers=auth(prepared, fan))
 
     for n, scope in enumerate(["receive", "account"]):
@@ -274,7 +275,7 @@ async def test_platform_items_have_no_owner_to_ban(client, prepared, pools):
     await apply_event(pools, TransactionBanPlaced(
         ban_id=ban, user_id="platform", scopes=["receive"], reason="x", source="admin"), "x")
     try:
-        r = await client.post("/v1/unlocks", json={"item_id": item}, headers=auth(prepared, fan))
+        r = await client.post("/v1/unlocks", json={"item_id": item, "coins": 60}, headers=auth(prepared, fan))
         assert r.status_code == 201, r.text
     finally:
         await apply_event(pools, TransactionBanLifted(
@@ -425,3 +426,238 @@ async def test_refusals_change_nothing(client, prepared, pools):
     assert await balance(client, prepared, fan) == 50
 
 
+# --- issue 11: unlocks and listings follow the recipient rules; price guards; strict input ---
+
+def years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+async def list_item(client, settings, owner, coins=300, item=None, **claims):
+    item = item or new_id("video")
+    r = await client.put("/v1/items", json={"item_id": item, "title": "Backstage", "coins": coins},
+                         headers=auth(settings, owner, roles=["creator"], **claims))
+    return item, r
+
+
+async def wallet_untouched(client, settings, pools, fan, coins):
+    assert await balance(client, settings, fan) == coins
+    assert await pools["gifting"].fetchval(
+        "SELECT count(*) FROM unlocks WHERE user_id = $1", fan) == 0
+    assert await pools["gifting"].fetchval(
+        "SELECT count(*) FROM events WHERE stream_id = $1", f"wallet-{fan}") == 0
+
+
+@pytest.mark.parametrize("claims", [
+    {"birthdate": "2012-05-05"}, {"account_type": "government"}, {"country": "KP"},
+    {"country": "KR", "birthdate": f"{datetime.now(UTC).year - 18}-01-01"}])
+async def test_only_an_eligible_recipient_may_list_items_for_sale(client, prepared, pools,
+                                                                  claims):
+    cr = new_id("cr")
+    item, r = await list_item(client, prepared, cr, **claims)
+    assert problem(r) == (403, "seller-not-eligible"), r.text
+    assert (await client.get(f"/v1/items/{item}")).status_code == 404
+
+
+async def test_a_creator_banned_from_receiving_may_not_list(client, prepared, pools):
+    cr = await creator(client, prepared)
+    await apply_event(pools, TransactionBanPlaced(
+        ban_id=f"l-{cr}", user_id=cr, scopes=["receive"], reason="fraud", source="admin"), cr)
+    _, r = await list_item(client, prepared, cr)
+    assert problem(r) == (403, "seller-not-eligible")
+
+
+async def test_unlocks_refuse_an_owner_who_could_not_receive_a_gift(client, prepared, pools):
+    fan, cr = new_id("fan"), new_id("cr")
+    await fund_wallet(pools["gifting"], fan, 1000)
+    item, r = await list_item(client, prepared, cr)
+    assert r.status_code == 201, r.text
+    # The owner's profile since listing: a minor (the profile from the accounts topic).
+    await apply_event(pools, AccountProfileUpdated(
+        user_id=cr, country="US", birthdate=years_before(date.today(), 15),
+        account_type="creator"), cr)
+    r = await client.post("/v1/unlocks", json={"item_id": item, "coins": 300},
+                          headers=auth(prepared, fan))
+    assert problem(r) == (422, "recipient-not-eligible")
+    assert "owner" in r.json()["detail"]
+    await wallet_untouched(client, prepared, pools, fan, 1000)
+    await apply_event(pools, AccountProfileUpdated(
+        user_id=cr, country="US", birthdate=date(1990, 1, 1), account_type="government"), cr)
+    r = await client.post("/v1/unlocks", json={"item_id": item, "coins": 300},
+                          headers=auth(prepared, fan))
+    assert problem(r) == (422, "recipient-not-eligible")
+    await wallet_untouched(client, prepared, pools, fan, 1000)
+
+
+async def test_an_owner_cannot_unlock_their_own_item(client, prepared, pools):
+    cr = new_id("cr")
+    await fund_wallet(pools["gifting"], cr, 1000)
+    item, r = await list_item(client, prepared, cr)
+    assert r.status_code == 201
+    r = await client.post("/v1/unlocks", json={"item_id": item, "coins": 300},
+                          headers=auth(prepared, cr, roles=["creator"]))
+    assert problem(r) == (422, "self-unlock")
+    await wallet_untouched(client, prepared, pools, cr, 1000)
+
+
+async def test_an_unlock_is_charged_only_the_price_it_names(client, prepared, pools):
+    fan, cr = new_id("fan"), new_id("cr")
+    await fund_wallet(pools["gifting"], fan, 1000)
+    item, r = await list_item(client, prepared, cr, coins=5)
+    assert r.status_code == 201
+    shown = (await client.get(f"/v1/items/{item}")).json()["coins"]
+    _, r = await list_item(client, prepared, cr, coins=150, item=item)   # re-priced meanwhile
+    assert r.status_code == 201 and r.json()["version"] == 2
+    r = await client.post("/v1/unlocks", json={"item_id": item, "coins": shown},
+                          headers=auth(prepared, fan))
+    assert problem(r) == (409, "price-changed") and r.json()["coins"] == 150
+    await wallet_untouched(client, prepared, pools, fan, 1000)
+    for body in ({"item_id": item}, {"item_id": item, "coins": "150"},
+                 {"item_id": item, "coins": 150.0}, {"item_id": item, "coins": 0}):
+        r = await client.post("/v1/unlocks", json=body, headers=auth(prepared, fan))
+        assert problem(r) == (422, "validation-error"), body
+    r = await client.post("/v1/unlocks", json={"item_id": item, "coins": 150},
+                          headers=auth(prepared, fan))
+    assert r.status_code == 201 and r.json()["balance_after"] == 850
+    # Already unlocked: answered with the original, whatever price is named now.
+    again = await client.post("/v1/unlocks", json={"item_id": item, "coins": 5},
+                              headers=auth(prepared, fan))
+    assert again.status_code == 200 and again.json()["already_unlocked"]
+
+
+async def test_a_gift_names_the_catalog_version_it_was_shown(client, prepared, pools):
+    fan, cr = new_id("fan"), await creator(client, prepared)
+    await fund_wallet(pools["gifting"], fan, 100)
+    version = (await client.get("/v1/gifts/catalog?country=US")).json()["version"]
+    r = await client.post("/v1/gifts", json={**gift_body(cr, "rose"),
+                                             "catalog_version": version - 1},
+                          headers=auth(prepared, fan))
+    assert problem(r) == (409, "price-changed") and r.json()["catalog_version"] == version
+    assert await balance(client, prepared, fan) == 100
+    r = await client.post("/v1/gifts", json={**gift_body(cr, "rose"), "catalog_version": version},
+                          headers=auth(prepared, fan))
+    assert r.status_code == 201 and r.json()["balance_after"] == 99
+    r = await client.post("/v1/gifts", json=gift_body(cr, "rose"), headers=auth(prepared, fan))
+    assert r.status_code == 201  # optional: a client that does not send it keeps working
+
+
+async def test_platform_items_have_no_owner_id_in_giftings_tables(client, prepared, pools):
+    admin, item = new_id("admin"), new_id("feature")
+    body = {"item_id": item, "title": "x", "coins": 60, "platform": True}
+    r = await client.put("/v1/items", json=body, headers=auth(prepared, admin, roles=["admin"]))
+    assert r.status_code == 201 and r.json()["owner_id"] == "platform" and r.json()["platform"]
+    row = await pools["gifting"].fetchrow(
+        "SELECT owner_id, platform FROM items WHERE item_id = $1", item)
+    assert (row["owner_id"], row["platform"]) == (None, True)
+    # Nobody's own listing can take it over, an admin's included; the platform re-prices it.
+    for who, roles in ((new_id("cr"), ["creator"]), (admin, ["admin"])):
+        r = await client.put("/v1/items", json={**body, "platform": False},
+                             headers=auth(prepared, who, roles=roles))
+        assert problem(r) == (409, "item-exists"), who
+    r = await client.put("/v1/items", json={**body, "coins": 70},
+                         headers=auth(prepared, new_id("admin"), roles=["admin"]))
+    assert r.status_code == 201 and r.json()["version"] == 2
+    got = (await client.get(f"/v1/items/{item}")).json()
+    assert (got["owner_id"], got["platform"], got["coins"]) == ("platform", True, 70)
+
+
+@pytest.mark.parametrize("change", [
+    {"quantity": "2"}, {"quantity": 2.0}, {"quantity": True}, {"catalog_version": "2"},
+    {"creator_id": ""}, {"creator_id": "a b"}, {"creator_id": "platform"},
+    {"creator_id": "x\u0000y"}, {"gift_code": "rose\u0000"}, {"gift_code": ""},
+    {"context": {"kind": "live", "id": ""}}, {"context": {"kind": "live", "id": "s\u0000"}},
+])
+async def test_gift_fields_are_strict_and_never_hold_nul_or_empty_ids(client, prepared, pools,
+                                                                      change):
+    fan = new_id("fan")
+    await fund_wallet(pools["gifting"], fan, 50)
+    r = await client.post("/v1/gifts", json={**gift_body(await creator(client, prepared), "rose"),
+                                             **change}, headers=auth(prepared, fan))
+    assert problem(r) == (422, "validation-error"), change
+    assert await balance(client, prepared, fan) == 50
+
+
+@pytest.mark.parametrize("change", [
+    {"coins": "5"}, {"coins": 5.0}, {"platform": "true"}, {"platform": 1},
+    {"title": "x\u0000"}, {"title": ""}, {"item_id": ""}, {"item_id": "a\u0000"},
+])
+async def test_item_fields_are_strict_and_never_hold_nul(client, prepared, change):
+    cr = new_id("cr")
+    r = await client.put("/v1/items", json={"item_id": new_id("v"), "title": "t", "coins": 5,
+                                            **change},
+                         headers=auth(prepared, cr, roles=["creator", "admin"]))
+    assert problem(r) == (422, "validation-error"), change
+
+
+async def test_item_ids_in_paths_and_unlocks_are_ids(client, prepared):
+    assert problem(await client.get("/v1/items/a%00b")) == (422, "validation-error")
+    for item_id in ("", "a\u0000b", "a b"):
+        r = await client.post("/v1/unlocks", json={"item_id": item_id, "coins": 5},
+                              headers=auth(prepared, new_id("fan")))
+        assert problem(r) == (422, "validation-error"), item_id
+
+
+@pytest.mark.parametrize("country, expected", [
+    ("CN", (422, "country-not-served")), ("KP", (422, "country-not-served")),
+    ("usa", (422, "validation-error")), ("us", (422, "validation-error")),
+    ("", (422, "validation-error")),
+])
+async def test_gift_catalog_validates_countries_like_recharge(client, country, expected):
+    assert problem(await client.get(f"/v1/gifts/catalog?country={country}")) == expected
+
+
+# --- age on the local calendar day, through the API, with the app's clock set ---------------
+
+@pytest.fixture(scope="module")
+async def timed(prepared):
+    """(client, app) whose clock a test sets: app.state.clock = lambda: <aware datetime>."""
+    holder = {}
+
+    def make(settings):
+        holder["app"] = create(settings)
+        return holder["app"]
+
+    async with api_client(make, prepared) as c:
+        yield c, holder["app"]
+
+
+async def test_age_is_judged_on_the_local_day_in_the_country_whose_law_applies(
+        timed, prepared, pools):
+    client, app = timed
+    today = datetime.now(UTC).date()
+    cr = await creator(client, prepared)
+    # 19:00 UTC today is 04:00 tomorrow in Seoul: a Korean born 19 years before tomorrow is 19.
+    app.state.clock = lambda: datetime.combine(today, time(19), UTC)
+    try:
+        kr_fan = new_id("fan")
+        await fund_wallet(pools["gifting"], kr_fan, 10)
+        kr_born = years_before(today + timedelta(days=1), 19).isoformat()
+
+        def kr():  # a fresh Idempotency-Key each time
+            return auth(prepared, kr_fan, country="KR", birthdate=kr_born)
+
+        r = await client.post("/v1/gifts", json=gift_body(cr, "rose"), headers=kr())
+        assert r.status_code == 201, r.text
+        # 07:00 UTC is still yesterday everywhere in the US: 18 today (UTC) is not 18 there yet.
+        app.state.clock = lambda: datetime.combine(today, time(7), UTC)
+        us_fan = new_id("fan")
+        await fund_wallet(pools["gifting"], us_fan, 10)
+        us = auth(prepared, us_fan, country="US", birthdate=years_before(today, 18).isoformat())
+        r = await client.post("/v1/gifts", json=gift_body(cr, "rose"), headers=us)
+        assert problem(r) == (403, "not-eligible")
+        # The same rule for a recipient: a US creator turning 18 today (UTC) is not 18 yet.
+        young = await creator(client, prepared, country="US",
+                              birthdate=years_before(today, 18).isoformat())
+        adult = new_id("fan")
+        await fund_wallet(pools["gifting"], adult, 10)
+        r = await client.post("/v1/gifts", json=gift_body(young, "rose"),
+                              headers=auth(prepared, adult))
+        assert problem(r) == (422, "recipient-not-eligible")
+        app.state.clock = lambda: datetime.combine(today, time(12), UTC)  # also there now
+        r = await client.post("/v1/gifts", json=gift_body(young, "rose"),
+                              headers=auth(prepared, adult))
+        assert r.status_code == 201, r.text
+    finally:
+        app.state.clock = lambda: datetime.now(UTC)

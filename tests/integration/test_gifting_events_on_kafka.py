@@ -36,7 +36,7 @@ async def test_gifts_listings_and_unlocks_reach_kafka_once_keyed_by_aggregate(gk
     assert (await client.put("/v1/items", json={"item_id": item, "title": "Backstage",
                                                 "coins": 300},
                              headers=auth(settings, creator, roles=["creator"]))).status_code < 300
-    unlocked = (await client.post("/v1/unlocks", json={"item_id": item},
+    unlocked = (await client.post("/v1/unlocks", json={"item_id": item, "coins": 300},
                                   headers=auth(settings, fan))).json()
 
     await relay_all(settings, "gifting")

@@ -1,9 +1,9 @@
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
 from services.gifting.catalog import GiftUnavailable, load_catalog
-from services.gifting.rules import Profile, recipient_refusal
+from services.gifting.rules import Profile, earner_refusal, recipient_refusal
 from services.rules.eligibility import load_policy
 
 
@@ -23,6 +23,9 @@ def test_region_limited_gift_is_only_sold_in_its_regions():
         catalog.price("no_such_gift", 1, "US")
 
 
+NOON = datetime(2026, 11, 25, 12, tzinfo=UTC)
+
+
 @pytest.mark.parametrize("profile, ok", [
     (Profile("US", date(1990, 1, 1), "creator"), True),
     (Profile("US", date(2010, 1, 1), "creator"), False),
@@ -32,4 +35,6 @@ def test_region_limited_gift_is_only_sold_in_its_regions():
     (None, False),
 ])
 def test_recipient_eligibility(profile, ok):
-    assert (recipient_refusal(load_policy(), profile, date(2026, 11, 25)) is None) is ok
+    assert (recipient_refusal(load_policy(), profile, NOON) is None) is ok
+    if profile is not None:  # listing an item, being paid for an unlock: the same rules
+        assert (earner_refusal(load_policy(), profile, NOON) is None) is ok

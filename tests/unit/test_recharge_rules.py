@@ -1,7 +1,7 @@
 """Recharge's pure rules: who may buy (per-country legal age on boundary birthdays, leap days,
 unknown countries), webhook signatures and what a provider notification must say."""
 
-from datetime import date
+from datetime import UTC, date, datetime, time
 
 import orjson
 import pytest
@@ -26,13 +26,14 @@ POLICY = load_policy()
     ("DE", date(2008, 1, 1), date(2026, 1, 1), True),      # default 18
 ])
 def test_legal_age_per_country_on_boundary_birthdays(country, born, today, ok):
-    assert (refusal(POLICY, country, born, "personal", today) is None) is ok
+    noon = datetime.combine(today, time(12), UTC)  # the same day in every zone of the country
+    assert (refusal(POLICY, country, born, "personal", noon) is None) is ok
 
 
 @pytest.mark.parametrize("country", [None, "", "ZZ", "us", "KP", "USA"])
 def test_unknown_or_disabled_countries_may_not_buy(country):
     assert "not enabled" in refusal(POLICY, country, date(1980, 1, 1), "personal",
-                                    date(2026, 1, 1))
+                                    datetime(2026, 1, 1, 12, tzinfo=UTC))
 
 
 def test_signature_covers_every_byte_and_the_secret():

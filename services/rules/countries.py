@@ -1,0 +1,17 @@
+"""The one rule every service applies to a country code a caller names (a query, a body): its
+shape is schemas.money.Country (ISO 3166 alpha-2, upper case: 'usa' or 'us' is a validation
+error), and it must be one of the policy's enabled countries (else 422 country-not-served)."""
+
+from eventkit.problems import DomainError
+from services.rules.eligibility import load_policy
+
+
+class CountryNotServed(DomainError):
+    status, code, title = 422, "country-not-served", "Coinstream does not serve this country"
+
+
+def served(country: str) -> str:
+    """`country`, when the policy enables it."""
+    if country not in load_policy().enabled_countries:
+        raise CountryNotServed(f"{country} is not an enabled country")
+    return country
