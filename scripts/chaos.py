@@ -27,11 +27,16 @@ from infra import kafka, postgres
 from infra.namespace import drop_namespace, prepare_namespace
 from infra.system import System
 from scripts.reconcile import reconcile
+from services.gifting.catalog import load_catalog
 from services.recharge.sandbox import SandboxProvider
 from services.recharge.settings import RechargeSettings
 
 INFRA = ("kafka", "postgres")
 BANK = {"kind": "bank", "account_holder": "Chaos Creator", "iban": "DE89370400440532013000"}
+# The gift catalog and item price the system under test runs with, as a fan shown them by
+# GET /v1/gifts/catalog and GET /v1/items/{id} would name them; neither moves during a run.
+CATALOG_VERSION = load_catalog().version
+ITEM_COINS = 300
 
 
 @dataclass
@@ -121,7 +126,7 @@ async def load(system: System, rng: random.Random, outcome: Outcome, duration: f
         for n in range(3):
             item = f"item-{outcome.seed}-{n}"
             if await c.put(f"{gifting}/v1/items", creators[0],
-                           {"item_id": item, "title": "chaos", "coins": 300}, ["creator"]) < 300:
+                           {"item_id": item, "title": "chaos", "coins": ITEM_COINS}, ["creator"]) < 300:
                 items.append(item)
         plans = [random.Random(rng.random()) for _ in range(clients)]
         deadline = asyncio.get_running_loop().time() + duration
@@ -140,12 +145,13 @@ async def load(system: System, rng: random.Random, outcome: Outcome, duration: f
                     await c.command("gift", f"{gifting}/v1/gifts", fan, {
                         "creator_id": plan.choice(creators), "gift_code": plan.choice(
                             ["rose", "finger_heart", "galaxy"]), "quantity": plan.randint(1, 3),
-                        "context": {"kind": "live", "id": f"stream-{plan.randint(1, 3)}"}})
+                        "context": {"kind": "live", "id": f"stream-{plan.randint(1, 3)}"},
+                        "catalog_version": CATALOG_VERSION})
                 elif pick < 0.8:
                     await chargebacks.one(plan)
                 elif pick < 0.9 and items:
                     await c.command("unlock", f"{gifting}/v1/unlocks", fan,
-                                    {"item_id": plan.choice(items)})
+                                    {"item_id": plan.choice(items), "coins": ITEM_COINS})
                 else:
                     await c.command("payout", f"{system.url('payout')}/v1/payouts",
                                     plan.choice(creators), {"diamonds": 2000, "method": "bank"},

@@ -1,8 +1,8 @@
-"""Poison on the bus: on every topic each command service consumes, four kinds of bad message —
+"""Poison on the bus: on every topic each command service consumes, six kinds of bad message —
 garbage bytes, valid JSON of an unknown type, a known type with a bad payload, a future schema
-version — each land in the dead-letter topic with its reason, and the consumer goes on to apply
+version, an envelope without its id or its time — each land in the dead-letter topic with its reason, and the consumer goes on to apply
 the good event published after them. (The projections worker has its own poison test in
-test_projections_worker.py.)"""
+test_projections_worker.py; events that decode but PostgreSQL refuses: test_db_poison_mid_batch.py.)"""
 
 import asyncio
 import uuid
@@ -42,7 +42,9 @@ CASES = {
 # what the reason header must start with, for each kind of poison
 EXPECTED = {"garbage": b"not JSON", "unknown type": b"unknown event type/version",
             "bad payload": b"bad CoinPurchased v1 payload",
-            "future version": b"unknown event type/version"}
+            "future version": b"unknown event type/version",
+            "no id": b"not a valid envelope: id: Field required",
+            "no time": b"not a valid envelope: time: Field required"}
 
 
 def poisons() -> dict[str, bytes]:
@@ -53,6 +55,10 @@ def poisons() -> dict[str, bytes]:
         "bad payload": orjson.dumps({**doc, "id": str(uuid.uuid4()),
                                      "data": {**doc["data"], "coins": -5}}),
         "future version": orjson.dumps({**doc, "id": str(uuid.uuid4()), "dataversion": 99}),
+        # consumers dedupe on the id and date effects with the time: never made up for them
+        "no id": orjson.dumps({k: v for k, v in doc.items() if k != "id"}),
+        "no time": orjson.dumps({k: v for k, v in {**doc, "id": str(uuid.uuid4())}.items()
+                                 if k != "time"}),
     }
 
 
@@ -105,3 +111,41 @@ async def test_every_kind_of_poison_on_every_consumed_topic_is_dead_lettered(
         assert headers["topic"] == settings.topic(topic).encode()
         assert headers["consumer"] == f"{settings.db_prefix}-{spec.name}".encode()
     assert len(dead) == len(sent), "the good event must not be dead-lettered"
+
+
+async def test_a_ban_command_without_an_id_is_dead_lettered_not_applied(namespace):
+    settings = await namespace("pnoid")
+    command = orjson.loads(encode(ban_command()))
+    del command["id"]
+    good = ban_command()
+    p = producer(settings)
+    await p.start()
+    try:
+        for value in (orjson.dumps(command), encode(good)):
+            await p.send_and_wait(settings.topic(topics.MODERATION_COMMANDS), value, key=b"mod")
+    finally:
+        await p.stop()
+
+    from eventkit.db import create_pool
+
+    pool = await create_pool(settings.database_for(RECHARGE.name))
+    consumer = IdempotentConsumer(settings, pool, f"{settings.db_prefix}-recharge",
+                                  RECHARGE.consumed_topics, RECHARGE.handlers)
+    task = asyncio.create_task(consumer.run())
+    try:
+        for _ in range(150):
+            if await pool.fetchval("SELECT count(*) FROM processed_events WHERE event_id = $1",
+                                   good.id):
+                break
+            await asyncio.sleep(0.2)
+        else:
+            raise AssertionError("the good command after the id-less one was not applied")
+        dead = await read_topic(settings, topics.DEAD_LETTER, expect=1)
+        placed = {r["user_id"] for r in await pool.fetch("SELECT user_id FROM bans")}
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await pool.close()
+    assert placed == {good.data["user_id"]}  # the id-less command placed nothing
+    assert [dict(r.headers)["reason"] for r in dead] == [
+        b"not a valid envelope: id: Field required"]
