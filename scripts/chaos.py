@@ -28,6 +28,7 @@ from infra.namespace import drop_namespace, prepare_namespace
 from infra.system import System
 from scripts.reconcile import reconcile
 from services.gifting.catalog import load_catalog
+from services.payout.conversion import load_config
 from services.recharge.sandbox import SandboxProvider
 from services.recharge.settings import RechargeSettings
 
@@ -37,6 +38,9 @@ BANK = {"kind": "bank", "account_holder": "Chaos Creator", "iban": "DE8937040044
 # GET /v1/gifts/catalog and GET /v1/items/{id} would name them; neither moves during a run.
 CATALOG_VERSION = load_catalog().version
 ITEM_COINS = 300
+# The rates the system under test runs with (the same config.json), as a creator shown them
+# by GET /v1/payouts/quote would name them; the rates do not move during a run.
+RATES_VERSION = load_config()["rates"]["version"]
 
 
 @dataclass
@@ -154,7 +158,8 @@ async def load(system: System, rng: random.Random, outcome: Outcome, duration: f
                                     {"item_id": plan.choice(items), "coins": ITEM_COINS})
                 else:
                     await c.command("payout", f"{system.url('payout')}/v1/payouts",
-                                    plan.choice(creators), {"diamonds": 2000, "method": "bank"},
+                                    plan.choice(creators), {"diamonds": 2000, "method": "bank",
+                                                            "rates_version": RATES_VERSION},
                                     ["creator"])
 
         await asyncio.gather(*(client_loop(p) for p in plans))

@@ -66,10 +66,14 @@ async def main(settings: Settings | None = None, recharge: str = RECHARGE,
                            json={"kind": "bank", "account_holder": creator,
                                  "iban": "DE89370400440532013000"})
         r.raise_for_status()
-        r = await http.post(f"{payout}/v1/payouts", headers=headers(creator_token),
-                            json={"diamonds": 2000, "method": "bank"})
+        quote = await http.get(f"{payout}/v1/payouts/quote", params={"diamonds": 2000},
+                               headers={"Authorization": f"Bearer {creator_token}"})
+        quote.raise_for_status()
+        say("5. payout quoted:", quote.json())
+        r = await http.post(f"{payout}/v1/payouts", headers=headers(creator_token), json={
+            "diamonds": 2000, "method": "bank", "rates_version": quote.json()["rates_version"]})
         r.raise_for_status()
-        say("5. payout requested:", r.json())
+        say("6. payout requested at those rates:", r.json())
 
     conn = await asyncpg.connect(settings.database_for("projections"))
     try:

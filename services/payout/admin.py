@@ -8,11 +8,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from eventkit import problems
 from eventkit.auth import AdminDep
+from eventkit.fields import Reason
 from schemas.events.payout import PayoutApproved
-from services.payout.conversion import load_config
 from services.payout.errors import PayoutNotFound, PayoutNotInReview
 from services.payout.ledger import bump_version, emit, resolve, settle_by
-from services.payout.views import PayoutPublic, clock, load_payout, public
+from services.payout.views import PayoutPublic, clock, config, load_payout, public
 
 router = APIRouter(prefix="/v1/admin/payouts", tags=["payout admin"])
 REVIEW_PROBLEMS = problems.problem_responses(problems.Unauthorized, problems.Forbidden,
@@ -22,7 +22,7 @@ REVIEW_PROBLEMS = problems.problem_responses(problems.Unauthorized, problems.For
 class Rejection(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    detail: str | None = Field(default=None, max_length=500)
+    detail: Reason | None = Field(default=None, max_length=500)
 
 
 async def not_in_review(pool, payout_id: UUID) -> PayoutNotInReview:
@@ -38,7 +38,7 @@ async def approve(payout_id: UUID, admin: AdminDep, request: Request) -> PayoutP
         creator_id = await conn.fetchval(
             "UPDATE payouts SET status = 'pending', settle_by = $2"
             " WHERE payout_id = $1 AND status = 'review' RETURNING creator_id",
-            payout_id, settle_by(now, load_config()["settle_timeout_seconds"]))
+            payout_id, settle_by(now, config(request)["settle_timeout_seconds"]))
         if creator_id is not None:
             await emit(conn, creator_id, await bump_version(conn, creator_id), PayoutApproved(
                 payout_id=str(payout_id), creator_id=creator_id, approved_by=admin.user_id))

@@ -7,15 +7,17 @@ from typing import Annotated, Literal
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, FastAPI, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from eventkit import problems
 from eventkit.auth import CallerDep
+from eventkit.fields import Count, query_int
 from eventkit.http import create_app
 from eventkit.idempotency import IdempotencyKey, request_hash, run_once
 from eventkit.settings import Settings
 from schemas.events.payout import PayoutMethodSet, PayoutRequested
-from schemas.money import Currency
+from schemas.money import Currency, Money
+from schemas.text import Text
 from services.payout import admin, callbacks
 from services.payout.conversion import diamonds_to_fiat, load_config
 from services.payout.domain import (
@@ -35,11 +37,12 @@ from services.payout.errors import (
     NotEligible,
     PayoutBanned,
     PayoutNotFound,
+    RatesChanged,
     UnsupportedCurrency,
 )
 from services.payout.ledger import emit, settle_by
 from services.payout.settings import PayoutSettings
-from services.payout.views import PayoutPublic, clock, load_payout, public
+from services.payout.views import PayoutPublic, clock, config, load_payout, public
 from services.rules.eligibility import load_policy, refusal
 
 router = APIRouter(prefix="/v1", tags=["payout"])
@@ -55,6 +58,29 @@ class StreamEarnings(BaseModel):
     diamonds: int
 
 
+class RatesPublic(BaseModel):
+    """The rates a payout requested now is converted at. A request names the version it was
+    shown (rates_version) and is refused with 409 rates-changed when it is no longer current."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "version": 1, "usd_per_diamond": "0.005",
+        "usd_per_unit": {"USD": "1", "GBP": "1.27", "EUR": "1.08"},
+        "minimum_payout_usd_minor": 1000}]})
+
+    version: int
+    usd_per_diamond: Decimal = Field(description="US dollars one diamond pays (exact decimal)")
+    usd_per_unit: dict[str, Decimal] = Field(
+        description="US dollars per unit of each payout currency (the FX rate is its inverse)")
+    minimum_payout_usd_minor: int
+
+
+def rates_public(cfg: dict) -> RatesPublic:
+    r = cfg["rates"]
+    return RatesPublic(version=r["version"], usd_per_diamond=Decimal(r["usd_per_diamond"]),
+                       usd_per_unit={k: Decimal(v) for k, v in r["usd_per_unit"].items()},
+                       minimum_payout_usd_minor=cfg["minimum_payout_usd_minor"])
+
+
 class EarningsPublic(BaseModel):
     creator_id: str
     earned: int
@@ -65,11 +91,13 @@ class EarningsPublic(BaseModel):
     timezone: Literal["UTC"] = "UTC"
     per_day: list[DayEarnings] = Field(description="Diamonds earned per UTC day, newest first")
     per_stream: list[StreamEarnings] = Field(description="Diamonds earned from gifts per LIVE")
+    rates: RatesPublic = Field(description="What a payout requested now is converted at")
 
 
-@router.get("/earnings", summary="The caller's diamond balances, per UTC day and per stream")
+@router.get("/earnings", summary="The caller's diamond balances, per UTC day and per stream",
+            responses=problems.problem_responses(problems.Unauthorized))
 async def get_earnings(caller: CallerDep, request: Request,
-                       days: Annotated[int, Query(ge=1, le=366)] = 30) -> EarningsPublic:
+                       days: Annotated[query_int(1, 366), Query()] = 30) -> EarningsPublic:
     pool, since = request.app.state.pool, clock(request) - timedelta(days=days)
     row = await pool.fetchrow(
         "SELECT earned, held, pending, paid FROM creators WHERE creator_id = $1", caller.user_id)
@@ -84,18 +112,25 @@ async def get_earnings(caller: CallerDep, request: Request,
     return EarningsPublic(creator_id=caller.user_id, earned=e, held=h, pending=p, paid=d,
                           available=e - h - p - d,
                           per_day=[DayEarnings(**dict(r)) for r in per_day],
-                          per_stream=[StreamEarnings(**dict(r)) for r in per_stream])
+                          per_stream=[StreamEarnings(**dict(r)) for r in per_stream],
+                          rates=rates_public(config(request)))
 
 
 PAYOUT_CURRENCY = ("The creator's payout currency: payouts are paid in it (converted at the "
                    "recorded FX rate) unless a request names another")
 
 
+def _visible(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
 class BankMethod(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["bank"]
-    account_holder: str = Field(min_length=1, max_length=140)
+    account_holder: Annotated[Text, AfterValidator(_visible)] = Field(max_length=140)
     iban: str = Field(pattern=r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{10,30}$", examples=["DE89370400440532013000"])
     currency: Currency = Field(default="USD", description=PAYOUT_CURRENCY)
 
@@ -104,7 +139,9 @@ class PaypalMethod(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["paypal"]
-    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)
+    # No whitespace and no control character (NUL included) anywhere in the address.
+    email: str = Field(pattern=r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$",
+                       max_length=254)
     currency: Currency = Field(default="USD", description=PAYOUT_CURRENCY)
 
 
@@ -124,9 +161,9 @@ def masked(method: BankMethod | PaypalMethod) -> str:
     return f"{name[:1]}…@{domain}"
 
 
-def supported(currency: str) -> str:
+def supported(currency: str, cfg: dict) -> str:
     """The currency, when payouts can be paid in it (config rates.usd_per_unit)."""
-    units = load_config()["rates"]["usd_per_unit"]
+    units = cfg["rates"]["usd_per_unit"]
     if currency not in units:
         raise UnsupportedCurrency(f"{currency} is not one of {sorted(units)}")
     return currency
@@ -138,7 +175,7 @@ def supported(currency: str) -> str:
                 problems.MissingIdempotencyKey))
 async def put_payout_method(body: PayoutMethodBody, caller: CallerDep, key: IdempotencyKey,
                             request: Request) -> PayoutMethodPublic:
-    supported(body.currency)
+    supported(body.currency, config(request))
     out = PayoutMethodPublic(kind=body.kind, masked=masked(body), currency=body.currency)
 
     async def work(conn):
@@ -160,46 +197,96 @@ async def put_payout_method(body: PayoutMethodBody, caller: CallerDep, key: Idem
 
 
 class PayoutCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"diamonds": 2000, "rates_version": 1},
+        {"diamonds": 2000, "rates_version": 1, "method": "paypal", "currency": "EUR"}]})
 
-    diamonds: int = Field(gt=0, le=10**12, examples=[2000])
+    diamonds: Count = Field(gt=0, le=10**12, examples=[2000])
+    rates_version: Count = Field(gt=0, examples=[1], description=(
+        "The rates version the creator was shown (GET /v1/earnings `rates.version`, or "
+        "GET /v1/payouts/quote): refused with 409 rates-changed when it is not current, so a "
+        "payout is never converted at a rate the creator did not see"))
     method: Literal["bank", "paypal"] | None = Field(
         default=None, description="Optional; must match the method on file")
     currency: Currency | None = Field(
         default=None, description="Defaults to the payout method's currency")
 
 
+class PayoutQuote(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "diamonds": 2000, "amount": {"amount_minor": 925, "currency": "EUR"}, "usd_minor": 1000,
+        "usd_per_diamond": "0.005", "fx_rate": "0.925925925926", "rates_version": 1}]})
+
+    diamonds: int
+    amount: Money = Field(description="What the payout would pay, rounded down")
+    usd_minor: int
+    usd_per_diamond: Decimal
+    fx_rate: Decimal = Field(description="Payout currency units per US dollar, as recorded")
+    rates_version: int = Field(description="Name it in POST /v1/payouts")
+
+
+async def currency_on_file(pool, creator_id: str) -> str | None:
+    return await pool.fetchval(
+        "SELECT coalesce(details->>'currency', 'USD') FROM payout_methods WHERE creator_id = $1",
+        creator_id)
+
+
+@router.get("/payouts/quote", summary="What a payout of some diamonds would pay now",
+            responses=problems.problem_responses(problems.Unauthorized, BelowMinimum,
+                                                 DailyCapExceeded, UnsupportedCurrency))
+async def quote_payout(
+        caller: CallerDep, request: Request,
+        diamonds: Annotated[query_int(1, 10**12), Query(examples=[2000])],
+        currency: Annotated[Currency | None, Query(
+            description="Default: the payout method's currency (USD with none on file)")] = None
+) -> PayoutQuote:
+    """The amount at the current rates and the `rates_version` to name when requesting it.
+    Reserves nothing: the request itself decides (and may still be refused)."""
+    cfg = config(request)
+    usd = usd_value(diamonds, cfg)
+    currency = supported(currency or await currency_on_file(request.app.state.pool,
+                                                           caller.user_id) or "USD", cfg)
+    rates = cfg["rates"]
+    amount, fx = diamonds_to_fiat(diamonds, Decimal(rates["usd_per_diamond"]),
+                                  Decimal(rates["usd_per_unit"][currency]), currency)
+    return PayoutQuote(diamonds=diamonds, amount=amount, usd_minor=usd.amount_minor,
+                       usd_per_diamond=Decimal(rates["usd_per_diamond"]), fx_rate=fx,
+                       rates_version=rates["version"])
+
+
 @router.post("/payouts", status_code=201, summary="Request a payout of available diamonds",
              responses=problems.problem_responses(
                  problems.Unauthorized, NotEligible, PayoutBanned, InsufficientDiamonds,
                  DailyCapExceeded, NoPayoutMethod, MethodMismatch, BelowMinimum,
-                 UnsupportedCurrency, problems.IdempotencyKeyReused,
+                 UnsupportedCurrency, RatesChanged, problems.IdempotencyKeyReused,
                  problems.MissingIdempotencyKey))
 async def request_payout(body: PayoutCreate, caller: CallerDep, key: IdempotencyKey,
                          request: Request, response: Response) -> PayoutPublic:
     """Reserves the diamonds as pending (never more than available, and never past the daily
     maximum of the current UTC day: both decided inside PostgreSQL) and records
-    `PayoutRequested`. Amounts above the review threshold wait for an admin."""
-    now, config = clock(request), load_config()
-    rates = config["rates"]
-    if body.currency is not None:
-        supported(body.currency)
+    `PayoutRequested`. Amounts above the review threshold wait for an admin.
+
+    `rates_version` must be the current one (409 `rates-changed` otherwise). The rate checks
+    run only for a new request: a retry with the same Idempotency-Key replays the first answer
+    even when the rates have moved on since."""
+    now, cfg = clock(request), config(request)
+    rates = cfg["rates"]
     usd_per_diamond = Decimal(rates["usd_per_diamond"])
-    usd, _ = diamonds_to_fiat(body.diamonds, usd_per_diamond, Decimal(1), "USD")
-    if below_minimum(usd.amount_minor, config["minimum_payout_usd_minor"]):
-        raise BelowMinimum(f"{body.diamonds} diamonds = {usd.amount_minor} US cents; minimum is "
-                           f"{config['minimum_payout_usd_minor']}")
-    cap = config["daily_max_usd_minor"]
-    if over_daily_cap(0, usd.amount_minor, cap):
-        raise DailyCapExceeded(f"{usd.amount_minor} US cents exceeds the daily maximum {cap}")
     why = refusal(load_policy(), caller.country, caller.birthdate, caller.account_type, now)
     if why:
         raise NotEligible(why)
-    review = requires_review(usd.amount_minor, config["review_above_usd_minor"])
     day = payout_day(now)
 
     async def work(conn):
-        await refuse_when_banned(conn, caller.user_id, now, config["banned_may_withdraw"])
+        if body.rates_version != rates["version"]:
+            raise RatesChanged(f"rates version {body.rates_version} was shown; version "
+                               f"{rates['version']} is current",
+                               current_rates_version=rates["version"])
+        if body.currency is not None:
+            supported(body.currency, cfg)
+        usd = usd_value(body.diamonds, cfg)
+        review = requires_review(usd.amount_minor, cfg["review_above_usd_minor"])
+        await refuse_when_banned(conn, caller.user_id, now, cfg["banned_may_withdraw"])
         on_file = await conn.fetchrow(
             "SELECT kind, coalesce(details->>'currency', 'USD') AS currency FROM payout_methods"
             " WHERE creator_id = $1", caller.user_id)
@@ -208,7 +295,7 @@ async def request_payout(body: PayoutCreate, caller: CallerDep, key: Idempotency
         method = on_file["kind"]
         if body.method and body.method != method:
             raise MethodMismatch(f"{body.method} requested, {method} on file")
-        currency = supported(body.currency or on_file["currency"])
+        currency = supported(body.currency or on_file["currency"], cfg)
         amount, fx = diamonds_to_fiat(body.diamonds, usd_per_diamond,
                                       Decimal(rates["usd_per_unit"][currency]), currency)
         row = await conn.fetchrow(
@@ -223,10 +310,10 @@ async def request_payout(body: PayoutCreate, caller: CallerDep, key: Idempotency
             " ON CONFLICT (creator_id, day) DO UPDATE"
             " SET usd_minor = payout_days.usd_minor + EXCLUDED.usd_minor"
             " WHERE payout_days.usd_minor + EXCLUDED.usd_minor <= $4 RETURNING usd_minor",
-            caller.user_id, day, usd.amount_minor, cap)
+            caller.user_id, day, usd.amount_minor, cfg["daily_max_usd_minor"])
         if used is None:
             raise DailyCapExceeded(f"{usd.amount_minor} US cents more would pass the maximum of "
-                                   f"{cap} for {day} (UTC)")
+                                   f"{cfg['daily_max_usd_minor']} for {day} (UTC)")
         payout_id = uuid4()
         await conn.execute(
             "INSERT INTO payouts (payout_id, creator_id, diamonds, amount_minor, currency, method,"
@@ -234,7 +321,7 @@ async def request_payout(body: PayoutCreate, caller: CallerDep, key: Idempotency
             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)", payout_id,
             caller.user_id, body.diamonds, amount.amount_minor, amount.currency, method,
             "review" if review else "pending", usd.amount_minor, review, now, day,
-            None if review else settle_by(now, config["settle_timeout_seconds"]))
+            None if review else settle_by(now, cfg["settle_timeout_seconds"]))
         event = await emit(conn, caller.user_id, row["version"], PayoutRequested(
             payout_id=str(payout_id), creator_id=caller.user_id, diamonds=body.diamonds,
             amount=amount, usd_per_diamond=usd_per_diamond, fx_rate=fx,
@@ -253,6 +340,20 @@ async def request_payout(body: PayoutCreate, caller: CallerDep, key: Idempotency
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return PayoutPublic.model_validate(out)
+
+
+def usd_value(diamonds: int, cfg: dict) -> Money:
+    """What `diamonds` are worth in US cents at the config's rates; refused below the minimum
+    payout or above the daily maximum on its own."""
+    usd, _ = diamonds_to_fiat(diamonds, Decimal(cfg["rates"]["usd_per_diamond"]), Decimal(1),
+                              "USD")
+    if below_minimum(usd.amount_minor, cfg["minimum_payout_usd_minor"]):
+        raise BelowMinimum(f"{diamonds} diamonds = {usd.amount_minor} US cents; minimum is "
+                           f"{cfg['minimum_payout_usd_minor']}")
+    cap = cfg["daily_max_usd_minor"]
+    if over_daily_cap(0, usd.amount_minor, cap):
+        raise DailyCapExceeded(f"{usd.amount_minor} US cents exceeds the daily maximum {cap}")
+    return usd
 
 
 async def refuse_when_banned(conn, user_id: str, now: datetime, banned_may_withdraw: bool):
@@ -279,5 +380,6 @@ def create(settings: Settings) -> FastAPI:
                      [router, admin.router, callbacks.router],
                      description="Creator earnings and payouts.")
     app.state.clock = lambda: datetime.now(UTC)
+    app.state.config = load_config
     app.state.payout_settings = PayoutSettings()
     return app

@@ -53,3 +53,10 @@ class BadSignature(DomainError):
 
 class BadCallback(DomainError):
     status, code, title = 422, "bad-callback", "Callback body is not a valid settlement"
+
+
+class RatesChanged(DomainError):
+    """The request names a rates version that is no longer current: the problem carries the
+    current one (`current_rates_version`); quote again and ask again."""
+
+    status, code, title = 409, "rates-changed", "The payout rates changed since they were shown"

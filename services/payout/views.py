@@ -15,6 +15,12 @@ def clock(request: Request) -> datetime:
     return request.app.state.clock()
 
 
+def config(request: Request) -> dict:
+    """The payout config in force (config.json; tests replace app.state.config to move the
+    rates to a new version)."""
+    return request.app.state.config()
+
+
 class PayoutPublic(BaseModel):
     payout_id: UUID
     status: str

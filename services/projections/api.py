@@ -6,13 +6,15 @@ model trails the services by design."""
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, FastAPI, Path, Query, Request
 from pydantic import BaseModel
 
 from eventkit import problems
 from eventkit.auth import CallerDep
+from eventkit.fields import Instant, query_int
 from eventkit.http import create_app
 from eventkit.settings import Settings
+from schemas.text import Id
 
 DEFAULT_PORT = 8004
 router = APIRouter(prefix="/v1", tags=["read models"])
@@ -127,8 +129,11 @@ async def wallet(caller: CallerDep, request: Request) -> Wallet:
 @router.get("/wallet/statement", summary="The caller's wallet movements, newest first",
             responses=AUTH)
 async def statement(caller: CallerDep, request: Request,
-                    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                    before: Annotated[datetime | None, Query()] = None) -> Statement:
+                    limit: Annotated[query_int(1, 500), Query()] = 50,
+                    before: Annotated[Instant | None, Query(
+                        description="Only movements before this RFC 3339 time (with an "
+                                    "offset): the last line's event_time pages on")] = None
+                    ) -> Statement:
     pool = request.app.state.pool
     rows = await pool.fetch(
         "SELECT event_id::text, event_time, kind, coins, reference, counterparty, balance_after"
@@ -142,7 +147,7 @@ async def statement(caller: CallerDep, request: Request,
 @router.get("/earnings", summary="The calling creator's diamonds: totals, per stream, per day",
             responses=problems.problem_responses(problems.Unauthorized, problems.Forbidden))
 async def earnings(caller: CallerDep, request: Request,
-                   days: Annotated[int, Query(ge=1, le=366)] = 30) -> Earnings:
+                   days: Annotated[query_int(1, 366), Query()] = 30) -> Earnings:
     if not caller.has("creator"):
         raise problems.Forbidden("creator role required")
     pool = request.app.state.pool
@@ -164,8 +169,8 @@ async def earnings(caller: CallerDep, request: Request,
 
 @router.get("/streams/{stream_id}/leaderboard", summary="Top gifters and gift combos of a stream",
             responses=AUTH)
-async def leaderboard(stream_id: str, caller: CallerDep, request: Request,
-                      limit: Annotated[int, Query(ge=1, le=100)] = 10) -> Leaderboard:
+async def leaderboard(stream_id: Annotated[Id, Path()], caller: CallerDep, request: Request,
+                      limit: Annotated[query_int(1, 100), Query()] = 10) -> Leaderboard:
     pool = request.app.state.pool
     gifters = await pool.fetch(
         "SELECT rank() OVER (ORDER BY coins DESC) AS rank, sender_id, gifts, quantity, coins"

@@ -5,13 +5,15 @@ from datetime import datetime
 from typing import Annotated
 from uuid import uuid4
 
-from fastapi import APIRouter, Query, Request, Response
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Path, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from eventkit import problems
-from eventkit.auth import AdminDep
+from eventkit.auth import AdminDep, UserId
+from eventkit.fields import Instant, Reason
 from eventkit.idempotency import IdempotencyKey, respond_once
 from schemas.events.sanctions import BanScope
+from schemas.text import Id
 from services.recharge import bans
 from services.recharge.errors import BanNotFound
 from services.recharge.views import clock
@@ -20,31 +22,26 @@ router = APIRouter(prefix="/v1/admin/bans", tags=["sanctions (admin)"])
 ADMIN_PROBLEMS = (problems.Unauthorized, problems.Forbidden)
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        raise ValueError("expires_at needs a time zone, e.g. 2026-12-31T00:00:00Z")
-    return value
-
-
 class BanCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"user_id": "fan-1", "scopes": ["buy", "gift"], "reason": "chargeback abuse",
          "expires_at": "2026-12-31T00:00:00Z"}]})
 
-    user_id: str = Field(min_length=1, max_length=128)
+    user_id: UserId = Field(description="Any user a token may name (not a reserved id)")
     scopes: list[BanScope] = Field(min_length=1, max_length=5, description=(
         "buy: purchase coins · gift: send gifts/unlock · receive: receive gifts · payout: "
         "withdraw · account: everything"))
-    reason: str = Field(min_length=1, max_length=500)
-    expires_at: Annotated[datetime | None, AfterValidator(_aware)] = Field(
-        default=None, description="When the ban ends by itself; omitted = until lifted")
+    reason: Reason = Field(max_length=500)
+    expires_at: Instant | None = Field(
+        default=None, description="When the ban ends by itself (RFC 3339 with an offset); "
+                                  "omitted = until lifted")
 
 
 class BanLift(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"reason": "appeal accepted"}]})
 
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Reason = Field(max_length=500)
 
 
 class BanPublic(BaseModel):
@@ -94,7 +91,7 @@ async def place_ban(body: BanCreate, admin: AdminDep, key: IdempotencyKey, reque
 
 @router.post("/{ban_id}/lift", summary="Lift a transaction ban",
              responses=problems.problem_responses(*ADMIN_PROBLEMS, BanNotFound))
-async def lift_ban(ban_id: str, body: BanLift, admin: AdminDep, request: Request) -> BanPublic:
+async def lift_ban(ban_id: Annotated[Id, Path()], body: BanLift, admin: AdminDep, request: Request) -> BanPublic:
     """Emits `TransactionBanLifted` the first time; lifting a lifted ban changes nothing and
     answers its current state."""
     async with request.app.state.pool.acquire() as conn, conn.transaction():
@@ -109,6 +106,6 @@ async def lift_ban(ban_id: str, body: BanLift, admin: AdminDep, request: Request
 @router.get("", summary="A user's bans, newest first",
             responses=problems.problem_responses(*ADMIN_PROBLEMS))
 async def list_bans(admin: AdminDep, request: Request,
-                    user_id: str = Query(min_length=1, max_length=128)) -> BanList:
+                    user_id: Annotated[Id, Query()]) -> BanList:
     async with request.app.state.pool.acquire() as conn:
         return BanList(bans=[BanPublic(**dict(r)) for r in await bans.of_user(conn, user_id)])

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from eventkit import problems
 from eventkit.auth import Caller, CallerDep
+from eventkit.fields import query_int
 from eventkit.idempotency import IdempotencyKey, respond_once
 from schemas.events.recharge import PurchaseCreated
 from schemas.money import Currency
@@ -188,7 +189,7 @@ class PurchaseList(BaseModel):
 @router.get("/purchases", summary="The caller's purchases, newest first",
             responses=problems.problem_responses(problems.Unauthorized))
 async def list_purchases(caller: CallerDep, request: Request,
-                         limit: int = Query(default=50, ge=1, le=200)) -> PurchaseList:
+                         limit: Annotated[query_int(1, 200), Query()] = 50) -> PurchaseList:
     rows = await request.app.state.pool.fetch(
         "SELECT * FROM purchases WHERE user_id = $1 AND quote IS NOT NULL"
         " ORDER BY created_at DESC LIMIT $2", caller.user_id, limit)

@@ -9,6 +9,7 @@ import pytest
 
 from schemas import topics
 from schemas.events.sanctions import TransactionBanLifted, TransactionBanPlaced
+from services.payout.conversion import load_config
 from services.payout.provider import SIGNATURE_HEADER, sign
 from services.payout.settings import PayoutSettings
 from tests.support.apps import auth, new_id
@@ -24,6 +25,7 @@ from tests.support.creators import (
 # 18 today: an adult in the US, not in Korea (19)
 ADULT_18 = f"{date.today().year - 18}-01-01"
 BANK = {"kind": "bank", "account_holder": "Ada", "iban": "DE89370400440532013000"}
+RATES = load_config()["rates"]["version"]  # what GET /v1/earnings shows as rates.version
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +57,8 @@ async def creator_with(client, settings, pool, diamonds: int, method: dict | Non
 
 
 async def ask(client, settings, creator, diamonds: int, **extra):
-    return await client.post("/v1/payouts", json={"diamonds": diamonds, **extra},
+    return await client.post("/v1/payouts", json={"diamonds": diamonds, "rates_version": RATES,
+                                                   **extra},
                              headers=auth(settings, creator, **extra.pop("_claims", {})))
 
 
@@ -153,9 +156,10 @@ async def test_requests_refused_with_typed_problems_and_nothing_reserved(client,
         (no_method, {"diamonds": 2000}, {}, 409, "no-payout-method"),
     ]
     for who, body, claims, status, code in cases:
-        r = await client.post("/v1/payouts", json=body, headers=auth(prepared, who, **claims))
+        r = await client.post("/v1/payouts", json={"rates_version": RATES, **body},
+                              headers=auth(prepared, who, **claims))
         assert problem(r) == (status, code), (body, r.text)
-    r = await client.post("/v1/payouts", json={"diamonds": 2000},
+    r = await client.post("/v1/payouts", json={"diamonds": 2000, "rates_version": RATES},
                           headers={"Idempotency-Key": "k"})
     assert problem(r) == (401, "unauthorized")
     for who in (creator, no_method):
@@ -179,8 +183,9 @@ async def test_daily_maximum_is_per_utc_day_and_resets_at_midnight(client, app, 
 async def test_idempotent_retry_reserves_once(client, prepared, pools):
     creator = await creator_with(client, prepared, pools["payout"], 8000)
     headers = auth(prepared, creator, key="same")
-    replies = await asyncio.gather(*[client.post("/v1/payouts", json={"diamonds": 2000},
-                                                 headers=headers) for _ in range(5)])
+    replies = await asyncio.gather(*[client.post(
+        "/v1/payouts", json={"diamonds": 2000, "rates_version": RATES}, headers=headers)
+        for _ in range(5)])
     assert len({r.json()["payout_id"] for r in replies}) == 1
     assert (await earnings(client, prepared, creator))["pending"] == 2000
 
@@ -349,3 +354,62 @@ async def test_payouts_are_paid_in_the_creators_currency_unless_a_request_names_
     r = await client.put("/v1/payout-method", json={**paypal, "currency": "JPY"},
                          headers=auth(prepared, creator))
     assert problem(r) == (422, "unsupported-currency")
+
+
+# --- rates ----------------------------------------------------------------------------------
+
+async def test_a_payout_names_the_rates_it_was_shown_and_is_refused_when_they_changed(
+        client, app, prepared, pools):
+    paypal = {"kind": "paypal", "email": "ada@example.com", "currency": "EUR"}
+    creator = await creator_with(client, prepared, pools["payout"], 20_000, method=paypal)
+    shown = (await earnings(client, prepared, creator))["rates"]
+    assert (shown["version"], shown["usd_per_diamond"], shown["usd_per_unit"]["EUR"]) == \
+        (RATES, "0.005", "1.08")
+    r = await client.get("/v1/payouts/quote", params={"diamonds": 2000},
+                         headers=auth(prepared, creator))
+    assert r.status_code == 200, r.text
+    assert (r.json()["amount"], r.json()["rates_version"]) == (
+        {"amount_minor": 925, "currency": "EUR"}, RATES)  # the method's currency by default
+    first = auth(prepared, creator, key="before-the-change")
+    r = await client.post("/v1/payouts", json={"diamonds": 2000, "rates_version": RATES},
+                          headers=first)
+    assert r.status_code == 201, r.text
+
+    config = app[1].state.config
+    moved = {**config(), "rates": {**config()["rates"], "version": RATES + 1,
+                                   "usd_per_diamond": "0.004"}}
+    app[1].state.config = lambda: moved
+    try:
+        r = await ask(client, prepared, creator, 2000)  # still naming the old version
+        assert problem(r) == (409, "rates-changed")
+        assert r.json()["current_rates_version"] == RATES + 1
+        assert (await earnings(client, prepared, creator))["pending"] == 2000  # nothing more
+        # A retry of the request that succeeded before the change replays it.
+        r = await client.post("/v1/payouts", json={"diamonds": 2000, "rates_version": RATES},
+                              headers=first)
+        assert r.status_code == 201 and r.headers["Idempotent-Replayed"] == "true"
+        quote = (await client.get("/v1/payouts/quote", params={"diamonds": 2500},
+                                  headers=auth(prepared, creator))).json()
+        assert (quote["amount"], quote["usd_minor"], quote["rates_version"]) == (
+            {"amount_minor": 925, "currency": "EUR"}, 1000, RATES + 1)  # 2,500 x $0.004
+        r = await ask(client, prepared, creator, 2500, rates_version=RATES + 1)
+        assert r.status_code == 201, r.text
+        assert r.json()["amount"] == quote["amount"]
+        event = await pools["payout"].fetchval(
+            "SELECT envelope FROM events WHERE event_id = $1", uuid.UUID(r.json()["event_id"]))
+        assert (event["data"]["rates_version"], event["data"]["usd_per_diamond"]) == (
+            RATES + 1, "0.004")
+    finally:
+        app[1].state.config = config
+
+
+async def test_a_quote_refuses_what_a_request_would(client, prepared, pools):
+    creator = await creator_with(client, prepared, pools["payout"], 0, method=None)
+    for params, want in [({"diamonds": 1999}, (422, "below-minimum")),
+                         ({"diamonds": 300_000}, (409, "daily-cap-exceeded")),
+                         ({"diamonds": 2000, "currency": "XYZ"}, (422, "unsupported-currency"))]:
+        r = await client.get("/v1/payouts/quote", params=params, headers=auth(prepared, creator))
+        assert problem(r) == want, r.text
+    r = await client.get("/v1/payouts/quote", params={"diamonds": 2000},
+                         headers=auth(prepared, creator))
+    assert r.json()["amount"] == {"amount_minor": 1000, "currency": "USD"}  # none on file: USD

@@ -38,7 +38,7 @@ async def requested(settings, client, pool, diamonds=2000, funded=5000) -> tuple
     await fund_creator(settings, pool, creator, funded)
     assert (await client.put("/v1/payout-method", json=BANK,
                              headers=auth(settings, creator))).status_code == 200
-    r = await client.post("/v1/payouts", json={"diamonds": diamonds},
+    r = await client.post("/v1/payouts", json={"diamonds": diamonds, "rates_version": 1},
                           headers=auth(settings, creator))
     assert r.status_code == 201, r.text
     return creator, r.json()["payout_id"]

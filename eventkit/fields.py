@@ -1,0 +1,60 @@
+"""Strict HTTP field types for bodies and query parameters.
+
+FastAPI validates a JSON body in pydantic's Python mode, where a lax `int` takes "2000", 2000.0
+and true, and a lax `datetime` takes 0.5 (as a Unix time). A money or count field must say
+exactly what the OpenAPI document says, so these types refuse everything else with a 422:
+
+* `Count`: a body integer that is a JSON integer (no string, float or boolean).
+* `query_int(ge, le)`: a query integer written as plain decimal digits ("5", not "5.0", " 5",
+  "5_000"), within bounds the OpenAPI document shows.
+* `Instant`: an RFC 3339 date-time with an offset, given as a string (never a number, never a
+  naive time that PostgreSQL would read in its own zone).
+* `Reason`: free text (schemas.text.Text: no NUL) with at least one visible character.
+"""
+
+import re
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, StrictInt
+
+from schemas.text import Text
+
+Count = StrictInt
+
+_DIGITS = re.compile(r"^[0-9]{1,18}$")
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?"
+                      r"([Zz]|[+-]\d{2}:\d{2})$")
+
+
+def _digits(value: Any) -> Any:
+    if isinstance(value, str) and not _DIGITS.match(value):
+        raise ValueError("must be a whole number written in digits")
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ValueError("must be a whole number")
+    return value
+
+
+def _rfc3339(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _RFC3339.match(value):
+        raise ValueError("must be an RFC 3339 date-time with an offset, "
+                         "e.g. 2026-11-26T08:00:00Z")
+    return value
+
+
+def _visible(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+def query_int(ge: int, le: int) -> Any:
+    """The bounds come before the digits check: that order keeps them in the document as
+    minimum/maximum (after a validator, FastAPI would print them as unknown keys)."""
+    return Annotated[int, Field(ge=ge, le=le), BeforeValidator(_digits)]
+
+
+Instant = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
+Reason = Annotated[Text, AfterValidator(_visible)]
