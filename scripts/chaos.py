@@ -130,7 +130,8 @@ async def load(system: System, rng: random.Random, outcome: Outcome, duration: f
         for n in range(3):
             item = f"item-{outcome.seed}-{n}"
             if await c.put(f"{gifting}/v1/items", creators[0],
-                           {"item_id": item, "title": "chaos", "coins": ITEM_COINS}, ["creator"]) < 300:
+                           {"item_id": item, "title": "chaos", "coins": ITEM_COINS},
+                           ["creator"]) < 300:
                 items.append(item)
         plans = [random.Random(rng.random()) for _ in range(clients)]
         deadline = asyncio.get_running_loop().time() + duration
