@@ -15,6 +15,8 @@ import aiohttp
 import orjson
 import uvloop
 
+from services.gifting.catalog import load_catalog
+
 
 @dataclass
 class Plan:
@@ -62,7 +64,8 @@ def _body(plan: Plan, rng: random.Random) -> bytes:
     else:
         creator = plan.creators[rng.randrange(len(plan.creators))]
     return orjson.dumps({"creator_id": creator, "context": {"kind": "live", "id": "bench"},
-                         "gift_code": "rose", "quantity": 1})
+                         "gift_code": "rose", "quantity": 1,
+                         "catalog_version": load_catalog().version})
 
 
 async def _drive(plan: Plan) -> Outcome:

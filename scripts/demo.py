@@ -52,9 +52,11 @@ async def main(settings: Settings | None = None, recharge: str = RECHARGE,
             await eventually(wallet, lambda w: w["balance"]))
         # A creator becomes a known gift recipient by signing in to gifting once.
         (await http.get(f"{gifting}/v1/wallet", headers=headers(creator_token))).raise_for_status()
+        # The gift names the catalog version whose prices the fan was shown.
+        shown = (await http.get(f"{gifting}/v1/gifts/catalog", params={"country": "US"})).json()
         r = await http.post(f"{gifting}/v1/gifts", headers=headers(fan_token), json={
             "creator_id": creator, "context": {"kind": "live", "id": "stream-1"},
-            "gift_code": "galaxy", "quantity": 3})
+            "gift_code": "galaxy", "quantity": 3, "catalog_version": shown["version"]})
         r.raise_for_status()
         say(f"3. gift of 3 x Galaxy to {creator}:", r.json())
 
