@@ -22,7 +22,7 @@ def quotes():
     """A bundle and an odd custom amount (settlement rounded to the cent) per price list and
     channel."""
     catalog = load_catalog()
-    for name, plist in catalog.raw["price_lists"].items():
+    for plist in catalog.raw["price_lists"].values():
         country = plist.get("countries", ["US"])[0]
         for channel in ("in_app", "web"):
             yield catalog.quote(next(iter(plist["bundles"])), country, channel), country
