@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run up down status test test-fast demo reconcile chaos schemas lint clean rebuild \
+.PHONY: run up down status addresses test test-fast demo reconcile chaos schemas lint clean rebuild \
 	projections-crash projections-bench
 
 $(BIN)/.installed: pyproject.toml
@@ -17,15 +17,10 @@ $(BIN)/.installed: pyproject.toml
 venv: $(BIN)/.installed
 
 ## Start Kafka + PostgreSQL (native unless KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL are set),
-## migrate, create topics, then every service under honcho. Ctrl-C stops them all.
-run: venv up
-	@echo "recharge    http://127.0.0.1:8001/docs"
-	@echo "gifting     http://127.0.0.1:8002/docs"
-	@echo "payout      http://127.0.0.1:8003/docs"
-	@echo "projections faust worker -> PostgreSQL database coinstream_projections, metrics http://127.0.0.1:8005/metrics"
-	@echo "read API    http://127.0.0.1:8004/docs"
-	@echo "kafka       $${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:19092}   postgres $${DATABASE_URL:-postgresql://coinstream:coinstream@127.0.0.1:15432/postgres}"
-	$(BIN)/honcho start -f Procfile
+## migrate, create topics, print the addresses, then run every Procfile process under
+## infra.supervisor: a process that dies is restarted with backoff; Ctrl-C stops them all.
+run: venv
+	$(BIN)/python -m infra run
 
 up: venv
 	$(BIN)/python -m infra up
@@ -35,6 +30,10 @@ down:
 
 status:
 	$(BIN)/python -m infra status
+
+## Where each service, Kafka and PostgreSQL listen (the settings `make run` uses).
+addresses: venv
+	$(BIN)/python -m infra addresses
 
 ## The whole suite against real Kafka and PostgreSQL (started when not running).
 test: venv

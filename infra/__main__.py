@@ -1,17 +1,21 @@
-"""`python -m infra up|down|status|prepare`.
+"""`python -m infra run|up|down|status|prepare|addresses`.
 
-up       start PostgreSQL and Kafka natively (unless DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS point
-         elsewhere), then prepare
-prepare  create the databases, apply migrations and create the topics on whatever is configured
-down     stop the native servers (data is kept under .cache/)
+run        up, print the addresses, then run every Procfile role under infra.supervisor (a role
+           that dies is restarted; Ctrl-C stops them all)
+up         start PostgreSQL and Kafka natively (unless DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS
+           point elsewhere), then prepare
+prepare    create the databases, apply migrations and create the topics on whatever is configured
+down       stop the native servers (data is kept under .cache/)
+addresses  where each service, Kafka and PostgreSQL listen, from the settings the processes read
 """
 
 import asyncio
 import os
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from infra import kafka, postgres
+from infra import kafka, paths, postgres
 
 SERVICES = ("recharge", "gifting", "payout", "projections")
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,9 +44,64 @@ async def prepare() -> None:
         print(f"kafka: created topics {', '.join(created)}")
 
 
+def addresses() -> list[str]:
+    """The addresses `make run`'s processes use: the same environment variables and defaults
+    they read (eventkit.settings.Settings, `<SERVICE>_PORT`, `HOST`)."""
+    from eventkit.settings import Settings
+    from services.gifting.__main__ import SPEC as GIFTING
+    from services.payout.__main__ import SPEC as PAYOUT
+    from services.projections.api import DEFAULT_PORT as READ_API_PORT
+    from services.projections.worker import METRICS_PORT
+    from services.recharge.__main__ import SPEC as RECHARGE
+
+    settings = Settings()
+    host = os.environ.get("HOST", "127.0.0.1")
+    host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+
+    def port(variable: str, default: int) -> str:
+        return os.environ.get(variable, str(default))
+
+    http = {spec.name: f"http://{host}:{port(f'{spec.name.upper()}_PORT', spec.default_port)}"
+            for spec in (RECHARGE, GIFTING, PAYOUT)}
+    return [
+        f"recharge    {http['recharge']}/docs",
+        f"gifting     {http['gifting']}/docs",
+        f"payout      {http['payout']}/docs",
+        f"projections faust worker -> PostgreSQL database {settings.db_prefix}_projections, "
+        f"metrics http://{host}:{port('PROJECTIONS_METRICS_PORT', METRICS_PORT)}/metrics",
+        f"read API    http://{host}:{port('PROJECTIONS_PORT', READ_API_PORT)}/docs",
+        f"kafka       {settings.kafka_bootstrap_servers}",
+        f"postgres    {shown_url(settings.database_url)}",
+    ]
+
+
+def shown_url(url: str) -> str:
+    """A database URL fit for the console: the native cluster's documented dev password is
+    shown (so it can be pasted into psql), any other password is not."""
+    parts = urlsplit(url)
+    if parts.password is None or parts.password == paths.POSTGRES_PASSWORD:
+        return url
+    return url.replace(f":{parts.password}@", ":***@", 1)
+
+
+def run() -> int:
+    from infra.supervisor import Supervisor, read_procfile
+
+    start_native()
+    asyncio.run(prepare())
+    print("\n".join(addresses()), flush=True)
+    # The Procfile says `python`: this interpreter's (the venv's), however `run` was started.
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
+    return Supervisor(read_procfile(ROOT / "Procfile"), ROOT, env).run()
+
+
 def main() -> None:
     command = sys.argv[1] if len(sys.argv) > 1 else "status"
-    if command == "up":
+    if command == "run":
+        sys.exit(run())
+    elif command == "addresses":
+        print("\n".join(addresses()))
+    elif command == "up":
         start_native()
         asyncio.run(prepare())
     elif command == "prepare":
