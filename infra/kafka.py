@@ -14,6 +14,7 @@ import time
 import uuid
 from pathlib import Path
 
+from infra.owner import mark, port_taken
 from infra.paths import CACHE, KAFKA_BOOTSTRAP, KAFKA_CONTROLLER_PORT, KAFKA_LIB, KAFKA_PORT
 from infra.proc import log_tail, pid_alive, port_open, stop_pid
 
@@ -76,9 +77,11 @@ def start(wait_seconds: float = 120) -> None:
         wait_ready(wait_seconds)
         return
     if port_open(KAFKA_PORT):
-        sys.exit(f"kafka: port {KAFKA_PORT} is taken by another process; "
-                 "set COINSTREAM_KAFKA_PORT or KAFKA_BOOTSTRAP_SERVERS")
+        sys.exit(port_taken("kafka", KAFKA_PORT, "COINSTREAM_KAFKA_PORT and "
+                            "COINSTREAM_KAFKA_CONTROLLER_PORT (or KAFKA_BOOTSTRAP_SERVERS to use "
+                            "a running broker)"))
     HOME.mkdir(parents=True, exist_ok=True)
+    mark(HOME)
     fetch_jars()
     _write_config()
     _format_storage()

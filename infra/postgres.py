@@ -1,23 +1,63 @@
 """A private PostgreSQL cluster (Debian's server binaries) under .cache/postgres on its own port.
 
 initdb/postgres refuse to run as root, so as root the cluster belongs to the `postgres` user the
-Debian package creates (via runuser); as any other user it belongs to that user.
+Debian package creates (via runuser); as any other user it belongs to that user. That user must
+be able to enter the cluster's directory: when root's clone sits in a directory the `postgres`
+user cannot enter (a clone under /root, or under any `chmod 700` directory), the cluster lives
+in /var/lib/coinstream/<clone>-<hash of the cache dir> instead, one per cache dir, and
+`.cache/postgres` then holds only a note saying where.
 """
 
+import functools
 import glob
+import hashlib
 import os
 import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
+from infra.owner import mark, port_taken
 from infra.paths import CACHE, POSTGRES_PASSWORD, POSTGRES_PORT, POSTGRES_USER
 from infra.proc import exists, log_tail, pid_alive, port_open
 
-HOME = CACHE / "postgres"
-DATA = HOME / "data"
-LOG = HOME / "postgres.log"
+INSIDE = CACHE / "postgres"
+OUTSIDE = Path("/var/lib/coinstream")  # reachable by the postgres user (0755 root)
 SERVICE_DATABASES = ("recharge", "gifting", "payout", "projections")
+
+
+def home_for(cache: Path, as_root: bool, postgres_can_enter_cache: bool) -> Path:
+    """Where a cache dir's cluster lives (pure: the decision apart from the checks)."""
+    if not as_root or postgres_can_enter_cache:
+        return cache / "postgres"
+    digest = hashlib.sha256(str(cache.resolve()).encode()).hexdigest()[:10]
+    return OUTSIDE / f"{cache.resolve().parent.name or 'root'}-{digest}"
+
+
+def _postgres_can_enter(path: Path) -> bool:
+    """Whether the postgres user can reach `path` (search permission on it and every parent):
+    the cluster's own directory in it is then made for and handed to that user."""
+    return subprocess.run(["runuser", "-u", "postgres", "--", "test", "-x", str(path)],
+                          cwd="/", check=False).returncode == 0
+
+
+@functools.cache
+def home() -> Path:
+    if (INSIDE / "data" / "PG_VERSION").exists():  # a cluster made here stays here
+        return INSIDE
+    as_root = os.geteuid() == 0
+    if as_root:
+        CACHE.mkdir(parents=True, exist_ok=True)
+    return home_for(CACHE, as_root, as_root and _postgres_can_enter(CACHE))
+
+
+def data() -> Path:
+    return home() / "data"
+
+
+def log() -> Path:
+    return home() / "postgres.log"
 
 
 def _bindir() -> str:
@@ -38,16 +78,29 @@ def _bindir() -> str:
 
 def _as_owner(cmd: list[str], **kw) -> subprocess.CompletedProcess:
     if os.geteuid() == 0:
-        cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        # From "/": initdb and pg_ctl look up their working directory, which the postgres user
+        # may not be allowed to enter.
+        cmd, kw = ["runuser", "-u", "postgres", "--", *cmd], {"cwd": "/", **kw}
     return subprocess.run(cmd, **kw)
 
 
 def _init(bindir: str) -> None:
+    HOME, DATA = home(), data()
     if (DATA / "PG_VERSION").exists():
         return
+    if HOME != INSIDE:
+        OUTSIDE.mkdir(parents=True, exist_ok=True)
+        OUTSIDE.chmod(0o755)  # whatever the umask: the postgres user must enter it
+        INSIDE.mkdir(parents=True, exist_ok=True)
+        (INSIDE / "WHERE").write_text(
+            f"The postgres user cannot enter {CACHE}, so this cache dir's cluster is in\n"
+            f"{HOME}\n(`make down` stops it; delete that directory to forget its data).\n")
+        print(f"postgres: the postgres user cannot enter {CACHE}; the cluster lives in {HOME}",
+              flush=True)
     HOME.mkdir(parents=True, exist_ok=True)
     if os.geteuid() == 0:
         shutil.chown(HOME, "postgres", "postgres")
+        HOME.chmod(0o700)
     pwfile = HOME / ".pw"
     pwfile.write_text(POSTGRES_PASSWORD)
     if os.geteuid() == 0:
@@ -67,12 +120,14 @@ def _init(bindir: str) -> None:
 
 def start(wait_seconds: float = 60) -> None:
     bindir = _bindir()
+    DATA, LOG = data(), log()
     if (DATA / "postmaster.pid").exists() and pid_alive(DATA / "postmaster.pid"):
         return
     if port_open(POSTGRES_PORT):
-        sys.exit(f"postgres: port {POSTGRES_PORT} is taken by another process; "
-                 "set COINSTREAM_POSTGRES_PORT or DATABASE_URL")
+        sys.exit(port_taken("postgres", POSTGRES_PORT,
+                            "COINSTREAM_POSTGRES_PORT (or DATABASE_URL to use a running server)"))
     _init(bindir)
+    mark(home())
     if os.geteuid() == 0:
         LOG.touch()
         shutil.chown(LOG, "postgres", "postgres")
@@ -88,6 +143,7 @@ def start(wait_seconds: float = 60) -> None:
 
 
 def stop() -> None:
+    DATA = data()
     if not (DATA / "postmaster.pid").exists():
         return
     _as_owner([f"{_bindir()}/pg_ctl", "-D", str(DATA), "-m", "fast", "-w", "stop"],
@@ -96,13 +152,14 @@ def stop() -> None:
 
 
 def status() -> str:
-    pid = pid_alive(DATA / "postmaster.pid")
-    return f"postgres: running (pid {pid}) on 127.0.0.1:{POSTGRES_PORT}" if pid else \
-        "postgres: stopped"
+    pid = pid_alive(data() / "postmaster.pid")
+    return f"postgres: running (pid {pid}) on 127.0.0.1:{POSTGRES_PORT}, data in {data()}" \
+        if pid else "postgres: stopped"
 
 
 def crash() -> None:
     """SIGKILL the server and its backends (fault injection); `start()` recovers from WAL."""
+    DATA = data()
     pid = pid_alive(DATA / "postmaster.pid")
     if not pid:
         return
