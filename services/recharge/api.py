@@ -20,7 +20,7 @@ from services.recharge import admin, purchases, webhooks
 from services.recharge.pricing import load_catalog
 from services.recharge.sandbox import SandboxProvider
 from services.recharge.settings import RechargeSettings
-from services.rules.eligibility import load_policy
+from services.rules.countries import CountryNotServed, served
 
 router = APIRouter(prefix="/v1", tags=["catalog"])
 
@@ -56,10 +56,6 @@ class CatalogPublic(BaseModel):
     custom: CustomAmount
 
 
-class CountryNotServed(problems.DomainError):
-    status, code, title = 422, "country-not-served", "Coins are not sold in this country"
-
-
 _optional_bearer = HTTPBearer(auto_error=False)
 
 
@@ -79,9 +75,7 @@ async def get_catalog(
     prices. The catalog is data (catalog.json) with a version every purchase records."""
     if country is None and credentials is not None:
         country = verify(request.app.state.settings, credentials.credentials).country
-    country = country or "US"
-    if country not in load_policy().enabled_countries:
-        raise CountryNotServed(f"{country} is not an enabled country")
+    country = served(country or "US")  # the one country rule every service applies
     catalog = load_catalog()
     name, plist = catalog.price_list_for(country)
     low, high = catalog.custom_range
