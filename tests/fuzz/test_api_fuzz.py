@@ -44,4 +44,3 @@ def test_every_schemathesis_check_passes(system, service, tmp_path):
     assert done.returncode == 0, (
         f"schemathesis found failures in {service} (replay: COINSTREAM_FUZZ_SEED={seed}"
         f" COINSTREAM_FUZZ_EXAMPLES={EXAMPLES}):\n{done.stdout[-12000:]}\n{done.stderr[-2000:]}")
-    assert "operations" in done.stdout.lower() or "Operations" in done.stdout
