@@ -19,6 +19,7 @@ from eventkit.webhooks import (  # noqa: F401 - re-exported: payout's callers im
     sign,
     signature_ok,
 )
+from schemas.text import Id, Text
 
 
 @dataclass(frozen=True)
@@ -43,9 +44,9 @@ class SandboxCallback(BaseModel):
 
     event_id: uuid.UUID
     payout_id: uuid.UUID
-    provider_ref: str = Field(min_length=1, max_length=200)
+    provider_ref: Id = Field(max_length=200)
     outcome: Literal["completed", "failed"]
-    detail: str | None = Field(default=None, max_length=500)
+    detail: Text | None = Field(default=None, max_length=500)
 
 
 class SandboxProvider:

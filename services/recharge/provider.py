@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from schemas.events.recharge import ClawbackReason
 from schemas.money import Money
+from schemas.text import Id, Text
 
 FRAUD_REASONS = frozenset({"suspected_fraud", "friendly_fraud"})  # these also ban buying
 
@@ -43,7 +44,7 @@ class PaymentProvider(Protocol):
 
 
 class PaymentNotification(BaseModel):
-    """What a provider's webhook says about one payment."""
+    """What a provider's webhook says about one payment (ids and text PostgreSQL can store)."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "event_id": "evt_5f0c1d2e", "type": "payment.succeeded",
@@ -51,14 +52,14 @@ class PaymentNotification(BaseModel):
         "amount": {"amount_minor": 3749, "currency": "USD"}, "reason_code": None,
         "detail": None, "created_at": "2026-11-26T08:00:00Z"}]})
 
-    event_id: str = Field(min_length=1, max_length=200, description="Unique per notification")
+    event_id: Id = Field(max_length=200, description="Unique per notification")
     type: Literal["payment.succeeded", "payment.declined", "payment.reversed"]
-    provider_txn_id: str = Field(min_length=1, max_length=200)
+    provider_txn_id: Id = Field(max_length=200)
     purchase_id: UUID
     amount: Money
     reason_code: ClawbackReason | None = Field(
         default=None, description="Why a payment was reversed (refund or chargeback)")
-    detail: str | None = Field(default=None, max_length=500)
+    detail: Text | None = Field(default=None, max_length=500)
     created_at: datetime
 
     @model_validator(mode="after")

@@ -5,11 +5,15 @@ time given as a number or without an offset, an empty, blank or reserved id, and
 
 import uuid
 
+import orjson
 import pytest
 
+from eventkit.webhooks import SIGNATURE_HEADER, sign
 from services.payout.api import create as payout
+from services.payout.settings import PayoutSettings
 from services.projections.api import create as projections
 from services.recharge.api import create as recharge
+from services.recharge.settings import RechargeSettings
 from tests.support.apps import api_client, auth, new_id
 from tests.support.creators import fund_creator
 
@@ -98,7 +102,35 @@ async def test_payout_rejection_detail_has_no_nul_and_is_not_blank(payout_http, 
         "SELECT status FROM payouts WHERE payout_id = $1", uuid.UUID(pid)) == "review"
 
 
+def signed(secret: str, body: dict) -> tuple[bytes, dict[str, str]]:
+    raw = orjson.dumps(body)
+    return raw, {SIGNATURE_HEADER: sign(secret, raw), "content-type": "application/json"}
+
+
+@pytest.mark.parametrize("over", [{"detail": "closed\x00"}, {"provider_ref": "sbx \x00"},
+                                  {"provider_ref": ""}])
+async def test_a_signed_callback_with_text_postgresql_cannot_store_is_refused(payout_http, over):
+    raw, headers = signed(PayoutSettings().callback_secret, {
+        "event_id": str(uuid.uuid4()), "payout_id": str(uuid.uuid4()), "provider_ref": "sbx-1",
+        "outcome": "failed", "detail": "x", **over})
+    r = await payout_http.post("/v1/callbacks/sandbox", content=raw, headers=headers)
+    assert (r.status_code, r.json()["type"].rsplit("/", 1)[1]) == (422, "bad-callback"), r.text
+
+
 # --- recharge -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("over", [{"detail": "chargeback\x00"}, {"event_id": "evt 1"},
+                                  {"provider_txn_id": "sbx\x00"}])
+async def test_a_signed_webhook_with_text_postgresql_cannot_store_is_refused(recharge_http,
+                                                                           over):
+    raw, headers = signed(RechargeSettings().webhook_secret, {
+        "event_id": "evt_1", "type": "payment.reversed", "provider_txn_id": "sbx_1",
+        "purchase_id": str(uuid.uuid4()), "amount": {"amount_minor": 99, "currency": "USD"},
+        "reason_code": "chargeback", "detail": "x", "created_at": "2026-11-26T08:00:00Z",
+        **over})
+    r = await recharge_http.post("/v1/webhooks/sandbox", content=raw, headers=headers)
+    assert (r.status_code, r.json()["type"].rsplit("/", 1)[1]) == (422, "bad-webhook"), r.text
+
 
 @pytest.fixture(scope="module")
 async def recharge_http(prepared):
