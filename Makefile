@@ -66,7 +66,8 @@ schemas: venv
 lint: venv
 	$(BIN)/ruff check .
 
-clean: down
+clean:
+	$(BIN)/python -m infra forget
 	rm -rf .cache $(VENV)
 
 ## Load benchmark: gifts/s and end-to-end latency vs pgbench, the eventsourcing library and a

@@ -5,7 +5,8 @@ run        up, print the addresses, then run every Procfile role under infra.sup
 up         start PostgreSQL and Kafka natively (unless DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS
            point elsewhere), then prepare
 prepare    create the databases, apply migrations and create the topics on whatever is configured
-down       stop the native servers (data is kept under .cache/)
+down       stop the native servers (data is kept under .cache/, or where `status` says)
+forget     down, then delete a PostgreSQL cluster kept outside .cache/ (`make clean`)
 addresses  where each service, Kafka and PostgreSQL listen, from the settings the processes read
 """
 
@@ -109,6 +110,9 @@ def main() -> None:
     elif command == "down":
         kafka.stop()
         postgres.stop()
+    elif command == "forget":
+        kafka.stop()
+        postgres.forget()
     elif command == "status":
         print(postgres.status())
         print(kafka.status())

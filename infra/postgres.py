@@ -151,6 +151,15 @@ def stop() -> None:
     print("postgres: stopped", flush=True)
 
 
+def forget() -> None:
+    """Stops the cluster and deletes a cluster kept outside the cache dir (deleting the cache
+    dir deletes the rest)."""
+    stop()
+    if home() != INSIDE:
+        shutil.rmtree(home(), ignore_errors=True)
+        print(f"postgres: deleted {home()}", flush=True)
+
+
 def status() -> str:
     pid = pid_alive(data() / "postmaster.pid")
     return f"postgres: running (pid {pid}) on 127.0.0.1:{POSTGRES_PORT}, data in {data()}" \

@@ -54,9 +54,9 @@ def private_clone(tmp_path_factory):
     try:
         yield clone, port, started, home
     finally:
-        in_clone(clone, port, "from infra import postgres; postgres.stop()")
-        if home and not home.is_relative_to(clone):
-            shutil.rmtree(home, ignore_errors=True)
+        in_clone(clone, port, "from infra import postgres; postgres.forget()")
+        assert not (home and home.exists() and not home.is_relative_to(clone)), \
+            f"forget left {home}"
 
 
 async def test_a_clone_in_a_700_directory_starts_its_native_postgres(private_clone):
