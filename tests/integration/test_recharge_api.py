@@ -4,7 +4,7 @@ and bad input. Each purchase's events are checked in the event store and outbox.
 
 import asyncio
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import orjson
 import pytest
@@ -309,7 +309,12 @@ def born(years_ago: int, days: int = 0) -> str:
 async def test_age_and_country_decide_who_may_buy(rc, claims, ok):
     fan = new_id("fan")
     body = {"custom_coins": 100, "channel": "web"}
-    r = await buy(rc, fan, body, **claims)
+    # Noon UTC: TODAY in every zone of every enabled country (age is judged on the local day).
+    rc.clock.now = datetime.combine(TODAY, time(12), UTC)
+    try:
+        r = await buy(rc, fan, body, **claims)
+    finally:
+        rc.clock.now = None
     if ok:
         assert r.status_code == 202, r.text
     else:
