@@ -27,7 +27,7 @@ def test_seeded_faults_lose_nothing_and_apply_nothing_twice(endpoints):
     args = [sys.executable, "-m", "scripts.chaos", "--seeds", SEEDS, "--duration", "15",
             "--clients", "6"]
     private = endpoints.how == "native"
-    cache = CACHE / f"chaos-test-{os.getpid()}"  # beside .cache: the postgres user can enter it
+    cache = CACHE / f"chaos-test-{os.getpid()}"
     if private:
         env.update(COINSTREAM_CACHE=str(cache), COINSTREAM_KAFKA_LIB=str(KAFKA_LIB),
                    COINSTREAM_KAFKA_PORT=str(free_port()),
@@ -42,7 +42,8 @@ def test_seeded_faults_lose_nothing_and_apply_nothing_twice(endpoints):
                              timeout=1400)
     finally:
         if private:
-            subprocess.run([sys.executable, "-m", "infra", "down"], cwd=ROOT, env=env,
+            # forget: its cluster may live outside the cache dir (infra/postgres.py)
+            subprocess.run([sys.executable, "-m", "infra", "forget"], cwd=ROOT, env=env,
                            capture_output=True, timeout=120)
             shutil.rmtree(cache, ignore_errors=True)
     print(run.stdout[-4000:], run.stderr[-4000:])
