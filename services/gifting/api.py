@@ -1,6 +1,7 @@
 """Gifting HTTP app: wallets (here), gifts (gifts.py) and unlocks (unlocks.py)."""
 
 from datetime import UTC, datetime
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, FastAPI, Query, Request
@@ -8,6 +9,7 @@ from pydantic import BaseModel
 
 from eventkit import problems
 from eventkit.auth import CallerDep
+from eventkit.fields import query_int
 from eventkit.http import create_app
 from eventkit.settings import Settings
 from services.gifting import accounts, gifts, ledger, unlocks
@@ -47,9 +49,9 @@ async def get_wallet(caller: CallerDep, request: Request) -> WalletPublic:
 @router.get("/wallet/statement", summary="The caller's wallet history, newest first",
             responses=problems.problem_responses(problems.Unauthorized))
 async def get_statement(caller: CallerDep, request: Request,
-                        limit: int = Query(default=50, ge=1, le=500),
-                        before: int | None = Query(default=None, ge=1,
-                                                   description="next_before of the last page")
+                        limit: Annotated[query_int(1, 500), Query()] = 50,
+                        before: Annotated[query_int(1, 2**63 - 1) | None, Query(
+                            description="next_before of the last page")] = None
                         ) -> StatementPage:
     async with request.app.state.pool.acquire() as conn:
         rows = await ledger.statement(conn, caller.user_id, limit, before)
@@ -61,6 +63,7 @@ async def get_statement(caller: CallerDep, request: Request,
 def create(settings: Settings) -> FastAPI:
     app = create_app("Coinstream gifting", "gifting", settings,
                      [router, gifts.router, unlocks.router],
-                     description="Wallets, gifts and unlocks.")
+                     description="Wallets, gifts and unlocks.",
+                     on_start=gifts.start_batching, on_stop=gifts.stop_batching)
     app.state.clock = lambda: datetime.now(UTC)  # tests replace it to stand around midnight
     return app

@@ -6,7 +6,7 @@ for its key, or the refusal it earned. A refusal changes nothing (its key is rel
 retry is decided afresh); nothing of the batch is visible until its one commit.
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import asyncpg
 
@@ -45,13 +45,12 @@ def batcher(pool: asyncpg.Pool, max_batch: int = 256, flushers: int = 2
 
 async def run_batch(pool: asyncpg.Pool, commands: list[GiftCommand]) -> list[Outcome]:
     catalog, policy = load_catalog(), load_policy()
-    now = datetime.now(UTC)
     async with pool.acquire() as conn, conn.transaction():
         fresh = await gift_store.claim(conn, commands)
         await gift_store.remember_callers(conn, commands)
         rows = await gift_store.lock_and_read(conn, commands, fresh)
-        decisions = decide(commands, rows, policy,
-                           timedelta(seconds=catalog.combo_window_seconds), now)
+        decisions = decide(commands, rows, policy, catalog.version,
+                           timedelta(seconds=catalog.combo_window_seconds))
         records = [gift_record(d, catalog) if isinstance(d, Accepted) else None
                    for d in decisions]
         refused = [c.claim for c, d in zip(commands, decisions, strict=True)

@@ -13,7 +13,12 @@ from uuid import UUID, uuid4
 from eventkit.auth import Caller
 from eventkit.problems import DomainError
 from services.gifting.catalog import GiftPrice
-from services.gifting.errors import InsufficientCoins, NotEligible, RecipientNotEligible
+from services.gifting.errors import (
+    InsufficientCoins,
+    NotEligible,
+    PriceChanged,
+    RecipientNotEligible,
+)
 from services.gifting.rules import Profile, recipient_refusal, sender_refusal
 from services.gifting.spending import spending_banned
 from services.rules.eligibility import Policy
@@ -30,7 +35,8 @@ class GiftCommand:
     context_kind: str
     context_id: str
     price: GiftPrice
-    received_at: datetime
+    catalog_version: int | None  # the catalog the sender was shown, when named
+    received_at: datetime        # the app's clock: age and combos are judged at this instant
 
     @property
     def claim(self) -> tuple[str, str]:
@@ -87,8 +93,8 @@ class Replay:
 Decision = Accepted | Replay | DomainError
 
 
-def decide(commands: list[GiftCommand], rows: BatchRows, policy: Policy,
-           combo_window: timedelta, now: datetime, new_id=uuid4) -> list[Decision]:
+def decide(commands: list[GiftCommand], rows: BatchRows, policy: Policy, catalog_version: int,
+           combo_window: timedelta, new_id=uuid4) -> list[Decision]:
     wallets = dict(rows.wallets)
     combos = dict(rows.combos)
     out: list[Decision] = []
@@ -96,7 +102,7 @@ def decide(commands: list[GiftCommand], rows: BatchRows, policy: Policy,
         if command.claim not in rows.fresh:
             out.append(Replay(command))
             continue
-        refusal = refuse(command, rows, wallets, policy, now)
+        refusal = refuse(command, rows, wallets, policy, catalog_version)
         if refusal is not None:
             out.append(refusal)
             continue
@@ -110,15 +116,18 @@ def decide(commands: list[GiftCommand], rows: BatchRows, policy: Policy,
 
 
 def refuse(command: GiftCommand, rows: BatchRows, wallets: dict[str, Wallet], policy: Policy,
-           now: datetime) -> DomainError | None:
+           catalog_version: int) -> DomainError | None:
     """Why this gift is refused, checked in this order, or None."""
-    caller = command.caller
+    caller, now = command.caller, command.received_at
     why = sender_refusal(policy, Profile(caller.country, caller.birthdate, caller.account_type),
                          now)
     if why:
         return NotEligible(why)
     if caller.user_id in rows.banned_from_gift:
         return spending_banned()
+    if command.catalog_version not in (None, catalog_version):
+        return PriceChanged(f"catalog version {command.catalog_version} is no longer in force",
+                            catalog_version=catalog_version)
     why = recipient_refusal(policy, rows.profiles.get(command.creator_id), now)
     if why:
         return RecipientNotEligible(why)
