@@ -8,12 +8,14 @@ exactly what the OpenAPI document says, so these types refuse everything else wi
 * `query_int(ge, le)`: a query integer written as plain decimal digits ("5", not "5.0", " 5",
   "5_000"), within bounds the OpenAPI document shows.
 * `Instant`: an RFC 3339 date-time with an offset, given as a string (never a number, never a
-  naive time that PostgreSQL would read in its own zone).
+  naive time that PostgreSQL would read in its own zone), in UTC. RFC 3339 allows offsets up
+  to 23:59, so 0001-01-01T00:00:00+23:59 is valid yet earlier than any Python datetime in UTC:
+  such an instant is clamped to the first (or last) one, which any comparison treats alike.
 * `Reason`: free text (schemas.text.Text: no NUL) with at least one visible character.
 """
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, StrictInt
@@ -44,6 +46,14 @@ def _rfc3339(value: Any) -> Any:
     return value
 
 
+def _utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        edge = datetime.min if value.year == datetime.min.year else datetime.max
+        return edge.replace(tzinfo=UTC)
+
+
 def _visible(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be blank")
@@ -56,5 +66,5 @@ def query_int(ge: int, le: int) -> Any:
     return Annotated[int, Field(ge=ge, le=le), BeforeValidator(_digits)]
 
 
-Instant = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
+Instant = Annotated[AwareDatetime, BeforeValidator(_rfc3339), AfterValidator(_utc)]
 Reason = Annotated[Text, AfterValidator(_visible)]
