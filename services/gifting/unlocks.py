@@ -11,10 +11,11 @@ from eventkit import problems
 from eventkit.auth import Caller, CallerDep
 from eventkit.codec import new_envelope
 from eventkit.eventstore import append
+from eventkit.fields import Reason
 from eventkit.idempotency import IdempotencyKey, respond_once
 from schemas import topics
 from schemas.events.gifting import ContentUnlocked, ItemListed
-from schemas.text import Id, Text
+from schemas.text import Id
 from services.gifting import accounts, spending
 from services.gifting.catalog import load_catalog
 from services.gifting.errors import (
@@ -45,7 +46,7 @@ class ItemCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     item_id: ItemId
-    title: Annotated[Text, Field(min_length=1, max_length=200)]
+    title: Annotated[Reason, Field(min_length=1, max_length=200)]  # no NUL, not blank
     coins: Price
     platform: bool = Field(default=False, strict=True,
                            description="List as a platform item (admin only)")

@@ -581,7 +581,7 @@ async def test_gift_fields_are_strict_and_never_hold_nul_or_empty_ids(client, pr
 
 @pytest.mark.parametrize("change", [
     {"coins": "5"}, {"coins": 5.0}, {"platform": "true"}, {"platform": 1},
-    {"title": "x\u0000"}, {"title": ""}, {"item_id": ""}, {"item_id": "a\u0000"},
+    {"title": "x\u0000"}, {"title": ""}, {"title": "   "}, {"item_id": ""}, {"item_id": "a\u0000"},
 ])
 async def test_item_fields_are_strict_and_never_hold_nul(client, prepared, change):
     cr = new_id("cr")
@@ -661,3 +661,10 @@ async def test_age_is_judged_on_the_local_day_in_the_country_whose_law_applies(
         assert r.status_code == 201, r.text
     finally:
         app.state.clock = lambda: datetime.now(UTC)
+
+
+@pytest.mark.parametrize("query", ["limit=5.0", "limit=0", "limit=%205", "before=0.5",
+                                   "before=abc", "before=0"])
+async def test_statement_paging_parameters_are_plain_whole_numbers(client, prepared, query):
+    r = await client.get(f"/v1/wallet/statement?{query}", headers=auth(prepared, new_id("fan")))
+    assert problem(r) == (422, "validation-error"), query
