@@ -10,6 +10,7 @@ round trips fewer.
 """
 
 import hashlib
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
@@ -55,8 +56,12 @@ FoldedWork = Callable[[asyncpg.Connection, Claim], Awaitable[tuple[int, dict[str
 
 
 def request_hash(route: str, body: Any) -> str:
-    return hashlib.sha256(route.encode() + b"\0" +
-                          orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    try:
+        canonical = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # an integer beyond 64 bits, which orjson cannot write: the route refuses
+        # or answers it, so it still needs a fingerprint (stdlib json writes any int)
+        canonical = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(route.encode() + b"\0" + canonical).hexdigest()
 
 
 async def run_once(pool: asyncpg.Pool, caller: str, key: str, fingerprint: str,
