@@ -27,6 +27,17 @@ from schemas.events.base import Payload
 log = logging.getLogger(__name__)
 
 Handler = Callable[[asyncpg.Connection, Envelope, Payload], Awaitable[None]]
+# Applies several events at once, in order, as the Handler of their type would one by one.
+BatchHandler = Callable[[asyncpg.Connection, list[tuple[Envelope, Payload]]], Awaitable[None]]
+Decoded = tuple[ConsumerRecord, Envelope | None, Payload | None, str | None]
+
+
+def _decode(record: ConsumerRecord) -> Decoded:
+    try:
+        envelope, payload = decode(record.value)
+    except PoisonMessage as exc:
+        return record, None, None, exc.reason
+    return record, envelope, payload, None
 
 
 async def send_dead_letter(dlq_producer, settings: Settings, record: ConsumerRecord,
@@ -40,10 +51,12 @@ async def send_dead_letter(dlq_producer, settings: Settings, record: ConsumerRec
 
 class IdempotentConsumer:
     def __init__(self, settings: Settings, pool: asyncpg.Pool, group: str,
-                 source_topics: list[str], handlers: dict[str, Handler]):
+                 source_topics: list[str], handlers: dict[str, Handler],
+                 batch_handlers: dict[str, BatchHandler] | None = None):
         self.settings, self.pool, self.group = settings, pool, group
         self.source_topics = [settings.topic(t) for t in source_topics]
         self.handlers = handlers
+        self.batch_handlers = batch_handlers or {}
         self.consumer: AIOKafkaConsumer | None = None
         self.dlq = None
 
@@ -67,7 +80,10 @@ class IdempotentConsumer:
         A transient failure escapes (the caller retries the whole batch)."""
         try:
             async with self.pool.acquire() as conn, conn.transaction():
-                return [p for record in records if (p := await self._apply_one(conn, record))]
+                poison = []
+                for run in self._runs([_decode(r) for r in records]):
+                    poison += await self._apply_run(conn, run)
+                return poison
         except Exception as exc:
             if not is_permanent(exc):
                 raise
@@ -76,12 +92,48 @@ class IdempotentConsumer:
             # Refused outside any savepoint (at commit): one transaction per event finds it.
             return [p for record in records for p in await self.apply([record])]
 
-    async def _apply_one(self, conn, record: ConsumerRecord) -> tuple[ConsumerRecord, str] | None:
+    def _runs(self, decoded: list[Decoded]) -> list[list[Decoded]]:
+        """Consecutive events that share a batch handler form one run; any other event is a
+        run of its own. Order is kept, so a run applies exactly as its events would singly."""
+        runs: list[list[Decoded]] = []
+        for item in decoded:
+            batch = self.batch_handlers.get(item[1].type) if item[1] else None
+            last = runs[-1] if runs else None
+            if batch and last and last[0][1] and self.batch_handlers.get(last[0][1].type) is batch:
+                last.append(item)
+            else:
+                runs.append([item])
+        return runs
+
+    async def _apply_run(self, conn, run: list[Decoded]) -> list[tuple[ConsumerRecord, str]]:
+        if len(run) > 1:
+            try:
+                async with conn.transaction():  # savepoint: a refusal falls back to one by one
+                    await self._apply_together(conn, run)
+                return []
+            except Exception as exc:
+                if not is_permanent(exc):
+                    raise
+        return [p for item in run if (p := await self._apply_one(conn, item))]
+
+    async def _apply_together(self, conn, run: list[Decoded]) -> None:
+        fresh = {r["event_id"] for r in await conn.fetch(
+            "INSERT INTO processed_events (event_id, topic)"
+            " SELECT * FROM unnest($1::uuid[], $2::text[]) ON CONFLICT DO NOTHING"
+            " RETURNING event_id", [e.id for _, e, _, _ in run], [r.topic for r, _, _, _ in run])}
+        todo = []
+        for _, envelope, payload, _ in run:
+            if envelope.id in fresh:
+                fresh.discard(envelope.id)  # a duplicate later in the run is a repeat
+                todo.append((envelope, payload))
+        if todo:
+            await self.batch_handlers[run[0][1].type](conn, todo)
+
+    async def _apply_one(self, conn, item: Decoded) -> tuple[ConsumerRecord, str] | None:
         """Applies one event under a savepoint; returns it with a reason when it is poison."""
-        try:
-            envelope, payload = decode(record.value)
-        except PoisonMessage as exc:
-            return record, exc.reason
+        record, envelope, payload, reason = item
+        if reason is not None:
+            return record, reason
         handler = self.handlers.get(envelope.type)
         if handler is None:
             return None  # a valid event this service has no interest in

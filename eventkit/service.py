@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from eventkit.consumer import Handler, IdempotentConsumer
+from eventkit.consumer import BatchHandler, Handler, IdempotentConsumer
 from eventkit.db import create_pool, migrate, when_database_answers
 from eventkit.outbox import OutboxRelay
 from eventkit.settings import Settings
@@ -27,13 +27,15 @@ class ServiceSpec:
     default_port: int = 8000
     consumed_topics: list[str] = field(default_factory=list)
     handlers: dict[str, Handler] = field(default_factory=dict)
+    batch_handlers: dict[str, BatchHandler] = field(default_factory=dict)
 
 
 async def run_consumer(spec: ServiceSpec, settings: Settings) -> None:
     pool = await when_database_answers(lambda: create_pool(settings.database_for(spec.name)))
     try:
         await IdempotentConsumer(settings, pool, f"{settings.db_prefix}-{spec.name}",
-                                 spec.consumed_topics, spec.handlers).run()
+                                 spec.consumed_topics, spec.handlers,
+                                 spec.batch_handlers).run()
     finally:
         await pool.close()
 

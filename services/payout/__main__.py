@@ -8,12 +8,12 @@ from eventkit.service import ServiceSpec, main
 from eventkit.settings import Settings
 from schemas import topics
 from services.payout.api import create
-from services.payout.handlers import HANDLERS
+from services.payout.handlers import BATCH_HANDLERS, HANDLERS
 
 SPEC = ServiceSpec(name="payout", migrations=Path(__file__).with_name("migrations"),
                    app_factory=create, default_port=8003,
                    consumed_topics=[topics.GIFTING_EVENTS, topics.SANCTIONS_EVENTS],
-                   handlers=HANDLERS)
+                   handlers=HANDLERS, batch_handlers=BATCH_HANDLERS)
 
 
 def worker() -> None:

@@ -1,12 +1,12 @@
 """What the payout service does with events it consumes: credits from gifts and unlocks, and
 the transaction bans it must enforce on withdrawals."""
 
-from eventkit.consumer import Handler
+from eventkit.consumer import BatchHandler, Handler
 from schemas.events.gifting import ContentUnlocked, GiftSent
 from schemas.events.sanctions import TransactionBanLifted, TransactionBanPlaced
 from services.payout.conversion import load_config
 from services.payout.domain import Reserve
-from services.payout.ledger import Credit, credit
+from services.payout.ledger import Credit, credit, credit_many
 
 PLATFORM = "platform"  # unlocks of platform-owned items earn no creator anything
 
@@ -15,18 +15,30 @@ def reserve() -> Reserve:
     return Reserve.from_config(load_config()["reserve"])
 
 
-async def on_gift_sent(conn, envelope, gift: GiftSent) -> None:
-    """Credits the creator at the rate recorded on the gift (DiamondsCredited), part held."""
-    stream = gift.context.id if gift.context.kind == "live" else None
-    await credit(conn, envelope, Credit(gift.creator_id, "gift", gift.gift_id, stream,
-                                        gift.coins, gift.diamonds_per_coin), reserve())
+def credit_of(event: GiftSent | ContentUnlocked) -> Credit | None:
+    """What a gift or an unlock earns its creator (at the rate recorded on it); None for an
+    unlock of a platform item, which earns no creator anything."""
+    if isinstance(event, GiftSent):
+        stream = event.context.id if event.context.kind == "live" else None
+        return Credit(event.creator_id, "gift", event.gift_id, stream, event.coins,
+                      event.diamonds_per_coin)
+    if event.owner_id == PLATFORM:
+        return None
+    return Credit(event.owner_id, "unlock", event.unlock_id, None, event.coins,
+                  event.diamonds_per_coin)
 
 
-async def on_content_unlocked(conn, envelope, unlock: ContentUnlocked) -> None:
-    if unlock.owner_id == PLATFORM:
-        return
-    await credit(conn, envelope, Credit(unlock.owner_id, "unlock", unlock.unlock_id, None,
-                                        unlock.coins, unlock.diamonds_per_coin), reserve())
+async def on_earning(conn, envelope, event: GiftSent | ContentUnlocked) -> None:
+    """Credits the creator (DiamondsCredited), part held in reserve."""
+    if (c := credit_of(event)) is not None:
+        await credit(conn, envelope, c, reserve())
+
+
+async def on_earnings(conn, events: list[tuple]) -> None:
+    """on_earning for a run of gifts and unlocks: one set-based credit for the whole run."""
+    credits = [(envelope, c) for envelope, event in events if (c := credit_of(event))]
+    if credits:
+        await credit_many(conn, credits, reserve())
 
 
 async def on_ban_placed(conn, envelope, ban: TransactionBanPlaced) -> None:
@@ -46,6 +58,7 @@ async def on_ban_lifted(conn, envelope, lift: TransactionBanLifted) -> None:
 
 
 HANDLERS: dict[str, Handler] = {
-    "GiftSent": on_gift_sent, "ContentUnlocked": on_content_unlocked,
+    "GiftSent": on_earning, "ContentUnlocked": on_earning,
     "TransactionBanPlaced": on_ban_placed, "TransactionBanLifted": on_ban_lifted,
 }
+BATCH_HANDLERS: dict[str, BatchHandler] = {"GiftSent": on_earnings, "ContentUnlocked": on_earnings}
