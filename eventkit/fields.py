@@ -4,25 +4,37 @@ FastAPI validates a JSON body in pydantic's Python mode, where a lax `int` takes
 and true, and a lax `datetime` takes 0.5 (as a Unix time). A money or count field must say
 exactly what the OpenAPI document says, so these types refuse everything else with a 422:
 
-* `Count`: a body integer that is a JSON integer (no string, float or boolean).
+* `Count`: a body integer that is a JSON number with no fraction (2000, or 2000.0, which JSON
+  Schema also calls an integer), never a string ("2000"), a boolean or 2000.5.
 * `query_int(ge, le)`: a query integer written as plain decimal digits ("5", not "5.0", " 5",
   "5_000"), within bounds the OpenAPI document shows.
 * `Instant`: an RFC 3339 date-time with an offset, given as a string (never a number, never a
   naive time that PostgreSQL would read in its own zone), in UTC. RFC 3339 allows offsets up
   to 23:59, so 0001-01-01T00:00:00+23:59 is valid yet earlier than any Python datetime in UTC:
   such an instant is clamped to the first (or last) one, which any comparison treats alike.
-* `Reason`: free text (schemas.text.Text: no NUL) with at least one visible character.
+* `Reason`: free text (like schemas.text.Text: no NUL) with at least one visible character.
 """
 
 import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, StrictInt
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BeforeValidator,
+    Field,
+    StringConstraints,
+)
 
-from schemas.text import Text
 
-Count = StrictInt
+def _number(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError("must be a JSON integer")
+    return value
+
+
+Count = Annotated[int, BeforeValidator(_number)]
 
 _DIGITS = re.compile(r"^[0-9]{1,18}$")
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?"
@@ -54,12 +66,6 @@ def _utc(value: datetime) -> datetime:
         return edge.replace(tzinfo=UTC)
 
 
-def _visible(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be blank")
-    return value
-
-
 def query_int(ge: int, le: int) -> Any:
     """The bounds come before the digits check: that order keeps them in the document as
     minimum/maximum (after a validator, FastAPI would print them as unknown keys)."""
@@ -67,4 +73,6 @@ def query_int(ge: int, le: int) -> Any:
 
 
 Instant = Annotated[AwareDatetime, BeforeValidator(_rfc3339), AfterValidator(_utc)]
-Reason = Annotated[Text, AfterValidator(_visible)]
+# Text with at least one character that is neither whitespace nor a control character, said as
+# a pattern so the OpenAPI document tells clients (and generators) what is accepted.
+Reason = Annotated[str, StringConstraints(pattern=r"^[^\x00]*[^\s\x00-\x1f\x7f][^\x00]*$")]

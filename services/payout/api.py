@@ -7,17 +7,16 @@ from typing import Annotated, Literal
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, FastAPI, Query, Request, Response
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from eventkit import problems
 from eventkit.auth import CallerDep
-from eventkit.fields import Count, query_int
+from eventkit.fields import Count, Reason, query_int
 from eventkit.http import create_app
 from eventkit.idempotency import IdempotencyKey, request_hash, run_once
 from eventkit.settings import Settings
 from schemas.events.payout import PayoutMethodSet, PayoutRequested
 from schemas.money import Currency, Money
-from schemas.text import Text
 from services.payout import admin, callbacks
 from services.payout.conversion import diamonds_to_fiat, load_config
 from services.payout.domain import (
@@ -120,17 +119,11 @@ PAYOUT_CURRENCY = ("The creator's payout currency: payouts are paid in it (conve
                    "recorded FX rate) unless a request names another")
 
 
-def _visible(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be blank")
-    return value
-
-
 class BankMethod(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["bank"]
-    account_holder: Annotated[Text, AfterValidator(_visible)] = Field(max_length=140)
+    account_holder: Reason = Field(max_length=140)
     iban: str = Field(pattern=r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{10,30}$", examples=["DE89370400440532013000"])
     currency: Currency = Field(default="USD", description=PAYOUT_CURRENCY)
 
@@ -202,7 +195,7 @@ class PayoutCreate(BaseModel):
         {"diamonds": 2000, "rates_version": 1, "method": "paypal", "currency": "EUR"}]})
 
     diamonds: Count = Field(gt=0, le=10**12, examples=[2000])
-    rates_version: Count = Field(gt=0, examples=[1], description=(
+    rates_version: Count = Field(gt=0, le=2**31 - 1, examples=[1], description=(
         "The rates version the creator was shown (GET /v1/earnings `rates.version`, or "
         "GET /v1/payouts/quote): refused with 409 rates-changed when it is not current, so a "
         "payout is never converted at a rate the creator did not see"))

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from eventkit import problems
 from eventkit.auth import Caller, CallerDep
-from eventkit.fields import query_int
+from eventkit.fields import Count, query_int
 from eventkit.idempotency import IdempotencyKey, respond_once
 from schemas.events.recharge import PurchaseCreated
 from schemas.money import Currency
@@ -49,8 +49,8 @@ class PurchaseCreate(BaseModel):
 
     bundle_id: str | None = Field(default=None, min_length=1, max_length=64,
                                   pattern=r"^[a-z0-9_]+$", examples=["coins_3500"])
-    custom_coins: int | None = Field(
-        default=None, gt=0, le=10**9, strict=True,
+    custom_coins: Count | None = Field(
+        default=None, gt=0, le=10**9,
         description="A custom amount instead of a bundle, within the catalog's min..max")
     channel: Literal["web", "in_app"] = "in_app"
     currency: Currency | None = Field(

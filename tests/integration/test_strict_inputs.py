@@ -1,5 +1,5 @@
 """Every route of recharge, payout and projections against input the OpenAPI document does not
-allow: a number sent as a string (or a float, or a boolean), a query integer written "5.0", a
+allow: a number sent as a string (or with a fraction, or a boolean), a query integer written "5.0", a
 time given as a number or without an offset, an empty, blank or reserved id, and NUL in text
 (PostgreSQL cannot store it). Each gets a 422 problem and changes nothing; none is a 500."""
 
@@ -39,12 +39,13 @@ async def payout_http(prepared):
 
 @pytest.mark.parametrize("body, field", [
     ({"diamonds": "2000", "rates_version": 1}, "diamonds"),  # the outside run's case: 201
-    ({"diamonds": 2000.0, "rates_version": 1}, "diamonds"),
+    ({"diamonds": 2000.5, "rates_version": 1}, "diamonds"),
     ({"diamonds": True, "rates_version": 1}, "diamonds"),
     ({"diamonds": 2000, "rates_version": "1"}, "rates_version"),
-    ({"diamonds": 2000, "rates_version": 1.0}, "rates_version"),
+    ({"diamonds": 2000, "rates_version": 1.5}, "rates_version"),
     ({"diamonds": 2000}, "rates_version"),     # the rates version shown is required
     ({"diamonds": 2000, "rates_version": 0}, "rates_version"),
+    ({"diamonds": 2000, "rates_version": 53081207104082596245536768}, "rates_version"),  # a 500
 ])
 async def test_payout_amounts_are_json_integers(payout_http, prepared, pools, body, field):
     creator = new_id("cr")
@@ -190,7 +191,7 @@ async def test_purchase_listing_limit_is_a_plain_integer(recharge_http, prepared
 
 
 @pytest.mark.parametrize("body", [
-    {"custom_coins": "100"}, {"custom_coins": 100.0}, {"custom_coins": True},
+    {"custom_coins": "100"}, {"custom_coins": 100.5}, {"custom_coins": True},
     {"bundle_id": "coins_70", "payment_method": "sandbox_success\x00"},
 ])
 async def test_purchase_amounts_are_json_integers(recharge_http, prepared, body):
