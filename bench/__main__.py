@@ -14,15 +14,16 @@ from importlib.metadata import version
 import asyncpg
 import httpx
 
-from bench import load, population, profile, report, system, visibility
-from bench.peers import es_peer, pgbench
+from bench import cost, load, population, profile, report, system, vegeta, visibility
+from bench.peers import es_peer, ledger, pgbench
 from eventkit.db import ensure_database, migrate
 from eventkit.settings import Settings
 
-DEFAULT_RATES = "100,250,500,1000,2000,3000,4000"
+DEFAULT_RATES = "250,500,750,1000,1500,2000,2500,3000,4000"
 # Everything downstream of a gift (the relay stays: publishing to Kafka is the write path's).
 DOWNSTREAM = ("payout-consumer", "projections")
 SUT: list = []  # the System under test, when this run started it (for per-process CPU)
+GENERATOR: dict = {}  # which load generator runs: {"name": ..., "vegeta": path or None}
 
 
 def parse(argv=None) -> argparse.Namespace:
@@ -38,13 +39,19 @@ def parse(argv=None) -> argparse.Namespace:
     p.add_argument("--rates", default=DEFAULT_RATES, help="ramp steps, gifts/s")
     p.add_argument("--p99-ms", type=float, default=250, help="objective: acceptance p99")
     p.add_argument("--max-error-rate", type=float, default=0.001, help="objective: errors")
-    p.add_argument("--workers", type=int, default=1, help="load generator processes")
+    p.add_argument("--generator", choices=("auto", "vegeta", "python"), default="auto",
+                   help="open-loop load generator: vegeta (built once with `go install`), the "
+                   "Python one (aiohttp), or auto: vegeta if it can be had, else Python")
+    p.add_argument("--workers", type=int, default=1,
+                   help="Python generator processes (vegeta uses every core on its own)")
     p.add_argument("--connections", type=int, default=256, help="HTTP keep-alive pool size")
-    p.add_argument("--peers", default="pgbench,eventsourcing,naive",
-                   help="comma-separated subset of pgbench,eventsourcing,naive (or none)")
+    p.add_argument("--peers", default="pgbench,eventsourcing,naive,ledger",
+                   help="comma-separated subset of pgbench,eventsourcing,naive,ledger (or none)")
     p.add_argument("--peer-seconds", type=int, default=8)
     p.add_argument("--es-creators", type=int, default=5000)
     p.add_argument("--es-threads", default="4,8")
+    p.add_argument("--ledger-connections", default="8,16,32",
+                   help="asyncpg connections tried by the plain-PostgreSQL ledger peer")
     p.add_argument("--no-write-path", action="store_true",
                    help="skip the write-path-alone series (consumers paused during its steps)")
     p.add_argument("--profile-seconds", type=float, default=0,
@@ -60,36 +67,69 @@ def say(*a):
     print(*a, flush=True)
 
 
+def pick_generator(args, say=print) -> dict:
+    """vegeta when asked for or (auto) when it can be had, else the Python generator."""
+    path = vegeta.binary(install=True, say=say) if args.generator != "python" else None
+    if args.generator == "vegeta" and not path:
+        raise SystemExit("--generator vegeta: vegeta could not be built (see above)")
+    if path:
+        return {"name": f"vegeta {vegeta.VERSION} (Go, open loop)", "vegeta": path}
+    return {"name": f"python (aiohttp + uvloop, {args.workers} process(es), open loop)",
+            "vegeta": None}
+
+
+def sut_roles() -> dict[str, int]:
+    return {role: proc.pid for role, proc in SUT[0].procs.items()} if SUT else {}
+
+
 def step(settings: Settings, args, gifting: str, fans, creators, rate: float, hot: float,
-         visible: bool = True, label: str = "", events: list | None = None) -> dict:
-    """One fixed-rate step; `events`, when given, receives the accepted event ids."""
+         visible: bool = True, label: str = "", events: list | None = None,
+         roles=sut_roles) -> dict:
+    """One fixed-rate step; `events`, when given, receives the accepted event ids. Its CPU
+    cost is measured from just before the first request to when the projector (and the
+    payout consumer) have taken every accepted gift in, or, without `visible`, to the last
+    reply; `roles` names the system's own processes."""
     plan = load.Plan(url=f"{gifting}/v1/gifts", rate=rate, duration=args.duration,
                      start_at=time.time() + 0.3, fan_tokens=fans, creators=creators,
                      hot_share=hot, connections=args.connections, seed=int(rate))
-    cpu0 = SUT[0].cpu_seconds() if SUT else {}
-    out = load.open_loop(plan, args.workers)
+    meter = cost.Meter(roles, settings.db_prefix)
+    marks: list = []  # (CPU sample, this process's CPU) when the load starts
+    if GENERATOR.get("vegeta"):
+        out = vegeta.attack(plan, GENERATOR["vegeta"], on_start=lambda: marks.append(
+            (meter.sample(), time.process_time())))
+        in_process = False
+    else:
+        marks = [(meter.sample(), time.process_time())]
+        out = load.open_loop(plan, args.workers)
+        in_process = args.workers <= 1
     if events is not None:
         events.extend(e for e, _ in out.events)
-    cpu1 = SUT[0].cpu_seconds() if SUT else {}
     # Replies still arriving after the last send count against the rate, not for it.
     secs = max(args.duration, out.wall_seconds)
     ms = [x * 1000 for x in out.latencies]
-    s = {"label": label, "offered_rate": rate, "hot_share": hot, "offered": out.offered,
+    s = {"label": label, "generator": GENERATOR.get("name"), "offered_rate": rate,
+         "hot_share": hot, "offered": out.offered,
          "accepted": out.accepted, "refused": out.refused, "errored": out.errored,
          "dropped": out.dropped, "statuses": out.statuses,
          "accepted_rate": out.accepted / secs,
          "p50_ms": load.percentile(ms, 50), "p99_ms": load.percentile(ms, 99),
          "p999_ms": load.percentile(ms, 99.9),
          "generator_cpu_share": out.cpu_seconds / max(out.wall_seconds, 1e-9),
-         "send_lag_p99_ms": (load.percentile(out.send_lag, 99) or 0) * 1000,
-         "process_cpu_share": {r: round((cpu1[r] - cpu0[r]) / secs, 3)
-                               for r in cpu1 if r in cpu0}}
+         "send_lag_p99_ms": (load.percentile(out.send_lag, 99) or 0) * 1000}
     if visible and out.events:
+        ids = [e for e, _ in out.events]
         vis, unseen = asyncio.run(visibility.wait_visible(
-            settings.database_for("projections"), [e for e, _ in out.events]))
+            settings.database_for("projections"), ids))
         vms = [v * 1000 for v in vis]
         s.update(visible_p50_ms=load.percentile(vms, 50), visible_p99_ms=load.percentile(vms, 99),
                  never_visible=unseen)
+        if "payout-consumer" in roles():
+            s["never_credited"] = asyncio.run(visibility.wait_processed(
+                settings.database_for("payout"), ids, timeout=60))
+    (before, cpu0), after = marks[0], meter.sample()
+    bench_cpu = time.process_time() - cpu0 - (out.cpu_seconds if in_process else 0.0)
+    s["cost"] = cost.breakdown(before, after, out.accepted, out.cpu_seconds, max(0.0, bench_cpu))
+    s["cpu_ms_per_gift"] = s["cost"]["system_cpu_ms_per_gift"]
     errors = (out.errored + out.refused) / max(out.offered, 1)
     s["sustained"] = (errors <= args.max_error_rate and s["accepted_rate"] >= 0.95 * rate
                       and s["p99_ms"] is not None and s["p99_ms"] <= args.p99_ms)
@@ -100,23 +140,21 @@ def step(settings: Settings, args, gifting: str, fans, creators, rate: float, ho
            if s.get("visible_p99_ms") is not None else "")
         + f" | gen cpu {s['generator_cpu_share']:.0%} lag p99 {s['send_lag_p99_ms']:.1f} ms"
         + ("" if s["sustained"] else "  <- objective not met"))
-    busy = sorted(s["process_cpu_share"].items(), key=lambda kv: -kv[1])[:4]
-    if busy:
-        say("           cpu: " + ", ".join(f"{r} {v:.0%}" for r, v in busy))
+    say("           " + cost.short(s["cost"]))
     return s
 
 
 def series(settings, args, gifting, fans, creators, hot, visible=True, label="",
-           events: list | None = None) -> list[dict]:
+           events: list | None = None, roles=sut_roles) -> list[dict]:
     rates = [float(r) for r in args.rates.split(",")] if args.ramp else [args.rate]
     # Warm-up, not reported: opens the keep-alive connections and the server's pool.
     warm = argparse.Namespace(**{**vars(args), "duration": 1.0})
     step(settings, warm, gifting, fans, creators, min(rates[0], 200), hot, False, "warm-up",
-         events)
+         events, roles)
     steps = []
     for rate in rates:
         steps.append(step(settings, args, gifting, fans, creators, rate, hot, visible, label,
-                          events))
+                          events, roles))
         if not steps[-1]["sustained"]:
             break
     return steps
@@ -207,6 +245,9 @@ def main(argv=None) -> None:
                      "objective": {"p99_ms": args.p99_ms, "max_error_rate": args.max_error_rate},
                      "hot_share": args.hot_share, "args": vars(args)}
     try:
+        GENERATOR.update(pick_generator(args, say))
+        results["generator_name"] = GENERATOR["name"]
+        say(f"load generator: {GENERATOR['name']}")
         rates = [float(r) for r in args.rates.split(",")] if args.ramp else [args.rate]
         runs = (2 if args.hot_share else 1) + (0 if args.no_write_path or not own else 1)
         gifts = sum(rates) * args.duration * runs + args.rate * args.profile_seconds
@@ -226,8 +267,9 @@ def main(argv=None) -> None:
                                             args.hot_share, label="hot")
         all_steps = results["ours"]["spread"] + results["ours"].get("hot", [])
         top = max(all_steps, key=lambda s: s["offered_rate"])
-        results["generator"] = {"workers": args.workers,
+        results["generator"] = {"name": GENERATOR["name"], "workers": args.workers,
                                 "peak_cpu_share": top["generator_cpu_share"],
+                                "peak_cpu_ms_per_gift": top["cost"]["generator"]["ms_per_gift"],
                                 "peak_send_lag_p99_ms": top["send_lag_p99_ms"]}
         if args.profile_seconds and sut:
             best = report.best_step(results["ours"]["spread"])
@@ -253,7 +295,8 @@ def main(argv=None) -> None:
             naive_proc, naive_url, _ = start_naive(settings, pop.fans)
             extra_dbs.append(f"{settings.db_prefix}_naive")
             results["naive"] = series(settings, args, naive_url, pop.fans, creators, 0.0,
-                                      visible=False, label="naive")
+                                      visible=False, label="naive",
+                                      roles=lambda: {"naive-app": naive_proc.pid})
         if "pgbench" in peers:
             db = f"{settings.db_prefix}_pgbench"
             extra_dbs.append(db)
@@ -263,7 +306,9 @@ def main(argv=None) -> None:
             results["pgbench"] = []
             for clients in (4, 8):
                 r = pgbench.run(settings.database_url, db, clients, args.peer_seconds)
-                say(f"  {r['workload']}: {r['rate']:,.0f} tps, avg {r['latency_avg_ms']:.1f} ms")
+                say(f"  {r['workload']}: {r['rate']:,.0f} tps, avg {r['latency_avg_ms']:.1f} ms, "
+                    f"PostgreSQL CPU {r['system_cpu_ms_per_gift'] or 0:.2f} ms/tx, pgbench's own "
+                    f"{r['client_cpu_ms_per_gift'] or 0:.2f} ms/tx")
                 results["pgbench"].append(r)
         if "eventsourcing" in peers:
             db = f"{settings.db_prefix}_es"
@@ -280,8 +325,28 @@ def main(argv=None) -> None:
                 r = es_peer.best(settings.database_url, db, fan_ids, creator_ids, hot,
                                  args.peer_seconds, threads)
                 say(f"  hot share {hot:.0%}: {r['rate']:,.0f} gifts/s ({r['threads']} threads, "
-                    f"{r['conflicts']} conflicts, p99 {r['p99_ms'] or 0:.0f} ms)")
+                    f"{r['conflicts']} conflicts, p99 {r['p99_ms'] or 0:.0f} ms, CPU "
+                    f"{r['system_cpu_ms_per_gift'] or 0:.2f} ms/gift)")
                 results["eventsourcing"].append(r)
+        if "ledger" in peers:
+            db = f"{settings.db_prefix}_ledger"
+            extra_dbs.append(db)
+            dsn = system.server_url(settings, db)
+            asyncio.run(ensure_database(dsn))
+            say(f"plain-PostgreSQL ledger (one ledger_transfer() call per gift, asyncpg): "
+                f"{args.fans} fans, {args.creators} creators ...")
+            fan_ids, creator_ids = ledger.setup(dsn, args.fans, args.creators)
+            counts = tuple(int(n) for n in args.ledger_connections.split(","))
+            results["ledger"] = []
+            for hot in (0.0, args.hot_share) if args.hot_share else (0.0,):
+                r = ledger.best(dsn, fan_ids, creator_ids, hot, args.peer_seconds, counts)
+                say(f"  hot share {hot:.0%}: {r['rate']:,.0f} gifts/s ({r['connections']} "
+                    f"connections; tried " + ", ".join(f"{t['connections']}: {t['rate']:,.0f}/s"
+                                                        for t in r["tried"])
+                    + f"), p99 {r['p99_ms'] or 0:.1f} ms, PostgreSQL CPU "
+                    f"{r['system_cpu_ms_per_gift'] or 0:.2f} ms/gift, client "
+                    f"{r['client_cpu_ms_per_gift'] or 0:.2f} ms/gift")
+                results["ledger"].append(r)
         paths = report.write(results)
         say("")
         say(report.table(results))

@@ -14,6 +14,8 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import IntegrityError
 
+from bench import cost
+
 
 class Wallet(Aggregate):
     @staticmethod
@@ -102,6 +104,8 @@ def run(server_url: str, database: str, fan_ids: list[UUID], creator_ids: list[U
             with lock:
                 latencies.append(time.monotonic() - started)
 
+    meter = cost.Meter()
+    before, cpu0 = meter.sample(), time.process_time()
     began = time.monotonic()
     pool = [threading.Thread(target=worker, args=(s,)) for s in range(threads)]
     for t in pool:
@@ -109,6 +113,9 @@ def run(server_url: str, database: str, fan_ids: list[UUID], creator_ids: list[U
     for t in pool:
         t.join()
     elapsed = time.monotonic() - began
+    app_cpu = time.process_time() - cpu0  # the library and its driver, in this process
+    after = meter.sample()
+    spent = cost.breakdown(before, after, len(latencies))
     app.close()
     latencies.sort()
 
@@ -119,7 +126,13 @@ def run(server_url: str, database: str, fan_ids: list[UUID], creator_ids: list[U
     return {"peer": "eventsourcing", "threads": threads, "hot_share": hot_share,
             "creators": len(creator_ids), "rate": len(latencies) / elapsed,
             "conflicts": conflicts[0], "errors": errors[0],
-            "p50_ms": pct(50), "p99_ms": pct(99), "seconds": seconds}
+            "p50_ms": pct(50), "p99_ms": pct(99), "seconds": seconds,
+            # Its system: the in-process application (library + psycopg) and the database.
+            "system_cpu_ms_per_gift": (
+                (spent["components"].get("postgresql", {}).get("cpu_seconds", 0) + app_cpu)
+                * 1000 / len(latencies) if latencies else None),
+            "app_cpu_ms_per_gift": app_cpu * 1000 / len(latencies) if latencies else None,
+            "cost": spent}
 
 
 def best(server_url: str, database: str, fan_ids, creator_ids, hot_share: float,
