@@ -73,6 +73,12 @@ def query_int(ge: int, le: int) -> Any:
 
 
 Instant = Annotated[AwareDatetime, BeforeValidator(_rfc3339), AfterValidator(_utc)]
+# Whitespace and control characters, spelt out: `\s` means one set to the server's regex engine
+# (Rust's, Unicode White_Space) and another to JSON Schema's (ECMAScript: no U+0085), so a
+# pattern using it would accept different strings from the ones its document promises.
+BLANK = (r"\x00-\x20\x7f-\x9f\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+         r"\ufeff")
+
 # Text with at least one character that is neither whitespace nor a control character, said as
 # a pattern so the OpenAPI document tells clients (and generators) what is accepted.
-Reason = Annotated[str, StringConstraints(pattern=r"^[^\x00]*[^\s\x00-\x1f\x7f][^\x00]*$")]
+Reason = Annotated[str, StringConstraints(pattern=rf"^[^\x00]*[^{BLANK}][^\x00]*$")]

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from eventkit import problems
 from eventkit.auth import CallerDep
-from eventkit.fields import Count, Reason, query_int
+from eventkit.fields import BLANK, Count, Reason, query_int
 from eventkit.http import create_app
 from eventkit.idempotency import IdempotencyKey, request_hash, run_once
 from eventkit.settings import Settings
@@ -133,8 +133,7 @@ class PaypalMethod(BaseModel):
 
     kind: Literal["paypal"]
     # No whitespace and no control character (NUL included) anywhere in the address.
-    email: str = Field(pattern=r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$",
-                       max_length=254)
+    email: str = Field(pattern=f"^[^@{BLANK}]+@[^@{BLANK}]+\\.[^@{BLANK}]+$", max_length=254)
     currency: Currency = Field(default="USD", description=PAYOUT_CURRENCY)
 
 
