@@ -15,12 +15,12 @@ from eventkit.auth import verify
 from eventkit.http import create_app
 from eventkit.settings import Settings
 from eventkit.webhooks import asgi_deliver, http_deliver
-from schemas.money import Country, Money
+from schemas.money import Money
 from services.recharge import admin, purchases, webhooks
 from services.recharge.pricing import load_catalog
 from services.recharge.sandbox import SandboxProvider
 from services.recharge.settings import RechargeSettings
-from services.rules.countries import CountryNotServed, served
+from services.rules.countries import CountryNotServed, ServedCountry, served
 
 router = APIRouter(prefix="/v1", tags=["catalog"])
 
@@ -66,7 +66,7 @@ _optional_bearer = HTTPBearer(auto_error=False)
 async def get_catalog(
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_optional_bearer)],
-        country: Annotated[Country | None, Query(
+        country: Annotated[ServedCountry | None, Query(
             examples=["GB"], description="Default: the caller's country (with a bearer "
                                          "token), else US")] = None,
         channel: Literal["web", "in_app"] = "in_app") -> CatalogPublic:
