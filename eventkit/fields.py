@@ -27,6 +27,8 @@ from pydantic import (
     StringConstraints,
 )
 
+from schemas.text import BLANK
+
 
 def _number(value: Any) -> Any:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -73,11 +75,7 @@ def query_int(ge: int, le: int) -> Any:
 
 
 Instant = Annotated[AwareDatetime, BeforeValidator(_rfc3339), AfterValidator(_utc)]
-# Whitespace and control characters, spelt out: `\s` means one set to the server's regex engine
-# (Rust's, Unicode White_Space) and another to JSON Schema's (ECMAScript: no U+0085), so a
-# pattern using it would accept different strings from the ones its document promises.
-BLANK = (r"\x00-\x20\x7f-\x9f\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
-         r"\ufeff")
+
 
 # Text with at least one character that is neither whitespace nor a control character, said as
 # a pattern so the OpenAPI document tells clients (and generators) what is accepted.
