@@ -10,6 +10,7 @@ import sys
 import time
 import uuid
 from importlib.metadata import version
+from pathlib import Path
 
 import asyncpg
 import httpx
@@ -60,6 +61,9 @@ def parse(argv=None) -> argparse.Namespace:
                    "(with --recharge-url; DB_PREFIX etc. from the environment)")
     p.add_argument("--recharge-url")
     p.add_argument("--keep", action="store_true", help="keep the bench databases and topics")
+    p.add_argument("--out", type=Path, default=report.RESULTS,
+                   help="where latest.json, latest.md and latency.png go (default bench/results;"
+                   " point smoke runs elsewhere)")
     return p.parse_args(argv)
 
 
@@ -142,6 +146,19 @@ def step(settings: Settings, args, gifting: str, fans, creators, rate: float, ho
         + ("" if s["sustained"] else "  <- objective not met"))
     say("           " + cost.short(s["cost"]))
     return s
+
+
+def idle_cost(args, seconds: float = 3.0) -> dict:
+    """What the system burns with no load at all (relays and consumers polling, the broker,
+    the database's background work): at low rates this fixed cost dominates CPU per gift."""
+    meter = cost.Meter(sut_roles, SUT[0].settings.db_prefix)
+    before = meter.sample()
+    time.sleep(seconds)
+    idle = cost.breakdown(before, meter.sample(), accepted=0)
+    busy = list(idle["components"].items())[:5]
+    say(f"idle system: {idle['system_cores']:.0%} of a core ("
+        + ", ".join(f"{n} {c['share']:.0%}" for n, c in busy) + ")")
+    return idle
 
 
 def series(settings, args, gifting, fans, creators, hot, visible=True, label="",
@@ -259,6 +276,8 @@ def main(argv=None) -> None:
         results["population"] = {"fans": args.fans, "creators": args.creators,
                                  "coins_per_fan": pop.coins_per_fan, "seconds": pop.seconds}
         creators = [c for c, _ in pop.creators]
+        if sut:
+            results["idle"] = idle_cost(args)
         say(f"coinstream: open-loop POST /v1/gifts, {args.duration:g}s per step")
         results["ours"] = {"spread": series(settings, args, gifting, pop.fans, creators, 0.0,
                                             label="spread")}
@@ -273,8 +292,8 @@ def main(argv=None) -> None:
                                 "peak_send_lag_p99_ms": top["send_lag_p99_ms"]}
         if args.profile_seconds and sut:
             best = report.best_step(results["ours"]["spread"])
-            raw = report.RESULTS / "profile-gifting-api.txt"
-            report.RESULTS.mkdir(exist_ok=True)
+            raw = args.out / "profile-gifting-api.txt"
+            args.out.mkdir(parents=True, exist_ok=True)
             say(f"profiling gifting-api with py-spy at {best['offered_rate']:,.0f}/s ...")
             spy = profile.start(sut.pid("gifting-api"), args.profile_seconds, raw)
             saved, args.duration = args.duration, args.profile_seconds
@@ -347,7 +366,7 @@ def main(argv=None) -> None:
                     f"{r['system_cpu_ms_per_gift'] or 0:.2f} ms/gift, client "
                     f"{r['client_cpu_ms_per_gift'] or 0:.2f} ms/gift")
                 results["ledger"].append(r)
-        paths = report.write(results)
+        paths = report.write(results, args.out)
         say("")
         say(report.table(results))
         say("")

@@ -92,11 +92,11 @@ def table(results: dict) -> str:
         lines.append(f"| pgbench (PostgreSQL's own ceiling) | {r['workload']} "
                      f"| {_fmt(r['rate'])} | avg {r['latency_avg_ms']:.1f} | – | – | – | – "
                      f"| {_fmt(r.get('system_cpu_ms_per_gift'), 2)} | {ratio(ref, r['rate'])} |")
-    lines += ["", "Ratios are ours ÷ peer: ours = the highest sustained spread step"
+    lines += ["", "Ratios are ours ÷ peer: ours = our highest sustained spread step"
               + (f" ({ref:,.0f}/s)" if ref else "")
-              + "; a peer's hot run is compared with our highest sustained hot step"
-              + (f" ({ref_hot:,.0f}/s)" if ours_hot else "")
-              + ". 0.40× means ours sustained 40% of that peer's rate. CPU per gift is the "
+              + (f"; a peer's hot run is compared with our highest sustained hot step "
+                 f"({ref_hot:,.0f}/s)" if ours_hot else "")
+              + " (where no step was sustained, the best accepted one). 0.40× means ours sustained 40% of that peer's rate. CPU per gift is the "
               "system's: every process of ours (API, relays, consumers, projector, workers), "
               "the whole PostgreSQL cluster and the Kafka JVM, the load generator apart; for "
               "pgbench and the ledger peer the database alone (their clients apart), for "
@@ -114,6 +114,11 @@ def table(results: dict) -> str:
                   + f", send lag p99 {gen['peak_send_lag_p99_ms']:.1f} ms — "
                   + ("it was NOT the bottleneck." if fine
                      else "it may have limited the offered rate.")]
+    idle = results.get("idle")
+    if idle:
+        lines += ["", f"With no load at all the system uses {idle['system_cores']:.0%} of a core "
+                  "(polling relays and consumers, the broker, the database's background work): "
+                  "a fixed cost that dominates CPU per gift at low rates."]
     lines += ["", *steps_table(results)]
     return "\n".join(lines)
 
@@ -216,10 +221,9 @@ def plot(results: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def write(results: dict) -> dict[str, Path]:
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    paths = {"json": RESULTS / "latest.json", "md": RESULTS / "latest.md",
-             "png": RESULTS / "latency.png"}
+def write(results: dict, out: Path = RESULTS) -> dict[str, Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"json": out / "latest.json", "md": out / "latest.md", "png": out / "latency.png"}
     paths["json"].write_text(json.dumps(results, indent=2, default=str))
     md = table(results)
     paths["md"].write_text(f"# Benchmark run {results['started']}\n\n{md}\n")
