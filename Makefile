@@ -70,8 +70,9 @@ clean:
 	$(BIN)/python -m infra forget
 	rm -rf .cache $(VENV)
 
-## Load benchmark: gifts/s and end-to-end latency vs pgbench, the eventsourcing library and a
-## naive path, on a private db/topic prefix (see docs/performance.md). ARGS="--rate 800" etc.
+## Load benchmark: gifts/s, end-to-end latency and CPU per gift vs pgbench, the eventsourcing
+## library, a naive path and a plain-PostgreSQL ledger, on a private db/topic prefix; the load
+## comes from vegeta (built once into .cache/bin) or the Python generator (docs/performance.md).
 .PHONY: bench
 bench: venv
 	$(BIN)/pip install -q -e '.[bench]'
