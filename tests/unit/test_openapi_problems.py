@@ -28,10 +28,14 @@ def test_every_documented_error_is_problem_json(create):
             assert "503" in op["responses"], (method, path)
 
 
-def test_a_routes_own_422_problems_stay_beside_the_validation_error():
+def test_a_routes_own_problems_stay_beside_the_generic_ones():
     responses = gifting(Settings()).openapi()["paths"]["/v1/gifts"]["post"]["responses"]
+    examples = responses["403"]["content"]["application/problem+json"]["examples"]
+    assert {"self-gift", "recipient-not-eligible", "not-eligible"} <= set(examples)
+    assert "recipient-not-found" in responses["404"]["content"]["application/problem+json"][
+        "examples"]
     examples = responses["422"]["content"]["application/problem+json"]["examples"]
-    assert {"self-gift", "recipient-not-eligible", "validation-error"} <= set(examples)
+    assert set(examples) == {"validation-error"}
 
 
 # The document and the handlers agree on what schemathesis (tests/fuzz) checks: a required
