@@ -17,16 +17,25 @@ class ItemExists(DomainError):
     status, code, title = 409, "item-exists", "An item with this id is owned by someone else"
 
 
+# Self-gift and self-unlock are 403, not 422: the request is well formed and the same body from
+# anyone else is accepted; the caller may not do this to themselves.
 class SelfGift(DomainError):
-    status, code, title = 422, "self-gift", "A user cannot send a gift to themselves"
+    status, code, title = 403, "self-gift", "A user cannot send a gift to themselves"
 
 
 class NotEligible(DomainError):
     status, code, title = 403, "not-eligible", "This account may not send gifts or unlock"
 
 
+class RecipientNotFound(DomainError):
+    status, code, title = 404, "recipient-not-found", \
+        "No such recipient (a creator is known to gifting once it has signed in to it)"
+
+
 class RecipientNotEligible(DomainError):
-    status, code, title = 422, "recipient-not-eligible", "The recipient cannot receive gifts"
+    # A known recipient whose age, region, account type or ban forbids receiving: 403, as for a
+    # sender who may not send; the request itself is valid.
+    status, code, title = 403, "recipient-not-eligible", "The recipient cannot receive gifts"
 
 
 class Banned(DomainError):
@@ -34,7 +43,7 @@ class Banned(DomainError):
 
 
 class SelfUnlock(DomainError):
-    status, code, title = 422, "self-unlock", "A user cannot unlock their own item"
+    status, code, title = 403, "self-unlock", "A user cannot unlock their own item"
 
 
 class SellerNotEligible(DomainError):

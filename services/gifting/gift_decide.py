@@ -18,6 +18,7 @@ from services.gifting.errors import (
     NotEligible,
     PriceChanged,
     RecipientNotEligible,
+    RecipientNotFound,
 )
 from services.gifting.rules import Profile, recipient_refusal, sender_refusal
 from services.gifting.spending import spending_banned
@@ -128,7 +129,10 @@ def refuse(command: GiftCommand, rows: BatchRows, wallets: dict[str, Wallet], po
     if command.catalog_version not in (None, catalog_version):
         return PriceChanged(f"catalog version {command.catalog_version} is no longer in force",
                             catalog_version=catalog_version)
-    why = recipient_refusal(policy, rows.profiles.get(command.creator_id), now)
+    recipient = rows.profiles.get(command.creator_id)
+    if recipient is None:
+        return RecipientNotFound(f"{command.creator_id} is unknown to gifting")
+    why = recipient_refusal(policy, recipient, now)
     if why:
         return RecipientNotEligible(why)
     if command.creator_id in rows.banned_from_receive:

@@ -8,10 +8,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from eventkit import problems
 from eventkit.auth import CallerDep, UserId
+from eventkit.fields import Count
 from eventkit.idempotency import IdempotencyKey, request_hash
 from eventkit.problems import DomainError
 from schemas.events.gifting import GiftContext
-from schemas.money import Country
 from schemas.text import Id
 from services.gifting import gift_batch, spending
 from services.gifting.catalog import GiftUnavailable, load_catalog
@@ -22,10 +22,11 @@ from services.gifting.errors import (
     NotEligible,
     PriceChanged,
     RecipientNotEligible,
+    RecipientNotFound,
     SelfGift,
 )
 from services.gifting.gift_decide import GiftCommand
-from services.rules.countries import CountryNotServed, served
+from services.rules.countries import CountryNotServed, ServedCountry, served
 
 router = APIRouter(prefix="/v1", tags=["gifts"])
 
@@ -50,13 +51,12 @@ class GiftCreate(BaseModel):
     creator_id: UserId
     context: GiftContext
     gift_code: Annotated[Id, Field(max_length=64)]
-    quantity: int = Field(default=1, ge=1, le=999, strict=True,
-                          description="Batch send: N of the same gift")
+    quantity: Count = Field(default=1, ge=1, le=999, description="Batch send: N of the same gift")
     # Optional, unlike an unlock's price: adding a required field would break every client, and
     # gift prices change only with a new catalog version (a deploy), never at the whim of the
     # payee as an item's price can. Clients should send it; every client in this repo does.
-    catalog_version: int | None = Field(
-        default=None, ge=1, strict=True,
+    catalog_version: Count | None = Field(
+        default=None, ge=1,
         description="The `version` of the gift catalog (GET /v1/gifts/catalog) the sender was "
                     "shown. When given and no longer current, the gift is refused with 409 "
                     "`price-changed` and nothing is charged. Recommended.")
@@ -73,9 +73,11 @@ class GiftPublic(BaseModel):
 
 @router.get("/gifts/catalog", summary="Gifts available in a country, with their coin prices",
             responses=problems.problem_responses(CountryNotServed))
-async def gift_catalog(country: Annotated[Country, Query(examples=["US"])]) -> GiftCatalogPublic:
+async def gift_catalog(country: Annotated[ServedCountry, Query(examples=["US"])]
+                       ) -> GiftCatalogPublic:
     """Public. `version` is what a gift names as `catalog_version` to be charged these prices.
-    A country code is upper-case ISO 3166 alpha-2 and must be one Coinstream serves (422)."""
+    A country code is upper-case ISO 3166 alpha-2 and must be one Coinstream serves (the enum;
+    any other code is 422 `country-not-served`)."""
     country, catalog = served(country), load_catalog()
     return GiftCatalogPublic(version=catalog.version, country=country, gifts=[
         GiftOffer(gift_code=code, name=g["name"], coins=g["coins"])
@@ -85,7 +87,8 @@ async def gift_catalog(country: Annotated[Country, Query(examples=["US"])]) -> G
 @router.post("/gifts", status_code=201, summary="Send a gift to a creator",
              responses=problems.problem_responses(
                  problems.Unauthorized, NotEligible, Banned, GiftNotFound, InsufficientCoins,
-                 PriceChanged, SelfGift, RecipientNotEligible, problems.IdempotencyKeyReused,
+                 PriceChanged, SelfGift, RecipientNotFound, RecipientNotEligible,
+                 problems.IdempotencyKeyReused,
                  problems.MissingIdempotencyKey))
 async def send_gift(body: GiftCreate, caller: CallerDep, key: IdempotencyKey, request: Request,
                     response: Response) -> GiftPublic:

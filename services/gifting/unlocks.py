@@ -11,7 +11,7 @@ from eventkit import problems
 from eventkit.auth import Caller, CallerDep
 from eventkit.codec import new_envelope
 from eventkit.eventstore import append
-from eventkit.fields import Reason
+from eventkit.fields import Count, Reason
 from eventkit.idempotency import IdempotencyKey, respond_once
 from schemas import topics
 from schemas.events.gifting import ContentUnlocked, ItemListed
@@ -39,7 +39,7 @@ PLATFORM = "platform"
 router = APIRouter(prefix="/v1", tags=["unlocks"])
 
 ItemId = Annotated[Id, Field(pattern=r"^[A-Za-z0-9._:-]+$", examples=["video-123"])]
-Price = Annotated[int, Field(gt=0, le=1_000_000, strict=True)]
+Price = Annotated[Count, Field(gt=0, le=1_000_000)]
 
 
 class ItemCreate(BaseModel):
@@ -185,10 +185,10 @@ async def unlock(body: UnlockCreate, caller: CallerDep, key: IdempotencyKey, req
     """Debits the item's price once and records `ContentUnlocked`. Unlocking an item the caller
     already unlocked charges nothing and answers 200 with the original unlock, whatever the
     Idempotency-Key. Refused (and nothing recorded) like a gift: a spender who is not eligible
-    or is banned from gifting; the item's own owner (422 `self-unlock`); an owner who could not
+    or is banned from gifting; the item's own owner (403 `self-unlock`); an owner who could not
     receive a gift (under age, a country not served, an ineligible account type, banned from
-    receiving: 422; platform items have no owner to check); a price other than the `coins` the
-    caller names (409 `price-changed`); a short balance."""
+    receiving: 403 `recipient-not-eligible`; platform items have no owner to check); a price
+    other than the `coins` the caller names (409 `price-changed`); a short balance."""
     catalog = load_catalog()
 
     async def work(conn):

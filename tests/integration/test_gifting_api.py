@@ -7,12 +7,15 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 
 from eventkit.codec import new_envelope
+from eventkit.settings import Settings
 from schemas.events.accounts import AccountProfileUpdated
 from schemas.events.recharge import CoinsClawedBack
 from schemas.events.sanctions import TransactionBanLifted, TransactionBanPlaced
 from schemas.money import Money
 from services.gifting.api import create
 from services.gifting.handlers import HANDLERS
+from services.recharge.api import create as recharge_app
+from services.rules.eligibility import load_policy
 from tests.support.apps import api_client, auth, new_id
 from tests.support.wallets import coin_purchased, fund_wallet
 
@@ -253,7 +256,7 @@ async def test_unlocks_refuse_items_of_an_owner_banned_from_receiving(client, pr
         await apply_event(pools, TransactionBanPlaced(
             ban_id=f"u{n}-{cr}", user_id=cr, scopes=[scope], reason="fraud",
             source="moderation"), cr)
-        assert problem(await unlock()) == (422, "recipient-not-eligible")
+        assert problem(await unlock()) == (403, "recipient-not-eligible")
         await apply_event(pools, TransactionBanLifted(
             ban_id=f"u{n}-{cr}", user_id=cr, reason="appeal", source="admin"), cr)
     assert await balance(client, prepared, fan) == 1000
@@ -318,7 +321,7 @@ async def test_bans_block_sending_and_receiving_until_lifted_or_expired(client, 
     await apply_event(pools, TransactionBanPlaced(
         ban_id="b2-" + cr, user_id=cr, scopes=["receive"], reason="fraud", source="moderation",
         expires_at=datetime.now(UTC) + timedelta(hours=1)), cr)
-    assert problem(await send()) == (422, "recipient-not-eligible")
+    assert problem(await send()) == (403, "recipient-not-eligible")
     await pools["gifting"].execute(
         "UPDATE bans SET expires_at = now() - interval '1 second' WHERE ban_id = $1", "b2-" + cr)
     assert (await send()).status_code == 201
@@ -346,10 +349,14 @@ async def test_recipient_rules(client, prepared, pools):
     official = await creator(client, prepared, account_type="government")
     japan_19 = await creator(client, prepared, country="JP",
                              birthdate=f"{datetime.now().year - 19}-01-01")
-    for recipient in (minor, official, japan_19, new_id("stranger")):
+    for recipient in (minor, official, japan_19):
         r = await client.post("/v1/gifts", json=gift_body(recipient, "rose"),
                               headers=auth(prepared, fan))
-        assert problem(r) == (422, "recipient-not-eligible"), recipient
+        assert problem(r) == (403, "recipient-not-eligible"), recipient
+    # A creator gifting has never seen is not there to receive: 404, not a refusal of the body.
+    r = await client.post("/v1/gifts", json=gift_body(new_id("stranger"), "rose"),
+                          headers=auth(prepared, fan))
+    assert problem(r) == (404, "recipient-not-found")
     assert await balance(client, prepared, fan) == 100
 
 
@@ -406,7 +413,7 @@ async def test_refusals_change_nothing(client, prepared, pools):
     await fund_wallet(pools["gifting"], fan, 50)
     cr = await creator(client, prepared)
     cases = [
-        (auth(prepared, fan), gift_body(fan, "rose"), (422, "self-gift")),
+        (auth(prepared, fan), gift_body(fan, "rose"), (403, "self-gift")),
         (auth(prepared, fan, birthdate="2015-01-01"), gift_body(cr, "rose"), (403, "not-eligible")),
         (auth(prepared, fan, country="KP"), gift_body(cr, "rose"), (403, "not-eligible")),
         ({"Idempotency-Key": "k"}, gift_body(cr, "rose"), (401, "unauthorized")),
@@ -480,14 +487,14 @@ async def test_unlocks_refuse_an_owner_who_could_not_receive_a_gift(client, prep
         account_type="creator"), cr)
     r = await client.post("/v1/unlocks", json={"item_id": item, "coins": 300},
                           headers=auth(prepared, fan))
-    assert problem(r) == (422, "recipient-not-eligible")
+    assert problem(r) == (403, "recipient-not-eligible")
     assert "owner" in r.json()["detail"]
     await wallet_untouched(client, prepared, pools, fan, 1000)
     await apply_event(pools, AccountProfileUpdated(
         user_id=cr, country="US", birthdate=date(1990, 1, 1), account_type="government"), cr)
     r = await client.post("/v1/unlocks", json={"item_id": item, "coins": 300},
                           headers=auth(prepared, fan))
-    assert problem(r) == (422, "recipient-not-eligible")
+    assert problem(r) == (403, "recipient-not-eligible")
     await wallet_untouched(client, prepared, pools, fan, 1000)
 
 
@@ -498,7 +505,7 @@ async def test_an_owner_cannot_unlock_their_own_item(client, prepared, pools):
     assert r.status_code == 201
     r = await client.post("/v1/unlocks", json={"item_id": item, "coins": 300},
                           headers=auth(prepared, cr, roles=["creator"]))
-    assert problem(r) == (422, "self-unlock")
+    assert problem(r) == (403, "self-unlock")
     await wallet_untouched(client, prepared, pools, cr, 1000)
 
 
@@ -515,7 +522,8 @@ async def test_an_unlock_is_charged_only_the_price_it_names(client, prepared, po
     assert problem(r) == (409, "price-changed") and r.json()["coins"] == 150
     await wallet_untouched(client, prepared, pools, fan, 1000)
     for body in ({"item_id": item}, {"item_id": item, "coins": "150"},
-                 {"item_id": item, "coins": 150.0}, {"item_id": item, "coins": 0}):
+                 {"item_id": item, "coins": 150.5}, {"item_id": item, "coins": True},
+                 {"item_id": item, "coins": 0}):
         r = await client.post("/v1/unlocks", json=body, headers=auth(prepared, fan))
         assert problem(r) == (422, "validation-error"), body
     r = await client.post("/v1/unlocks", json={"item_id": item, "coins": 150},
@@ -564,7 +572,8 @@ async def test_platform_items_have_no_owner_id_in_giftings_tables(client, prepar
 
 
 @pytest.mark.parametrize("change", [
-    {"quantity": "2"}, {"quantity": 2.0}, {"quantity": True}, {"catalog_version": "2"},
+    {"quantity": "2"}, {"quantity": 2.5}, {"quantity": True}, {"catalog_version": "2"},
+    {"catalog_version": True}, {"catalog_version": 2.5},
     {"creator_id": ""}, {"creator_id": "a b"}, {"creator_id": "platform"},
     {"creator_id": "x\u0000y"}, {"gift_code": "rose\u0000"}, {"gift_code": ""},
     {"context": {"kind": "live", "id": ""}}, {"context": {"kind": "live", "id": "s\u0000"}},
@@ -579,8 +588,25 @@ async def test_gift_fields_are_strict_and_never_hold_nul_or_empty_ids(client, pr
     assert await balance(client, prepared, fan) == 50
 
 
+async def test_whole_numbers_written_with_a_point_are_integers(client, prepared, pools):
+    """JSON Schema's `integer` includes 2.0: the document says integer, so 2.0 is taken as 2."""
+    fan, cr = new_id("fan"), await creator(client, prepared)
+    await fund_wallet(pools["gifting"], fan, 50)
+    r = await client.post("/v1/gifts", json={**gift_body(cr, "rose"), "quantity": 2.0,
+                                             "catalog_version": 2.0}, headers=auth(prepared, fan))
+    assert r.status_code == 201, r.text
+    assert r.json()["coins"] == 2 and r.json()["balance_after"] == 48
+    item, _ = await list_item(client, prepared, cr)
+    r = await client.put("/v1/items", json={"item_id": item, "title": "t", "coins": 40.0},
+                         headers=auth(prepared, cr, roles=["creator"]))
+    assert r.status_code == 201 and r.json()["coins"] == 40, r.text
+    r = await client.post("/v1/unlocks", json={"item_id": item, "coins": 40.0},
+                          headers=auth(prepared, fan))
+    assert r.status_code == 201 and r.json()["balance_after"] == 8, r.text
+
+
 @pytest.mark.parametrize("change", [
-    {"coins": "5"}, {"coins": 5.0}, {"platform": "true"}, {"platform": 1},
+    {"coins": "5"}, {"coins": 5.5}, {"coins": True}, {"platform": "true"}, {"platform": 1},
     {"title": "x\u0000"}, {"title": ""}, {"title": "   "}, {"item_id": ""}, {"item_id": "a\u0000"},
 ])
 async def test_item_fields_are_strict_and_never_hold_nul(client, prepared, change):
@@ -601,11 +627,24 @@ async def test_item_ids_in_paths_and_unlocks_are_ids(client, prepared):
 
 @pytest.mark.parametrize("country, expected", [
     ("CN", (422, "country-not-served")), ("KP", (422, "country-not-served")),
+    ("NC", (422, "country-not-served")),
     ("usa", (422, "validation-error")), ("us", (422, "validation-error")),
     ("", (422, "validation-error")),
 ])
 async def test_gift_catalog_validates_countries_like_recharge(client, country, expected):
     assert problem(await client.get(f"/v1/gifts/catalog?country={country}")) == expected
+
+
+def test_the_catalog_country_is_documented_as_the_served_countries():
+    """The document lists the codes answered (both catalogs, one type): a client or fuzzer that
+    keeps to it never meets country-not-served."""
+    served = sorted(load_policy().enabled_countries)
+    gifting = create(Settings()).openapi()["paths"]["/v1/gifts/catalog"]["get"]
+    [country] = [p for p in gifting["parameters"] if p["name"] == "country"]
+    assert country["schema"]["enum"] == served and "NC" not in served
+    coins = recharge_app(Settings()).openapi()["paths"]["/v1/catalog"]["get"]
+    [country] = [p for p in coins["parameters"] if p["name"] == "country"]
+    assert country["schema"]["anyOf"][0]["enum"] == served
 
 
 # --- age on the local calendar day, through the API, with the app's clock set ---------------
@@ -654,7 +693,7 @@ async def test_age_is_judged_on_the_local_day_in_the_country_whose_law_applies(
         await fund_wallet(pools["gifting"], adult, 10)
         r = await client.post("/v1/gifts", json=gift_body(young, "rose"),
                               headers=auth(prepared, adult))
-        assert problem(r) == (422, "recipient-not-eligible")
+        assert problem(r) == (403, "recipient-not-eligible")
         app.state.clock = lambda: datetime.combine(today, time(12), UTC)  # also there now
         r = await client.post("/v1/gifts", json=gift_body(young, "rose"),
                               headers=auth(prepared, adult))
@@ -664,7 +703,17 @@ async def test_age_is_judged_on_the_local_day_in_the_country_whose_law_applies(
 
 
 @pytest.mark.parametrize("query", ["limit=5.0", "limit=0", "limit=%205", "before=0.5",
-                                   "before=abc", "before=0"])
+                                   "before=abc", "before=0", "before=1000000000000000000"])
 async def test_statement_paging_parameters_are_plain_whole_numbers(client, prepared, query):
     r = await client.get(f"/v1/wallet/statement?{query}", headers=auth(prepared, new_id("fan")))
     assert problem(r) == (422, "validation-error"), query
+
+
+async def test_statement_takes_every_before_the_document_allows(client, prepared):
+    """The document's maximum for `before` is one query_int reads (at most 18 digits)."""
+    spec = create(Settings()).openapi()["paths"]["/v1/wallet/statement"]["get"]
+    [before] = [p for p in spec["parameters"] if p["name"] == "before"]
+    top = before["schema"]["anyOf"][0]["maximum"]
+    r = await client.get(f"/v1/wallet/statement?before={top}",
+                         headers=auth(prepared, new_id("fan")))
+    assert r.status_code == 200, r.text

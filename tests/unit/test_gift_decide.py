@@ -13,6 +13,7 @@ from services.gifting.errors import (
     NotEligible,
     PriceChanged,
     RecipientNotEligible,
+    RecipientNotFound,
 )
 from services.gifting.gift_decide import (
     Accepted,
@@ -83,9 +84,12 @@ def test_refusals_are_per_command():
                  load_policy(), 2, WINDOW, ids())
     assert isinstance(out[0], NotEligible)
     assert out[1].status == 403 and "banned" in out[1].detail
+    # A known recipient who may not receive is 403; one gifting has never seen is 404.
     assert isinstance(out[2], RecipientNotEligible) and "at least" in out[2].detail
     assert isinstance(out[3], RecipientNotEligible) and "banned" in out[3].detail
-    assert isinstance(out[4], RecipientNotEligible) and "unknown" in out[4].detail
+    assert (out[2].status, out[3].status) == (403, 403)
+    assert isinstance(out[4], RecipientNotFound) and "unknown" in out[4].detail
+    assert (out[4].status, out[4].code) == (404, "recipient-not-found")
     assert isinstance(out[5], Accepted) and out[5].balance_after == 4
 
 
