@@ -47,7 +47,9 @@ def binary(install: bool = True, say=print) -> str | None:
         return None
     say(f"  vegeta: go install {MODULE}@{VERSION} into {BIN.parent} (once, ~1-2 min) ...")
     env = {**os.environ, "GOBIN": str(BIN.parent), "GOPATH": str(CACHE / "go"),
-           "GOFLAGS": "-modcacherw", "CGO_ENABLED": "0"}
+           "GOFLAGS": "-modcacherw", "CGO_ENABLED": "0",
+           # build with the installed Go (vegeta needs 1.22+), never download another toolchain
+           "GOTOOLCHAIN": "local"}
     try:
         done = subprocess.run([go, "install", f"{MODULE}@{VERSION}"], env=env, text=True,
                               capture_output=True, timeout=900)
