@@ -43,6 +43,11 @@ class GiftCatalogPublic(BaseModel):
     gifts: list[GiftOffer]
 
 
+# The bound comes before Count's validator: after it, pydantic prints the bound of an optional
+# field as an unknown key ("ge") that no client or generator reads (cf. fields.query_int).
+CatalogVersion = Annotated[int, Field(ge=1), *Count.__metadata__]
+
+
 class GiftCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"creator_id": "creator-1", "context": {"kind": "live", "id": "stream-1"},
@@ -55,8 +60,8 @@ class GiftCreate(BaseModel):
     # Optional, unlike an unlock's price: adding a required field would break every client, and
     # gift prices change only with a new catalog version (a deploy), never at the whim of the
     # payee as an item's price can. Clients should send it; every client in this repo does.
-    catalog_version: Count | None = Field(
-        default=None, ge=1,
+    catalog_version: CatalogVersion | None = Field(
+        default=None,
         description="The `version` of the gift catalog (GET /v1/gifts/catalog) the sender was "
                     "shown. When given and no longer current, the gift is refused with 409 "
                     "`price-changed` and nothing is charged. Recommended.")

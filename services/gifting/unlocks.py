@@ -39,7 +39,9 @@ PLATFORM = "platform"
 router = APIRouter(prefix="/v1", tags=["unlocks"])
 
 ItemId = Annotated[Id, Field(pattern=r"^[A-Za-z0-9._:-]+$", examples=["video-123"])]
-Price = Annotated[Count, Field(gt=0, le=1_000_000)]
+# Bounds go on each field's Field(): inside an Annotated after Count's validator, pydantic would
+# print them as unknown keys ("gt") and the document would not show them.
+MAX_PRICE = 1_000_000
 
 
 class ItemCreate(BaseModel):
@@ -47,7 +49,7 @@ class ItemCreate(BaseModel):
 
     item_id: ItemId
     title: Annotated[Reason, Field(min_length=1, max_length=200)]  # no NUL, not blank
-    coins: Price
+    coins: Count = Field(gt=0, le=MAX_PRICE)
     platform: bool = Field(default=False, strict=True,
                            description="List as a platform item (admin only)")
 
@@ -66,7 +68,7 @@ class UnlockCreate(BaseModel):
         {"item_id": "video-123", "coins": 300}]})
 
     item_id: Id
-    coins: Price = Field(description="The price the caller was shown (GET /v1/items/{item_id})."
+    coins: Count = Field(gt=0, le=MAX_PRICE, description="The price the caller was shown (GET /v1/items/{item_id})."
                                      " A different current price is refused with 409"
                                      " `price-changed` and nothing is charged.")
 
