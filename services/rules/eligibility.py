@@ -3,7 +3,7 @@
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -59,12 +59,25 @@ def local_date(country: str | None, timezone: str | None, now: datetime) -> date
     begun where they are. A country with no known zone gets the earliest day on Earth (UTC-12)."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
+    # Every zone's offset today is a whole number of minutes, so the answer holds for the whole
+    # minute: cached per minute, a gift storm does not convert into ~30 US zones per check.
+    return _local_date(country, timezone, now.astimezone(UTC).replace(second=0, microsecond=0))
+
+
+@lru_cache(maxsize=4096)
+def _local_date(country: str | None, timezone: str | None, minute: datetime) -> date:
     zones = country_zones(country)
     if timezone in zones:
-        return now.astimezone(ZoneInfo(timezone)).date()
+        return minute.astimezone(_zone(timezone)).date()
     if not zones:
-        return (now.astimezone(UTC) + _FURTHEST_BEHIND).date()
-    return min(now.astimezone(ZoneInfo(zone)).date() for zone in zones)
+        return (minute + _FURTHEST_BEHIND).date()
+    return min(minute.astimezone(_zone(zone)).date() for zone in zones)
+
+
+@cache
+def _zone(name: str) -> ZoneInfo:
+    """Held for good: ZoneInfo keeps only a few zones strongly and re-reads the others' files."""
+    return ZoneInfo(name)
 
 
 def age_on(birthdate: date, today: date) -> int:
