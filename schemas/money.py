@@ -3,7 +3,14 @@
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 Country = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
@@ -24,8 +31,20 @@ def recordable(rate: Decimal) -> Decimal:
 Coins = Annotated[int, Field(ge=0)]
 
 
+
+
+def _json_integer(value: object) -> object:
+    """What the published schema calls an integer: a JSON number with no fraction (3749, or
+    3749.0, which JSON Schema also calls an integer). A lax int would also take "3749" and
+    true, so a payload (a signed webhook, an event) could say its amount as text."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError("must be a JSON integer")
+    return value
+
+
 class Money(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    amount_minor: int = Field(description="Amount in the currency's minor unit (cents, pence, yen)")
+    amount_minor: Annotated[int, BeforeValidator(_json_integer)] = Field(
+        description="Amount in the currency's minor unit (cents, pence, yen)")
     currency: Currency

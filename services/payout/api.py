@@ -16,13 +16,14 @@ from eventkit.http import create_app
 from eventkit.idempotency import IdempotencyKey, request_hash, run_once
 from eventkit.settings import Settings
 from schemas.events.payout import PayoutMethodSet, PayoutRequested
-from schemas.money import Currency, Money
+from schemas.money import Money
 from services.payout import admin, callbacks
 from services.payout.conversion import diamonds_to_fiat, load_config
 from services.payout.domain import (
     ActiveBan,
     ban_refusal,
     below_minimum,
+    minimum_diamonds,
     over_daily_cap,
     payout_day,
     requires_review,
@@ -115,6 +116,12 @@ async def get_earnings(caller: CallerDep, request: Request,
                           rates=rates_public(config(request)))
 
 
+# The payout currencies are the config's (rates.usd_per_unit), fixed for the life of the process:
+# the document lists them as an enum and the body is validated against the same list, so any
+# other code is a 422 validation error before any state is looked at. supported() still checks
+# the config in force for the currency on file.
+PayoutCurrency = Literal[tuple(sorted(load_config()["rates"]["usd_per_unit"]))]
+
 PAYOUT_CURRENCY = ("The creator's payout currency: payouts are paid in it (converted at the "
                    "recorded FX rate) unless a request names another")
 
@@ -125,7 +132,7 @@ class BankMethod(BaseModel):
     kind: Literal["bank"]
     account_holder: Reason = Field(max_length=140)
     iban: str = Field(pattern=r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{10,30}$", examples=["DE89370400440532013000"])
-    currency: Currency = Field(default="USD", description=PAYOUT_CURRENCY)
+    currency: PayoutCurrency = Field(default="USD", description=PAYOUT_CURRENCY)
 
 
 class PaypalMethod(BaseModel):
@@ -134,7 +141,7 @@ class PaypalMethod(BaseModel):
     kind: Literal["paypal"]
     # No whitespace and no control character (NUL included) anywhere in the address.
     email: str = Field(pattern=f"^[^@{BLANK}]+@[^@{BLANK}]+\\.[^@{BLANK}]+$", max_length=254)
-    currency: Currency = Field(default="USD", description=PAYOUT_CURRENCY)
+    currency: PayoutCurrency = Field(default="USD", description=PAYOUT_CURRENCY)
 
 
 PayoutMethodBody = Annotated[BankMethod | PaypalMethod, Field(discriminator="kind")]
@@ -193,14 +200,17 @@ class PayoutCreate(BaseModel):
         {"diamonds": 2000, "rates_version": 1},
         {"diamonds": 2000, "rates_version": 1, "method": "paypal", "currency": "EUR"}]})
 
-    diamonds: Count = Field(gt=0, le=10**12, examples=[2000])
+    diamonds: Count = Field(gt=0, le=10**12, examples=[2000], description=(
+        "At least the minimum payout (money: `minimum_payout_usd_minor` US cents) at the "
+        "current rates, else 409 below-minimum naming `minimum_diamonds`; at most the daily "
+        "maximum, else 409 daily-cap-exceeded"))
     rates_version: Count = Field(gt=0, le=2**31 - 1, examples=[1], description=(
         "The rates version the creator was shown (GET /v1/earnings `rates.version`, or "
         "GET /v1/payouts/quote): refused with 409 rates-changed when it is not current, so a "
         "payout is never converted at a rate the creator did not see"))
     method: Literal["bank", "paypal"] | None = Field(
         default=None, description="Optional; must match the method on file")
-    currency: Currency | None = Field(
+    currency: PayoutCurrency | None = Field(
         default=None, description="Defaults to the payout method's currency")
 
 
@@ -228,8 +238,10 @@ async def currency_on_file(pool, creator_id: str) -> str | None:
                                                  DailyCapExceeded, UnsupportedCurrency))
 async def quote_payout(
         caller: CallerDep, request: Request,
-        diamonds: Annotated[query_int(1, 10**12), Query(examples=[2000])],
-        currency: Annotated[Currency | None, Query(
+        diamonds: Annotated[query_int(1, 10**12), Query(examples=[2000], description=(
+            "At least the minimum payout at the current rates (else 409 below-minimum), at "
+            "most the daily maximum (else 409 daily-cap-exceeded)"))],
+        currency: Annotated[PayoutCurrency | None, Query(
             description="Default: the payout method's currency (USD with none on file)")] = None
 ) -> PayoutQuote:
     """The amount at the current rates and the `rates_version` to name when requesting it.
@@ -337,11 +349,13 @@ async def request_payout(body: PayoutCreate, caller: CallerDep, key: Idempotency
 def usd_value(diamonds: int, cfg: dict) -> Money:
     """What `diamonds` are worth in US cents at the config's rates; refused below the minimum
     payout or above the daily maximum on its own."""
-    usd, _ = diamonds_to_fiat(diamonds, Decimal(cfg["rates"]["usd_per_diamond"]), Decimal(1),
-                              "USD")
-    if below_minimum(usd.amount_minor, cfg["minimum_payout_usd_minor"]):
+    usd_per_diamond = Decimal(cfg["rates"]["usd_per_diamond"])
+    usd, _ = diamonds_to_fiat(diamonds, usd_per_diamond, Decimal(1), "USD")
+    minimum = cfg["minimum_payout_usd_minor"]
+    if below_minimum(usd.amount_minor, minimum):
         raise BelowMinimum(f"{diamonds} diamonds = {usd.amount_minor} US cents; minimum is "
-                           f"{cfg['minimum_payout_usd_minor']}")
+                           f"{minimum}", minimum_diamonds=minimum_diamonds(minimum, usd_per_diamond),
+                           rates_version=cfg["rates"]["version"])
     cap = cfg["daily_max_usd_minor"]
     if over_daily_cap(0, usd.amount_minor, cap):
         raise DailyCapExceeded(f"{usd.amount_minor} US cents exceeds the daily maximum {cap}")

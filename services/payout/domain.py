@@ -4,7 +4,7 @@ tests can stand on either side of midnight."""
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_CEILING, ROUND_DOWN, Decimal
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,12 @@ def payout_day(now: datetime) -> date:
 
 def below_minimum(usd_minor: int, minimum_usd_minor: int) -> bool:
     return usd_minor < minimum_usd_minor
+
+
+def minimum_diamonds(minimum_usd_minor: int, usd_per_diamond: Decimal) -> int:
+    """The fewest diamonds worth the minimum at this rate (amounts round down, so round up)."""
+    return int((Decimal(minimum_usd_minor) / (usd_per_diamond * 100))
+               .to_integral_value(rounding=ROUND_CEILING))
 
 
 def over_daily_cap(already_usd_minor: int, usd_minor: int, cap_usd_minor: int) -> bool:

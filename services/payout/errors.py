@@ -6,7 +6,11 @@ class InsufficientDiamonds(DomainError):
 
 
 class BelowMinimum(DomainError):
-    status, code, title = 422, "below-minimum", "Payout is below the minimum threshold"
+    """The minimum is money (minimum_payout_usd_minor), so the diamonds it takes depend on the
+    rates in force, a versioned config no schema can fix: a conflict with the current rates
+    (409), like the daily cap. The problem names `minimum_diamonds` at those rates."""
+
+    status, code, title = 409, "below-minimum", "Payout is below the minimum threshold"
 
 
 class DailyCapExceeded(DomainError):
@@ -31,6 +35,8 @@ class MethodMismatch(DomainError):
 
 
 class UnsupportedCurrency(DomainError):
+    """Outside the configured payout currencies, which the document lists as an enum."""
+
     status, code, title = 422, "unsupported-currency", "Payout currency not supported"
 
 

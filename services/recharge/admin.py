@@ -33,8 +33,9 @@ class BanCreate(BaseModel):
         "withdraw · account: everything"))
     reason: Reason = Field(max_length=500)
     expires_at: Instant | None = Field(
-        default=None, description="When the ban ends by itself (RFC 3339 with an offset); "
-                                  "omitted = until lifted")
+        default=None, description="When the ban ends by itself (RFC 3339 with an offset), "
+                                  "after the server's current time (else 409 expiry-in-past);"
+                                  " omitted = until lifted")
 
 
 class BanLift(BaseModel):
@@ -66,7 +67,12 @@ class BanList(BaseModel):
 
 
 class ExpiryInPast(problems.DomainError):
-    status, code, title = 422, "expiry-in-past", "expires_at must be in the future"
+    """A ban that would already be over when placed. Refused rather than recorded: a moderator
+    who typed a past time (a wrong year or zone) must learn that the user is not banned. It
+    is a conflict with the server's clock (409), which no schema can state; the problem
+    carries the server's time (`now`) to compare with."""
+
+    status, code, title = 409, "expiry-in-past", "expires_at must be in the future"
 
 
 @router.post("", status_code=201, summary="Place a transaction ban",
@@ -77,10 +83,13 @@ async def place_ban(body: BanCreate, admin: AdminDep, key: IdempotencyKey, reque
                     response: Response) -> BanPublic:
     """Records the ban and emits `TransactionBanPlaced`; a retry with the same Idempotency-Key
     returns the same ban."""
-    if body.expires_at is not None and body.expires_at <= clock(request):
-        raise ExpiryInPast()
+    now = clock(request)
 
     async def work(conn):
+        # Checked only for a new request: a retry replays the ban it placed, even once expired.
+        if body.expires_at is not None and body.expires_at <= now:
+            raise ExpiryInPast(f"expires_at {body.expires_at.isoformat()} is not after the "
+                               f"server's time {now.isoformat()}", now=now.isoformat())
         ban_id = f"adm-{uuid4()}"
         await bans.place(conn, ban_id, body.user_id, list(dict.fromkeys(body.scopes)),
                          f"{body.reason} (by {admin.user_id})", "admin", body.expires_at)

@@ -5,17 +5,25 @@ class BundleNotFound(DomainError):
     status, code, title = 404, "bundle-not-found", "No such coin bundle in your country's catalog"
 
 
+# A request the schema allows but the current catalog, the buyer's country or the settings do
+# not is a conflict with that state (409), not a malformed request (422): the catalog and the
+# limits change without a new OpenAPI document.
+
 class AmountOutOfRange(DomainError):
-    status, code, title = 422, "amount-out-of-range", "Custom coin amount outside the allowed range"
+    status, code, title = 409, "amount-out-of-range", \
+        "Custom coin amount outside the current catalog's range"
 
 
 class CurrencyMismatch(DomainError):
-    status, code, title = 422, "currency-mismatch", \
+    status, code, title = 409, "currency-mismatch", \
         "The currency given is not the one your country is charged in"
 
 
 class UnknownPaymentMethod(DomainError):
-    status, code, title = 422, "unknown-payment-method", "The provider does not know this method"
+    """A well-formed token the provider has no payment method for (an unknown reference, like
+    an unknown bundle_id)."""
+
+    status, code, title = 404, "unknown-payment-method", "The provider does not know this method"
 
 
 class NotEligible(DomainError):
@@ -27,7 +35,7 @@ class Banned(DomainError):
 
 
 class OverDailyLimit(DomainError):
-    status, code, title = 422, "over-daily-limit", \
+    status, code, title = 409, "over-daily-limit", \
         "The purchase alone exceeds the daily spending limit"
 
 

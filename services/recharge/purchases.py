@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
 from eventkit import problems
 from eventkit.auth import Caller, CallerDep
@@ -41,44 +41,76 @@ from services.rules.eligibility import load_policy, refusal
 router = APIRouter(prefix="/v1", tags=["purchases"])
 
 
-class PurchaseCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"bundle_id": "coins_3500", "channel": "web"},
-        {"custom_coins": 12000, "channel": "in_app", "currency": "USD"},
-        {"bundle_id": "coins_70", "channel": "web", "payment_method": "sandbox_decline"}]})
+class _PurchaseFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
 
-    bundle_id: str | None = Field(default=None, min_length=1, max_length=64,
-                                  pattern=r"^[a-z0-9_]+$", examples=["coins_3500"])
-    custom_coins: Count | None = Field(
-        default=None, gt=0, le=10**9,
-        description="A custom amount instead of a bundle, within the catalog's min..max")
     channel: Literal["web", "in_app"] = "in_app"
     currency: Currency | None = Field(
         default=None, description="Optional check: the currency the client showed the buyer; "
-                                  "refused when it is not the buyer's charge currency")
+                                  "refused with 409 currency-mismatch when it is not the "
+                                  "buyer's charge currency")
     payment_method: str = Field(
         default=DEFAULT_TOKEN, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$",
-        description="Provider payment-method token. Sandbox test tokens: sandbox_success, "
+        description="Provider payment-method token (404 unknown-payment-method when the "
+                    "provider does not know it). Sandbox test tokens: sandbox_success, "
                     "sandbox_decline, sandbox_timeout")
 
-    @model_validator(mode="after")
-    def _bundle_or_custom(self):
-        if (self.bundle_id is None) == (self.custom_coins is None):
-            raise ValueError("give exactly one of bundle_id and custom_coins")
-        return self
+
+class BundlePurchase(_PurchaseFields):
+    """One of the catalog's bundles (GET /v1/catalog `bundles`)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"bundle_id": "coins_3500", "channel": "web"},
+        {"bundle_id": "coins_70", "channel": "web", "payment_method": "sandbox_decline"}]})
+
+    bundle_id: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$",
+                           examples=["coins_3500"])
 
 
-def quote_for(body: PurchaseCreate, caller: Caller) -> Quote:
+class CustomPurchase(_PurchaseFields):
+    """A custom number of coins, priced per coin."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"custom_coins": 12000, "channel": "in_app", "currency": "USD"}]})
+
+    # The catalog's range is data that changes without a restart (GET /v1/catalog
+    # `custom.min_coins`..`max_coins`), so it is checked against the current catalog (409), not
+    # fixed in this document.
+    custom_coins: Count = Field(
+        gt=0, le=10**9, description="Within the current catalog's custom.min_coins.."
+                                    "custom.max_coins, else 409 amount-out-of-range")
+
+
+def _purchase_kind(body) -> str | None:
+    if isinstance(body, BaseModel):
+        return "custom" if isinstance(body, CustomPurchase) else "bundle"
+    if not isinstance(body, dict):
+        return "bundle"  # not an object at all: refused as such by either variant
+    bundle, custom = "bundle_id" in body, "custom_coins" in body
+    return "bundle" if bundle and not custom else "custom" if custom and not bundle else None
+
+
+# Exactly one of the two: each forbids the other's field, so the document's oneOf and the
+# validator agree; a body with both or neither gets one clear 422 saying so.
+PurchaseCreate = Annotated[
+    Annotated[BundlePurchase, Tag("bundle")] | Annotated[CustomPurchase, Tag("custom")],
+    Discriminator(_purchase_kind, custom_error_type="bundle-or-custom",
+                  custom_error_message="give exactly one of bundle_id and custom_coins")]
+
+
+def quote_for(body: BundlePurchase | CustomPurchase, caller: Caller) -> Quote:
     catalog = load_catalog()
     try:
-        if body.custom_coins is not None:
+        if isinstance(body, CustomPurchase):
             quote = catalog.quote_custom(body.custom_coins, caller.country, body.channel)
         else:
             quote = catalog.quote(body.bundle_id, caller.country, body.channel)
     except UnknownBundle as exc:
         raise BundleNotFound(str(exc)) from None
     except OutOfRange as exc:
-        raise AmountOutOfRange(str(exc)) from None
+        low, high = catalog.custom_range
+        raise AmountOutOfRange(str(exc), min_coins=low, max_coins=high,
+                               catalog_version=catalog.version) from None
     if body.currency and body.currency != quote.price.currency:
         raise CurrencyMismatch(f"{caller.country} is charged in {quote.price.currency}, "
                                f"not {body.currency}")

@@ -142,9 +142,9 @@ async def test_requests_refused_with_typed_problems_and_nothing_reserved(client,
     creator = await creator_with(client, prepared, pools["payout"], 5000)
     no_method = await creator_with(client, prepared, pools["payout"], 5000, method=None)
     cases = [
-        (creator, {"diamonds": 1999}, {}, 422, "below-minimum"),
+        (creator, {"diamonds": 1999}, {}, 409, "below-minimum"),
         (creator, {"diamonds": 300_000}, {}, 409, "daily-cap-exceeded"),
-        (creator, {"diamonds": 2000, "currency": "XYZ"}, {}, 422, "unsupported-currency"),
+        (creator, {"diamonds": 2000, "currency": "XYZ"}, {}, 422, "validation-error"),
         (creator, {"diamonds": 2000, "currency": "usd"}, {}, 422, "validation-error"),
         (creator, {"diamonds": 0}, {}, 422, "validation-error"),
         (creator, {"diamonds": 2000, "method": "paypal"}, {}, 409, "method-mismatch"),
@@ -353,7 +353,8 @@ async def test_payouts_are_paid_in_the_creators_currency_unless_a_request_names_
         {"amount_minor": 925, "currency": "EUR"}, "0.925925925926")
     r = await client.put("/v1/payout-method", json={**paypal, "currency": "JPY"},
                          headers=auth(prepared, creator))
-    assert problem(r) == (422, "unsupported-currency")
+    assert problem(r) == (422, "validation-error")  # not among the configured currencies
+    assert {e["loc"][-1] for e in r.json()["errors"]} == {"currency"}
 
 
 # --- rates ----------------------------------------------------------------------------------
@@ -403,11 +404,38 @@ async def test_a_payout_names_the_rates_it_was_shown_and_is_refused_when_they_ch
         app[1].state.config = config
 
 
+async def test_the_minimum_is_money_so_the_diamonds_it_takes_follow_the_rates(client, app,
+                                                                            prepared, pools):
+    """Below the minimum is a conflict with the rates in force (409), and the problem says how
+    many diamonds the minimum takes at them: $10.00 is 2,000 diamonds at $0.005, 2,500 at
+    $0.004."""
+    creator = await creator_with(client, prepared, pools["payout"], 5000)
+    r = await ask(client, prepared, creator, 1999)
+    assert problem(r) == (409, "below-minimum")
+    assert (r.json()["minimum_diamonds"], r.json()["rates_version"]) == (2000, RATES)
+    config = app[1].state.config
+    moved = {**config(), "rates": {**config()["rates"], "version": RATES + 1,
+                                   "usd_per_diamond": "0.004"}}
+    app[1].state.config = lambda: moved
+    try:
+        r = await client.get("/v1/payouts/quote", params={"diamonds": 2000},
+                             headers=auth(prepared, creator))
+        assert problem(r) == (409, "below-minimum")
+        assert (r.json()["minimum_diamonds"], r.json()["rates_version"]) == (2500, RATES + 1)
+        r = await ask(client, prepared, creator, 2499, rates_version=RATES + 1)
+        assert problem(r) == (409, "below-minimum")
+        r = await ask(client, prepared, creator, 2500, rates_version=RATES + 1)
+        assert r.status_code == 201, r.text
+    finally:
+        app[1].state.config = config
+    assert (await earnings(client, prepared, creator))["pending"] == 2500
+
+
 async def test_a_quote_refuses_what_a_request_would(client, prepared, pools):
     creator = await creator_with(client, prepared, pools["payout"], 0, method=None)
-    for params, want in [({"diamonds": 1999}, (422, "below-minimum")),
+    for params, want in [({"diamonds": 1999}, (409, "below-minimum")),
                          ({"diamonds": 300_000}, (409, "daily-cap-exceeded")),
-                         ({"diamonds": 2000, "currency": "XYZ"}, (422, "unsupported-currency"))]:
+                         ({"diamonds": 2000, "currency": "XYZ"}, (422, "validation-error"))]:
         r = await client.get("/v1/payouts/quote", params=params, headers=auth(prepared, creator))
         assert problem(r) == want, r.text
     r = await client.get("/v1/payouts/quote", params={"diamonds": 2000},

@@ -243,8 +243,8 @@ async def test_idempotency_key_replays_the_answer_and_refuses_another_body(rc):
 @pytest.mark.parametrize("body, want", [
     ({"custom_coins": -500, "channel": "web"}, (422, "validation-error")),
     ({"custom_coins": 0, "channel": "web"}, (422, "validation-error")),
-    ({"custom_coins": 29, "channel": "web"}, (422, "amount-out-of-range")),
-    ({"custom_coins": 500_001, "channel": "web"}, (422, "amount-out-of-range")),
+    ({"custom_coins": 29, "channel": "web"}, (409, "amount-out-of-range")),
+    ({"custom_coins": 500_001, "channel": "web"}, (409, "amount-out-of-range")),
     ({"custom_coins": 10**30, "channel": "web"}, (422, "validation-error")),
     ({"custom_coins": 12.5, "channel": "web"}, (422, "validation-error")),
     ({"custom_coins": "100", "channel": "web"}, (422, "validation-error")),
@@ -254,11 +254,11 @@ async def test_idempotency_key_replays_the_answer_and_refuses_another_body(rc):
     ({"bundle_id": "coins_70", "custom_coins": 100}, (422, "validation-error")),
     ({"channel": "web"}, (422, "validation-error")),
     ({"bundle_id": "coins_70", "channel": "carrier"}, (422, "validation-error")),
-    ({"bundle_id": "coins_70", "currency": "EUR"}, (422, "currency-mismatch")),
+    ({"bundle_id": "coins_70", "currency": "EUR"}, (409, "currency-mismatch")),
     ({"bundle_id": "coins_70", "currency": "usd"}, (422, "validation-error")),
-    ({"bundle_id": "coins_70", "payment_method": "tok_visa"}, (422, "unknown-payment-method")),
+    ({"bundle_id": "coins_70", "payment_method": "tok_visa"}, (404, "unknown-payment-method")),
     ({"bundle_id": "coins_70", "coins": 1_000_000}, (422, "validation-error")),
-    ({"custom_coins": 400_000, "channel": "in_app"}, (422, "over-daily-limit")),
+    ({"custom_coins": 400_000, "channel": "in_app"}, (409, "over-daily-limit")),
     ([], (422, "validation-error")),
 ])
 async def test_bad_input_gets_a_problem_and_changes_nothing(rc, body, want):
@@ -267,6 +267,24 @@ async def test_bad_input_gets_a_problem_and_changes_nothing(rc, body, want):
     assert problem(r) == want, r.text
     assert r.headers["content-type"] == "application/problem+json"
     assert await purchase_rows(rc, fan) == []
+
+
+@pytest.mark.parametrize("body", [{"bundle_id": "coins_70", "custom_coins": 100},
+                                  {"channel": "web"}, {}])
+async def test_a_purchase_names_a_bundle_or_a_custom_amount_never_both(rc, body):
+    fan = new_id("fan")
+    r = await buy(rc, fan, body)
+    assert problem(r) == (422, "validation-error")
+    assert [e["msg"] for e in r.json()["errors"]] == [
+        "give exactly one of bundle_id and custom_coins"], r.text
+    assert await purchase_rows(rc, fan) == []
+
+
+async def test_a_custom_amount_outside_the_catalog_names_the_current_range(rc):
+    r = await buy(rc, new_id("fan"), {"custom_coins": 29, "channel": "web"})
+    assert problem(r) == (409, "amount-out-of-range")
+    assert (r.json()["min_coins"], r.json()["max_coins"], r.json()["catalog_version"]) == (
+        30, 500_000, 2)
 
 
 async def test_malformed_json_and_missing_auth_get_problems_and_change_nothing(rc):

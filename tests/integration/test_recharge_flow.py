@@ -133,6 +133,27 @@ async def test_refund_claws_back_without_a_ban_and_there_is_no_user_refund_route
     assert r.status_code in (404, 405)
 
 
+async def test_a_ban_retried_after_it_expired_replays_the_ban_it_placed(rc):
+    """The expiry is judged only for a new ban: a retry of one that was placed gets the same
+    201 back, not a refusal, even once its expiry has passed."""
+    now = datetime.now(UTC)
+    headers = auth(rc.settings, "ops-1", roles=["admin"])
+    body = {"user_id": new_id("fan"), "scopes": ["buy"], "reason": "spam",
+            "expires_at": (now + timedelta(hours=1)).isoformat()}
+    placed = await rc.client.post("/v1/admin/bans", json=body, headers=headers)
+    assert placed.status_code == 201, placed.text
+    rc.clock.now = now + timedelta(hours=2)
+    try:
+        again = await rc.client.post("/v1/admin/bans", json=body, headers=headers)
+        fresh = await rc.client.post("/v1/admin/bans", json=body,
+                                     headers=auth(rc.settings, "ops-1", roles=["admin"]))
+    finally:
+        rc.clock.now = None
+    assert (again.status_code, again.headers.get("idempotent-replayed")) == (201, "true")
+    assert again.json() == placed.json()
+    assert problem(fresh) == (409, "expiry-in-past")
+
+
 async def test_admin_bans_block_buying_reach_gifting_and_lift_once(rc):
     fan, creator = new_id("fan"), await known_creator(rc)
     admin = auth(rc.settings, "ops-1", roles=["admin"])
@@ -146,7 +167,8 @@ async def test_admin_bans_block_buying_reach_gifting_and_lift_once(rc):
     r = await rc.client.post("/v1/admin/bans", json={
         **body, "expires_at": (datetime.now(UTC) - timedelta(minutes=1)).isoformat()},
         headers=admin)
-    assert problem(r) == (422, "expiry-in-past")
+    assert problem(r) == (409, "expiry-in-past")
+    assert "now" in r.json()
 
     placed = await rc.client.post("/v1/admin/bans", json=body, headers=admin)
     assert placed.status_code == 201, placed.text

@@ -133,6 +133,19 @@ async def test_a_signed_webhook_with_text_postgresql_cannot_store_is_refused(rec
     assert (r.status_code, r.json()["type"].rsplit("/", 1)[1]) == (422, "bad-webhook"), r.text
 
 
+@pytest.mark.parametrize("amount_minor", ["99", True, 99.5, None])
+async def test_a_signed_webhook_amount_is_a_json_integer(recharge_http, amount_minor):
+    """Signed is not well-formed: a provider that sends its amount as text is refused like any
+    other malformed notification, before the purchase is looked at."""
+    raw, headers = signed(RechargeSettings().webhook_secret, {
+        "event_id": "evt_1", "type": "payment.succeeded", "provider_txn_id": "sbx_1",
+        "purchase_id": str(uuid.uuid4()),
+        "amount": {"amount_minor": amount_minor, "currency": "USD"},
+        "created_at": "2026-11-26T08:00:00Z"})
+    r = await recharge_http.post("/v1/webhooks/sandbox", content=raw, headers=headers)
+    assert (r.status_code, r.json()["type"].rsplit("/", 1)[1]) == (422, "bad-webhook"), r.text
+
+
 @pytest.fixture(scope="module")
 async def recharge_http(prepared):
     async with api_client(recharge, prepared) as client:
