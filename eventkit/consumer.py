@@ -114,6 +114,8 @@ class IdempotentConsumer:
             except Exception as exc:
                 if not is_permanent(exc):
                     raise
+                log.warning("a run of %d %s refused together (%s); applying one by one",
+                            len(run), run[0][1].type, describe(exc))
         return [p for item in run if (p := await self._apply_one(conn, item))]
 
     async def _apply_together(self, conn, run: list[Decoded]) -> None:

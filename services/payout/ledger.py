@@ -101,10 +101,13 @@ SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
 ON CONFLICT DO NOTHING RETURNING source_event_id
 """
 
-# Every creator of the batch gets a row, then all are locked in creator order.
+# Every creator of the batch gets a row, then all are locked in creator order (two statements:
+# a query does not see the rows its own data-modifying CTE inserts).
+_NEW_CREATORS = """
+INSERT INTO creators (creator_id, earned, held, version)
+SELECT unnest($1::text[]), 0, 0, 0 ORDER BY 1 ON CONFLICT DO NOTHING
+"""
 _LOCK_CREATORS = """
-WITH new AS (INSERT INTO creators (creator_id, earned, held, version)
-             SELECT unnest($1::text[]), 0, 0, 0 ORDER BY 1 ON CONFLICT DO NOTHING)
 SELECT creator_id, earned, held, version FROM creators WHERE creator_id = ANY($1::text[])
 ORDER BY creator_id FOR UPDATE
 """
@@ -134,6 +137,7 @@ async def credit_many(conn, credits: list[tuple[Envelope, Credit]], reserve: Res
     if not figures:
         return
     touched = sorted({f[1].creator_id for f in figures})
+    await conn.execute(_NEW_CREATORS, touched)
     creators = {r["creator_id"]: [r["earned"], r["held"], r["version"]]
                 for r in await conn.fetch(_LOCK_CREATORS, touched)}
     events = []
