@@ -2,13 +2,13 @@
 webhook (a PaymentNotification). Purchases are idempotent on the provider's transaction id."""
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Literal, Protocol
 from uuid import UUID
 
 import asyncpg
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from eventkit.fields import Instant
 from schemas.events.recharge import ClawbackReason
 from schemas.money import Money
 from schemas.text import Id, Text
@@ -60,7 +60,7 @@ class PaymentNotification(BaseModel):
     reason_code: ClawbackReason | None = Field(
         default=None, description="Why a payment was reversed (refund or chargeback)")
     detail: Text | None = Field(default=None, max_length=500)
-    created_at: datetime
+    created_at: Instant  # an RFC 3339 string with an offset, never a number
 
     @model_validator(mode="after")
     def _reason_for_reversals(self):

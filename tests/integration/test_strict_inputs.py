@@ -133,15 +133,21 @@ async def test_a_signed_webhook_with_text_postgresql_cannot_store_is_refused(rec
     assert (r.status_code, r.json()["type"].rsplit("/", 1)[1]) == (422, "bad-webhook"), r.text
 
 
-@pytest.mark.parametrize("amount_minor", ["99", True, 99.5, None])
-async def test_a_signed_webhook_amount_is_a_json_integer(recharge_http, amount_minor):
-    """Signed is not well-formed: a provider that sends its amount as text is refused like any
-    other malformed notification, before the purchase is looked at."""
+@pytest.mark.parametrize("over", [
+    {"amount": {"amount_minor": "99", "currency": "USD"}},
+    {"amount": {"amount_minor": True, "currency": "USD"}},
+    {"amount": {"amount_minor": 99.5, "currency": "USD"}},
+    {"created_at": 1764144000},                    # a number read as a Unix time
+    {"created_at": "2026-11-26T08:00:00"},         # no offset
+])
+async def test_a_signed_webhook_takes_amounts_and_times_as_documented(recharge_http, over):
+    """Signed is not well-formed: a provider that sends its amount as text (or its time as a
+    number) is refused like any other malformed notification, before the purchase is looked
+    at."""
     raw, headers = signed(RechargeSettings().webhook_secret, {
         "event_id": "evt_1", "type": "payment.succeeded", "provider_txn_id": "sbx_1",
-        "purchase_id": str(uuid.uuid4()),
-        "amount": {"amount_minor": amount_minor, "currency": "USD"},
-        "created_at": "2026-11-26T08:00:00Z"})
+        "purchase_id": str(uuid.uuid4()), "amount": {"amount_minor": 99, "currency": "USD"},
+        "created_at": "2026-11-26T08:00:00Z", **over})
     r = await recharge_http.post("/v1/webhooks/sandbox", content=raw, headers=headers)
     assert (r.status_code, r.json()["type"].rsplit("/", 1)[1]) == (422, "bad-webhook"), r.text
 
