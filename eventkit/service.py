@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import uvloop
+
 from eventkit.consumer import BatchHandler, Handler, IdempotentConsumer
 from eventkit.db import create_pool, migrate, when_database_answers
 from eventkit.outbox import OutboxRelay
@@ -55,9 +57,9 @@ def main(spec: ServiceSpec) -> None:
         applied = asyncio.run(migrate(dsn, spec.migrations))
         print(f"{spec.name}: migrations applied: {applied or 'none (up to date)'}")
     elif args.role == "relay":
-        asyncio.run(OutboxRelay(settings, dsn).run())
+        uvloop.run(OutboxRelay(settings, dsn).run())
     elif args.role == "consumer":
-        asyncio.run(run_consumer(spec, settings))
+        uvloop.run(run_consumer(spec, settings))
     else:
         import uvicorn
 
