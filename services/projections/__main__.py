@@ -54,9 +54,12 @@ def main() -> None:
         uvicorn.run(create(settings), host=os.environ.get("HOST", "127.0.0.1"), port=args.port,
                     log_level="warning", loop="uvloop")
     else:
+        import mode.loop
         from faust import Worker
 
         from services.projections.worker import create_app
+
+        mode.loop.use("uvloop")  # before the worker makes its loop
 
         app = create_app(settings)
         Worker(app, loglevel="WARNING", quiet=True).execute_from_commandline()
