@@ -12,6 +12,24 @@ import asyncpg
 
 from schemas.envelope import Envelope
 from schemas.events.base import Payload
+from schemas.events.gifting import ContentUnlocked, GiftSent, ItemListed
+from schemas.events.payout import (
+    DiamondsCredited,
+    DiamondsReleased,
+    PayoutApproved,
+    PayoutCompleted,
+    PayoutFailed,
+    PayoutRequested,
+    PayoutSubmitted,
+)
+from schemas.events.recharge import (
+    CoinPurchased,
+    CoinsClawedBack,
+    PaymentRefundDue,
+    PaymentRefunded,
+    PurchaseCreated,
+    PurchaseFailed,
+)
 from services.projections.upsert import KEEP, MAX, MIN, Column, Rows, Table
 
 
@@ -78,21 +96,25 @@ PAYOUTS = Table("payouts", (C("payout_id", "text"),), (
     C("paid_amount_minor", "bigint", MAX), C("failure_reason", "text", MAX)))
 
 
+# A folding matches on the payload's class, not on the envelope's type name, so the checker knows
+# each case's fields. The registry maps each (type, version) to one class, so the two agree.
+
+
 def fold_wallet_balances(facts: list[Fact]) -> list[Rows]:
     rows = WALLET_BALANCES.rows()
     for f in facts:
         p, t = f.payload, f.envelope.time
-        match f.envelope.type:
-            case "CoinPurchased":
+        match p:
+            case CoinPurchased():
                 rows.add((p.user_id,), purchased=p.coins, balance=p.coins, events=1,
                          last_event_time=t)
-            case "CoinsClawedBack":
+            case CoinsClawedBack():
                 rows.add((p.user_id,), clawed_back=p.coins, balance=-p.coins, events=1,
                          last_event_time=t)
-            case "GiftSent":
+            case GiftSent():
                 rows.add((p.sender_id,), gifted=p.coins, balance=-p.coins, events=1,
                          last_event_time=t)
-            case "ContentUnlocked":
+            case ContentUnlocked():
                 rows.add((p.user_id,), unlocked=p.coins, balance=-p.coins, events=1,
                          last_event_time=t)
     return [rows]
@@ -102,15 +124,15 @@ def fold_wallet_statements(facts: list[Fact]) -> list[Rows]:
     rows = WALLET_STATEMENTS.rows()
     for f in facts:
         p, e = f.payload, f.envelope
-        line = None
-        match e.type:
-            case "CoinPurchased":
+        line: tuple[str, str, int, str, str, int | None] | None = None
+        match p:
+            case CoinPurchased():
                 line = (p.user_id, "purchase", p.coins, p.purchase_id, p.provider, None)
-            case "CoinsClawedBack":
+            case CoinsClawedBack():
                 line = (p.user_id, "clawback", -p.coins, p.purchase_id, p.provider, None)
-            case "GiftSent":
+            case GiftSent():
                 line = (p.sender_id, "gift", -p.coins, p.gift_id, p.creator_id, p.balance_after)
-            case "ContentUnlocked":
+            case ContentUnlocked():
                 line = (p.user_id, "unlock", -p.coins, p.unlock_id, p.item_id, p.balance_after)
         if line:
             user, kind, coins, reference, counterparty, after = line
@@ -123,8 +145,8 @@ def fold_creator_earnings(facts: list[Fact]) -> list[Rows]:
     totals, streams, days = CREATOR_EARNINGS.rows(), CREATOR_STREAMS.rows(), CREATOR_DAYS.rows()
     for f in facts:
         p, t = f.payload, f.envelope.time
-        match f.envelope.type:
-            case "DiamondsCredited":
+        match p:
+            case DiamondsCredited():
                 totals.add((p.creator_id,), gifts_received=1, coins_received=p.coins,
                            diamonds_earned=p.diamonds, diamonds_held=p.held, events=1,
                            last_event_time=t)
@@ -133,17 +155,17 @@ def fold_creator_earnings(facts: list[Fact]) -> list[Rows]:
                                 diamonds=p.diamonds, last_event_time=t)
                 days.add((p.creator_id, day(t)), credits=1, coins=p.coins,
                          diamonds_earned=p.diamonds, last_event_time=t)
-            case "DiamondsReleased":
+            case DiamondsReleased():
                 totals.add((p.creator_id,), diamonds_held=-p.diamonds, events=1,
                            last_event_time=t)
-            case "PayoutRequested":
+            case PayoutRequested():
                 totals.add((p.creator_id,), diamonds_pending=p.diamonds, events=1,
                            last_event_time=t)
-            case "PayoutCompleted":
+            case PayoutCompleted():
                 totals.add((p.creator_id,), diamonds_pending=-p.diamonds,
                            diamonds_paid=p.diamonds, events=1, last_event_time=t)
                 days.add((p.creator_id, day(t)), diamonds_paid=p.diamonds, last_event_time=t)
-            case "PayoutFailed":
+            case PayoutFailed():
                 totals.add((p.creator_id,), diamonds_pending=-p.diamonds, events=1,
                            last_event_time=t)
     return [totals, streams, days]
@@ -153,7 +175,7 @@ def fold_leaderboards(facts: list[Fact]) -> list[Rows]:
     gifters, combos = STREAM_GIFTERS.rows(), STREAM_COMBOS.rows()
     for f in facts:
         p, t = f.payload, f.envelope.time
-        if f.envelope.type != "GiftSent" or p.context.kind != "live":
+        if not isinstance(p, GiftSent) or p.context.kind != "live":
             continue
         stream = p.context.id
         gifters.add((stream, p.sender_id), creator_id=p.creator_id, gifts=1,
@@ -169,17 +191,17 @@ def fold_unlocks(facts: list[Fact]) -> list[Rows]:
     rows = ITEM_UNLOCKS.rows()
     for f in facts:
         p, t = f.payload, f.envelope.time
-        match f.envelope.type:
-            case "ItemListed":
+        match p:
+            case ItemListed():
                 rows.add((p.item_id,), owner_id=p.owner_id, title=p.title,
                          listed_coins=p.coins, item_version=p.item_version, last_event_time=t)
-            case "ContentUnlocked":
+            case ContentUnlocked():
                 rows.add((p.item_id,), owner_id=p.owner_id, unlocks=1, coins=p.coins,
                          last_event_time=t)
     return [rows]
 
 
-def _quoted(p) -> dict:
+def _quoted(p: PurchaseCreated | CoinPurchased) -> dict[str, object]:
     """What a purchase's quote says, the same on PurchaseCreated and CoinPurchased."""
     return dict(user_id=p.user_id, bundle_id=p.bundle_id, coins=p.coins, country=p.country,
                 channel=p.channel, currency=p.price.currency, price_minor=p.price.amount_minor,
@@ -190,26 +212,26 @@ def fold_purchases(facts: list[Fact]) -> list[Rows]:
     rows = PURCHASES.rows()
     for f in facts:
         p, t = f.payload, f.envelope.time
-        match f.envelope.type:
-            case "PurchaseCreated":
+        match p:
+            case PurchaseCreated():
                 rows.add((p.purchase_id,), **_quoted(p), created_at=t)
-            case "CoinPurchased":
+            case CoinPurchased():
                 rows.add((p.purchase_id,), **_quoted(p),
                          settlement_currency=p.settlement.currency,
                          settlement_minor=p.settlement.amount_minor,
                          fee_minor=p.fee.amount_minor, fx_rate=p.fx_rate, confirmed_at=t)
-            case "PurchaseFailed":
+            case PurchaseFailed():
                 rows.add((p.purchase_id,), user_id=p.user_id, bundle_id=p.bundle_id,
                          provider=p.provider, decline_reason=p.reason, declined_at=t)
-            case "CoinsClawedBack":
+            case CoinsClawedBack():
                 rows.add((p.purchase_id,), user_id=p.user_id, provider=p.provider,
                          clawback_reason=p.reason_code, clawed_back_at=t,
                          clawed_back_coins=p.coins,
                          clawed_back_settlement_minor=p.settlement.amount_minor)
-            case "PaymentRefundDue":
+            case PaymentRefundDue():
                 rows.add((p.purchase_id,), user_id=p.user_id, provider=p.provider,
                          refund_due_at=t, refund_minor=p.amount.amount_minor)
-            case "PaymentRefunded":
+            case PaymentRefunded():
                 rows.add((p.purchase_id,), user_id=p.user_id, provider=p.provider,
                          refunded_at=t, refund_minor=p.amount.amount_minor,
                          refund_id=p.refund_id)
@@ -220,10 +242,15 @@ def fold_commission(facts: list[Fact]) -> list[Rows]:
     rows = COMMISSION.rows()
     for f in facts:
         p, t = f.payload, f.envelope.time
-        source = {"GiftSent": "gift", "ContentUnlocked": "unlock"}.get(f.envelope.type)
-        if source:
-            rows.add((day(t), source), events=1, coins=p.coins,
-                     commission_coins=p.coins * p.commission_rate, last_event_time=t)
+        match p:
+            case GiftSent():
+                source = "gift"
+            case ContentUnlocked():
+                source = "unlock"
+            case _:
+                continue
+        rows.add((day(t), source), events=1, coins=p.coins,
+                 commission_coins=p.coins * p.commission_rate, last_event_time=t)
     return [rows]
 
 
@@ -231,20 +258,20 @@ def fold_payouts(facts: list[Fact]) -> list[Rows]:
     rows = PAYOUTS.rows()
     for f in facts:
         p, t = f.payload, f.envelope.time
-        match f.envelope.type:
-            case "PayoutRequested":
+        match p:
+            case PayoutRequested():
                 rows.add((p.payout_id,), creator_id=p.creator_id, diamonds=p.diamonds,
                          currency=p.amount.currency, amount_minor=p.amount.amount_minor,
                          usd_per_diamond=p.usd_per_diamond, fx_rate=p.fx_rate, method=p.method,
                          requires_review=p.requires_review, requested_at=t)
-            case "PayoutApproved":
+            case PayoutApproved():
                 rows.add((p.payout_id,), creator_id=p.creator_id, approved_at=t)
-            case "PayoutSubmitted":
+            case PayoutSubmitted():
                 rows.add((p.payout_id,), creator_id=p.creator_id, submitted_at=t)
-            case "PayoutCompleted":
+            case PayoutCompleted():
                 rows.add((p.payout_id,), creator_id=p.creator_id, diamonds=p.diamonds,
                          completed_at=t, paid_amount_minor=p.amount.amount_minor)
-            case "PayoutFailed":
+            case PayoutFailed():
                 rows.add((p.payout_id,), creator_id=p.creator_id, diamonds=p.diamonds,
                          failed_at=t, failure_reason=p.reason)
     return [rows]
