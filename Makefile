@@ -63,8 +63,12 @@ demo: venv
 schemas: venv
 	$(BIN)/python -m schemas.generate
 
+## ruff's checks and format (--check: `ruff format .` rewrites) and mypy over [tool.mypy]'s
+## packages; CI runs it before the tests, and .pre-commit-config.yaml runs the same on a commit.
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 clean:
 	$(BIN)/python -m infra forget
