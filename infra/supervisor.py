@@ -39,7 +39,7 @@ def read_procfile(path: Path) -> dict[str, str]:
 class Role:
     name: str
     command: str
-    proc: subprocess.Popen | None = None
+    proc: subprocess.Popen[bytes] | None = None
     started: float = 0.0
     failures: int = 0          # quick exits in a row
     restart_at: float | None = None
@@ -64,22 +64,22 @@ class Supervisor:
     def start(self, role: Role) -> None:
         # A session of its own: Ctrl-C reaches only the supervisor, which stops the roles in
         # order, and a role's children are stopped with it (its process group).
-        role.proc = subprocess.Popen(
+        role.proc = proc = subprocess.Popen(
             shlex.split(role.command), cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
         role.started, role.restart_at = time.monotonic(), None
-        reader = threading.Thread(target=self._pump, args=(role.name, role.proc), daemon=True)
+        reader = threading.Thread(target=self._pump, args=(role.name, proc), daemon=True)
         reader.start()
         role.readers = [reader]
-        self.say("supervisor", f"started {role.name} (pid {role.proc.pid})")
+        self.say("supervisor", f"started {role.name} (pid {proc.pid})")
 
-    def _pump(self, name: str, proc: subprocess.Popen) -> None:
-        for raw in proc.stdout:
+    def _pump(self, name: str, proc: subprocess.Popen[bytes]) -> None:
+        for raw in proc.stdout or ():  # stdout=PIPE: always a stream
             self.say(name, raw.decode(errors="replace").rstrip("\n"))
 
-    def _exited(self, role: Role, now: float) -> None:
-        code = role.proc.returncode
-        _signal_group(role.proc.pid, signal.SIGKILL)  # whatever it started goes with it
+    def _exited(self, role: Role, proc: subprocess.Popen[bytes], now: float) -> None:
+        code = proc.returncode
+        _signal_group(proc.pid, signal.SIGKILL)  # whatever it started goes with it
         ran = now - role.started
         role.failures = 1 if ran >= self.stable_after else role.failures + 1
         delay = backoff(role.failures, self.first_delay)
@@ -93,7 +93,7 @@ class Supervisor:
         now = time.monotonic()
         for role in self.roles.values():
             if role.proc is not None and role.proc.poll() is not None:
-                self._exited(role, now)
+                self._exited(role, role.proc, now)
             elif role.proc is None and role.restart_at is not None and now >= role.restart_at:
                 self.start(role)
                 self.say("supervisor", f"restarted {role.name}")
@@ -111,19 +111,19 @@ class Supervisor:
         return 0
 
     def stop_all(self) -> None:
-        running = [r for r in self.roles.values() if r.proc is not None]
+        running = [(r, r.proc) for r in self.roles.values() if r.proc is not None]
         self.say("supervisor", f"stopping {len(running)} processes")
-        for role in running:
-            _signal_group(role.proc.pid, signal.SIGTERM)
+        for _, proc in running:
+            _signal_group(proc.pid, signal.SIGTERM)
         deadline = time.monotonic() + STOP_GRACE
-        for role in running:
+        for role, proc in running:
             try:
-                role.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 self.say("supervisor", f"{role.name} ignored SIGTERM; killing it")
             # The group too: a role's own children may outlive it.
-            _signal_group(role.proc.pid, signal.SIGKILL)
-            role.proc.wait()
+            _signal_group(proc.pid, signal.SIGKILL)
+            proc.wait()
             for reader in role.readers:
                 reader.join(timeout=2)
         self.say("supervisor", "all stopped")

@@ -11,6 +11,7 @@ it with ONE `INSERT ... SELECT FROM unnest(...) ON CONFLICT DO UPDATE` statement
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import asyncpg
 
@@ -81,13 +82,13 @@ def _merge_sql(table: str, c: Column) -> str:
 @dataclass
 class Rows:
     table: Table
-    rows: dict[tuple, dict[str, object]] = field(default_factory=dict)
+    rows: dict[tuple, dict[str, Any]] = field(default_factory=dict)
 
-    def add(self, key: tuple, **values) -> None:
+    def add(self, key: tuple, **values: Any) -> None:
         t = self.table
         row = self.rows.get(key)
         fresh = row is None
-        if fresh:
+        if row is None:
             row = self.rows[key] = dict(t.blank)
         # "latest" columns compare against the version column's value before this merge.
         newer = {v: values.get(v) is not None and values[v] > (row[v] or 0)
