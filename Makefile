@@ -6,15 +6,31 @@ BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: run up down status addresses test test-fast demo reconcile chaos schemas lint clean rebuild \
-	projections-crash projections-bench
+	projections-crash projections-bench venv lock upgrade
 
-$(BIN)/.installed: pyproject.toml
+# Every dependency comes from the hashed lock (requirements/*.lock, written by `make lock`), so
+# a clone next month gets the same faust and aiokafka; the project itself is installed editable.
+$(BIN)/.installed: pyproject.toml requirements/dev.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q --require-hashes -r requirements/dev.lock
+	$(BIN)/pip install -q --no-deps -e .
 	touch $@
 
 venv: $(BIN)/.installed
+
+## Re-resolve the locks after editing pyproject.toml's dependencies, keeping every other pin;
+## `make upgrade` moves every pin to the newest version pyproject.toml allows. dev.lock is
+## resolved first and bounds the others, so run.lock (the image) and bench.lock (dev + bench)
+## pin the same versions as the venv the tests run in.
+LOCK := $(BIN)/uv pip compile pyproject.toml --quiet --generate-hashes --python-version 3.11 \
+	--custom-compile-command "make lock"
+lock: venv
+	$(LOCK) $(UPGRADE) --extra dev -o requirements/dev.lock
+	$(LOCK) $(UPGRADE) -c requirements/dev.lock -o requirements/run.lock
+	$(LOCK) $(UPGRADE) --extra dev --extra bench -c requirements/dev.lock -o requirements/bench.lock
+
+upgrade: UPGRADE := --upgrade
+upgrade: lock
 
 ## Start Kafka + PostgreSQL (native unless KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL are set),
 ## migrate, create topics, print the addresses, then run every Procfile process under
@@ -79,7 +95,7 @@ clean:
 ## comes from vegeta (built once into .cache/bin) or the Python generator (docs/performance.md).
 .PHONY: bench
 bench: venv
-	$(BIN)/pip install -q -e '.[bench]'
+	$(BIN)/pip install -q --require-hashes -r requirements/bench.lock
 	$(BIN)/python -m bench --ramp $(ARGS)
 
 ## Rebuild read models from the topics while the worker runs: `make rebuild` (all) or
