@@ -22,7 +22,9 @@ def name(dist: str) -> str:
 
 
 def declared(*extras: str) -> list[Requirement]:
-    lines = PROJECT["dependencies"] + [r for e in extras for r in PROJECT["optional-dependencies"][e]]
+    lines = PROJECT["dependencies"] + [
+        r for e in extras for r in PROJECT["optional-dependencies"][e]
+    ]
     return [Requirement(line) for line in lines]
 
 
@@ -51,7 +53,8 @@ def test_a_lock_pins_every_declared_dependency_within_its_range(lock: str) -> No
     for req in declared(*LOCKS[lock]):
         assert name(req.name) in pinned, f"{req.name} is declared but not in {lock}: make lock"
         assert req.specifier.contains(pinned[name(req.name)], prereleases=True), (
-            f"{lock} pins {req.name}=={pinned[name(req.name)]} outside {req.specifier}: make lock")
+            f"{lock} pins {req.name}=={pinned[name(req.name)]} outside {req.specifier}: make lock"
+        )
 
 
 def test_the_locks_agree_where_they_overlap() -> None:
@@ -59,7 +62,9 @@ def test_the_locks_agree_where_they_overlap() -> None:
     dev = pins("dev.lock")
     for other in ("run.lock", "bench.lock"):
         for dist, version in pins(other).items():
-            assert dev.get(dist, version) == version, f"{dist}: {other} {version}, dev.lock {dev[dist]}"
+            assert dev.get(dist, version) == version, (
+                f"{dist}: {other} {version}, dev.lock {dev[dist]}"
+            )
     assert set(pins("run.lock")) <= set(dev) <= set(pins("bench.lock"))
 
 
@@ -82,16 +87,22 @@ def third_party_imports(*packages: str) -> dict[str, str]:
     return found
 
 
-@pytest.mark.parametrize(("packages", "extras"), [
-    (("schemas", "eventkit", "services", "infra", "scripts"), ()),
-    (("bench",), ("bench",)),
-    (("tests",), ("dev",)),
-])
-def test_every_imported_distribution_is_declared(packages: tuple[str, ...], extras: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    ("packages", "extras"),
+    [
+        (("schemas", "eventkit", "services", "infra", "scripts"), ()),
+        (("bench",), ("bench",)),
+        (("tests",), ("dev",)),
+    ],
+)
+def test_every_imported_distribution_is_declared(
+    packages: tuple[str, ...], extras: tuple[str, ...]
+) -> None:
     names = {name(req.name) for req in declared(*extras)}
     distributions = packages_distributions()
     undeclared = {
-        module: where for module, where in third_party_imports(*packages).items()
+        module: where
+        for module, where in third_party_imports(*packages).items()
         if not any(name(dist) in names for dist in distributions.get(module, [module]))
     }
     assert not undeclared, f"imported but not declared in pyproject.toml: {undeclared}"
