@@ -99,8 +99,8 @@ def _verified(token: str, secret: str, audience: str,
                         account_type=claims.get("account_type") or "personal")
         return caller, float(claims["exp"]), float(claims.get("nbf", 0))
     except ValidationError as exc:
-        bad = "; ".join(f"claim {_CLAIM.get(e['loc'][0], e['loc'][0])}: {e['msg']}"
-                        for e in exc.errors())
+        fields = [(str(e["loc"][0]), e["msg"]) for e in exc.errors()]
+        bad = "; ".join(f"claim {_CLAIM.get(name, name)}: {msg}" for name, msg in fields)
         raise Unauthorized(f"invalid token: {bad}") from None
     except (jwt.PyJWTError, ValueError, TypeError) as exc:
         raise Unauthorized(f"invalid token: {exc}") from None

@@ -13,7 +13,7 @@ import hashlib
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, cast, overload
 
 import asyncpg
 import orjson
@@ -110,6 +110,14 @@ async def idempotency_key(
 IdempotencyKey = Annotated[str, Depends(idempotency_key)]
 
 
+@overload
+async def respond_once(request: Request, response: Response, caller: str, key: str,
+                       body: BaseModel, work: Work, model: type[M],
+                       folded: Literal[False] = False) -> M: ...
+@overload
+async def respond_once(request: Request, response: Response, caller: str, key: str,
+                       body: BaseModel, work: FoldedWork, model: type[M],
+                       folded: Literal[True]) -> M: ...
 async def respond_once(request: Request, response: Response, caller: str, key: str,
                        body: BaseModel, work: Work | FoldedWork, model: type[M],
                        folded: bool = False) -> M:
@@ -117,8 +125,14 @@ async def respond_once(request: Request, response: Response, caller: str, key: s
     + body, sets the stored status and an `Idempotent-Replayed: true` header on replays, and
     returns the response model."""
     fingerprint = request_hash(f"{request.method} {request.url.path}", body.model_dump(mode="json"))
-    run = run_once_folded if folded else run_once
-    status, out, replayed = await run(request.app.state.pool, caller, key, fingerprint, work)
+    pool = request.app.state.pool
+    # The overloads pair `folded` with the kind of work; a checker cannot narrow a union of
+    # callables, so the pairing is restated here.
+    if folded:
+        status, out, replayed = await run_once_folded(pool, caller, key, fingerprint,
+                                                      cast(FoldedWork, work))
+    else:
+        status, out, replayed = await run_once(pool, caller, key, fingerprint, cast(Work, work))
     response.status_code = status
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"

@@ -13,6 +13,7 @@ import asyncio
 import logging
 
 import asyncpg
+from aiokafka import AIOKafkaProducer
 
 from eventkit.kafka import producer
 from eventkit.settings import Settings
@@ -27,15 +28,20 @@ class OutboxRelay:
         self.settings, self.dsn = settings, dsn
         self.batch_size, self.idle_seconds = batch_size, idle_seconds
         self.conn: asyncpg.Connection | None = None
-        self.producer = None
+        self.producer: AIOKafkaProducer | None = None
 
     async def start(self) -> None:
-        self.conn = await asyncpg.connect(self.dsn)
-        while not await self.conn.fetchval("SELECT pg_try_advisory_lock($1)", _LEADER_LOCK):
+        self.conn = conn = await asyncpg.connect(self.dsn)
+        while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _LEADER_LOCK):
             log.info("another relay is active on this database; standing by")
             await asyncio.sleep(1)
         self.producer = producer(self.settings)
         await self.producer.start()
+
+    def _started(self) -> tuple[asyncpg.Connection, AIOKafkaProducer]:
+        if self.conn is None or self.producer is None:
+            raise RuntimeError("the relay is not started")
+        return self.conn, self.producer
 
     async def stop(self) -> None:
         if self.producer:
@@ -46,16 +52,18 @@ class OutboxRelay:
 
     async def send_batch(self) -> list[int]:
         """Sends the oldest unsent rows in order and waits for every ack; returns their ids."""
-        rows = await self.conn.fetch(
+        conn, kafka = self._started()
+        rows = await conn.fetch(
             "SELECT id, topic, key, value FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1",
             self.batch_size)
-        futures = [await self.producer.send(self.settings.topic(r["topic"]), value=r["value"],
-                                            key=r["key"].encode()) for r in rows]
+        futures = [await kafka.send(self.settings.topic(r["topic"]), value=r["value"],
+                                    key=r["key"].encode()) for r in rows]
         await asyncio.gather(*futures)
         return [r["id"] for r in rows]
 
     async def mark_sent(self, ids: list[int]) -> None:
-        await self.conn.execute("UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])", ids)
+        conn, _ = self._started()
+        await conn.execute("UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])", ids)
 
     async def relay_once(self) -> int:
         ids = await self.send_batch()

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import uvloop
+from fastapi import FastAPI
 
 from eventkit.consumer import BatchHandler, Handler, IdempotentConsumer
 from eventkit.db import create_pool, migrate, when_database_answers
@@ -25,7 +26,7 @@ from eventkit.settings import Settings
 class ServiceSpec:
     name: str
     migrations: Path
-    app_factory: Callable[[Settings], object] | None = None
+    app_factory: Callable[[Settings], FastAPI] | None = None
     default_port: int = 8000
     consumed_topics: list[str] = field(default_factory=list)
     handlers: dict[str, Handler] = field(default_factory=dict)
@@ -60,6 +61,8 @@ def main(spec: ServiceSpec) -> None:
         uvloop.run(OutboxRelay(settings, dsn).run())
     elif args.role == "consumer":
         uvloop.run(run_consumer(spec, settings))
+    elif spec.app_factory is None:
+        parser.error(f"{spec.name} has no api role")
     else:
         import uvicorn
 

@@ -26,8 +26,10 @@ RATE_PLACES = Decimal("1e-12")
 def recordable(rate: Decimal) -> Decimal:
     """The rate as an event can carry it (a Rate): exact when it fits 12 decimal places, else
     rounded half-even to 12. Amounts must be computed with this recorded rate."""
-    return rate.quantize(RATE_PLACES, rounding=ROUND_HALF_EVEN) \
-        if rate.as_tuple().exponent < -12 else rate
+    exponent = rate.as_tuple().exponent
+    if not isinstance(exponent, int):  # "n", "N" or "F": NaN or infinity, no rate at all
+        raise ValueError(f"not a finite rate: {rate}")
+    return rate.quantize(RATE_PLACES, rounding=ROUND_HALF_EVEN) if exponent < -12 else rate
 Coins = Annotated[int, Field(ge=0)]
 
 

@@ -109,7 +109,10 @@ async def lift_ban(ban_id: Annotated[Id, Path()], body: BanLift, admin: AdminDep
             raise BanNotFound(ban_id)
         await bans.lift(conn, ban_id, row["user_id"], f"{body.reason} (by {admin.user_id})",
                         "admin")
-        return BanPublic(**dict(await bans.get(conn, ban_id)))
+        lifted = await bans.get(conn, ban_id)
+        if lifted is None:  # lifted in this transaction, so never: said for the type checker
+            raise BanNotFound(ban_id)
+        return BanPublic(**dict(lifted))
 
 
 @router.get("", summary="A user's bans, newest first",

@@ -47,7 +47,7 @@ class WebhookAnswer(BaseModel):
                                          PurchaseNotFound, NotYetConfirmed),
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
         "schema": _body_schema(),
-        "example": PaymentNotification.model_config["json_schema_extra"]["examples"][0]}}}})
+        "example": PaymentNotification.model_json_schema()["examples"][0]}}}})
 async def sandbox_webhook(
         request: Request,
         signature: str | None = Header(default=None, alias=SIGNATURE_HEADER,
