@@ -290,8 +290,8 @@ def main(argv=None) -> None:
                                 "peak_cpu_share": top["generator_cpu_share"],
                                 "peak_cpu_ms_per_gift": top["cost"]["generator"]["ms_per_gift"],
                                 "peak_send_lag_p99_ms": top["send_lag_p99_ms"]}
-        if args.profile_seconds and sut:
-            best = report.best_step(results["ours"]["spread"])
+        best = report.best_step(results["ours"]["spread"])
+        if args.profile_seconds and sut and best is not None:
             raw = args.out / "profile-gifting-api.txt"
             args.out.mkdir(parents=True, exist_ok=True)
             say(f"profiling gifting-api with py-spy at {best['offered_rate']:,.0f}/s ...")

@@ -28,7 +28,8 @@ def start(pid: int, seconds: float, out: Path) -> subprocess.Popen:
 
 def summarise(raw: Path, top: int = 15) -> dict:
     """Top functions by self samples and by inclusive samples (share of all samples)."""
-    self_, incl = collections.Counter(), collections.Counter()
+    self_: collections.Counter[str] = collections.Counter()
+    incl: collections.Counter[str] = collections.Counter()
     total = idle = 0
     for line in raw.read_text().splitlines():
         stack, _, count = line.rpartition(" ")

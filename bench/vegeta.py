@@ -153,11 +153,11 @@ def attack(plan: load.Plan, vegeta: str, on_start=lambda: None) -> load.Outcome:
                                f"{efile.read_text()[-500:]}")
         enc = subprocess.Popen([vegeta, "encode", "-to", "json", str(rfile)],
                                stdout=subprocess.PIPE)
-        out = parse_results(enc.stdout, plan.rate, planned)
+        out = parse_results(enc.stdout or (), plan.rate, planned)  # stdout=PIPE: a stream
         if enc.wait():
             raise RuntimeError(f"vegeta encode exited {enc.returncode}")
         out.cpu_seconds = usage.ru_utime + usage.ru_stime
         return out
     finally:
-        for f in (tfile, rfile, efile):
-            f.unlink(missing_ok=True)
+        for path in (tfile, rfile, efile):
+            path.unlink(missing_ok=True)

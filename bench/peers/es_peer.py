@@ -51,7 +51,8 @@ def _app(server_url: str, database: str, pool_size: int) -> Gifts:
 def populate(server_url: str, database: str, fans: int, creators: int, tag: str
              ) -> tuple[list[UUID], list[UUID]]:
     app = _app(server_url, database, 2)
-    fan_ids, creator_ids = [], []
+    fan_ids: list[UUID] = []
+    creator_ids: list[UUID] = []
     batch = []
     for kind, n, balance, ids in (("fan", fans, 10**9, fan_ids), ("creator", creators, 0,
                                                                     creator_ids)):
@@ -89,7 +90,8 @@ def run(server_url: str, database: str, fan_ids: list[UUID], creator_ids: list[U
             started = time.monotonic()
             for _ in range(50):
                 try:
-                    fan, creator = app.repository.get(fan_id), app.repository.get(creator_id)
+                    fan: Wallet = app.repository.get(fan_id)
+                    creator: Wallet = app.repository.get(creator_id)
                     fan.debit(1)
                     creator.credit(1)
                     app.save(fan, creator)

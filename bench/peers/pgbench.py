@@ -34,6 +34,13 @@ def init(server_url: str, database: str, scale: int = 8) -> None:
                    capture_output=True)
 
 
+def _required(pattern: str, report: str) -> str:
+    """The first group of a line pgbench always prints; a report without it is no result."""
+    if (found := re.search(pattern, report)) is None:
+        raise RuntimeError(f"pgbench printed no {pattern!r}: {report[-500:]}")
+    return found.group(1)
+
+
 def run(server_url: str, database: str, clients: int, seconds: int) -> dict:
     args, env = _conn_args(server_url, database)
     meter, kids = cost.Meter(), resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -45,8 +52,8 @@ def run(server_url: str, database: str, clients: int, seconds: int) -> dict:
     client = (kids_after.ru_utime + kids_after.ru_stime) - (kids.ru_utime + kids.ru_stime)
     txs = re.search(r"number of transactions actually processed: (\d+)", done.stdout)
     spent = cost.breakdown(before, after, int(txs.group(1)) if txs else 0, client)
-    tps = float(re.search(r"tps = ([\d.]+) \(without initial", done.stdout).group(1))
-    avg = float(re.search(r"latency average = ([\d.]+) ms", done.stdout).group(1))
+    tps = float(_required(r"tps = ([\d.]+) \(without initial", done.stdout))
+    avg = float(_required(r"latency average = ([\d.]+) ms", done.stdout))
     failed = re.search(r"number of failed transactions: (\d+)", done.stdout)
     return {"peer": "pgbench", "workload": f"tpcb-like, {clients} clients", "clients": clients,
             "rate": tps, "latency_avg_ms": avg, "errors": int(failed.group(1)) if failed else 0,
