@@ -55,9 +55,9 @@ addresses: venv
 test: venv
 	$(BIN)/python -m pytest -q
 
-## Unit tests only (no infrastructure).
+## Unit tests only (tests/unit: no Kafka, no PostgreSQL, no processes), in seconds.
 test-fast: venv
-	$(BIN)/python -m pytest -q -m "not integration and not e2e" tests/unit
+	$(BIN)/python -m pytest -q tests/unit
 
 ## Check every invariant across the stores, topics and read models (exits non-zero naming each).
 reconcile: venv
