@@ -13,8 +13,9 @@ import random
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any, Literal
 
 from eventkit.codec import encode, new_envelope
 from schemas import topics
@@ -25,6 +26,7 @@ from schemas.money import Money
 from services.projections.read_models import READ_MODELS
 
 START = datetime(2026, 3, 1, 22, 0, tzinfo=UTC)  # runs across several UTC days
+CHANNELS: tuple[Literal["web", "in_app"], ...] = ("web", "in_app")
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ class Stream:
         user, pid = self.rng.choice(self.users), self.uid()
         coins = self.rng.choice([70, 350, 700, 1400, 3500])
         country, currency = self.rng.choice([("US", "USD"), ("GB", "GBP"), ("DE", "EUR")])
-        channel = self.rng.choice(["web", "in_app"])
+        channel = self.rng.choice(CHANNELS)
         price = Money(amount_minor=coins * 13 // 10, currency=currency)
         agg = f"purchase-{pid}"
         self.emit(topics.RECHARGE_EVENTS, agg, recharge.PurchaseCreated(
@@ -227,17 +229,19 @@ def expected(published: list[Published]) -> dict[str, dict]:
         if m.envelope.id not in seen:
             seen.add(m.envelope.id)
             unique.append(m.envelope)
-    wallets = defaultdict(lambda: [0, 0, 0, 0, 0, 0])
-    statements = defaultdict(lambda: [0, 0])
-    creators = defaultdict(lambda: [0, 0, 0, 0, 0, 0, 0])
-    per_stream = defaultdict(lambda: [0, 0])
-    per_day = defaultdict(lambda: [0, 0, 0])
-    gifters = defaultdict(lambda: [0, 0])
-    combos = defaultdict(lambda: [0, 0, 0])
-    items = defaultdict(lambda: [0, 0, None, 0])
-    purchases = defaultdict(lambda: [False, False, False, 0, None, None])
-    commission = defaultdict(lambda: [0, 0, Decimal(0)])
-    payouts = defaultdict(lambda: [False, False, False])
+    wallets: defaultdict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0, 0])
+    statements: defaultdict[str, list[int]] = defaultdict(lambda: [0, 0])
+    creators: defaultdict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0, 0, 0])
+    per_stream: defaultdict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    per_day: defaultdict[tuple[str, date], list[int]] = defaultdict(lambda: [0, 0, 0])
+    gifters: defaultdict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    combos: defaultdict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+    items: defaultdict[str, list[Any]] = defaultdict(lambda: [0, 0, None, 0])
+    purchases: defaultdict[str, list[Any]] = defaultdict(
+        lambda: [False, False, False, 0, None, None])
+    commission: defaultdict[tuple[date, str], list[Any]] = defaultdict(
+        lambda: [0, 0, Decimal(0)])
+    payouts: defaultdict[str, list[bool]] = defaultdict(lambda: [False, False, False])
     for e in unique:
         d, t = e.data, e.time
         day = t.astimezone(UTC).date()
