@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from eventkit.db import init_connection
 from eventkit.failures import describe, is_permanent
@@ -105,7 +105,7 @@ class Replay:
         ConsumerRecord has Incoming's fields, so it is used as is)."""
         while self.remaining():
             got = await self.consumer.getmany(timeout_ms=500, max_records=self.batch_size)
-            batch = []
+            batch: list[ConsumerRecord] = []
             for tp, records in got.items():
                 if not records:
                     continue

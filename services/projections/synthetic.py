@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
 from eventkit.codec import encode, new_envelope
 from schemas import topics
@@ -26,7 +26,7 @@ from schemas.money import Money
 from services.projections.read_models import READ_MODELS
 
 START = datetime(2026, 3, 1, 22, 0, tzinfo=UTC)  # runs across several UTC days
-CHANNELS: tuple[Literal["web", "in_app"], ...] = ("web", "in_app")
+CHANNELS: tuple[recharge.Channel, ...] = ("web", "in_app")
 
 
 @dataclass(frozen=True)

@@ -93,7 +93,10 @@ async def place_ban(body: BanCreate, admin: AdminDep, key: IdempotencyKey, reque
         ban_id = f"adm-{uuid4()}"
         await bans.place(conn, ban_id, body.user_id, list(dict.fromkeys(body.scopes)),
                          f"{body.reason} (by {admin.user_id})", "admin", body.expires_at)
-        return 201, BanPublic(**dict(await bans.get(conn, ban_id))).model_dump(mode="json")
+        placed = await bans.get(conn, ban_id)
+        if placed is None:  # placed in this transaction, so never: said for the type checker
+            raise BanNotFound(ban_id)
+        return 201, BanPublic(**dict(placed)).model_dump(mode="json")
 
     return await respond_once(request, response, admin.user_id, key, body, work, BanPublic)
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
+from schemas.events.recharge import Channel
 from schemas.money import Money, recordable
 
 CATALOG_FILE = Path(__file__).with_name("catalog.json")
@@ -32,7 +33,7 @@ class AmountOutOfRange(ValueError):
 class Quote:
     bundle_id: str
     coins: int
-    channel: str
+    channel: Channel
     price: Money
     settlement: Money
     fee: Money
@@ -76,13 +77,13 @@ class Catalog:
     def currency_for(self, country: str | None) -> str:
         return self.price_list_for(country)[1]["currency"]
 
-    def offers(self, country: str | None, channel: str) -> list[Offer]:
+    def offers(self, country: str | None, channel: Channel) -> list[Offer]:
         _, plist = self.price_list_for(country)
         return [Offer(bundle_id, b["coins"], Money(amount_minor=b[channel],
                                                    currency=plist["currency"]))
                 for bundle_id, b in plist["bundles"].items()]
 
-    def quote(self, bundle_id: str, country: str | None, channel: str) -> Quote:
+    def quote(self, bundle_id: str, country: str | None, channel: Channel) -> Quote:
         name, plist = self.price_list_for(country)
         bundle = plist["bundles"].get(bundle_id)
         if bundle is None:
@@ -91,7 +92,7 @@ class Catalog:
         price = Money(amount_minor=bundle[channel], currency=plist["currency"])
         return self._settle(bundle_id, bundle["coins"], channel, price, name)
 
-    def quote_custom(self, coins: int, country: str | None, channel: str) -> Quote:
+    def quote_custom(self, coins: int, country: str | None, channel: Channel) -> Quote:
         low, high = self.custom_range
         if not low <= coins <= high:
             raise AmountOutOfRange(f"a custom amount must be {low}..{high} coins, not {coins}")
@@ -101,7 +102,7 @@ class Catalog:
                       currency=plist["currency"])
         return self._settle(CUSTOM, coins, channel, price, name)
 
-    def _settle(self, bundle_id: str, coins: int, channel: str, price: Money,
+    def _settle(self, bundle_id: str, coins: int, channel: Channel, price: Money,
                 price_list: str) -> Quote:
         rates = self.raw["rates"]
         settle_ccy = self.settlement_currency

@@ -157,6 +157,8 @@ async def create_purchase(body: PurchaseCreate, caller: CallerDep, key: Idempote
     why = refusal(load_policy(), caller.country, caller.birthdate, caller.account_type, now)
     if why:
         raise NotEligible(why)
+    country = caller.country
+    assert country is not None  # refusal() refuses an unknown country
     quote = quote_for(body, caller)
     provider, local = app.state.provider, app.state.recharge_settings
     if not provider.accepts(body.payment_method):
@@ -190,7 +192,7 @@ async def create_purchase(body: PurchaseCreate, caller: CallerDep, key: Idempote
             now + timedelta(seconds=local.payment_timeout_seconds))
         event = await emit(conn, purchase_id, 1, PurchaseCreated(
             purchase_id=str(purchase_id), user_id=caller.user_id, bundle_id=quote.bundle_id,
-            coins=quote.coins, country=caller.country, channel=quote.channel, price=quote.price,
+            coins=quote.coins, country=country, channel=quote.channel, price=quote.price,
             catalog_version=quote.catalog_version, provider=provider.name,
             provider_txn_id=txn), caller.user_id)
         return 202, public(row, event.id).model_dump(mode="json")
