@@ -11,11 +11,10 @@ from uuid import UUID
 
 import asyncpg
 
-from eventkit.codec import new_envelope
 from eventkit.eventstore import append
+from eventkit.streams import EventStreams
 from schemas import topics
 from schemas.envelope import Envelope
-from schemas.events.base import Payload
 from schemas.events.payout import (
     DiamondsCredited,
     DiamondsReleased,
@@ -30,18 +29,10 @@ SOURCE = "/coinstream/payout"
 OPEN = ["pending", "submitted"]  # sent (or about to be sent) to a provider, not yet settled
 
 
-def stream(creator_id: str) -> str:
-    return f"creator-{creator_id}"
-
-
-async def emit(conn, creator_id: str, version: int, payload: Payload,
-               cause: Envelope | None = None) -> Envelope:
-    event = new_envelope(SOURCE, payload, aggregate_id=stream(creator_id),
-                         aggregate_version=version,
-                         correlation_id=cause.correlationid if cause else None,
-                         causation_id=cause.id if cause else None)
-    await append(conn, topics.PAYOUT_EVENTS, event)
-    return event
+# A creator's diamonds and payouts: one event stream per creator, `creator-<id>`, about the
+# creator: `emit(conn, creator_id, version, payload, cause=...)`.
+CREATORS = EventStreams(source=SOURCE, topic=topics.PAYOUT_EVENTS, prefix="creator")
+emit = CREATORS.emit
 
 
 async def bump_version(conn, creator_id: str) -> int:
@@ -88,7 +79,7 @@ async def credit(conn, cause: Envelope, c: Credit, reserve: Reserve) -> int:
         creator_id=c.creator_id, gift_event_id=str(cause.id), gift_id=c.source_id,
         stream_id=c.stream_id, coins=c.coins, diamonds_per_coin=c.diamonds_per_coin,
         reserve_percent=reserve_percent(reserve), diamonds=diamonds, held=held,
-        release_at=release_at, earned_after=row["earned"]), cause)
+        release_at=release_at, earned_after=row["earned"]), cause=cause)
     return diamonds
 
 
@@ -144,13 +135,11 @@ async def credit_many(conn, credits: list[tuple[Envelope, Credit]], reserve: Res
     for cause, c, diamonds, held, release_at in figures:
         state = creators[c.creator_id]
         state[0], state[1], state[2] = state[0] + diamonds, state[1] + held, state[2] + 1
-        events.append(new_envelope(SOURCE, DiamondsCredited(
+        events.append(CREATORS.envelope(c.creator_id, state[2], DiamondsCredited(
             creator_id=c.creator_id, gift_event_id=str(cause.id), gift_id=c.source_id,
             stream_id=c.stream_id, coins=c.coins, diamonds_per_coin=c.diamonds_per_coin,
             reserve_percent=reserve_percent(reserve), diamonds=diamonds, held=held,
-            release_at=release_at, earned_after=state[0]), aggregate_id=stream(c.creator_id),
-            aggregate_version=state[2], correlation_id=cause.correlationid,
-            causation_id=cause.id))
+            release_at=release_at, earned_after=state[0]), cause=cause))
     await conn.execute(_UPDATE_CREATORS, touched, *[[creators[t][i] for t in touched]
                                                     for i in range(3)])
     await append(conn, topics.PAYOUT_EVENTS, *events)

@@ -10,24 +10,15 @@ from datetime import datetime
 
 import asyncpg
 
-from eventkit.codec import new_envelope
-from eventkit.eventstore import append
+from eventkit.streams import EventStreams
 from schemas import topics
 from schemas.envelope import Envelope
 from schemas.events.sanctions import TransactionBanLifted, TransactionBanPlaced
 
 SOURCE = "/coinstream/recharge"
 COLUMNS = "ban_id, user_id, scopes, reason, source, expires_at, placed_at, lifted_at"
-
-
-async def _emit(conn, ban_id: str, version: int, payload, user_id: str,
-                cause: Envelope | None) -> Envelope:
-    event = new_envelope(SOURCE, payload, aggregate_id=f"ban-{ban_id}",
-                         aggregate_version=version, subject=user_id,
-                         correlation_id=cause.correlationid if cause else None,
-                         causation_id=cause.id if cause else None)
-    await append(conn, topics.SANCTIONS_EVENTS, event)
-    return event
+# A ban's events are about the banned user: `BANS.emit(conn, ban_id, version, payload, user_id)`.
+BANS = EventStreams(source=SOURCE, topic=topics.SANCTIONS_EVENTS, prefix="ban")
 
 
 async def place(conn: asyncpg.Connection, ban_id: str, user_id: str, scopes: list[str],
@@ -40,9 +31,9 @@ async def place(conn: asyncpg.Connection, ban_id: str, user_id: str, scopes: lis
         " RETURNING true", ban_id, user_id, scopes, reason, source, expires_at)
     if not fresh:
         return None
-    return await _emit(conn, ban_id, 1, TransactionBanPlaced(
+    return await BANS.emit(conn, ban_id, 1, TransactionBanPlaced(
         ban_id=ban_id, user_id=user_id, scopes=scopes, reason=reason, source=source,
-        expires_at=expires_at), user_id, cause)
+        expires_at=expires_at), user_id, cause=cause)
 
 
 async def lift(conn: asyncpg.Connection, ban_id: str, user_id: str, reason: str, source: str,
@@ -58,9 +49,9 @@ async def lift(conn: asyncpg.Connection, ban_id: str, user_id: str, reason: str,
             " ($1, $2, $3, $4, now()) ON CONFLICT (ban_id) DO NOTHING",
             ban_id, user_id, reason, source)
         return None
-    return await _emit(conn, ban_id, 2, TransactionBanLifted(
+    return await BANS.emit(conn, ban_id, 2, TransactionBanLifted(
         ban_id=ban_id, user_id=row["user_id"], reason=reason, source=source),
-        row["user_id"], cause)
+        row["user_id"], cause=cause)
 
 
 async def active(conn: asyncpg.Connection, user_id: str, scope: str,

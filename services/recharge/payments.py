@@ -16,12 +16,10 @@ from uuid import UUID
 
 import asyncpg
 
-from eventkit.codec import new_envelope
 from eventkit.db import each_locked
-from eventkit.eventstore import append
+from eventkit.streams import EventStreams
 from schemas import topics
 from schemas.envelope import Envelope
-from schemas.events.base import Payload
 from schemas.events.recharge import (
     CoinPurchased,
     CoinsClawedBack,
@@ -38,18 +36,10 @@ log = logging.getLogger(__name__)
 SOURCE = "/coinstream/recharge"
 
 
-def stream(purchase_id: UUID | str) -> str:
-    return f"purchase-{purchase_id}"
-
-
-async def emit(conn, purchase_id: UUID | str, version: int, payload: Payload, user_id: str,
-               cause: Envelope | None = None) -> Envelope:
-    event = new_envelope(SOURCE, payload, aggregate_id=stream(purchase_id),
-                         aggregate_version=version, subject=user_id,
-                         correlation_id=cause.correlationid if cause else None,
-                         causation_id=cause.id if cause else None)
-    await append(conn, topics.RECHARGE_EVENTS, event)
-    return event
+# Every event of a purchase's stream is about its buyer: `emit(conn, purchase_id, version,
+# payload, user_id, cause=...)`.
+PURCHASES = EventStreams(source=SOURCE, topic=topics.RECHARGE_EVENTS, prefix="purchase")
+emit = PURCHASES.emit
 
 
 def _money(amount_minor: int, currency: str) -> Money:
