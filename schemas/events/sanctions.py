@@ -13,6 +13,8 @@ from schemas.text import Id, LongId, Text
 # payout: withdraw · account: a permanent platform ban (blocks everything; withdrawing remaining
 # earnings stays allowed when the payout policy says so).
 BanScope = Literal["buy", "gift", "receive", "payout", "account"]
+BanSource = Literal["admin", "moderation", "fraud"]
+LiftSource = Literal["admin", "moderation"]
 
 
 class TransactionBanPlaced(Payload):
@@ -22,7 +24,7 @@ class TransactionBanPlaced(Payload):
     user_id: Id
     scopes: list[BanScope] = Field(min_length=1)
     reason: Text
-    source: Literal["admin", "moderation", "fraud"]
+    source: BanSource
     expires_at: datetime | None = Field(default=None, description="None = until lifted")
 
 
@@ -32,7 +34,7 @@ class TransactionBanLifted(Payload):
     ban_id: LongId
     user_id: Id
     reason: Text
-    source: Literal["admin", "moderation"]
+    source: LiftSource
 
 
 class PlaceTransactionBan(Payload):

@@ -13,7 +13,13 @@ import asyncpg
 from eventkit.streams import EventStreams
 from schemas import topics
 from schemas.envelope import Envelope
-from schemas.events.sanctions import TransactionBanLifted, TransactionBanPlaced
+from schemas.events.sanctions import (
+    BanScope,
+    BanSource,
+    LiftSource,
+    TransactionBanLifted,
+    TransactionBanPlaced,
+)
 
 SOURCE = "/coinstream/recharge"
 COLUMNS = "ban_id, user_id, scopes, reason, source, expires_at, placed_at, lifted_at"
@@ -21,8 +27,8 @@ COLUMNS = "ban_id, user_id, scopes, reason, source, expires_at, placed_at, lifte
 BANS = EventStreams(source=SOURCE, topic=topics.SANCTIONS_EVENTS, prefix="ban")
 
 
-async def place(conn: asyncpg.Connection, ban_id: str, user_id: str, scopes: list[str],
-                reason: str, source: str, expires_at: datetime | None,
+async def place(conn: asyncpg.Connection, ban_id: str, user_id: str, scopes: list[BanScope],
+                reason: str, source: BanSource, expires_at: datetime | None,
                 cause: Envelope | None = None) -> Envelope | None:
     """Places the ban once (TransactionBanPlaced); None when the id is already known."""
     fresh = await conn.fetchval(
@@ -36,8 +42,8 @@ async def place(conn: asyncpg.Connection, ban_id: str, user_id: str, scopes: lis
         expires_at=expires_at), user_id, cause=cause)
 
 
-async def lift(conn: asyncpg.Connection, ban_id: str, user_id: str, reason: str, source: str,
-               cause: Envelope | None = None) -> Envelope | None:
+async def lift(conn: asyncpg.Connection, ban_id: str, user_id: str, reason: str,
+               source: LiftSource, cause: Envelope | None = None) -> Envelope | None:
     """Lifts a placed ban once (TransactionBanLifted); None when it is unknown or already
     lifted. An unknown one is remembered as lifted, so a late placement stays lifted."""
     row = await conn.fetchrow(

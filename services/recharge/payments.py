@@ -21,6 +21,7 @@ from eventkit.streams import EventStreams
 from schemas import topics
 from schemas.envelope import Envelope
 from schemas.events.recharge import (
+    ClawbackReason,
     CoinPurchased,
     CoinsClawedBack,
     PaymentRefundDue,
@@ -82,7 +83,8 @@ async def fail(conn, purchase_id: UUID, reason: str, detail: str | None,
         provider_txn_id=row["provider_txn_id"]), row["user_id"])
 
 
-async def reverse(conn, purchase_id: UUID, reason_code: str, now: datetime) -> Envelope | None:
+async def reverse(conn, purchase_id: UUID, reason_code: ClawbackReason,
+                  now: datetime) -> Envelope | None:
     """Claws the coins back (the wallet may go negative); fraud codes also ban buying."""
     row = await _move(conn, purchase_id, "reversed", "confirmed", now,
                       reversal_reason=reason_code)
@@ -133,6 +135,7 @@ async def apply_notification(conn, provider: str, n: PaymentNotification,
     else:
         if status == "pending":
             raise NotYetConfirmed("the payment's confirmation has not arrived yet")
+        assert n.reason_code is not None  # PaymentNotification requires one on a reversal
         event = await reverse(conn, pid, n.reason_code, now)
     outcome = "applied" if event else f"ignored: purchase was {status}"
     await conn.execute("UPDATE provider_notifications SET outcome = $3"
