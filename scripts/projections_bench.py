@@ -22,8 +22,8 @@ from infra.namespace import drop_namespace, prepare_namespace
 from services.projections.offsets import end_offsets
 from services.projections.projector import Projector
 from services.projections.rebuild import Replay, rebuild
-from services.projections.synthetic import generate, publish
 from services.projections.worker import source_topics
+from tests.support.synthetic import generate, publish
 
 
 async def naive(settings: Settings, count: int) -> tuple[int, float]:

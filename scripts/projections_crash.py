@@ -1,6 +1,6 @@
 """Crash test of the projections worker: SIGKILL it at random points while a seeded stream of
 generated events flows in, restart it, and check that every read model counts every event
-exactly once (synthetic.expected is the oracle). Prints one row per seed.
+exactly once (tests.support.synthetic.expected is the oracle). Prints one row per seed.
 
     python -m scripts.projections_crash --seeds 20 [--events 3000 --kills 3 --first-seed 1]
 
@@ -24,14 +24,14 @@ import asyncpg
 from eventkit.settings import Settings
 from infra.system import LOGS, ROOT, child_env, free_port
 from services.projections.offsets import end_offsets
-from services.projections.synthetic import (
+from services.projections.worker import source_topics
+from tests.support.synthetic import (
     actual,
     differences,
     expected,
     generate,
     publish,
 )
-from services.projections.worker import source_topics
 
 
 class WorkerProcess:

@@ -12,7 +12,7 @@ from eventkit.db import create_pool
 from scripts import demo
 from scripts.reconcile import reconcile
 from services.projections.rebuild import rebuild
-from services.projections.synthetic import snapshot
+from tests.support.synthetic import snapshot
 
 pytestmark = pytest.mark.e2e
 

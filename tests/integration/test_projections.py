@@ -9,7 +9,7 @@ import pytest
 
 from eventkit.db import create_pool
 from services.projections.projector import Incoming, Projector
-from services.projections.synthetic import actual, differences, expected, generate
+from tests.support.synthetic import actual, differences, expected, generate
 
 
 @pytest.fixture

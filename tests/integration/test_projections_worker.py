@@ -15,7 +15,8 @@ from eventkit.db import create_pool
 from schemas import topics
 from scripts.projections_crash import WorkerProcess, drop_faust_topics, wait_caught_up
 from services.projections.rebuild import rebuild
-from services.projections.synthetic import (
+from tests.support.kafka import read_topic
+from tests.support.synthetic import (
     actual,
     differences,
     expected,
@@ -23,7 +24,6 @@ from services.projections.synthetic import (
     publish,
     snapshot,
 )
-from tests.support.kafka import read_topic
 from tests.support.wallets import coin_purchased
 
 
