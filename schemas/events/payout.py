@@ -7,6 +7,8 @@ from schemas.events.base import Payload
 from schemas.money import Money, Rate
 from schemas.text import Id, LongId, Text
 
+FailureReason = Literal["provider_failure", "rejected", "timeout"]
+
 
 class DiamondsCredited(Payload):
     """The payout service credited a creator for a gift or unlock; `held` of them sit in
@@ -95,7 +97,7 @@ class PayoutFailed(Payload):
     payout_id: Id
     creator_id: Id
     diamonds: int = Field(gt=0)
-    reason: Literal["provider_failure", "rejected", "timeout"]
+    reason: FailureReason
     detail: Text | None = None
 
 

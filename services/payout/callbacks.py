@@ -7,6 +7,7 @@ from pydantic import BaseModel
 
 from eventkit import problems
 from eventkit.webhooks import verified
+from schemas.events.payout import FailureReason
 from services.payout.errors import BadCallback, BadSignature, PayoutNotFound, PayoutNotSettleable
 from services.payout.ledger import OPEN, resolve
 from services.payout.provider import SIGNATURE_HEADER, SandboxCallback
@@ -30,6 +31,7 @@ async def sandbox_callback(
     cb = verified(request.app.state.payout_settings.callback_secret, await request.body(),
                   signature, SandboxCallback, BadSignature, BadCallback)
     pool = request.app.state.pool
+    reason: FailureReason | None
     outcome, reason = ("completed", None) if cb.outcome == "completed" else \
         ("failed", "provider_failure")
     async with pool.acquire() as conn, conn.transaction():

@@ -18,6 +18,7 @@ from schemas.envelope import Envelope
 from schemas.events.payout import (
     DiamondsCredited,
     DiamondsReleased,
+    FailureReason,
     PayoutCompleted,
     PayoutFailed,
 )
@@ -170,7 +171,7 @@ async def release_due(pool: asyncpg.Pool, now: datetime, batch: int = 200) -> in
 
 
 async def resolve(conn, payout_id: UUID, outcome: str, from_statuses: list[str], now: datetime,
-                  reason: str | None = None, detail: str | None = None,
+                  reason: FailureReason | None = None, detail: str | None = None,
                   provider_ref: str | None = None) -> dict | None:
     """Moves a payout to its final outcome (completed | failed | voided) exactly once: the
     conditional UPDATE on status lets only one caller through. Completed moves pending -> paid;
@@ -184,6 +185,7 @@ async def resolve(conn, payout_id: UUID, outcome: str, from_statuses: list[str],
     if row is None:
         return None
     creator_id, diamonds = row["creator_id"], row["diamonds"]
+    payload: PayoutCompleted | PayoutFailed
     if outcome == "completed":
         version = await conn.fetchval(
             "UPDATE creators SET pending = pending - $2, paid = paid + $2,"
@@ -194,6 +196,8 @@ async def resolve(conn, payout_id: UUID, outcome: str, from_statuses: list[str],
             amount=Money(amount_minor=row["amount_minor"], currency=row["currency"]),
             provider_ref=row["provider_ref"] or provider_ref)
     else:
+        if reason is None:
+            raise ValueError(f"a {outcome} payout needs a reason")
         version = await conn.fetchval(
             "UPDATE creators SET pending = pending - $2, version = version + 1,"
             " updated_at = now() WHERE creator_id = $1 RETURNING version", creator_id, diamonds)
