@@ -13,7 +13,7 @@ from eventkit import problems
 from eventkit.auth import CallerDep
 from eventkit.fields import BLANK, Count, Reason, query_int
 from eventkit.http import create_app
-from eventkit.idempotency import IdempotencyKey, request_hash, run_once
+from eventkit.idempotency import IdempotencyKey, respond_once
 from eventkit.settings import Settings
 from schemas.events.payout import PayoutMethodSet, PayoutRequested
 from schemas.money import Money
@@ -173,7 +173,7 @@ def supported(currency: str, cfg: dict) -> str:
                 problems.Unauthorized, UnsupportedCurrency, problems.IdempotencyKeyReused,
                 problems.MissingIdempotencyKey))
 async def put_payout_method(body: PayoutMethodBody, caller: CallerDep, key: IdempotencyKey,
-                            request: Request) -> PayoutMethodPublic:
+                            request: Request, response: Response) -> PayoutMethodPublic:
     supported(body.currency, config(request))
     out = PayoutMethodPublic(kind=body.kind, masked=masked(body), currency=body.currency)
 
@@ -190,9 +190,8 @@ async def put_payout_method(body: PayoutMethodBody, caller: CallerDep, key: Idem
             creator_id=caller.user_id, kind=body.kind, masked=out.masked))
         return 200, out.model_dump(mode="json")
 
-    _, stored, _ = await run_once(request.app.state.pool, caller.user_id, key, request_hash(
-        "PUT /v1/payout-method", body.model_dump(mode="json")), work)
-    return PayoutMethodPublic.model_validate(stored)
+    return await respond_once(request, response, caller.user_id, key, body, work,
+                              PayoutMethodPublic)
 
 
 class PayoutCreate(BaseModel):
@@ -337,13 +336,7 @@ async def request_payout(body: PayoutCreate, caller: CallerDep, key: Idempotency
                            available_after=row["available"])
         return 201, out.model_dump(mode="json")
 
-    status, out, replayed = await run_once(
-        request.app.state.pool, caller.user_id, key,
-        request_hash("POST /v1/payouts", body.model_dump(mode="json")), work)
-    response.status_code = status
-    if replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    return PayoutPublic.model_validate(out)
+    return await respond_once(request, response, caller.user_id, key, body, work, PayoutPublic)
 
 
 def usd_value(diamonds: int, cfg: dict) -> Money:

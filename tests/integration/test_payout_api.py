@@ -6,9 +6,12 @@ from datetime import UTC, date, datetime, timedelta
 
 import orjson
 import pytest
+from pydantic import TypeAdapter
 
+from eventkit.idempotency import request_hash
 from schemas import topics
 from schemas.events.sanctions import TransactionBanLifted, TransactionBanPlaced
+from services.payout.api import PayoutMethodBody
 from services.payout.conversion import load_config
 from services.payout.provider import SIGNATURE_HEADER, sign
 from services.payout.settings import PayoutSettings
@@ -189,6 +192,26 @@ async def test_idempotent_retry_reserves_once(client, prepared, pools):
     assert len({r.json()["payout_id"] for r in replies}) == 1
     assert (await earnings(client, prepared, creator))["pending"] == 2000
 
+
+
+async def test_a_retried_payout_method_replays_and_says_so(client, prepared, pools):
+    creator = new_id("cr")
+    headers = auth(prepared, creator, key="method")
+    first = await client.put("/v1/payout-method", json=BANK, headers=headers)
+    again = await client.put("/v1/payout-method", json=BANK, headers=headers)
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert again.json() == first.json()
+    assert "Idempotent-Replayed" not in first.headers
+    assert again.headers["Idempotent-Replayed"] == "true"
+    other = await client.put("/v1/payout-method", json={**BANK, "account_holder": "Bob"},
+                             headers=headers)
+    assert (other.status_code, other.json()["type"].rsplit("/", 1)[-1]) == (
+        409, "idempotency-key-reused")
+    # Keys stored before still match: the fingerprint is the method, the path and the body.
+    stored = await pools["payout"].fetchval(
+        "SELECT request_hash FROM idempotency_keys WHERE caller = $1 AND key = 'method'", creator)
+    body = TypeAdapter(PayoutMethodBody).validate_python(BANK)
+    assert stored == request_hash("PUT /v1/payout-method", body.model_dump(mode="json"))
 
 # --- bans -----------------------------------------------------------------------------------
 
