@@ -3,7 +3,6 @@ their settlement timeout, releases reserves whose window is over, hands approved
 provider, and lets the sandbox provider redeliver callbacks the API has not answered. Every step
 is safe to run in several workers at once."""
 
-import asyncio
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +12,7 @@ import httpx
 
 from eventkit.db import create_pool, each_locked, migrate, when_database_answers
 from eventkit.settings import Settings
+from eventkit.ticks import every
 from schemas.events.payout import PayoutSubmitted
 from services.payout.conversion import load_config
 from services.payout.ledger import bump_version, emit, release_due, void_overdue
@@ -63,14 +63,12 @@ async def run(settings: Settings) -> None:
             provider = SandboxProvider.from_config(
                 pool, config["sandbox"], local.callback_secret,
                 http_deliver(http, local.sandbox_callback_url()))
-            while True:
-                try:
-                    done = await tick(pool, provider, datetime.now(UTC), config["worker"]["batch"])
-                    done["redelivered"] = await provider.deliver_due()
-                    if any(done.values()):
-                        log.info("worker tick: %s", done)
-                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                    log.warning("worker tick failed (%r); retrying", exc)
-                await asyncio.sleep(config["worker"]["interval_seconds"])
+
+            async def once() -> dict[str, int]:
+                done = await tick(pool, provider, datetime.now(UTC), config["worker"]["batch"])
+                done["redelivered"] = await provider.deliver_due()
+                return done
+
+            await every(config["worker"]["interval_seconds"], once, log)
     finally:
         await pool.close()

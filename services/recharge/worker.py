@@ -3,13 +3,11 @@ whose payment timed out, refunds payments owed back (a success after the timeout
 the sandbox provider redeliver webhooks nobody answered (after an API crash, say). All are safe
 to run in several workers at once."""
 
-import asyncio
 import logging
 from datetime import UTC, datetime
 
-import asyncpg
-
 from eventkit.settings import Settings
+from eventkit.ticks import every
 from services.recharge.payments import expire_overdue, refund_owed
 
 log = logging.getLogger(__name__)
@@ -29,11 +27,4 @@ async def run(settings: Settings) -> None:
     app = create(settings)
     async with app.router.lifespan_context(app):
         interval = app.state.recharge_settings.worker_interval_seconds
-        while True:
-            try:
-                done = await tick(app, datetime.now(UTC))
-                if any(done.values()):
-                    log.info("worker tick: %s", done)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("worker tick failed (%r); retrying", exc)
-            await asyncio.sleep(interval)
+        await every(interval, lambda: tick(app, datetime.now(UTC)), log)
