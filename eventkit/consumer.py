@@ -17,8 +17,10 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
 from eventkit.codec import PoisonMessage, decode
+from eventkit.deadletter import dead_letter_headers
 from eventkit.failures import describe, is_permanent
 from eventkit.kafka import producer
+from eventkit.retry import with_backoff
 from eventkit.settings import Settings
 from schemas import topics
 from schemas.envelope import Envelope
@@ -42,9 +44,7 @@ def _decode(record: ConsumerRecord) -> Decoded:
 
 async def send_dead_letter(dlq_producer, settings: Settings, record: ConsumerRecord,
                            reason: str, group: str) -> None:
-    headers = [("reason", reason.encode()[:4000]), ("topic", record.topic.encode()),
-               ("partition", str(record.partition).encode()),
-               ("offset", str(record.offset).encode()), ("consumer", group.encode())]
+    headers = dead_letter_headers(reason, record.topic, record.partition, record.offset, group)
     await dlq_producer.send_and_wait(settings.topic(topics.DEAD_LETTER), value=record.value,
                                      key=record.key, headers=headers)
 
@@ -177,13 +177,6 @@ class IdempotentConsumer:
                 await self.stop()
 
     async def _apply_with_retry(self, records):
-        delay = 0.2
-        while True:
-            try:
-                return await self.apply(records)
-            except Exception as exc:
-                if is_permanent(exc):  # apply() dead-letters those; never retry one forever
-                    raise
-                log.warning("transient error (%r); retrying batch in %.1fs", exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5)
+        # apply() dead-letters the permanent failures; one escaping is never retried forever.
+        return await with_backoff(lambda: self.apply(records),
+                                  lambda exc: not is_permanent(exc), log)

@@ -15,6 +15,8 @@ import tempfile
 import faust
 
 from eventkit.db import create_pool, when_database_answers
+from eventkit.deadletter import dead_letter_headers
+from eventkit.retry import with_backoff
 from eventkit.settings import Settings
 from schemas import topics
 from services.projections.metrics import LagMonitor
@@ -76,22 +78,14 @@ def create_app(settings: Settings, batch_size: int = 1000, within: float = 0.05,
                 log.warning("dead-lettering %s[%s]@%s: %s", item.topic, item.partition,
                             item.offset, reason)
                 fut = await dead_letter.send(
-                    key=item.key, value=item.value or b"",
-                    headers={"reason": reason.encode()[:4000], "topic": item.topic.encode(),
-                             "partition": str(item.partition).encode(),
-                             "offset": str(item.offset).encode(),
-                             "consumer": b"projections"})
+                    key=item.key, value=item.value or b"", headers=dead_letter_headers(
+                        reason, item.topic, item.partition, item.offset, "projections"))
                 await fut
 
     return app
 
 
 async def _apply_with_retry(projector: Projector, batch: list[Incoming]):
-    delay = 0.2
-    while True:
-        try:
-            return await projector.apply(batch)
-        except Exception as exc:  # noqa: BLE001 - the projector returns the permanent ones
-            log.warning("transient error (%r); retrying batch in %.1fs", exc, delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5)
+    # Every failure is retried: the projector returns the permanent ones itself, and anything
+    # escaping the agent would have faust ack the batch unapplied.
+    return await with_backoff(lambda: projector.apply(batch), lambda exc: True, log)
