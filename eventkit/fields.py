@@ -7,7 +7,7 @@ exactly what the OpenAPI document says, so these types refuse everything else wi
 * `Count`: a body integer that is a JSON number with no fraction (2000, or 2000.0, which JSON
   Schema also calls an integer), never a string ("2000"), a boolean or 2000.5.
 * `query_int(ge, le)`: a query integer written as plain decimal digits ("5", not "5.0", " 5",
-  "5_000"), within bounds the OpenAPI document shows.
+  "5_000"), within bounds the OpenAPI document shows: `Annotated[int, *query_int(1, 50)]`.
 * `Instant`: an RFC 3339 date-time with an offset, given as a string (never a number, never a
   naive time that PostgreSQL would read in its own zone), in UTC. RFC 3339 allows offsets up
   to 23:59, so 0001-01-01T00:00:00+23:59 is valid yet earlier than any Python datetime in UTC:
@@ -68,10 +68,12 @@ def _utc(value: datetime) -> datetime:
         return edge.replace(tzinfo=UTC)
 
 
-def query_int(ge: int, le: int) -> Any:
-    """The bounds come before the digits check: that order keeps them in the document as
-    minimum/maximum (after a validator, FastAPI would print them as unknown keys)."""
-    return Annotated[int, Field(ge=ge, le=le), BeforeValidator(_digits)]
+def query_int(ge: int, le: int) -> tuple[object, ...]:
+    """The metadata of a query integer, unpacked into `Annotated[int, ...]` (a call is no type to
+    a type checker, so the metadata is returned rather than the annotated type). The bounds come
+    before the digits check: that order keeps them in the document as minimum/maximum (after a
+    validator, FastAPI would print them as unknown keys)."""
+    return Field(ge=ge, le=le), BeforeValidator(_digits)
 
 
 Instant = Annotated[AwareDatetime, BeforeValidator(_rfc3339), AfterValidator(_utc)]

@@ -49,10 +49,10 @@ async def get_wallet(caller: CallerDep, request: Request) -> WalletPublic:
 @router.get("/wallet/statement", summary="The caller's wallet history, newest first",
             responses=problems.problem_responses(problems.Unauthorized))
 async def get_statement(caller: CallerDep, request: Request,
-                        limit: Annotated[query_int(1, 500), Query()] = 50,
+                        limit: Annotated[int, *query_int(1, 500), Query()] = 50,
                         # At most 18 digits, as query_int reads them (a bigserial id never
                         # gets near that), so the bound the document shows is the one applied.
-                        before: Annotated[query_int(1, 10**18 - 1) | None, Query(
+                        before: Annotated[Annotated[int, *query_int(1, 10**18 - 1)] | None, Query(
                             description="next_before of the last page")] = None
                         ) -> StatementPage:
     async with request.app.state.pool.acquire() as conn:

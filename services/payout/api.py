@@ -3,7 +3,7 @@ Admin review lives in admin.py, provider callbacks in callbacks.py."""
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, FastAPI, Query, Request, Response
@@ -97,7 +97,7 @@ class EarningsPublic(BaseModel):
 @router.get("/earnings", summary="The caller's diamond balances, per UTC day and per stream",
             responses=problems.problem_responses(problems.Unauthorized))
 async def get_earnings(caller: CallerDep, request: Request,
-                       days: Annotated[query_int(1, 366), Query()] = 30) -> EarningsPublic:
+                       days: Annotated[int, *query_int(1, 366), Query()] = 30) -> EarningsPublic:
     pool, since = request.app.state.pool, clock(request) - timedelta(days=days)
     row = await pool.fetchrow(
         "SELECT earned, held, pending, paid FROM creators WHERE creator_id = $1", caller.user_id)
@@ -120,7 +120,10 @@ async def get_earnings(caller: CallerDep, request: Request,
 # the document lists them as an enum and the body is validated against the same list, so any
 # other code is a 422 validation error before any state is looked at. supported() still checks
 # the config in force for the currency on file.
-PayoutCurrency = Literal[tuple(sorted(load_config()["rates"]["usd_per_unit"]))]
+if TYPE_CHECKING:
+    PayoutCurrency = str  # the configured codes, known only when the config is read
+else:
+    PayoutCurrency = Literal[tuple(sorted(load_config()["rates"]["usd_per_unit"]))]
 
 PAYOUT_CURRENCY = ("The creator's payout currency: payouts are paid in it (converted at the "
                    "recorded FX rate) unless a request names another")
@@ -237,7 +240,7 @@ async def currency_on_file(pool, creator_id: str) -> str | None:
                                                  DailyCapExceeded, UnsupportedCurrency))
 async def quote_payout(
         caller: CallerDep, request: Request,
-        diamonds: Annotated[query_int(1, 10**12), Query(examples=[2000], description=(
+        diamonds: Annotated[int, *query_int(1, 10**12), Query(examples=[2000], description=(
             "At least the minimum payout at the current rates (else 409 below-minimum), at "
             "most the daily maximum (else 409 daily-cap-exceeded)"))],
         currency: Annotated[PayoutCurrency | None, Query(

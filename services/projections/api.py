@@ -129,7 +129,7 @@ async def wallet(caller: CallerDep, request: Request) -> Wallet:
 @router.get("/wallet/statement", summary="The caller's wallet movements, newest first",
             responses=AUTH)
 async def statement(caller: CallerDep, request: Request,
-                    limit: Annotated[query_int(1, 500), Query()] = 50,
+                    limit: Annotated[int, *query_int(1, 500), Query()] = 50,
                     before: Annotated[Instant | None, Query(
                         description="Only movements before this RFC 3339 time (with an "
                                     "offset): the last line's event_time pages on")] = None
@@ -147,7 +147,7 @@ async def statement(caller: CallerDep, request: Request,
 @router.get("/earnings", summary="The calling creator's diamonds: totals, per stream, per day",
             responses=problems.problem_responses(problems.Unauthorized, problems.Forbidden))
 async def earnings(caller: CallerDep, request: Request,
-                   days: Annotated[query_int(1, 366), Query()] = 30) -> Earnings:
+                   days: Annotated[int, *query_int(1, 366), Query()] = 30) -> Earnings:
     if not caller.has("creator"):
         raise problems.Forbidden("creator role required")
     pool = request.app.state.pool
@@ -170,7 +170,7 @@ async def earnings(caller: CallerDep, request: Request,
 @router.get("/streams/{stream_id}/leaderboard", summary="Top gifters and gift combos of a stream",
             responses=AUTH)
 async def leaderboard(stream_id: Annotated[Id, Path()], caller: CallerDep, request: Request,
-                      limit: Annotated[query_int(1, 100), Query()] = 10) -> Leaderboard:
+                      limit: Annotated[int, *query_int(1, 100), Query()] = 10) -> Leaderboard:
     pool = request.app.state.pool
     gifters = await pool.fetch(
         "SELECT rank() OVER (ORDER BY coins DESC) AS rank, sender_id, gifts, quantity, coins"

@@ -223,7 +223,7 @@ class PurchaseList(BaseModel):
 @router.get("/purchases", summary="The caller's purchases, newest first",
             responses=problems.problem_responses(problems.Unauthorized))
 async def list_purchases(caller: CallerDep, request: Request,
-                         limit: Annotated[query_int(1, 200), Query()] = 50) -> PurchaseList:
+                         limit: Annotated[int, *query_int(1, 200), Query()] = 50) -> PurchaseList:
     rows = await request.app.state.pool.fetch(
         "SELECT * FROM purchases WHERE user_id = $1 AND quote IS NOT NULL"
         " ORDER BY created_at DESC LIMIT $2", caller.user_id, limit)
