@@ -68,7 +68,9 @@ class GroupCommit(Generic[C, R]):
             self._ready.clear()
             await self._ready.wait()
         await asyncio.sleep(0)  # let requests already parsed reach the queue
-        batch, keys, later = [], set(), []
+        batch: list[tuple[C, asyncio.Future]] = []
+        later: list[tuple[C, asyncio.Future]] = []
+        keys: set[Hashable] = set()
         while self._queue and len(batch) < self.max_batch:
             item = self._queue.popleft()
             key = self._key(item[0])
