@@ -6,13 +6,15 @@ from schemas.events.base import Payload
 from schemas.money import Coins, Rate
 from schemas.text import Id, Text
 
+ContextKind = Literal["live", "video", "comment"]
+
 
 class GiftContext(BaseModel):
     """Where the gift was sent: a LIVE stream, a video or a comment."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    kind: Literal["live", "video", "comment"]
+    kind: ContextKind
     id: Id
 
 

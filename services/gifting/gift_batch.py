@@ -93,4 +93,5 @@ def outcome(decision: Decision, record: GiftRecord | None,
             return IdempotencyKeyReused(
                 "this Idempotency-Key was first used with a different request body")
         return answer.status, answer.body, True
+    assert not isinstance(decision, Accepted)  # an accepted gift always has its record
     return decision

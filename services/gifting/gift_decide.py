@@ -12,6 +12,7 @@ from uuid import UUID, uuid4
 
 from eventkit.auth import Caller
 from eventkit.problems import DomainError
+from schemas.events.gifting import ContextKind
 from services.gifting.catalog import GiftPrice
 from services.gifting.errors import (
     InsufficientCoins,
@@ -33,7 +34,7 @@ class GiftCommand:
     key: str
     fingerprint: str
     creator_id: str
-    context_kind: str
+    context_kind: ContextKind
     context_id: str
     price: GiftPrice
     catalog_version: int | None  # the catalog the sender was shown, when named

@@ -90,14 +90,15 @@ async def gift_catalog(country: Annotated[ServedCountry, Query(examples=["US"])]
         for code, g in catalog.available_in(country).items()])
 
 
-@router.post("/gifts", status_code=201, summary="Send a gift to a creator",
+@router.post("/gifts", status_code=201, response_model=GiftPublic,
+             summary="Send a gift to a creator",
              responses=problems.problem_responses(
                  problems.Unauthorized, NotEligible, Banned, GiftNotFound, InsufficientCoins,
                  PriceChanged, SelfGift, RecipientNotFound, RecipientNotEligible,
                  problems.IdempotencyKeyReused,
                  problems.MissingIdempotencyKey))
 async def send_gift(body: GiftCreate, caller: CallerDep, key: IdempotencyKey,
-                    request: Request) -> GiftPublic:
+                    request: Request) -> Response:
     """Debits quantity x the gift's price from the caller's wallet and records `GiftSent`.
 
     Refused (and nothing recorded) when the sender is under age, outside an enabled country or
