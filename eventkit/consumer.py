@@ -11,10 +11,11 @@ Only transient failures (connection lost, serialization failure, deadlock, ...) 
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 
 from eventkit.codec import PoisonMessage, decode
 from eventkit.deadletter import dead_letter_headers
@@ -28,22 +29,42 @@ from schemas.events.base import Payload
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[asyncpg.Connection, Envelope, Payload], Awaitable[None]]
+P = TypeVar("P", bound=Payload)
+# Applies one event whose payload is a P (a Handler[GiftSent] takes GiftSent payloads).
+Handler = Callable[[asyncpg.Connection, Envelope, P], Awaitable[None]]
 # Applies several events at once, in order, as the Handler of their type would one by one.
-BatchHandler = Callable[[asyncpg.Connection, list[tuple[Envelope, Payload]]], Awaitable[None]]
-Decoded = tuple[ConsumerRecord, Envelope | None, Payload | None, str | None]
+BatchHandler = Callable[[asyncpg.Connection, Sequence[tuple[Envelope, P]]], Awaitable[None]]
+# By event type name. The registry decodes a type name into one payload class, so a handler
+# filed by handle() under its class's name only ever meets payloads of that class.
+Handlers = dict[str, Handler[Any]]
+BatchHandlers = dict[str, BatchHandler[Any]]
+
+
+def handle(model: type[P], handler: Handler[P]) -> tuple[str, Handler[Any]]:
+    """One entry of a Handlers dict, `dict([handle(GiftSent, on_gift), ...])`: the type checker
+    ties the handler to the payload class whose type name it is filed under."""
+    return model.event_type, handler
+
+
+def handle_batch(model: type[P], handler: BatchHandler[P]) -> tuple[str, BatchHandler[Any]]:
+    """handle() for a BatchHandler."""
+    return model.event_type, handler
+
+
+Event = tuple[Envelope, Payload]
+# A record with its event, or with the reason it is poison.
+Decoded = tuple[ConsumerRecord, Event | str]
 
 
 def _decode(record: ConsumerRecord) -> Decoded:
     try:
-        envelope, payload = decode(record.value)
+        return record, decode(record.value)
     except PoisonMessage as exc:
-        return record, None, None, exc.reason
-    return record, envelope, payload, None
+        return record, exc.reason
 
 
-async def send_dead_letter(dlq_producer, settings: Settings, record: ConsumerRecord,
-                           reason: str, group: str) -> None:
+async def send_dead_letter(dlq_producer: AIOKafkaProducer, settings: Settings,
+                           record: ConsumerRecord, reason: str, group: str) -> None:
     headers = dead_letter_headers(reason, record.topic, record.partition, record.offset, group)
     await dlq_producer.send_and_wait(settings.topic(topics.DEAD_LETTER), value=record.value,
                                      key=record.key, headers=headers)
@@ -51,23 +72,28 @@ async def send_dead_letter(dlq_producer, settings: Settings, record: ConsumerRec
 
 class IdempotentConsumer:
     def __init__(self, settings: Settings, pool: asyncpg.Pool, group: str,
-                 source_topics: list[str], handlers: dict[str, Handler],
-                 batch_handlers: dict[str, BatchHandler] | None = None):
+                 source_topics: list[str], handlers: Handlers,
+                 batch_handlers: BatchHandlers | None = None):
         self.settings, self.pool, self.group = settings, pool, group
         self.source_topics = [settings.topic(t) for t in source_topics]
         self.handlers = handlers
         self.batch_handlers = batch_handlers or {}
         self.consumer: AIOKafkaConsumer | None = None
-        self.dlq = None
+        self.dlq: AIOKafkaProducer | None = None
 
     async def start(self) -> None:
-        self.consumer = AIOKafkaConsumer(
+        self.consumer = consumer = AIOKafkaConsumer(
             *self.source_topics, bootstrap_servers=self.settings.kafka_bootstrap_servers,
             group_id=self.group, enable_auto_commit=False, auto_offset_reset="earliest",
             isolation_level="read_committed")
-        self.dlq = producer(self.settings)
-        await self.dlq.start()
-        await self.consumer.start()
+        self.dlq = dlq = producer(self.settings)
+        await dlq.start()
+        await consumer.start()
+
+    def _started(self) -> tuple[AIOKafkaConsumer, AIOKafkaProducer]:
+        if self.consumer is None or self.dlq is None:
+            raise RuntimeError("the consumer is not started")
+        return self.consumer, self.dlq
 
     async def stop(self) -> None:
         for client in (self.consumer, self.dlq):
@@ -97,45 +123,54 @@ class IdempotentConsumer:
         run of its own. Order is kept, so a run applies exactly as its events would singly."""
         runs: list[list[Decoded]] = []
         for item in decoded:
-            batch = self.batch_handlers.get(item[1].type) if item[1] else None
+            batch = self._batch_of(item)
             last = runs[-1] if runs else None
-            if batch and last and last[0][1] and self.batch_handlers.get(last[0][1].type) is batch:
+            if batch and last and self._batch_of(last[0]) is batch:
                 last.append(item)
             else:
                 runs.append([item])
         return runs
 
-    async def _apply_run(self, conn, run: list[Decoded]) -> list[tuple[ConsumerRecord, str]]:
-        if len(run) > 1:
+    def _batch_of(self, item: Decoded) -> BatchHandler[Any] | None:
+        event = item[1]
+        return None if isinstance(event, str) else self.batch_handlers.get(event[0].type)
+
+    async def _apply_run(self, conn: asyncpg.Connection,
+                         run: list[Decoded]) -> list[tuple[ConsumerRecord, str]]:
+        if len(run) > 1:  # events only, sharing a batch handler (_runs)
+            events = [(record, event) for record, event in run if not isinstance(event, str)]
             try:
                 async with conn.transaction():  # savepoint: a refusal falls back to one by one
-                    await self._apply_together(conn, run)
+                    await self._apply_together(conn, events)
                 return []
             except Exception as exc:
                 if not is_permanent(exc):
                     raise
                 log.warning("a run of %d %s refused together (%s); applying one by one",
-                            len(run), run[0][1].type, describe(exc))
+                            len(run), events[0][1][0].type, describe(exc))
         return [p for item in run if (p := await self._apply_one(conn, item))]
 
-    async def _apply_together(self, conn, run: list[Decoded]) -> None:
+    async def _apply_together(self, conn: asyncpg.Connection,
+                              run: list[tuple[ConsumerRecord, Event]]) -> None:
         fresh = {r["event_id"] for r in await conn.fetch(
             "INSERT INTO processed_events (event_id, topic)"
             " SELECT * FROM unnest($1::uuid[], $2::text[]) ON CONFLICT DO NOTHING"
-            " RETURNING event_id", [e.id for _, e, _, _ in run], [r.topic for r, _, _, _ in run])}
+            " RETURNING event_id", [e.id for _, (e, _) in run], [r.topic for r, _ in run])}
         todo = []
-        for _, envelope, payload, _ in run:
+        for _, (envelope, payload) in run:
             if envelope.id in fresh:
                 fresh.discard(envelope.id)  # a duplicate later in the run is a repeat
                 todo.append((envelope, payload))
         if todo:
-            await self.batch_handlers[run[0][1].type](conn, todo)
+            await self.batch_handlers[run[0][1][0].type](conn, todo)
 
-    async def _apply_one(self, conn, item: Decoded) -> tuple[ConsumerRecord, str] | None:
+    async def _apply_one(self, conn: asyncpg.Connection,
+                         item: Decoded) -> tuple[ConsumerRecord, str] | None:
         """Applies one event under a savepoint; returns it with a reason when it is poison."""
-        record, envelope, payload, reason = item
-        if reason is not None:
-            return record, reason
+        record, event = item
+        if isinstance(event, str):
+            return record, event
+        envelope, payload = event
         handler = self.handlers.get(envelope.type)
         if handler is None:
             return None  # a valid event this service has no interest in
@@ -159,8 +194,9 @@ class IdempotentConsumer:
         while True:
             try:
                 await self.start()
+                consumer, dlq = self._started()
                 while True:
-                    batches = await self.consumer.getmany(timeout_ms=500, max_records=500)
+                    batches = await consumer.getmany(timeout_ms=500, max_records=500)
                     records = [r for batch in batches.values() for r in batch]
                     if not records:
                         continue
@@ -168,15 +204,16 @@ class IdempotentConsumer:
                     for record, reason in poison:
                         log.warning("dead-lettering %s[%s]@%s: %s", record.topic,
                                     record.partition, record.offset, reason)
-                        await send_dead_letter(self.dlq, self.settings, record, reason, self.group)
-                    await self.consumer.commit()
+                        await send_dead_letter(dlq, self.settings, record, reason, self.group)
+                    await consumer.commit()
             except Exception as exc:  # noqa: BLE001 - outage: reconnect, offsets are safe
                 log.warning("consumer %s interrupted (%r); retrying in 1s", self.group, exc)
                 await asyncio.sleep(1)
             finally:
                 await self.stop()
 
-    async def _apply_with_retry(self, records):
+    async def _apply_with_retry(self, records: list[ConsumerRecord]
+                                ) -> list[tuple[ConsumerRecord, str]]:
         # apply() dead-letters the permanent failures; one escaping is never retried forever.
         return await with_backoff(lambda: self.apply(records),
                                   lambda exc: not is_permanent(exc), log)

@@ -16,7 +16,7 @@ from pathlib import Path
 import uvloop
 from fastapi import FastAPI
 
-from eventkit.consumer import BatchHandler, Handler, IdempotentConsumer
+from eventkit.consumer import BatchHandlers, Handlers, IdempotentConsumer
 from eventkit.db import create_pool, migrate, when_database_answers
 from eventkit.outbox import OutboxRelay
 from eventkit.settings import Settings
@@ -29,8 +29,8 @@ class ServiceSpec:
     app_factory: Callable[[Settings], FastAPI] | None = None
     default_port: int = 8000
     consumed_topics: list[str] = field(default_factory=list)
-    handlers: dict[str, Handler] = field(default_factory=dict)
-    batch_handlers: dict[str, BatchHandler] = field(default_factory=dict)
+    handlers: Handlers = field(default_factory=dict)
+    batch_handlers: BatchHandlers = field(default_factory=dict)
 
 
 async def run_consumer(spec: ServiceSpec, settings: Settings) -> None:

@@ -1,38 +1,46 @@
 """What the gifting service does with events it consumes."""
 
-from eventkit.consumer import Handler
+import asyncpg
+
+from eventkit.consumer import Handlers, handle
+from schemas.envelope import Envelope
 from schemas.events.accounts import AccountProfileUpdated
 from schemas.events.recharge import CoinPurchased, CoinsClawedBack
 from schemas.events.sanctions import TransactionBanLifted, TransactionBanPlaced
 from services.gifting import accounts, ledger
 
 
-async def on_coin_purchased(conn, envelope, payload: CoinPurchased) -> None:
+async def on_coin_purchased(conn: asyncpg.Connection, envelope: Envelope,
+                            payload: CoinPurchased) -> None:
     await ledger.credit(conn, payload.user_id, payload.coins, envelope.id, "purchase")
 
 
-async def on_coins_clawed_back(conn, envelope, payload: CoinsClawedBack) -> None:
+async def on_coins_clawed_back(conn: asyncpg.Connection, envelope: Envelope,
+                               payload: CoinsClawedBack) -> None:
     await ledger.credit(conn, payload.user_id, -payload.coins, envelope.id, "clawback")
 
 
-async def on_ban_placed(conn, envelope, payload: TransactionBanPlaced) -> None:
+async def on_ban_placed(conn: asyncpg.Connection, envelope: Envelope,
+                        payload: TransactionBanPlaced) -> None:
     await accounts.place_ban(conn, payload.ban_id, payload.user_id, list(payload.scopes),
                              payload.expires_at)
 
 
-async def on_ban_lifted(conn, envelope, payload: TransactionBanLifted) -> None:
+async def on_ban_lifted(conn: asyncpg.Connection, envelope: Envelope,
+                        payload: TransactionBanLifted) -> None:
     await accounts.lift_ban(conn, payload.ban_id, payload.user_id)
 
 
-async def on_profile(conn, envelope, payload: AccountProfileUpdated) -> None:
+async def on_profile(conn: asyncpg.Connection, envelope: Envelope,
+                     payload: AccountProfileUpdated) -> None:
     await accounts.upsert_profile(conn, payload.user_id, payload.country, payload.birthdate,
                                   payload.account_type)
 
 
-HANDLERS: dict[str, Handler] = {
-    "CoinPurchased": on_coin_purchased,
-    "CoinsClawedBack": on_coins_clawed_back,
-    "TransactionBanPlaced": on_ban_placed,
-    "TransactionBanLifted": on_ban_lifted,
-    "AccountProfileUpdated": on_profile,
-}
+HANDLERS: Handlers = dict([
+    handle(CoinPurchased, on_coin_purchased),
+    handle(CoinsClawedBack, on_coins_clawed_back),
+    handle(TransactionBanPlaced, on_ban_placed),
+    handle(TransactionBanLifted, on_ban_lifted),
+    handle(AccountProfileUpdated, on_profile),
+])

@@ -1,7 +1,12 @@
 """What the payout service does with events it consumes: credits from gifts and unlocks, and
 the transaction bans it must enforce on withdrawals."""
 
-from eventkit.consumer import BatchHandler, Handler
+from collections.abc import Sequence
+
+import asyncpg
+
+from eventkit.consumer import BatchHandlers, Handlers, handle, handle_batch
+from schemas.envelope import Envelope
 from schemas.events.gifting import ContentUnlocked, GiftSent
 from schemas.events.sanctions import TransactionBanLifted, TransactionBanPlaced
 from services.payout.conversion import load_config
@@ -28,20 +33,26 @@ def credit_of(event: GiftSent | ContentUnlocked) -> Credit | None:
                   event.diamonds_per_coin)
 
 
-async def on_earning(conn, envelope, event: GiftSent | ContentUnlocked) -> None:
+async def on_earning(conn: asyncpg.Connection, envelope: Envelope,
+                     event: GiftSent | ContentUnlocked) -> None:
     """Credits the creator (DiamondsCredited), part held in reserve."""
     if (c := credit_of(event)) is not None:
         await credit(conn, envelope, c, reserve())
 
 
-async def on_earnings(conn, events: list[tuple]) -> None:
+Earning = GiftSent | ContentUnlocked
+
+
+async def on_earnings(conn: asyncpg.Connection, events: Sequence[tuple[Envelope, Earning]]
+                      ) -> None:
     """on_earning for a run of gifts and unlocks: one set-based credit for the whole run."""
     credits = [(envelope, c) for envelope, event in events if (c := credit_of(event))]
     if credits:
         await credit_many(conn, credits, reserve())
 
 
-async def on_ban_placed(conn, envelope, ban: TransactionBanPlaced) -> None:
+async def on_ban_placed(conn: asyncpg.Connection, envelope: Envelope,
+                        ban: TransactionBanPlaced) -> None:
     # A lift may arrive first (other partition order); it then already set lifted_at.
     await conn.execute(
         "INSERT INTO bans (ban_id, user_id, scopes, expires_at) VALUES ($1, $2, $3, $4)"
@@ -50,15 +61,18 @@ async def on_ban_placed(conn, envelope, ban: TransactionBanPlaced) -> None:
         ban.ban_id, ban.user_id, list(ban.scopes), ban.expires_at)
 
 
-async def on_ban_lifted(conn, envelope, lift: TransactionBanLifted) -> None:
+async def on_ban_lifted(conn: asyncpg.Connection, envelope: Envelope,
+                        lift: TransactionBanLifted) -> None:
     await conn.execute(
         "INSERT INTO bans (ban_id, user_id, lifted_at) VALUES ($1, $2, $3)"
         " ON CONFLICT (ban_id) DO UPDATE SET lifted_at = EXCLUDED.lifted_at",
         lift.ban_id, lift.user_id, envelope.time)
 
 
-HANDLERS: dict[str, Handler] = {
-    "GiftSent": on_earning, "ContentUnlocked": on_earning,
-    "TransactionBanPlaced": on_ban_placed, "TransactionBanLifted": on_ban_lifted,
-}
-BATCH_HANDLERS: dict[str, BatchHandler] = {"GiftSent": on_earnings, "ContentUnlocked": on_earnings}
+HANDLERS: Handlers = dict([
+    handle(GiftSent, on_earning), handle(ContentUnlocked, on_earning),
+    handle(TransactionBanPlaced, on_ban_placed), handle(TransactionBanLifted, on_ban_lifted),
+])
+BATCH_HANDLERS: BatchHandlers = dict([
+    handle_batch(GiftSent, on_earnings), handle_batch(ContentUnlocked, on_earnings),
+])

@@ -2,19 +2,24 @@
 into bans and announced on the sanctions topic. Moderation's ban ids are kept under a `mod-`
 prefix, apart from admin and fraud bans."""
 
-from eventkit.consumer import Handler
+import asyncpg
+
+from eventkit.consumer import Handlers, handle
+from schemas.envelope import Envelope
 from schemas.events.sanctions import LiftTransactionBan, PlaceTransactionBan
 from services.recharge import bans
 
 
-async def on_place(conn, envelope, cmd: PlaceTransactionBan) -> None:
+async def on_place(conn: asyncpg.Connection, envelope: Envelope,
+                   cmd: PlaceTransactionBan) -> None:
     await bans.place(conn, f"mod-{cmd.ban_id}", cmd.user_id, list(dict.fromkeys(cmd.scopes)),
                      cmd.reason, "moderation", cmd.expires_at, cause=envelope)
 
 
-async def on_lift(conn, envelope, cmd: LiftTransactionBan) -> None:
+async def on_lift(conn: asyncpg.Connection, envelope: Envelope, cmd: LiftTransactionBan) -> None:
     await bans.lift(conn, f"mod-{cmd.ban_id}", cmd.user_id, cmd.reason, "moderation",
                     cause=envelope)
 
 
-HANDLERS: dict[str, Handler] = {"PlaceTransactionBan": on_place, "LiftTransactionBan": on_lift}
+HANDLERS: Handlers = dict([handle(PlaceTransactionBan, on_place),
+                          handle(LiftTransactionBan, on_lift)])
