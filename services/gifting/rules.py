@@ -1,19 +1,9 @@
-"""Pure gifting rules: who may send or receive; the combo a gift belongs to."""
+"""Pure gifting rules: who may send or receive (the combo a gift belongs to: gift_decide)."""
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from uuid import UUID
 
 from services.rules.eligibility import Policy, refusal
-
-
-@dataclass(frozen=True)
-class Combo:
-    """A gift's combo, as gifts.py's statement (_SEND) continued or started it."""
-
-    combo_id: UUID
-    count: int
-    last_at: datetime
 
 
 @dataclass(frozen=True)
