@@ -144,6 +144,31 @@ def _shift(sql: str, offset: int) -> str:
     return _PLACEHOLDER.sub(lambda m: f"${int(m[1]) + offset}", sql)
 
 
+_NAME = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")  # :name, never a ::cast
+
+
+def named(sql: str, **params) -> Statement:
+    """A statement written with :name placeholders, as asyncpg's $1.. and its arguments: a long
+    set-based statement reads by column name instead of by position."""
+    text, names = _numbered(sql)
+    missing = set(names) - params.keys()
+    if missing or len(params) != len(names):
+        raise KeyError(f"placeholders {sorted(names)} but parameters {sorted(params)}")
+    return text, [params[n] for n in names]
+
+
+@functools.cache
+def _numbered(sql: str) -> tuple[str, tuple[str, ...]]:
+    names: list[str] = []
+
+    def number(match: re.Match) -> str:
+        if match[1] not in names:
+            names.append(match[1])
+        return f"${names.index(match[1]) + 1}"
+
+    return _NAME.sub(number, sql), tuple(names)
+
+
 async def create_pool(dsn: str, min_size: int = 2, max_size: int = 20) -> asyncpg.Pool:
     return await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size,
                                      init=init_connection, reset=_keep_session)

@@ -1,5 +1,5 @@
-"""The SQL of a gift batch: set-based statements (one per step, `unnest` over arrays), each
-built from named columns, whatever the batch size.
+"""The SQL of a gift batch: set-based statements (one per step, `unnest` over arrays, with
+:named parameters, one array per column), the same whatever the batch size.
 
 Locks are taken in one global order, the same as every other spend's (an unlock, a single
 gift): idempotency keys by (caller, key), then profiles by user id, then wallets by user id.
@@ -13,6 +13,7 @@ import asyncpg
 import orjson
 
 from eventkit.codec import encode
+from eventkit.db import named
 from schemas.envelope import Envelope
 from services.gifting.gift_decide import BatchRows, Combo, GiftCommand, Wallet
 from services.gifting.rules import Profile
@@ -27,7 +28,7 @@ def _active_ban(users: str, scope: str) -> str:
 
 _CLAIM = """
 INSERT INTO idempotency_keys (caller, key, request_hash)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) ORDER BY 1, 2
+SELECT * FROM unnest(:callers::text[], :keys::text[], :hashes::text[]) ORDER BY 1, 2
 ON CONFLICT DO NOTHING RETURNING caller, key
 """
 
@@ -35,25 +36,26 @@ ON CONFLICT DO NOTHING RETURNING caller, key
 # receive); written only when they changed.
 _REMEMBER = """
 INSERT INTO profiles AS p (user_id, country, birthdate, account_type)
-SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::text[]) ORDER BY 1
+SELECT * FROM unnest(:users::text[], :countries::text[], :birthdates::date[], :types::text[])
+ORDER BY 1
 ON CONFLICT (user_id) DO UPDATE SET country = EXCLUDED.country, birthdate = EXCLUDED.birthdate,
     account_type = EXCLUDED.account_type, updated_at = now()
 WHERE (p.country, p.birthdate, p.account_type)
       IS DISTINCT FROM (EXCLUDED.country, EXCLUDED.birthdate, EXCLUDED.account_type)
 """
 
-# $1 senders, $2 recipients. The wallets are locked (in user order) and read at their latest
-# committed state; profiles and bans are read as of the statement's start, as a single gift does.
+# The wallets are locked (in user order) and read at their latest committed state; profiles
+# and bans are read as of the statement's start, as a single gift does.
 _LOCK_AND_READ = f"""
-WITH w AS (SELECT user_id, balance, version FROM wallets WHERE user_id = ANY($1::text[])
+WITH w AS (SELECT user_id, balance, version FROM wallets WHERE user_id = ANY(:senders::text[])
            ORDER BY user_id FOR UPDATE),
 p AS (SELECT user_id, country, birthdate, account_type FROM profiles
-      WHERE user_id = ANY($2::text[]))
+      WHERE user_id = ANY(:recipients::text[]))
 SELECT (SELECT array_agg(user_id ORDER BY user_id) FROM w) AS wallet_users,
        (SELECT array_agg(balance ORDER BY user_id) FROM w) AS wallet_balances,
        (SELECT array_agg(version ORDER BY user_id) FROM w) AS wallet_versions,
-       ({_active_ban('$1', 'gift')}) AS banned_from_gift,
-       ({_active_ban('$2', 'receive')}) AS banned_from_receive,
+       ({_active_ban(':senders', 'gift')}) AS banned_from_gift,
+       ({_active_ban(':recipients', 'receive')}) AS banned_from_receive,
        (SELECT array_agg(user_id ORDER BY user_id) FROM p) AS profile_users,
        (SELECT array_agg(country ORDER BY user_id) FROM p) AS countries,
        (SELECT array_agg(birthdate ORDER BY user_id) FROM p) AS birthdates,
@@ -66,14 +68,15 @@ _COMBOS = """
 SELECT c.sender_id, c.creator_id, c.context_kind, c.context_id, c.gift_code, c.combo_id, c.count,
        c.last_at
 FROM combos c
-JOIN unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+JOIN unnest(:senders::text[], :creators::text[], :kinds::text[], :contexts::text[],
+            :gift_codes::text[])
      AS k (sender_id, creator_id, context_kind, context_id, gift_code)
   USING (sender_id, creator_id, context_kind, context_id, gift_code)
 """
 
 _REPLAYS = """
 SELECT k.caller, k.key, k.request_hash, k.status_code, k.response FROM idempotency_keys k
-JOIN unnest($1::text[], $2::text[]) AS r (caller, key) USING (caller, key)
+JOIN unnest(:callers::text[], :keys::text[]) AS r (caller, key) USING (caller, key)
 """
 
 # Everything the batch decided, in one statement. Rows keep arrival order (WITH ORDINALITY),
@@ -82,34 +85,40 @@ _WRITE = """
 WITH
 wallet AS (
     UPDATE wallets w SET balance = v.balance, version = v.version, updated_at = now()
-    FROM unnest($1::text[], $2::bigint[], $3::integer[]) AS v (user_id, balance, version)
+    FROM unnest(:wallet_users::text[], :wallet_balances::bigint[], :wallet_versions::integer[])
+        AS v (user_id, balance, version)
     WHERE w.user_id = v.user_id),
 gift AS (
-    SELECT * FROM unnest($4::uuid[], $5::text[], $6::bigint[], $7::bigint[], $8::integer[],
-                         $9::bytea[])
+    SELECT * FROM unnest(:event_ids::uuid[], :senders::text[], :coins::bigint[],
+                         :balances_after::bigint[], :versions::integer[], :values::bytea[])
         WITH ORDINALITY AS g (event_id, user_id, coins, balance_after, version, value, n)),
 ledger AS (
     INSERT INTO wallet_ledger (user_id, event_id, kind, delta, balance_after)
     SELECT user_id, event_id, 'gift', -coins, balance_after FROM gift ORDER BY n),
 event AS (
     INSERT INTO events (event_id, stream_id, version, event_type, data_version, envelope)
-    SELECT event_id, 'wallet-' || user_id, version, $10, $11, convert_from(value, 'UTF8')::jsonb
+    SELECT event_id, 'wallet-' || user_id, version, :event_type, :data_version,
+           convert_from(value, 'UTF8')::jsonb
     FROM gift ORDER BY n),
 outbox AS (
     INSERT INTO outbox (event_id, topic, key, value)
-    SELECT event_id, $12, 'wallet-' || user_id, value FROM gift ORDER BY n),
+    SELECT event_id, :topic, 'wallet-' || user_id, value FROM gift ORDER BY n),
 saved AS (
     UPDATE idempotency_keys k SET status_code = 201, response = r.response::jsonb
-    FROM unnest($13::text[], $14::text[], $15::text[]) AS r (caller, key, response)
+    FROM unnest(:saved_callers::text[], :saved_keys::text[], :responses::text[])
+        AS r (caller, key, response)
     WHERE k.caller = r.caller AND k.key = r.key),
 refused AS (
-    DELETE FROM idempotency_keys k USING unnest($16::text[], $17::text[]) AS r (caller, key)
+    DELETE FROM idempotency_keys k
+    USING unnest(:refused_callers::text[], :refused_keys::text[]) AS r (caller, key)
     WHERE k.caller = r.caller AND k.key = r.key),
 combo AS (
     INSERT INTO combos AS c (sender_id, creator_id, context_kind, context_id, gift_code,
                              combo_id, count, last_at)
-    SELECT * FROM unnest($18::text[], $19::text[], $20::text[], $21::text[], $22::text[],
-                         $23::uuid[], $24::integer[], $25::timestamptz[]) ORDER BY 1, 2, 3, 4, 5
+    SELECT * FROM unnest(:combo_senders::text[], :combo_creators::text[], :combo_kinds::text[],
+                         :combo_contexts::text[], :combo_gift_codes::text[], :combo_ids::uuid[],
+                         :combo_counts::integer[], :combo_last_at::timestamptz[])
+    ORDER BY 1, 2, 3, 4, 5
     ON CONFLICT (sender_id, creator_id, context_kind, context_id, gift_code) DO UPDATE SET
         combo_id = EXCLUDED.combo_id, count = EXCLUDED.count, last_at = EXCLUDED.last_at)
 SELECT 1
@@ -135,35 +144,42 @@ class GiftRecord:
     response: dict
 
 
-def columns(rows: Iterable[tuple]) -> list[list]:
-    """Rows -> one list per column (the arrays `unnest` takes); empty lists for no rows."""
+def _bound(sql: str, **params) -> tuple:
+    """(SQL, *arguments) for conn.fetch / execute, from :named parameters."""
+    text, args = named(sql, **params)
+    return text, *args
+
+
+def columns(rows: Iterable[tuple], *names: str) -> dict[str, list]:
+    """Rows -> one list per column (the arrays `unnest` takes), by name; empty lists for none."""
     rows = list(rows)
-    return [list(c) for c in zip(*rows, strict=True)] if rows else []
-
-
-def _cols(rows: Iterable[tuple], width: int) -> list[list]:
-    return columns(rows) or [[] for _ in range(width)]
+    cols = [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in names]
+    if len(cols) != len(names):
+        raise ValueError(f"{len(cols)} columns for {names}")
+    return dict(zip(names, cols, strict=True))
 
 
 async def claim(conn: asyncpg.Connection, commands: Sequence[GiftCommand]) -> frozenset:
     """Claims every command's key; returns the (caller, key) pairs claimed now (the others were
     used before). Waits on a key whose first use is still in flight, until it commits."""
-    won = await conn.fetch(_CLAIM, *_cols(
-        ((c.caller.user_id, c.key, c.fingerprint) for c in commands), 3))
+    won = await conn.fetch(*_bound(_CLAIM, **columns(
+        ((c.caller.user_id, c.key, c.fingerprint) for c in commands),
+        "callers", "keys", "hashes")))
     return frozenset((r["caller"], r["key"]) for r in won)
 
 
 async def remember_callers(conn: asyncpg.Connection, commands: Sequence[GiftCommand]) -> None:
     callers = {c.caller.user_id: c.caller for c in commands}
-    await conn.execute(_REMEMBER, *_cols(
-        ((u, c.country, c.birthdate, c.account_type) for u, c in sorted(callers.items())), 4))
+    await conn.execute(*_bound(_REMEMBER, **columns(
+        ((u, c.country, c.birthdate, c.account_type) for u, c in sorted(callers.items())),
+        "users", "countries", "birthdates", "types")))
 
 
 async def lock_and_read(conn: asyncpg.Connection, commands: Sequence[GiftCommand],
                         fresh: frozenset) -> BatchRows:
-    senders = sorted({c.caller.user_id for c in commands})
-    recipients = sorted({c.creator_id for c in commands})
-    row = await conn.fetchrow(_LOCK_AND_READ, senders, recipients)
+    row = await conn.fetchrow(*_bound(
+        _LOCK_AND_READ, senders=sorted({c.caller.user_id for c in commands}),
+        recipients=sorted({c.creator_id for c in commands})))
     wallets = {u: Wallet(b, v) for u, b, v in zip(
         row["wallet_users"] or [], row["wallet_balances"] or [], row["wallet_versions"] or [],
         strict=True)}
@@ -176,7 +192,8 @@ async def lock_and_read(conn: asyncpg.Connection, commands: Sequence[GiftCommand
     keys = sorted({c.combo_key for c in commands if c.claim in fresh})
     combos = {}
     if keys:
-        for r in await conn.fetch(_COMBOS, *columns(keys)):
+        for r in await conn.fetch(*_bound(_COMBOS, **columns(
+                keys, "senders", "creators", "kinds", "contexts", "gift_codes"))):
             combos[(r["sender_id"], r["creator_id"], r["context_kind"], r["context_id"],
                     r["gift_code"])] = Combo(r["combo_id"], r["count"], r["last_at"])
     return BatchRows(fresh=fresh, wallets=wallets, profiles=profiles,
@@ -189,7 +206,7 @@ async def stored_answers(conn: asyncpg.Connection,
                          claims: Sequence[tuple[str, str]]) -> dict[tuple, StoredAnswer]:
     if not claims:
         return {}
-    rows = await conn.fetch(_REPLAYS, *columns(claims))
+    rows = await conn.fetch(*_bound(_REPLAYS, **columns(claims, "callers", "keys")))
     return {(r["caller"], r["key"]): StoredAnswer(r["request_hash"], r["status_code"],
                                                   r["response"]) for r in rows}
 
@@ -199,15 +216,19 @@ async def write(conn: asyncpg.Connection, topic: str, records: Sequence[GiftReco
                 combos: dict[tuple, Combo]) -> None:
     if not records and not refused:
         return
-    event_type = records[0].event.type if records else "GiftSent"
-    data_version = records[0].event.dataversion if records else 1
-    await conn.execute(
-        _WRITE,
-        *_cols(((u, w.balance, w.version) for u, w in sorted(wallets.items())), 3),
-        *_cols(((r.event.id, r.command.caller.user_id, r.coins, r.balance_after,
-                 r.wallet_version, encode(r.event)) for r in records), 6),
-        event_type, data_version, topic,
-        *_cols(((r.command.caller.user_id, r.command.key,
-                 orjson.dumps(r.response).decode()) for r in records), 3),
-        *_cols(refused, 2),
-        *_cols((k + (c.combo_id, c.count, c.last_at) for k, c in sorted(combos.items())), 8))
+    await conn.execute(*_bound(
+        _WRITE, topic=topic,
+        event_type=records[0].event.type if records else "GiftSent",
+        data_version=records[0].event.dataversion if records else 1,
+        **columns(((u, w.balance, w.version) for u, w in sorted(wallets.items())),
+                  "wallet_users", "wallet_balances", "wallet_versions"),
+        **columns(((r.event.id, r.command.caller.user_id, r.coins, r.balance_after,
+                    r.wallet_version, encode(r.event)) for r in records),
+                  "event_ids", "senders", "coins", "balances_after", "versions", "values"),
+        **columns(((r.command.caller.user_id, r.command.key,
+                    orjson.dumps(r.response).decode()) for r in records),
+                  "saved_callers", "saved_keys", "responses"),
+        **columns(refused, "refused_callers", "refused_keys"),
+        **columns((k + (c.combo_id, c.count, c.last_at) for k, c in sorted(combos.items())),
+                  "combo_senders", "combo_creators", "combo_kinds", "combo_contexts",
+                  "combo_gift_codes", "combo_ids", "combo_counts", "combo_last_at")))
