@@ -28,8 +28,8 @@ class Proc:
     pid: int
     ppid: int
     comm: str
-    ticks: int          # utime + stime, its own (all threads)
-    child_ticks: int    # cutime + cstime: children it has reaped (and theirs)
+    ticks: int  # utime + stime, its own (all threads)
+    child_ticks: int  # cutime + cstime: children it has reaped (and theirs)
     cmdline: str = ""
 
     @property
@@ -44,8 +44,14 @@ def parse_stat(text: str, cmdline: str = "") -> Proc:
     pid, _, comm = head.partition(" (")
     f = rest.split()
     # f[0] is field 3 (state): ppid is field 4, utime..cstime fields 14-17.
-    return Proc(pid=int(pid), ppid=int(f[1]), comm=comm, ticks=int(f[11]) + int(f[12]),
-                child_ticks=int(f[13]) + int(f[14]), cmdline=cmdline)
+    return Proc(
+        pid=int(pid),
+        ppid=int(f[1]),
+        comm=comm,
+        ticks=int(f[11]) + int(f[12]),
+        child_ticks=int(f[13]) + int(f[14]),
+        cmdline=cmdline,
+    )
 
 
 def scan(root: Path = Path("/proc")) -> dict[int, Proc]:
@@ -56,8 +62,13 @@ def scan(root: Path = Path("/proc")) -> dict[int, Proc]:
             continue
         try:
             stat = Path(entry.path, "stat").read_text()
-            cmd = Path(entry.path, "cmdline").read_bytes().replace(b"\0", b" ").decode(
-                "utf-8", "replace").strip()
+            cmd = (
+                Path(entry.path, "cmdline")
+                .read_bytes()
+                .replace(b"\0", b" ")
+                .decode("utf-8", "replace")
+                .strip()
+            )
             p = parse_stat(stat, cmd)
         except (OSError, ValueError, IndexError):
             continue
@@ -89,13 +100,18 @@ def tree_ticks(procs: dict[int, Proc], root: int) -> int | None:
 def postmasters(procs: dict[int, Proc]) -> list[int]:
     """PostgreSQL servers: postgres processes whose parent is not one (backends and
     background workers are the postmaster's children)."""
-    return sorted(p.pid for p in procs.values() if p.comm in POSTGRES_NAMES
-                  and (p.ppid not in procs or procs[p.ppid].comm not in POSTGRES_NAMES))
+    return sorted(
+        p.pid
+        for p in procs.values()
+        if p.comm in POSTGRES_NAMES
+        and (p.ppid not in procs or procs[p.ppid].comm not in POSTGRES_NAMES)
+    )
 
 
 def kafka_brokers(procs: dict[int, Proc]) -> list[int]:
-    return sorted(p.pid for p in procs.values()
-                  if p.comm == "java" and " kafka.Kafka " in f" {p.cmdline} ")
+    return sorted(
+        p.pid for p in procs.values() if p.comm == "java" and " kafka.Kafka " in f" {p.cmdline} "
+    )
 
 
 def backend_ticks(procs: dict[int, Proc], postmaster: int, db_prefix: str) -> int:
@@ -121,8 +137,8 @@ def machine_busy_ticks(stat_text: str) -> int:
 
 @dataclass
 class Sample:
-    at: float                                   # time.monotonic()
-    components: dict[str, int]                  # component -> ticks of its trees so far
+    at: float  # time.monotonic()
+    components: dict[str, int]  # component -> ticks of its trees so far
     machine_ticks: int
     own_backend_ticks: int = 0
     pids: dict[str, list[int]] = field(default_factory=dict)
@@ -147,19 +163,29 @@ class Meter:
             if ticks:
                 comps[name] = sum(ticks)
         own = sum(backend_ticks(procs, p, self.db_prefix) for p in roots["postgresql"])
-        return Sample(time.monotonic(), comps, machine_busy_ticks(Path("/proc/stat").read_text()),
-                      own, roots)
+        return Sample(
+            time.monotonic(), comps, machine_busy_ticks(Path("/proc/stat").read_text()), own, roots
+        )
 
 
-def breakdown(before: Sample, after: Sample, accepted: int, generator_cpu: float = 0.0,
-              bench_cpu: float = 0.0, tick: int = TICK) -> dict:
+def breakdown(
+    before: Sample,
+    after: Sample,
+    accepted: int,
+    generator_cpu: float = 0.0,
+    bench_cpu: float = 0.0,
+    tick: int = TICK,
+) -> dict:
     """CPU seconds per component between two samples, the system's total, ms per accepted gift,
     and the share of one core over the window. The generator's CPU (measured by the generator
     itself) and the bench process's own (polling, bookkeeping) are shown apart and not in the
     system's total; `other` is the rest of the machine's busy time."""
     window = max(after.at - before.at, 1e-9)
-    comps = {name: (after.components[name] - before.components[name]) / tick
-             for name in after.components if name in before.components}
+    comps = {
+        name: (after.components[name] - before.components[name]) / tick
+        for name in after.components
+        if name in before.components
+    }
     system = sum(comps.values())
     machine = (after.machine_ticks - before.machine_ticks) / tick
     per = (lambda s: s * 1000 / accepted) if accepted else (lambda s: None)
@@ -169,13 +195,18 @@ def breakdown(before: Sample, after: Sample, accepted: int, generator_cpu: float
         "system_cpu_seconds": round(system, 3),
         "system_cpu_ms_per_gift": per(system),
         "system_cores": round(system / window, 3),
-        "components": {name: {"cpu_seconds": round(s, 3), "ms_per_gift": per(s),
-                              "share": round(s / window, 3)}
-                       for name, s in sorted(comps.items(), key=lambda kv: -kv[1])},
+        "components": {
+            name: {"cpu_seconds": round(s, 3), "ms_per_gift": per(s), "share": round(s / window, 3)}
+            for name, s in sorted(comps.items(), key=lambda kv: -kv[1])
+        },
         "postgresql_bench_backends_seconds": round(
-            (after.own_backend_ticks - before.own_backend_ticks) / tick, 3),
-        "generator": {"cpu_seconds": round(generator_cpu, 3), "ms_per_gift": per(generator_cpu),
-                      "share": round(generator_cpu / window, 3)},
+            (after.own_backend_ticks - before.own_backend_ticks) / tick, 3
+        ),
+        "generator": {
+            "cpu_seconds": round(generator_cpu, 3),
+            "ms_per_gift": per(generator_cpu),
+            "share": round(generator_cpu / window, 3),
+        },
         "bench_process_cpu_seconds": round(bench_cpu, 3),
         "machine_busy_seconds": round(machine, 3),
         "other_cpu_seconds": round(max(0.0, machine - system - generator_cpu - bench_cpu), 3),
@@ -186,9 +217,14 @@ def short(cost: dict, top: int = 6) -> str:
     """One line for the console: the total per gift, then the biggest components."""
     if not cost.get("system_cpu_ms_per_gift"):
         return f"system {cost['system_cpu_seconds']:.2f} s CPU (no gift accepted)"
-    parts = [f"{n} {c['ms_per_gift']:.2f}" for n, c in list(cost["components"].items())[:top]
-             if c["ms_per_gift"] is not None]
+    parts = [
+        f"{n} {c['ms_per_gift']:.2f}"
+        for n, c in list(cost["components"].items())[:top]
+        if c["ms_per_gift"] is not None
+    ]
     gen = cost["generator"]
-    return (f"CPU {cost['system_cpu_ms_per_gift']:.2f} ms/gift = {', '.join(parts)}"
-            f" | generator {gen['ms_per_gift'] or 0:.2f} ms/gift ({gen['share']:.0%} of a core),"
-            f" other work on the box {cost['other_cpu_seconds'] / cost['window_seconds']:.0%}")
+    return (
+        f"CPU {cost['system_cpu_ms_per_gift']:.2f} ms/gift = {', '.join(parts)}"
+        f" | generator {gen['ms_per_gift'] or 0:.2f} ms/gift ({gen['share']:.0%} of a core),"
+        f" other work on the box {cost['other_cpu_seconds'] / cost['window_seconds']:.0%}"
+    )

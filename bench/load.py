@@ -20,14 +20,14 @@ from services.gifting.catalog import load_catalog
 
 @dataclass
 class Plan:
-    url: str                      # e.g. http://127.0.0.1:8002/v1/gifts
-    rate: float                   # offered requests per second (this process's share)
+    url: str  # e.g. http://127.0.0.1:8002/v1/gifts
+    rate: float  # offered requests per second (this process's share)
     duration: float
-    start_at: float               # wall-clock time of the first request (shared by processes)
-    fan_tokens: list[tuple[str, str]]   # (user id, bearer token)
+    start_at: float  # wall-clock time of the first request (shared by processes)
+    fan_tokens: list[tuple[str, str]]  # (user id, bearer token)
     creators: list[str]
-    hot_share: float = 0.0        # share of gifts sent to creators[0]
-    max_in_flight: int = 2000     # beyond this a due request is dropped and counted as errored
+    hot_share: float = 0.0  # share of gifts sent to creators[0]
+    max_in_flight: int = 2000  # beyond this a due request is dropped and counted as errored
     connections: int = 256
     seed: int = 0
 
@@ -39,8 +39,8 @@ class Outcome:
     refused: int = 0
     errored: int = 0
     dropped: int = 0
-    latencies: list[float] = field(default_factory=list)        # accepted, seconds
-    send_lag: list[float] = field(default_factory=list)         # start - scheduled, seconds
+    latencies: list[float] = field(default_factory=list)  # accepted, seconds
+    send_lag: list[float] = field(default_factory=list)  # start - scheduled, seconds
     events: list[tuple[str, float]] = field(default_factory=list)  # (event id, accepted wall)
     statuses: dict[int, int] = field(default_factory=dict)
     cpu_seconds: float = 0.0
@@ -63,16 +63,24 @@ def _body(plan: Plan, rng: random.Random) -> bytes:
         creator = plan.creators[0]
     else:
         creator = plan.creators[rng.randrange(len(plan.creators))]
-    return orjson.dumps({"creator_id": creator, "context": {"kind": "live", "id": "bench"},
-                         "gift_code": "rose", "quantity": 1,
-                         "catalog_version": load_catalog().version})
+    return orjson.dumps(
+        {
+            "creator_id": creator,
+            "context": {"kind": "live", "id": "bench"},
+            "gift_code": "rose",
+            "quantity": 1,
+            "catalog_version": load_catalog().version,
+        }
+    )
 
 
 async def _drive(plan: Plan) -> Outcome:
     rng = random.Random(plan.seed)
     out = Outcome()
-    headers = [{"authorization": f"Bearer {tok}", "content-type": "application/json"}
-               for _, tok in plan.fan_tokens]
+    headers = [
+        {"authorization": f"Bearer {tok}", "content-type": "application/json"}
+        for _, tok in plan.fan_tokens
+    ]
     loop = asyncio.get_running_loop()
     in_flight = 0
     cpu0 = time.process_time()
@@ -81,8 +89,9 @@ async def _drive(plan: Plan) -> Outcome:
         nonlocal in_flight
         out.send_lag.append(loop.time() - due)
         try:
-            async with client.post(plan.url, data=body,
-                                   headers={**h, "idempotency-key": str(uuid.uuid4())}) as r:
+            async with client.post(
+                plan.url, data=body, headers={**h, "idempotency-key": str(uuid.uuid4())}
+            ) as r:
                 status, content = r.status, await r.read()
         except (aiohttp.ClientError, TimeoutError):
             out.errored += 1
@@ -103,8 +112,11 @@ async def _drive(plan: Plan) -> Outcome:
     # each hand-off, so once requests queue the generator itself burns a core and caps the
     # offered rate (~80 gifts/s here while the server sat idle).
     connector = aiohttp.TCPConnector(limit=plan.connections, limit_per_host=plan.connections)
-    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30),
-                                     skip_auto_headers=("User-Agent",)) as client:
+    async with aiohttp.ClientSession(
+        connector=connector,
+        timeout=aiohttp.ClientTimeout(total=30),
+        skip_auto_headers=("User-Agent",),
+    ) as client:
         total = int(plan.rate * plan.duration)
         t0 = loop.time() + max(0.0, plan.start_at - time.time())
         tasks = set()
@@ -120,8 +132,9 @@ async def _drive(plan: Plan) -> Outcome:
                     out.errored += 1
                     continue
                 in_flight += 1
-                task = asyncio.ensure_future(one(due, headers[rng.randrange(len(headers))],
-                                                 _body(plan, rng)))
+                task = asyncio.ensure_future(
+                    one(due, headers[rng.randrange(len(headers))], _body(plan, rng))
+                )
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
             if i < total:
@@ -143,10 +156,16 @@ def open_loop(base: Plan, workers: int = 1) -> Outcome:
         return _run_plan(base)
     plans = []
     for w in range(workers):
-        p = Plan(**{**base.__dict__, "rate": base.rate / workers, "seed": base.seed + w,
-                    "fan_tokens": base.fan_tokens[w::workers] or base.fan_tokens,
-                    "max_in_flight": max(1, base.max_in_flight // workers),
-                    "connections": max(1, base.connections // workers)})
+        p = Plan(
+            **{
+                **base.__dict__,
+                "rate": base.rate / workers,
+                "seed": base.seed + w,
+                "fan_tokens": base.fan_tokens[w::workers] or base.fan_tokens,
+                "max_in_flight": max(1, base.max_in_flight // workers),
+                "connections": max(1, base.connections // workers),
+            }
+        )
         plans.append(p)
     with ProcessPoolExecutor(workers) as pool:
         results = list(pool.map(_run_plan, plans))

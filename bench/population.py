@@ -20,7 +20,7 @@ BUNDLE_COINS = 17_500
 
 @dataclass
 class Population:
-    fans: list[tuple[str, str]]      # (user id, token)
+    fans: list[tuple[str, str]]  # (user id, token)
     creators: list[tuple[str, str]]
     coins_per_fan: int
     seconds: float
@@ -40,18 +40,31 @@ def _h(token: str) -> dict[str, str]:
     return {"authorization": f"Bearer {token}", "idempotency-key": str(uuid.uuid4())}
 
 
-async def populate(settings: Settings, recharge: str, gifting: str, fans: int, creators: int,
-                   coins_per_fan: int, say=print, timeout: float = 300) -> Population:
+async def populate(
+    settings: Settings,
+    recharge: str,
+    gifting: str,
+    fans: int,
+    creators: int,
+    coins_per_fan: int,
+    say=print,
+    timeout: float = 300,
+) -> Population:
     started = time.monotonic()
     tag = uuid.uuid4().hex[:6]
     ttl = 6 * 3600
-    fan_users = [(u, mint_token(settings, u, ttl_seconds=ttl))
-                 for u in (f"bfan-{tag}-{i}" for i in range(fans))]
-    creator_users = [(u, mint_token(settings, u, roles=["creator"], ttl_seconds=ttl))
-                     for u in (f"bcreator-{tag}-{i}" for i in range(creators))]
+    fan_users = [
+        (u, mint_token(settings, u, ttl_seconds=ttl))
+        for u in (f"bfan-{tag}-{i}" for i in range(fans))
+    ]
+    creator_users = [
+        (u, mint_token(settings, u, roles=["creator"], ttl_seconds=ttl))
+        for u in (f"bcreator-{tag}-{i}" for i in range(creators))
+    ]
     bundles = max(1, -(-coins_per_fan // BUNDLE_COINS))
     limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
     async with httpx.AsyncClient(limits=limits, timeout=30) as http:
+
         async def buy(token: str) -> None:
             for attempt in range(5):
                 r = await http.post(f"{recharge}/v1/purchases", headers=_h(token), json=BUNDLE)

@@ -16,14 +16,38 @@ def py_spy() -> str:
 # Leaf frames that mean "waiting": the uvloop loop (Cython, so its epoll wait and any C-level
 # work such as asyncpg's protocol parsing show as the Python frame that called it), idle
 # threads. Shares below are of the remaining, Python-busy samples.
-IDLE = {"Runner.run", "run", "run_until_complete", "run_forever", "Condition.wait", "wait",
-        "select", "_worker"}
+IDLE = {
+    "Runner.run",
+    "run",
+    "run_until_complete",
+    "run_forever",
+    "Condition.wait",
+    "wait",
+    "select",
+    "_worker",
+}
 
 
 def start(pid: int, seconds: float, out: Path) -> subprocess.Popen:
-    return subprocess.Popen([py_spy(), "record", "-p", str(pid), "-d", str(int(seconds)),
-                             "-r", "100", "-f", "raw", "-o", str(out), "--nonblocking"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [
+            py_spy(),
+            "record",
+            "-p",
+            str(pid),
+            "-d",
+            str(int(seconds)),
+            "-r",
+            "100",
+            "-f",
+            "raw",
+            "-o",
+            str(out),
+            "--nonblocking",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def summarise(raw: Path, top: int = 15) -> dict:
@@ -48,9 +72,13 @@ def summarise(raw: Path, top: int = 15) -> dict:
     def rows(counter):
         return [{"function": f, "share": c / total} for f, c in counter.most_common(top)]
 
-    return {"samples": total + idle, "idle_or_native_share": idle / max(total + idle, 1),
-            "busy_samples": total, "self": rows(self_) if total else [],
-            "inclusive": rows(incl) if total else []}
+    return {
+        "samples": total + idle,
+        "idle_or_native_share": idle / max(total + idle, 1),
+        "busy_samples": total,
+        "self": rows(self_) if total else [],
+        "inclusive": rows(incl) if total else [],
+    }
 
 
 def _short(frame: str) -> str:
@@ -58,6 +86,9 @@ def _short(frame: str) -> str:
     name, _, where = frame.partition(" (")
     where = where.rstrip(")").rsplit(":", 1)[0]
     parts = where.split("/")
-    where = "/".join(parts[-2:]) if "site-packages" not in where else \
-        "/".join(parts[parts.index("site-packages") + 1:][:2])
+    where = (
+        "/".join(parts[-2:])
+        if "site-packages" not in where
+        else "/".join(parts[parts.index("site-packages") + 1 :][:2])
+    )
     return f"{name} ({where})"

@@ -39,26 +39,39 @@ def binary(install: bool = True, say=print) -> str | None:
     """The vegeta binary, built on first use with the Go toolchain (None if it cannot be)."""
     if BIN.exists():
         return str(BIN)
-    go = shutil.which("go") or next((g for g in ("/usr/local/go/bin/go", "/usr/lib/go/bin/go")
-                                     if Path(g).exists()), None)
+    go = shutil.which("go") or next(
+        (g for g in ("/usr/local/go/bin/go", "/usr/lib/go/bin/go") if Path(g).exists()), None
+    )
     if not install or not go:
         if install:
             say("  vegeta: no Go toolchain found; using the Python generator")
         return None
     say(f"  vegeta: go install {MODULE}@{VERSION} into {BIN.parent} (once, ~1-2 min) ...")
-    env = {**os.environ, "GOBIN": str(BIN.parent), "GOPATH": str(CACHE / "go"),
-           "GOFLAGS": "-modcacherw", "CGO_ENABLED": "0",
-           # build with the installed Go (vegeta needs 1.22+), never download another toolchain
-           "GOTOOLCHAIN": "local"}
+    env = {
+        **os.environ,
+        "GOBIN": str(BIN.parent),
+        "GOPATH": str(CACHE / "go"),
+        "GOFLAGS": "-modcacherw",
+        "CGO_ENABLED": "0",
+        # build with the installed Go (vegeta needs 1.22+), never download another toolchain
+        "GOTOOLCHAIN": "local",
+    }
     try:
-        done = subprocess.run([go, "install", f"{MODULE}@{VERSION}"], env=env, text=True,
-                              capture_output=True, timeout=900)
+        done = subprocess.run(
+            [go, "install", f"{MODULE}@{VERSION}"],
+            env=env,
+            text=True,
+            capture_output=True,
+            timeout=900,
+        )
     except subprocess.TimeoutExpired:
         say("  vegeta: go install timed out; using the Python generator")
         return None
     if done.returncode or not BIN.exists():
-        say(f"  vegeta: go install failed ({done.stderr.strip()[-300:]}); using the Python "
-            "generator")
+        say(
+            f"  vegeta: go install failed ({done.stderr.strip()[-300:]}); using the Python "
+            "generator"
+        )
         return None
     return str(BIN)
 
@@ -69,13 +82,24 @@ def targets(plan: load.Plan, count: int) -> Iterator[bytes]:
     rng = random.Random(plan.seed)
     auth = [[f"Bearer {tok}"] for _, tok in plan.fan_tokens]
     for _ in range(count):
-        header = {"Authorization": auth[rng.randrange(len(auth))],
-                  "Content-Type": ["application/json"],
-                  # random, not seeded: two steps at one rate share a seed, never a key
-                  "Idempotency-Key": [str(uuid.uuid4())]}
+        header = {
+            "Authorization": auth[rng.randrange(len(auth))],
+            "Content-Type": ["application/json"],
+            # random, not seeded: two steps at one rate share a seed, never a key
+            "Idempotency-Key": [str(uuid.uuid4())],
+        }
         body = load._body(plan, rng)
-        yield orjson.dumps({"method": "POST", "url": plan.url, "header": header,
-                            "body": base64.b64encode(body).decode()}) + b"\n"
+        yield (
+            orjson.dumps(
+                {
+                    "method": "POST",
+                    "url": plan.url,
+                    "header": header,
+                    "body": base64.b64encode(body).decode(),
+                }
+            )
+            + b"\n"
+        )
 
 
 _FRACTION = re.compile(r"(\.\d{6})\d+")
@@ -94,8 +118,16 @@ def parse_results(lines: Iterable[bytes], rate: float, planned: int) -> load.Out
     for line in lines:
         if line.strip():
             r = orjson.loads(line)
-            rows.append((r["seq"], epoch(r["timestamp"]), r["latency"] / 1e9, r["code"],
-                         r.get("error") or "", r.get("body")))
+            rows.append(
+                (
+                    r["seq"],
+                    epoch(r["timestamp"]),
+                    r["latency"] / 1e9,
+                    r["code"],
+                    r.get("error") or "",
+                    r.get("body"),
+                )
+            )
     out = load.Outcome()
     if not rows:
         out.offered = out.dropped = out.errored = planned
@@ -139,20 +171,34 @@ def attack(plan: load.Plan, vegeta: str, on_start=lambda: None) -> load.Outcome:
         on_start()
         with efile.open("wb") as err:
             proc = subprocess.Popen(
-                [vegeta, "attack", "-format=json", f"-targets={tfile}", f"-output={rfile}",
-                 # per 1000 s, so a fractional rate is kept exactly
-                 f"-rate={round(plan.rate * 1000)}/1000s", f"-duration={plan.duration}s",
-                 f"-workers={min(plan.connections, plan.max_in_flight)}",
-                 f"-max-workers={plan.max_in_flight}", f"-connections={plan.connections}",
-                 f"-max-connections={plan.connections}", "-timeout=30s", "-http2=false"],
-                stdout=subprocess.DEVNULL, stderr=err)
+                [
+                    vegeta,
+                    "attack",
+                    "-format=json",
+                    f"-targets={tfile}",
+                    f"-output={rfile}",
+                    # per 1000 s, so a fractional rate is kept exactly
+                    f"-rate={round(plan.rate * 1000)}/1000s",
+                    f"-duration={plan.duration}s",
+                    f"-workers={min(plan.connections, plan.max_in_flight)}",
+                    f"-max-workers={plan.max_in_flight}",
+                    f"-connections={plan.connections}",
+                    f"-max-connections={plan.connections}",
+                    "-timeout=30s",
+                    "-http2=false",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+            )
             _, status, usage = os.wait4(proc.pid, 0)
             proc.returncode = os.waitstatus_to_exitcode(status)
         if proc.returncode:
-            raise RuntimeError(f"vegeta attack exited {proc.returncode}: "
-                               f"{efile.read_text()[-500:]}")
-        enc = subprocess.Popen([vegeta, "encode", "-to", "json", str(rfile)],
-                               stdout=subprocess.PIPE)
+            raise RuntimeError(
+                f"vegeta attack exited {proc.returncode}: {efile.read_text()[-500:]}"
+            )
+        enc = subprocess.Popen(
+            [vegeta, "encode", "-to", "json", str(rfile)], stdout=subprocess.PIPE
+        )
         out = parse_results(enc.stdout or (), plan.rate, planned)  # stdout=PIPE: a stream
         if enc.wait():
             raise RuntimeError(f"vegeta encode exited {enc.returncode}")

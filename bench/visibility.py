@@ -11,8 +11,9 @@ import time
 import asyncpg
 
 
-async def wait_visible(dsn: str, event_ids: list[str], timeout: float = 60
-                       ) -> tuple[list[float], int]:
+async def wait_visible(
+    dsn: str, event_ids: list[str], timeout: float = 60
+) -> tuple[list[float], int]:
     """Waits until every event is projected; returns (visibility latencies in seconds, events
     never seen within timeout)."""
     seen: dict[str, float] = {}
@@ -24,7 +25,9 @@ async def wait_visible(dsn: str, event_ids: list[str], timeout: float = 60
             rows = await conn.fetch(
                 "SELECT event_id::text AS id,"
                 " extract(epoch FROM projected_at - event_time)::float8 AS seconds"
-                " FROM projected_events WHERE event_id = ANY($1::uuid[])", pending)
+                " FROM projected_events WHERE event_id = ANY($1::uuid[])",
+                pending,
+            )
             for r in rows:
                 seen[r["id"]] = r["seconds"]
             pending = [e for e in pending if e not in seen]
@@ -43,8 +46,9 @@ async def wait_processed(dsn: str, event_ids: list[str], timeout: float = 300) -
     try:
         deadline = time.monotonic() + timeout
         while True:
-            done = await conn.fetchval("SELECT count(*) FROM processed_events"
-                                       " WHERE event_id = ANY($1::uuid[])", event_ids)
+            done = await conn.fetchval(
+                "SELECT count(*) FROM processed_events WHERE event_id = ANY($1::uuid[])", event_ids
+            )
             if done >= len(event_ids) or time.monotonic() > deadline:
                 return len(event_ids) - done
             await asyncio.sleep(0.25)

@@ -50,15 +50,29 @@ class Caller(BaseModel):
         return role in self.roles
 
 
-def mint_token(settings: Settings, user_id: str, roles: list[str] | None = None,
-               country: str | None = "US", birthdate: str | None = "1990-01-01",
-               account_type: str = "personal", ttl_seconds: int = 3600) -> str:
+def mint_token(
+    settings: Settings,
+    user_id: str,
+    roles: list[str] | None = None,
+    country: str | None = "US",
+    birthdate: str | None = "1990-01-01",
+    account_type: str = "personal",
+    ttl_seconds: int = 3600,
+) -> str:
     """A signed token for development, tests and the demo (`python -m eventkit.auth USER`).
     Refuses (ValueError) a subject no token check would accept: empty, blank or reserved."""
     now = int(time.time())
-    claims = {"sub": _valid_subject(user_id), "roles": roles or ["fan"], "country": country,
-              "birthdate": birthdate, "account_type": account_type, "iat": now,
-              "exp": now + ttl_seconds, "aud": settings.jwt_audience, "iss": settings.jwt_issuer}
+    claims = {
+        "sub": _valid_subject(user_id),
+        "roles": roles or ["fan"],
+        "country": country,
+        "birthdate": birthdate,
+        "account_type": account_type,
+        "iat": now,
+        "exp": now + ttl_seconds,
+        "aud": settings.jwt_audience,
+        "iss": settings.jwt_issuer,
+    }
     return jwt.encode(claims, settings.jwt_secret, algorithm=ALGORITHM)
 
 
@@ -71,8 +85,9 @@ _CLAIM = {"user_id": "sub"}  # Caller field -> the claim it comes from, where th
 
 
 def verify(settings: Settings, token: str) -> Caller:
-    caller, expires, not_before = _verified(token, settings.jwt_secret, settings.jwt_audience,
-                                            settings.jwt_issuer)
+    caller, expires, not_before = _verified(
+        token, settings.jwt_secret, settings.jwt_audience, settings.jwt_issuer
+    )
     now = time.time()
     if now >= expires:
         raise Unauthorized("invalid token: Signature has expired")
@@ -86,17 +101,26 @@ def verify(settings: Settings, token: str) -> Caller:
 # the check was a sixth of gifting-api's CPU. Only the time checks are redone on each use; a
 # refused token raises and is never kept.
 @lru_cache(maxsize=65536)
-def _verified(token: str, secret: str, audience: str,
-              issuer: str) -> tuple[Caller, float, float]:
+def _verified(token: str, secret: str, audience: str, issuer: str) -> tuple[Caller, float, float]:
     try:
-        claims = jwt.decode(token, secret, algorithms=[ALGORITHM], audience=audience,
-                            issuer=issuer, options={"require": ["sub", "exp", "aud", "iss"]})
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            audience=audience,
+            issuer=issuer,
+            options={"require": ["sub", "exp", "aud", "iss"]},
+        )
         roles = claims.get("roles") or []
         if not isinstance(roles, list):
             raise ValueError("roles must be a list")
-        caller = Caller(user_id=claims["sub"], roles=frozenset(roles),
-                        country=claims.get("country"), birthdate=claims.get("birthdate"),
-                        account_type=claims.get("account_type") or "personal")
+        caller = Caller(
+            user_id=claims["sub"],
+            roles=frozenset(roles),
+            country=claims.get("country"),
+            birthdate=claims.get("birthdate"),
+            account_type=claims.get("account_type") or "personal",
+        )
         return caller, float(claims["exp"]), float(claims.get("nbf", 0))
     except ValidationError as exc:
         fields = [(str(e["loc"][0]), e["msg"]) for e in exc.errors()]
@@ -109,9 +133,9 @@ def _verified(token: str, secret: str, audience: str,
 _bearer = HTTPBearer(auto_error=False)
 
 
-async def current_caller(request: Request,
-                   credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-                   ) -> Caller:
+async def current_caller(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Caller:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("missing bearer token")
     return verify(request.app.state.settings, credentials.credentials)
@@ -138,5 +162,8 @@ if __name__ == "__main__":
     parser.add_argument("--birthdate", default="1990-01-01")
     parser.add_argument("--ttl", type=int, default=86400)
     a = parser.parse_args()
-    print(mint_token(Settings(), a.user_id, a.roles.split(","), a.country, a.birthdate,
-                     ttl_seconds=a.ttl))
+    print(
+        mint_token(
+            Settings(), a.user_id, a.roles.split(","), a.country, a.birthdate, ttl_seconds=a.ttl
+        )
+    )

@@ -18,15 +18,31 @@ class PoisonMessage(Exception):
         self.reason = reason
 
 
-def new_envelope(source: str, payload: Payload, *, aggregate_id: str, aggregate_version: int,
-                 correlation_id: UUID | None = None, causation_id: UUID | None = None,
-                 subject: str | None = None, event_id: UUID | None = None) -> Envelope:
+def new_envelope(
+    source: str,
+    payload: Payload,
+    *,
+    aggregate_id: str,
+    aggregate_version: int,
+    correlation_id: UUID | None = None,
+    causation_id: UUID | None = None,
+    subject: str | None = None,
+    event_id: UUID | None = None,
+) -> Envelope:
     event_id = event_id or uuid4()
     return Envelope(
-        specversion="1.0", id=event_id, time=utcnow(), source=source, type=payload.event_type, dataversion=payload.version,
-        subject=subject or aggregate_id, aggregateid=aggregate_id,
-        aggregateversion=aggregate_version, correlationid=correlation_id or event_id,
-        causationid=causation_id, data=payload.model_dump(mode="json"),
+        specversion="1.0",
+        id=event_id,
+        time=utcnow(),
+        source=source,
+        type=payload.event_type,
+        dataversion=payload.version,
+        subject=subject or aggregate_id,
+        aggregateid=aggregate_id,
+        aggregateversion=aggregate_version,
+        correlationid=correlation_id or event_id,
+        causationid=causation_id,
+        data=payload.model_dump(mode="json"),
     )
 
 
@@ -52,13 +68,15 @@ def decode(raw: bytes | None) -> tuple[Envelope, Payload]:
     try:
         return envelope, model.model_validate(envelope.data)
     except ValidationError as exc:
-        raise PoisonMessage(f"bad {envelope.type} v{envelope.dataversion} payload: "
-                            f"{_errors(exc)}") from None
+        raise PoisonMessage(
+            f"bad {envelope.type} v{envelope.dataversion} payload: {_errors(exc)}"
+        ) from None
 
 
 def _errors(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(map(str, e['loc'])) or '<root>'}: {e['msg']}"
-                     for e in exc.errors()[:5])
+    return "; ".join(
+        f"{'.'.join(map(str, e['loc'])) or '<root>'}: {e['msg']}" for e in exc.errors()[:5]
+    )
 
 
 def fresh_id() -> str:

@@ -63,17 +63,29 @@ def _decode(record: ConsumerRecord) -> Decoded:
         return record, exc.reason
 
 
-async def send_dead_letter(dlq_producer: AIOKafkaProducer, settings: Settings,
-                           record: ConsumerRecord, reason: str, group: str) -> None:
+async def send_dead_letter(
+    dlq_producer: AIOKafkaProducer,
+    settings: Settings,
+    record: ConsumerRecord,
+    reason: str,
+    group: str,
+) -> None:
     headers = dead_letter_headers(reason, record.topic, record.partition, record.offset, group)
-    await dlq_producer.send_and_wait(settings.topic(topics.DEAD_LETTER), value=record.value,
-                                     key=record.key, headers=headers)
+    await dlq_producer.send_and_wait(
+        settings.topic(topics.DEAD_LETTER), value=record.value, key=record.key, headers=headers
+    )
 
 
 class IdempotentConsumer:
-    def __init__(self, settings: Settings, pool: asyncpg.Pool, group: str,
-                 source_topics: list[str], handlers: Handlers,
-                 batch_handlers: BatchHandlers | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        pool: asyncpg.Pool,
+        group: str,
+        source_topics: list[str],
+        handlers: Handlers,
+        batch_handlers: BatchHandlers | None = None,
+    ):
         self.settings, self.pool, self.group = settings, pool, group
         self.source_topics = [settings.topic(t) for t in source_topics]
         self.handlers = handlers
@@ -83,9 +95,13 @@ class IdempotentConsumer:
 
     async def start(self) -> None:
         self.consumer = consumer = AIOKafkaConsumer(
-            *self.source_topics, bootstrap_servers=self.settings.kafka_bootstrap_servers,
-            group_id=self.group, enable_auto_commit=False, auto_offset_reset="earliest",
-            isolation_level="read_committed")
+            *self.source_topics,
+            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            group_id=self.group,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
+        )
         self.dlq = dlq = producer(self.settings)
         await dlq.start()
         await consumer.start()
@@ -135,8 +151,9 @@ class IdempotentConsumer:
         event = item[1]
         return None if isinstance(event, str) else self.batch_handlers.get(event[0].type)
 
-    async def _apply_run(self, conn: asyncpg.Connection,
-                         run: list[Decoded]) -> list[tuple[ConsumerRecord, str]]:
+    async def _apply_run(
+        self, conn: asyncpg.Connection, run: list[Decoded]
+    ) -> list[tuple[ConsumerRecord, str]]:
         if len(run) > 1:  # events only, sharing a batch handler (_runs)
             events = [(record, event) for record, event in run if not isinstance(event, str)]
             try:
@@ -146,16 +163,27 @@ class IdempotentConsumer:
             except Exception as exc:
                 if not is_permanent(exc):
                     raise
-                log.warning("a run of %d %s refused together (%s); applying one by one",
-                            len(run), events[0][1][0].type, describe(exc))
+                log.warning(
+                    "a run of %d %s refused together (%s); applying one by one",
+                    len(run),
+                    events[0][1][0].type,
+                    describe(exc),
+                )
         return [p for item in run if (p := await self._apply_one(conn, item))]
 
-    async def _apply_together(self, conn: asyncpg.Connection,
-                              run: list[tuple[ConsumerRecord, Event]]) -> None:
-        fresh = {r["event_id"] for r in await conn.fetch(
-            "INSERT INTO processed_events (event_id, topic)"
-            " SELECT * FROM unnest($1::uuid[], $2::text[]) ON CONFLICT DO NOTHING"
-            " RETURNING event_id", [e.id for _, (e, _) in run], [r.topic for r, _ in run])}
+    async def _apply_together(
+        self, conn: asyncpg.Connection, run: list[tuple[ConsumerRecord, Event]]
+    ) -> None:
+        fresh = {
+            r["event_id"]
+            for r in await conn.fetch(
+                "INSERT INTO processed_events (event_id, topic)"
+                " SELECT * FROM unnest($1::uuid[], $2::text[]) ON CONFLICT DO NOTHING"
+                " RETURNING event_id",
+                [e.id for _, (e, _) in run],
+                [r.topic for r, _ in run],
+            )
+        }
         todo = []
         for _, (envelope, payload) in run:
             if envelope.id in fresh:
@@ -164,8 +192,9 @@ class IdempotentConsumer:
         if todo:
             await self.batch_handlers[run[0][1][0].type](conn, todo)
 
-    async def _apply_one(self, conn: asyncpg.Connection,
-                         item: Decoded) -> tuple[ConsumerRecord, str] | None:
+    async def _apply_one(
+        self, conn: asyncpg.Connection, item: Decoded
+    ) -> tuple[ConsumerRecord, str] | None:
         """Applies one event under a savepoint; returns it with a reason when it is poison."""
         record, event = item
         if isinstance(event, str):
@@ -178,7 +207,10 @@ class IdempotentConsumer:
             async with conn.transaction():  # savepoint: a refused event undoes only itself
                 fresh = await conn.fetchval(
                     "INSERT INTO processed_events (event_id, topic) VALUES ($1, $2)"
-                    " ON CONFLICT DO NOTHING RETURNING true", envelope.id, record.topic)
+                    " ON CONFLICT DO NOTHING RETURNING true",
+                    envelope.id,
+                    record.topic,
+                )
                 if fresh:
                     await handler(conn, envelope, payload)
         except PoisonMessage as exc:
@@ -202,8 +234,13 @@ class IdempotentConsumer:
                         continue
                     poison = await self._apply_with_retry(records)
                     for record, reason in poison:
-                        log.warning("dead-lettering %s[%s]@%s: %s", record.topic,
-                                    record.partition, record.offset, reason)
+                        log.warning(
+                            "dead-lettering %s[%s]@%s: %s",
+                            record.topic,
+                            record.partition,
+                            record.offset,
+                            reason,
+                        )
                         await send_dead_letter(dlq, self.settings, record, reason, self.group)
                     await consumer.commit()
             except Exception as exc:  # noqa: BLE001 - outage: reconnect, offsets are safe
@@ -212,8 +249,10 @@ class IdempotentConsumer:
             finally:
                 await self.stop()
 
-    async def _apply_with_retry(self, records: list[ConsumerRecord]
-                                ) -> list[tuple[ConsumerRecord, str]]:
+    async def _apply_with_retry(
+        self, records: list[ConsumerRecord]
+    ) -> list[tuple[ConsumerRecord, str]]:
         # apply() dead-letters the permanent failures; one escaping is never retried forever.
-        return await with_backoff(lambda: self.apply(records),
-                                  lambda exc: not is_permanent(exc), log)
+        return await with_backoff(
+            lambda: self.apply(records), lambda exc: not is_permanent(exc), log
+        )

@@ -25,8 +25,7 @@ T = TypeVar("T")
 UNREACHABLE = (OSError, asyncpg.CannotConnectNowError, asyncpg.PostgresConnectionError)
 
 
-async def when_database_answers(attempt: Callable[[], Awaitable[T]],
-                                patience: float = 120.0) -> T:
+async def when_database_answers(attempt: Callable[[], Awaitable[T]], patience: float = 120.0) -> T:
     """Runs `attempt` until the database answers. A process may start before its database or
     during an outage (compose start order, a restart mid-outage): it waits rather than exits."""
     deadline = asyncio.get_running_loop().time() + patience
@@ -97,8 +96,9 @@ async def _private(conn: asyncpg.Connection) -> None:
     analytics migration, to coinstream_analyst). Run under the migration lock, since two
     concurrent GRANT/REVOKEs on one database fail with "tuple concurrently updated"."""
     if await conn.fetchval(
-            "SELECT has_database_privilege('public', current_database(), 'CONNECT')"
-            " OR has_database_privilege('public', current_database(), 'TEMPORARY')"):
+        "SELECT has_database_privilege('public', current_database(), 'CONNECT')"
+        " OR has_database_privilege('public', current_database(), 'TEMPORARY')"
+    ):
         name = await conn.fetchval("SELECT current_database()")
         await conn.execute(f'REVOKE CONNECT, TEMPORARY ON DATABASE "{name}" FROM PUBLIC')
 
@@ -106,8 +106,11 @@ async def _private(conn: asyncpg.Connection) -> None:
 async def init_connection(conn: asyncpg.Connection) -> None:
     # jsonb in and out as Python objects; Decimals become exact strings, never floats.
     await conn.set_type_codec(
-        "jsonb", schema="pg_catalog", format="text",
-        encoder=lambda v: orjson.dumps(v, default=_json_default).decode(), decoder=orjson.loads,
+        "jsonb",
+        schema="pg_catalog",
+        format="text",
+        encoder=lambda v: orjson.dumps(v, default=_json_default).decode(),
+        decoder=orjson.loads,
     )
 
 
@@ -117,7 +120,7 @@ def _json_default(value):
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-Statement = tuple[str, Sequence]   # (SQL with $1.. placeholders, its arguments)
+Statement = tuple[str, Sequence]  # (SQL with $1.. placeholders, its arguments)
 _PLACEHOLDER = re.compile(r"\$(\d+)")
 
 
@@ -170,8 +173,9 @@ def _numbered(sql: str) -> tuple[str, tuple[str, ...]]:
 
 
 async def create_pool(dsn: str, min_size: int = 2, max_size: int = 20) -> asyncpg.Pool:
-    return await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size,
-                                     init=init_connection, reset=_keep_session)
+    return await asyncpg.create_pool(
+        dsn, min_size=min_size, max_size=max_size, init=init_connection, reset=_keep_session
+    )
 
 
 async def _keep_session(conn: asyncpg.Connection) -> None:
@@ -182,9 +186,12 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     transaction left open before calling this."""
 
 
-async def each_locked(pool: asyncpg.Pool, ids: list, lock: str,
-                      handle: Callable[[asyncpg.Connection, asyncpg.Record], Awaitable[None]]
-                      ) -> int:
+async def each_locked(
+    pool: asyncpg.Pool,
+    ids: list,
+    lock: str,
+    handle: Callable[[asyncpg.Connection, asyncpg.Record], Awaitable[None]],
+) -> int:
     """For each id, in a transaction of its own: `lock` ($1 = the id, ending `FOR UPDATE SKIP
     LOCKED`) selects the row if it still qualifies, then `handle(conn, row)` runs while the
     lock is held. A second worker skips the row; a crash before the commit leaves it for the
@@ -197,4 +204,3 @@ async def each_locked(pool: asyncpg.Pool, ids: list, lock: str,
                 await handle(conn, row)
                 handled += 1
     return handled
-

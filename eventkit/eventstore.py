@@ -17,8 +17,17 @@ async def append(conn: asyncpg.Connection, topic: str, *envelopes: Envelope) -> 
         await conn.executemany(
             "INSERT INTO events (event_id, stream_id, version, event_type, data_version, envelope)"
             " VALUES ($1, $2, $3, $4, $5, $6)",
-            [(e.id, e.aggregateid, e.aggregateversion, e.type, e.dataversion,
-              e.model_dump(mode="json")) for e in envelopes],
+            [
+                (
+                    e.id,
+                    e.aggregateid,
+                    e.aggregateversion,
+                    e.type,
+                    e.dataversion,
+                    e.model_dump(mode="json"),
+                )
+                for e in envelopes
+            ],
         )
     except asyncpg.UniqueViolationError as exc:
         raise ConcurrencyConflict(str(exc)) from exc
@@ -28,8 +37,9 @@ async def append(conn: asyncpg.Connection, topic: str, *envelopes: Envelope) -> 
     )
 
 
-async def append_with(conn: asyncpg.Connection, topic: str, envelope: Envelope,
-                      *also: Statement) -> None:
+async def append_with(
+    conn: asyncpg.Connection, topic: str, envelope: Envelope, *also: Statement
+) -> None:
     """append() of one event, together with the caller's own writes of the same transaction
     (e.g. a ledger row, the idempotency response), in one round trip instead of one per write.
 
@@ -37,13 +47,24 @@ async def append_with(conn: asyncpg.Connection, topic: str, envelope: Envelope,
     bytes into its jsonb column."""
     value = encode(envelope)
     sql, args = one_round_trip(
-        ("INSERT INTO events (event_id, stream_id, version, event_type, data_version, envelope)"
-         " VALUES ($1, $2, $3, $4, $5, convert_from($6, 'UTF8')::jsonb)",
-         (envelope.id, envelope.aggregateid, envelope.aggregateversion, envelope.type,
-          envelope.dataversion, value)),
-        ("INSERT INTO outbox (event_id, topic, key, value) VALUES ($1, $2, $3, $4)",
-         (envelope.id, topic, envelope.aggregateid, value)),
-        *also)
+        (
+            "INSERT INTO events (event_id, stream_id, version, event_type, data_version, envelope)"
+            " VALUES ($1, $2, $3, $4, $5, convert_from($6, 'UTF8')::jsonb)",
+            (
+                envelope.id,
+                envelope.aggregateid,
+                envelope.aggregateversion,
+                envelope.type,
+                envelope.dataversion,
+                value,
+            ),
+        ),
+        (
+            "INSERT INTO outbox (event_id, topic, key, value) VALUES ($1, $2, $3, $4)",
+            (envelope.id, topic, envelope.aggregateid, value),
+        ),
+        *also,
+    )
     try:
         await conn.execute(sql, *args)
     except asyncpg.UniqueViolationError as exc:
@@ -54,5 +75,6 @@ async def append_with(conn: asyncpg.Connection, topic: str, envelope: Envelope,
 
 async def read_stream(conn: asyncpg.Connection, stream_id: str) -> list[dict]:
     rows = await conn.fetch(
-        "SELECT envelope FROM events WHERE stream_id = $1 ORDER BY version", stream_id)
+        "SELECT envelope FROM events WHERE stream_id = $1 ORDER BY version", stream_id
+    )
     return [r["envelope"] for r in rows]

@@ -30,8 +30,16 @@ def is_permanent(exc: BaseException) -> bool:
         return True
     if isinstance(exc, asyncpg.PostgresError):
         return (exc.sqlstate or "")[:2] in PERMANENT_SQLSTATE_CLASSES
-    if isinstance(exc, (OSError, asyncio.TimeoutError, asyncpg.InterfaceError,
-                        ConnectionError, asyncio.CancelledError)):
+    if isinstance(
+        exc,
+        (
+            OSError,
+            asyncio.TimeoutError,
+            asyncpg.InterfaceError,
+            ConnectionError,
+            asyncio.CancelledError,
+        ),
+    ):
         return False
     # Anything else a handler raises (a payload that fails a model on the way out, arithmetic
     # on its values) is deterministic in the message: retrying would stall every message after.

@@ -39,8 +39,10 @@ def _number(value: Any) -> Any:
 Count = Annotated[int, BeforeValidator(_number)]
 
 _DIGITS = re.compile(r"^[0-9]{1,18}$")
-_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?"
-                      r"([Zz]|[+-]\d{2}:\d{2})$")
+_RFC3339 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?"
+    r"([Zz]|[+-]\d{2}:\d{2})$"
+)
 
 
 def _digits(value: Any) -> Any:
@@ -55,8 +57,7 @@ def _rfc3339(value: Any) -> Any:
     if isinstance(value, datetime):
         return value
     if not isinstance(value, str) or not _RFC3339.match(value):
-        raise ValueError("must be an RFC 3339 date-time with an offset, "
-                         "e.g. 2026-11-26T08:00:00Z")
+        raise ValueError("must be an RFC 3339 date-time with an offset, e.g. 2026-11-26T08:00:00Z")
     return value
 
 

@@ -25,8 +25,9 @@ Flush = Callable[[list[C]], Awaitable[Sequence[R | BaseException]]]
 
 
 class GroupCommit(Generic[C, R]):
-    def __init__(self, flush: Flush, key: Callable[[C], Hashable], *, max_batch: int = 256,
-                 flushers: int = 2):
+    def __init__(
+        self, flush: Flush, key: Callable[[C], Hashable], *, max_batch: int = 256, flushers: int = 2
+    ):
         self._flush, self._key = flush, key
         self.max_batch, self.flushers = max_batch, flushers
         self._queue: deque[tuple[C, asyncio.Future]] = deque()
@@ -35,8 +36,9 @@ class GroupCommit(Generic[C, R]):
         self.batches = self.commands = 0  # for the bench and the tests: average batch size
 
     def start(self) -> None:
-        self._tasks = [asyncio.create_task(self._run(), name=f"group-commit-{i}")
-                       for i in range(self.flushers)]
+        self._tasks = [
+            asyncio.create_task(self._run(), name=f"group-commit-{i}") for i in range(self.flushers)
+        ]
 
     async def stop(self) -> None:
         """Flushes what is queued, then stops the flushers."""

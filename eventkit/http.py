@@ -16,14 +16,21 @@ from eventkit.settings import Settings
 Hook = Callable[[FastAPI], Awaitable[None]]
 
 
-def create_app(title: str, service: str, settings: Settings, routers: list[APIRouter],
-               on_start: Hook | None = None, description: str = "",
-               on_stop: Hook | None = None) -> FastAPI:
+def create_app(
+    title: str,
+    service: str,
+    settings: Settings,
+    routers: list[APIRouter],
+    on_start: Hook | None = None,
+    description: str = "",
+    on_stop: Hook | None = None,
+) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.pool = await when_database_answers(
-            lambda: create_pool(settings.database_for(service)))
+            lambda: create_pool(settings.database_for(service))
+        )
         if on_start:
             await on_start(app)
         try:
@@ -38,8 +45,13 @@ def create_app(title: str, service: str, settings: Settings, routers: list[APIRo
     # FastAPI's own OpenTelemetry hooks look up the global providers on every request (through
     # os.environ: ~5% of gifting-api's CPU in a gift storm) although nothing here configures
     # them.
-    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan,
-                  telemetry={"tracing": False, "metrics": False, "logs": False})
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="1.0.0",
+        lifespan=lifespan,
+        telemetry={"tracing": False, "metrics": False, "logs": False},
+    )
     app.state.settings = settings
     problems.install(app)
     problems.document(app)
@@ -84,8 +96,13 @@ class _LimitBody:
         return await self.app(scope, _replay([body], receive), send)
 
     async def _refuse(self, scope, receive, send):
-        response = problems.problem_response(413, "payload-too-large", "Request body too large",
-                                             f"limit is {self.max_bytes} bytes", scope["path"])
+        response = problems.problem_response(
+            413,
+            "payload-too-large",
+            "Request body too large",
+            f"limit is {self.max_bytes} bytes",
+            scope["path"],
+        )
         await response(scope, receive, send)
 
 
@@ -103,8 +120,11 @@ def _health_router() -> APIRouter:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/readyz", summary="Readiness: PostgreSQL and Kafka answer",
-                responses={503: {"description": "A dependency is down"}})
+    @router.get(
+        "/readyz",
+        summary="Readiness: PostgreSQL and Kafka answer",
+        responses={503: {"description": "A dependency is down"}},
+    )
     async def readyz(request: Request):
         checks: dict[str, str] = {}
         try:
@@ -120,7 +140,9 @@ def _health_router() -> APIRouter:
         except Exception as exc:  # noqa: BLE001
             checks["kafka"] = f"down: {exc!r}"
         ok = all(v == "ok" for v in checks.values())
-        return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks},
-                            status_code=200 if ok else 503)
+        return JSONResponse(
+            {"status": "ok" if ok else "unavailable", "checks": checks},
+            status_code=200 if ok else 503,
+        )
 
     return router

@@ -28,10 +28,11 @@ Work = Callable[[asyncpg.Connection], Awaitable[tuple[int, dict[str, Any]]]]
 
 # Waits on the unique index while a concurrent request with the same key is in flight; returns
 # a row only when this request is the first.
-CLAIM = ("INSERT INTO idempotency_keys (caller, key, request_hash) VALUES ($1, $2, $3)"
-         " ON CONFLICT DO NOTHING RETURNING true")
-SAVE = ("UPDATE idempotency_keys SET status_code = $3, response = $4"
-        " WHERE caller = $1 AND key = $2")
+CLAIM = (
+    "INSERT INTO idempotency_keys (caller, key, request_hash) VALUES ($1, $2, $3)"
+    " ON CONFLICT DO NOTHING RETURNING true"
+)
+SAVE = "UPDATE idempotency_keys SET status_code = $3, response = $4 WHERE caller = $1 AND key = $2"
 
 
 @dataclass(frozen=True)
@@ -64,8 +65,9 @@ def request_hash(route: str, body: Any) -> str:
     return hashlib.sha256(route.encode() + b"\0" + canonical).hexdigest()
 
 
-async def run_once(pool: asyncpg.Pool, caller: str, key: str, fingerprint: str,
-                   work: Work) -> tuple[int, dict[str, Any], bool]:
+async def run_once(
+    pool: asyncpg.Pool, caller: str, key: str, fingerprint: str, work: Work
+) -> tuple[int, dict[str, Any], bool]:
     """Returns (status, response body, replayed)."""
     async with pool.acquire() as conn, conn.transaction():
         if not await conn.fetchval(CLAIM, caller, key, fingerprint):
@@ -75,8 +77,9 @@ async def run_once(pool: asyncpg.Pool, caller: str, key: str, fingerprint: str,
         return status, body, False
 
 
-async def run_once_folded(pool: asyncpg.Pool, caller: str, key: str, fingerprint: str,
-                          work: FoldedWork) -> tuple[int, dict[str, Any], bool]:
+async def run_once_folded(
+    pool: asyncpg.Pool, caller: str, key: str, fingerprint: str, work: FoldedWork
+) -> tuple[int, dict[str, Any], bool]:
     """run_once for work that claims the key and saves its response itself (see Claim); the
     work returns None when the claim found the key taken."""
     async with pool.acquire() as conn, conn.transaction():
@@ -86,23 +89,33 @@ async def run_once_folded(pool: asyncpg.Pool, caller: str, key: str, fingerprint
         return *done, False
 
 
-async def _replay(conn: asyncpg.Connection, caller: str, key: str,
-                  fingerprint: str) -> tuple[int, dict[str, Any], bool]:
+async def _replay(
+    conn: asyncpg.Connection, caller: str, key: str, fingerprint: str
+) -> tuple[int, dict[str, Any], bool]:
     row = await conn.fetchrow(
         "SELECT request_hash, status_code, response FROM idempotency_keys"
-        " WHERE caller = $1 AND key = $2", caller, key)
+        " WHERE caller = $1 AND key = $2",
+        caller,
+        key,
+    )
     if row["request_hash"] != fingerprint:
         raise IdempotencyKeyReused(
-            "this Idempotency-Key was first used with a different request body")
+            "this Idempotency-Key was first used with a different request body"
+        )
     return row["status_code"], row["response"], True
 
 
 async def idempotency_key(
-    idempotency_key: Annotated[str, Header(
-        description="Client-chosen unique key; a retry with the same key and body replays "
-                    "the first response. Required: without it the command is refused with 400 "
-                    "`idempotency-key-required`",
-        min_length=1, max_length=200)],
+    idempotency_key: Annotated[
+        str,
+        Header(
+            description="Client-chosen unique key; a retry with the same key and body replays "
+            "the first response. Required: without it the command is refused with 400 "
+            "`idempotency-key-required`",
+            min_length=1,
+            max_length=200,
+        ),
+    ],
 ) -> str:
     return idempotency_key
 
@@ -111,16 +124,37 @@ IdempotencyKey = Annotated[str, Depends(idempotency_key)]
 
 
 @overload
-async def respond_once(request: Request, response: Response, caller: str, key: str,
-                       body: BaseModel, work: Work, model: type[M],
-                       folded: Literal[False] = False) -> M: ...
+async def respond_once(
+    request: Request,
+    response: Response,
+    caller: str,
+    key: str,
+    body: BaseModel,
+    work: Work,
+    model: type[M],
+    folded: Literal[False] = False,
+) -> M: ...
 @overload
-async def respond_once(request: Request, response: Response, caller: str, key: str,
-                       body: BaseModel, work: FoldedWork, model: type[M],
-                       folded: Literal[True]) -> M: ...
-async def respond_once(request: Request, response: Response, caller: str, key: str,
-                       body: BaseModel, work: Work | FoldedWork, model: type[M],
-                       folded: bool = False) -> M:
+async def respond_once(
+    request: Request,
+    response: Response,
+    caller: str,
+    key: str,
+    body: BaseModel,
+    work: FoldedWork,
+    model: type[M],
+    folded: Literal[True],
+) -> M: ...
+async def respond_once(
+    request: Request,
+    response: Response,
+    caller: str,
+    key: str,
+    body: BaseModel,
+    work: Work | FoldedWork,
+    model: type[M],
+    folded: bool = False,
+) -> M:
     """run_once (run_once_folded when `folded`) for a FastAPI route: fingerprints method + path
     + body, sets the stored status and an `Idempotent-Replayed: true` header on replays, and
     returns the response model."""
@@ -129,8 +163,9 @@ async def respond_once(request: Request, response: Response, caller: str, key: s
     # The overloads pair `folded` with the kind of work; a checker cannot narrow a union of
     # callables, so the pairing is restated here.
     if folded:
-        status, out, replayed = await run_once_folded(pool, caller, key, fingerprint,
-                                                      cast(FoldedWork, work))
+        status, out, replayed = await run_once_folded(
+            pool, caller, key, fingerprint, cast(FoldedWork, work)
+        )
     else:
         status, out, replayed = await run_once(pool, caller, key, fingerprint, cast(Work, work))
     response.status_code = status

@@ -10,8 +10,13 @@ from schemas import topics
 
 def producer(settings: Settings, **overrides) -> AIOKafkaProducer:
     """Idempotent, acks=all: a retried send is written once and in order per partition."""
-    options = dict(bootstrap_servers=settings.kafka_bootstrap_servers, enable_idempotence=True,
-                   acks="all", linger_ms=2, max_batch_size=256 * 1024)
+    options = dict(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        enable_idempotence=True,
+        acks="all",
+        linger_ms=2,
+        max_batch_size=256 * 1024,
+    )
     options.update(overrides)
     return AIOKafkaProducer(**options)
 
@@ -27,7 +32,8 @@ async def create_topics(settings: Settings, partitions: int = topics.PARTITIONS)
         if missing:
             try:
                 await admin.create_topics(
-                    [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in missing])
+                    [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in missing]
+                )
             except TopicAlreadyExistsError:
                 pass
         return missing
@@ -36,8 +42,9 @@ async def create_topics(settings: Settings, partitions: int = topics.PARTITIONS)
 
 
 async def ping(settings: Settings) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers,
-                                request_timeout_ms=3000)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap_servers, request_timeout_ms=3000
+    )
     await admin.start()
     try:
         await admin.list_topics()

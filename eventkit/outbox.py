@@ -23,8 +23,9 @@ _LEADER_LOCK = 0x0B0C_5E7D
 
 
 class OutboxRelay:
-    def __init__(self, settings: Settings, dsn: str, batch_size: int = 1000,
-                 idle_seconds: float = 0.02):
+    def __init__(
+        self, settings: Settings, dsn: str, batch_size: int = 1000, idle_seconds: float = 0.02
+    ):
         self.settings, self.dsn = settings, dsn
         self.batch_size, self.idle_seconds = batch_size, idle_seconds
         self.conn: asyncpg.Connection | None = None
@@ -55,9 +56,14 @@ class OutboxRelay:
         conn, kafka = self._started()
         rows = await conn.fetch(
             "SELECT id, topic, key, value FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1",
-            self.batch_size)
-        futures = [await kafka.send(self.settings.topic(r["topic"]), value=r["value"],
-                                    key=r["key"].encode()) for r in rows]
+            self.batch_size,
+        )
+        futures = [
+            await kafka.send(
+                self.settings.topic(r["topic"]), value=r["value"], key=r["key"].encode()
+            )
+            for r in rows
+        ]
         await asyncio.gather(*futures)
         return [r["id"] for r in rows]
 

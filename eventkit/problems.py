@@ -52,8 +52,11 @@ class NotFound(DomainError):
 
 
 class IdempotencyKeyReused(DomainError):
-    status, code, title = 409, "idempotency-key-reused", \
-        "Idempotency-Key already used with a different request"
+    status, code, title = (
+        409,
+        "idempotency-key-reused",
+        "Idempotency-Key already used with a different request",
+    )
 
 
 class MissingIdempotencyKey(DomainError):
@@ -84,11 +87,23 @@ class ServiceUnavailable(DomainError):
 MISSING_HEADER: dict[str, type[DomainError]] = {"idempotency-key": MissingIdempotencyKey}
 
 
-def problem_response(status: int, code: str, title: str, detail: str | None = None,
-                     instance: str | None = None, headers: dict[str, str] | None = None,
-                     **extra: Any) -> JSONResponse:
-    body = {"type": f"https://coinstream.dev/problems/{code}", "title": title, "status": status,
-            "detail": detail, "instance": instance, **extra}
+def problem_response(
+    status: int,
+    code: str,
+    title: str,
+    detail: str | None = None,
+    instance: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    body = {
+        "type": f"https://coinstream.dev/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+        **extra,
+    }
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -103,14 +118,27 @@ def problem_responses(*errors: type[DomainError]) -> dict[int | str, dict[str, A
 def _documented(err: type[DomainError], **extra: Any) -> dict[str, Any]:
     """A raw OpenAPI response object for one problem, with its example (and its headers, e.g.
     WWW-Authenticate on 401, Retry-After on 429 and 503)."""
-    example = {"type": f"https://coinstream.dev/problems/{err.code}", "title": err.title,
-               "status": err.status, "detail": err.title, **extra}
-    entry: dict[str, Any] = {"description": err.title, "content": {PROBLEM_JSON: {
-        "schema": {"$ref": "#/components/schemas/Problem"},
-        "examples": {err.code: {"summary": err.title, "value": example}}}}}
+    example = {
+        "type": f"https://coinstream.dev/problems/{err.code}",
+        "title": err.title,
+        "status": err.status,
+        "detail": err.title,
+        **extra,
+    }
+    entry: dict[str, Any] = {
+        "description": err.title,
+        "content": {
+            PROBLEM_JSON: {
+                "schema": {"$ref": "#/components/schemas/Problem"},
+                "examples": {err.code: {"summary": err.title, "value": example}},
+            }
+        },
+    }
     if err.headers:
-        entry["headers"] = {name: {"schema": {"type": "string"}, "example": value}
-                            for name, value in err.headers.items()}
+        entry["headers"] = {
+            name: {"schema": {"type": "string"}, "example": value}
+            for name, value in err.headers.items()
+        }
     return entry
 
 
@@ -124,8 +152,9 @@ def _merge(responses: dict, status: int | str, entry: dict[str, Any]) -> None:
     titles = [t for t in have.get("description", "").split("; ") if t]
     titles += [t for t in entry["description"].split("; ") if t not in titles]
     have["description"] = "; ".join(titles)
-    mine = have.setdefault("content", {}).setdefault(PROBLEM_JSON, {
-        "schema": {"$ref": "#/components/schemas/Problem"}})
+    mine = have.setdefault("content", {}).setdefault(
+        PROBLEM_JSON, {"schema": {"$ref": "#/components/schemas/Problem"}}
+    )
     examples = mine.setdefault("examples", {})
     for code, example in entry["content"][PROBLEM_JSON]["examples"].items():
         examples.setdefault(code, example)
@@ -134,8 +163,11 @@ def _merge(responses: dict, status: int | str, entry: dict[str, Any]) -> None:
 
 
 def _required_headers(operation: dict[str, Any]) -> set[str]:
-    return {p["name"].lower() for p in operation.get("parameters", [])
-            if p.get("in") == "header" and p.get("required")}
+    return {
+        p["name"].lower()
+        for p in operation.get("parameters", [])
+        if p.get("in") == "header" and p.get("required")
+    }
 
 
 HEALTH = ("/healthz", "/readyz")  # their own JSON status body, and no dependency to refuse
@@ -166,7 +198,8 @@ def document(app: FastAPI) -> None:
             return app.openapi_schema
         schema = build()
         schema.setdefault("components", {}).setdefault("schemas", {}).setdefault(
-            "Problem", Problem.model_json_schema())
+            "Problem", Problem.model_json_schema()
+        )
         for path, operations in schema.get("paths", {}).items():
             for operation in operations.values():
                 responses = operation.setdefault("responses", {})
@@ -174,13 +207,28 @@ def document(app: FastAPI) -> None:
                     ours = responses["422"]
                     ours.get("content", {}).pop("application/json", None)
                     ours["description"] = "; ".join(
-                        t for t in ours.get("description", "").split("; ")
-                        if t and t != "Validation Error")
-                    _merge(responses, "422", _documented(InvalidRequest, errors=[
-                        {"loc": ["body", "field"], "msg": "Field required", "type": "missing"}]))
+                        t
+                        for t in ours.get("description", "").split("; ")
+                        if t and t != "Validation Error"
+                    )
+                    _merge(
+                        responses,
+                        "422",
+                        _documented(
+                            InvalidRequest,
+                            errors=[
+                                {
+                                    "loc": ["body", "field"],
+                                    "msg": "Field required",
+                                    "type": "missing",
+                                }
+                            ],
+                        ),
+                    )
                 errors = _auth_problems(operation)
-                errors += [MISSING_HEADER[h] for h in _required_headers(operation)
-                           if h in MISSING_HEADER]
+                errors += [
+                    MISSING_HEADER[h] for h in _required_headers(operation) if h in MISSING_HEADER
+                ]
                 if "requestBody" in operation:
                     errors += [MalformedBody, PayloadTooLarge]
                 if path not in HEALTH:
@@ -201,27 +249,41 @@ def document(app: FastAPI) -> None:
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError):
-        return problem_response(exc.status, exc.code, exc.title, exc.detail, request.url.path,
-                                exc.headers, **exc.extra)
+        return problem_response(
+            exc.status, exc.code, exc.title, exc.detail, request.url.path, exc.headers, **exc.extra
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):
-        errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}
-                  for e in exc.errors()]
+        errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
         for e in errors:
-            if e["type"] == "missing" and len(e["loc"]) == 2 and e["loc"][0] == "header" \
-                    and str(e["loc"][1]).lower() in MISSING_HEADER:
+            if (
+                e["type"] == "missing"
+                and len(e["loc"]) == 2
+                and e["loc"][0] == "header"
+                and str(e["loc"][1]).lower() in MISSING_HEADER
+            ):
                 return await _domain(request, MISSING_HEADER[str(e["loc"][1]).lower()]())
-        return problem_response(InvalidRequest.status, InvalidRequest.code, InvalidRequest.title,
-                                f"{len(errors)} invalid field(s)", request.url.path,
-                                errors=errors)
+        return problem_response(
+            InvalidRequest.status,
+            InvalidRequest.code,
+            InvalidRequest.title,
+            f"{len(errors)} invalid field(s)",
+            request.url.path,
+            errors=errors,
+        )
 
     @app.exception_handler(asyncpg.DataError)
     async def _unstorable(request: Request, exc: asyncpg.DataError):
         # e.g. a NUL character or an out-of-range number that passed schema validation but
         # that PostgreSQL refuses as data: bad input, and the transaction changed nothing.
-        return problem_response(422, "unstorable-input", "Request contains unstorable data",
-                                type(exc).__name__, request.url.path)
+        return problem_response(
+            422,
+            "unstorable-input",
+            "Request contains unstorable data",
+            type(exc).__name__,
+            request.url.path,
+        )
 
     @app.exception_handler(OSError)
     @app.exception_handler(asyncpg.InterfaceError)
@@ -230,20 +292,36 @@ def install(app: FastAPI) -> None:
     async def _unavailable(request: Request, exc: Exception):
         # The database is restarting or unreachable: nothing was committed; retrying with the
         # same Idempotency-Key is safe.
-        return problem_response(ServiceUnavailable.status, ServiceUnavailable.code,
-                                ServiceUnavailable.title, type(exc).__name__, request.url.path,
-                                ServiceUnavailable.headers)
+        return problem_response(
+            ServiceUnavailable.status,
+            ServiceUnavailable.code,
+            ServiceUnavailable.title,
+            type(exc).__name__,
+            request.url.path,
+            ServiceUnavailable.headers,
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
         if exc.status_code == 400:  # the framework's only 400: a body it could not decode
-            return problem_response(MalformedBody.status, MalformedBody.code, MalformedBody.title,
-                                    str(exc.detail), request.url.path)
+            return problem_response(
+                MalformedBody.status,
+                MalformedBody.code,
+                MalformedBody.title,
+                str(exc.detail),
+                request.url.path,
+            )
         headers = getattr(exc, "headers", None)
         if exc.status_code == 405:  # Starlette names only the first route on the path
             headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
-        return problem_response(exc.status_code, f"http-{exc.status_code}", str(exc.detail),
-                                None, request.url.path, headers)
+        return problem_response(
+            exc.status_code,
+            f"http-{exc.status_code}",
+            str(exc.detail),
+            None,
+            request.url.path,
+            headers,
+        )
 
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
@@ -252,6 +330,11 @@ METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
 def allowed_methods(request: Request) -> list[str]:
     """Every method some route of the app answers on this request's path (one route per method
     in FastAPI, so several routes share a path)."""
-    return [method for method in METHODS
-            if any(route.matches({**request.scope, "method": method})[0] == Match.FULL
-                   for route in request.app.router.routes)]
+    return [
+        method
+        for method in METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL
+            for route in request.app.router.routes
+        )
+    ]

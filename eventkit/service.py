@@ -36,9 +36,14 @@ class ServiceSpec:
 async def run_consumer(spec: ServiceSpec, settings: Settings) -> None:
     pool = await when_database_answers(lambda: create_pool(settings.database_for(spec.name)))
     try:
-        await IdempotentConsumer(settings, pool, f"{settings.db_prefix}-{spec.name}",
-                                 spec.consumed_topics, spec.handlers,
-                                 spec.batch_handlers).run()
+        await IdempotentConsumer(
+            settings,
+            pool,
+            f"{settings.db_prefix}-{spec.name}",
+            spec.consumed_topics,
+            spec.handlers,
+            spec.batch_handlers,
+        ).run()
     finally:
         await pool.close()
 
@@ -46,11 +51,16 @@ async def run_consumer(spec: ServiceSpec, settings: Settings) -> None:
 def main(spec: ServiceSpec) -> None:
     parser = argparse.ArgumentParser(prog=f"python -m services.{spec.name}")
     parser.add_argument("role", choices=["api", "relay", "consumer", "migrate"])
-    parser.add_argument("--port", type=int,
-                        default=int(os.environ.get(f"{spec.name.upper()}_PORT", spec.default_port)))
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get(f"{spec.name.upper()}_PORT", spec.default_port)),
+    )
     args = parser.parse_args()
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
-                        format=f"%(asctime)s {spec.name}-{args.role} %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "INFO"),
+        format=f"%(asctime)s {spec.name}-{args.role} %(levelname)s %(message)s",
+    )
     logging.getLogger("aiokafka").setLevel(logging.WARNING)  # group chatter drowns the rest
     settings = Settings()
     dsn = settings.database_for(spec.name)
@@ -67,5 +77,10 @@ def main(spec: ServiceSpec) -> None:
         import uvicorn
 
         asyncio.run(migrate(dsn, spec.migrations))
-        uvicorn.run(spec.app_factory(settings), host=os.environ.get("HOST", "127.0.0.1"),
-                    port=args.port, log_level="warning", loop="uvloop")
+        uvicorn.run(
+            spec.app_factory(settings),
+            host=os.environ.get("HOST", "127.0.0.1"),
+            port=args.port,
+            log_level="warning",
+            loop="uvloop",
+        )

@@ -26,9 +26,14 @@ def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
     return header is not None and hmac.compare_digest(sign(secret, body), header)
 
 
-def verified(secret: str, raw: bytes, header: str | None, model: type[M],
-             bad_signature: Callable[[], Exception],
-             bad_body: Callable[[str], Exception]) -> M:
+def verified(
+    secret: str,
+    raw: bytes,
+    header: str | None,
+    model: type[M],
+    bad_signature: Callable[[], Exception],
+    bad_body: Callable[[str], Exception],
+) -> M:
     """The body parsed as `model`, once its signature checks out (never parse unsigned input);
     raises bad_signature() or bad_body(reason) otherwise."""
     if not signature_ok(secret, raw, header):
@@ -36,8 +41,11 @@ def verified(secret: str, raw: bytes, header: str | None, model: type[M],
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:
-        raise bad_body("; ".join(f"{'.'.join(map(str, e['loc'])) or '<root>'}: {e['msg']}"
-                                 for e in exc.errors()[:5])) from None
+        raise bad_body(
+            "; ".join(
+                f"{'.'.join(map(str, e['loc'])) or '<root>'}: {e['msg']}" for e in exc.errors()[:5]
+            )
+        ) from None
 
 
 Deliver = Callable[[bytes, dict[str, str]], Awaitable[int]]
@@ -56,21 +64,34 @@ async def post_signed(deliver: Deliver, secret: str, body: bytes) -> int | None:
 
 def http_deliver(client: httpx.AsyncClient, url: str) -> Deliver:
     """POSTs the body with its headers to `url`; returns the HTTP status."""
+
     async def deliver(body: bytes, headers: dict[str, str]) -> int:
         return (await client.post(url, content=body, headers=headers)).status_code
+
     return deliver
 
 
 def asgi_deliver(app, path: str) -> Deliver:
     """POSTs to an ASGI app in-process: the same middleware, signature check and route as over
     HTTP, without a socket or an HTTP client (a provider simulator living inside the service)."""
+
     async def deliver(body: bytes, headers: dict[str, str]) -> int:
         raw_headers = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
         raw_headers.append((b"content-length", str(len(body)).encode()))
-        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-                 "method": "POST", "scheme": "http", "path": path, "raw_path": path.encode(),
-                 "root_path": "", "query_string": b"", "headers": raw_headers,
-                 "client": ("127.0.0.1", 0), "server": ("localhost", 80)}
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "root_path": "",
+            "query_string": b"",
+            "headers": raw_headers,
+            "client": ("127.0.0.1", 0),
+            "server": ("localhost", 80),
+        }
         messages = [{"type": "http.request", "body": body, "more_body": False}]
         status = 500
 
@@ -84,4 +105,5 @@ def asgi_deliver(app, path: str) -> Deliver:
 
         await app(scope, receive, send)
         return status
+
     return deliver

@@ -36,8 +36,9 @@ async def prepare() -> None:
 
     settings = Settings()
     for service in SERVICES:
-        applied = await migrate(settings.database_for(service),
-                                ROOT / "services" / service / "migrations")
+        applied = await migrate(
+            settings.database_for(service), ROOT / "services" / service / "migrations"
+        )
         if applied:
             print(f"{service}: applied {', '.join(applied)}")
     created = await create_topics(settings)
@@ -62,8 +63,10 @@ def addresses() -> list[str]:
     def port(variable: str, default: int) -> str:
         return os.environ.get(variable, str(default))
 
-    http = {spec.name: f"http://{host}:{port(f'{spec.name.upper()}_PORT', spec.default_port)}"
-            for spec in (RECHARGE, GIFTING, PAYOUT)}
+    http = {
+        spec.name: f"http://{host}:{port(f'{spec.name.upper()}_PORT', spec.default_port)}"
+        for spec in (RECHARGE, GIFTING, PAYOUT)
+    }
     return [
         f"recharge    {http['recharge']}/docs",
         f"gifting     {http['gifting']}/docs",

@@ -40,8 +40,18 @@ def fetch_jars() -> None:
     LIB.mkdir(parents=True)
     print(f"kafka: fetching broker jars from Maven Central into {LIB} ...", flush=True)
     subprocess.run(
-        ["mvn", "-q", "-B", "-Dstyle.color=never", "--no-transfer-progress", "-f", str(HERE / "pom.xml"), "dependency:copy-dependencies",
-         "-DincludeScope=runtime", f"-DoutputDirectory={LIB}"],
+        [
+            "mvn",
+            "-q",
+            "-B",
+            "-Dstyle.color=never",
+            "--no-transfer-progress",
+            "-f",
+            str(HERE / "pom.xml"),
+            "dependency:copy-dependencies",
+            "-DincludeScope=runtime",
+            f"-DoutputDirectory={LIB}",
+        ],
         check=True,
     )
     marker.write_text(pom)
@@ -49,14 +59,22 @@ def fetch_jars() -> None:
 
 def _write_config() -> None:
     template = (HERE / "server.properties").read_text()
-    CONFIG.write_text(template.format(
-        port=KAFKA_PORT, controller_port=KAFKA_CONTROLLER_PORT, data=DATA))
+    CONFIG.write_text(
+        template.format(port=KAFKA_PORT, controller_port=KAFKA_CONTROLLER_PORT, data=DATA)
+    )
 
 
 def _java(main: str, *args: str) -> list[str]:
-    return ["java", HEAP, "-cp", f"{LIB}/*",
-            f"-Dlog4j2.configurationFile={HERE / 'log4j2.properties'}",
-            f"-Dkafka.logs.dir={HOME}", main, *args]
+    return [
+        "java",
+        HEAP,
+        "-cp",
+        f"{LIB}/*",
+        f"-Dlog4j2.configurationFile={HERE / 'log4j2.properties'}",
+        f"-Dkafka.logs.dir={HOME}",
+        main,
+        *args,
+    ]
 
 
 def _format_storage() -> None:
@@ -66,9 +84,17 @@ def _format_storage() -> None:
     while cluster_id.startswith("-"):  # as Kafka's Uuid.randomUuid: "-x" would parse as a flag
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
     subprocess.run(
-        _java("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(CONFIG),
-              "--ignore-formatted"),
-        check=True, stdout=subprocess.DEVNULL,
+        _java(
+            "kafka.tools.StorageTool",
+            "format",
+            "-t",
+            cluster_id,
+            "-c",
+            str(CONFIG),
+            "--ignore-formatted",
+        ),
+        check=True,
+        stdout=subprocess.DEVNULL,
     )
 
 
@@ -77,17 +103,28 @@ def start(wait_seconds: float = 120) -> None:
         wait_ready(wait_seconds)
         return
     if port_open(KAFKA_PORT):
-        sys.exit(port_taken("kafka", KAFKA_PORT, "COINSTREAM_KAFKA_PORT and "
-                            "COINSTREAM_KAFKA_CONTROLLER_PORT (or KAFKA_BOOTSTRAP_SERVERS to use "
-                            "a running broker)"))
+        sys.exit(
+            port_taken(
+                "kafka",
+                KAFKA_PORT,
+                "COINSTREAM_KAFKA_PORT and "
+                "COINSTREAM_KAFKA_CONTROLLER_PORT (or KAFKA_BOOTSTRAP_SERVERS to use "
+                "a running broker)",
+            )
+        )
     HOME.mkdir(parents=True, exist_ok=True)
     mark(HOME)
     fetch_jars()
     _write_config()
     _format_storage()
     with open(LOG, "ab") as log:
-        proc = subprocess.Popen(_java("kafka.Kafka", str(CONFIG)), stdout=log, stderr=log,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            _java("kafka.Kafka", str(CONFIG)),
+            stdout=log,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     PID.write_text(str(proc.pid))
     wait_ready(wait_seconds)
     print(f"kafka: ready on {KAFKA_BOOTSTRAP} (log {LOG})", flush=True)
@@ -109,8 +146,9 @@ def wait_ready(wait_seconds: float = 120, bootstrap: str = KAFKA_BOOTSTRAP) -> N
         except Exception as exc:  # noqa: BLE001 - any failure means "not yet"
             last = exc
             time.sleep(1)
-    sys.exit(f"kafka: no answer from {bootstrap} after {wait_seconds}s ({last!r});\n"
-             f"{log_tail(LOG)}")
+    sys.exit(
+        f"kafka: no answer from {bootstrap} after {wait_seconds}s ({last!r});\n{log_tail(LOG)}"
+    )
 
 
 async def _list_topics(bootstrap: str) -> list[str]:

@@ -58,16 +58,21 @@ def port_taken(server: str, port: int, other_ports: str) -> str:
     """What to tell the user when `server`'s port is taken: whose it is, how to stop it."""
     pid = listener(port)
     if pid is None:
-        return (f"{server}: port {port} is taken by another process (not one this user can "
-                f"see); stop it, or set {other_ports}")
+        return (
+            f"{server}: port {port} is taken by another process (not one this user can "
+            f"see); stop it, or set {other_ports}"
+        )
     command = cmdline(pid)
     home = home_in(command)
     owner = owner_of(home) if home else None
     if owner is None:
         shown = " ".join(command)[:200] or "?"
-        return (f"{server}: port {port} is taken by pid {pid} ({shown}); stop it, or set "
-                f"{other_ports}")
-    return (f"{server}: port {port} is taken by the {server} of the clone {owner.clone} "
-            f"(pid {pid}, data in {home}).\n"
-            f"  Stop it there:  {owner.stop_command()}\n"
-            f"  or run this clone on other ports: set {other_ports}")
+        return (
+            f"{server}: port {port} is taken by pid {pid} ({shown}); stop it, or set {other_ports}"
+        )
+    return (
+        f"{server}: port {port} is taken by the {server} of the clone {owner.clone} "
+        f"(pid {pid}, data in {home}).\n"
+        f"  Stop it there:  {owner.stop_command()}\n"
+        f"  or run this clone on other ports: set {other_ports}"
+    )

@@ -38,8 +38,12 @@ def home_for(cache: Path, as_root: bool, postgres_can_enter_cache: bool) -> Path
 def _postgres_can_enter(path: Path) -> bool:
     """Whether the postgres user can reach `path` (search permission on it and every parent):
     the cluster's own directory in it is then made for and handed to that user."""
-    return subprocess.run(["runuser", "-u", "postgres", "--", "test", "-x", str(path)],
-                          cwd="/", check=False).returncode == 0
+    return (
+        subprocess.run(
+            ["runuser", "-u", "postgres", "--", "test", "-x", str(path)], cwd="/", check=False
+        ).returncode
+        == 0
+    )
 
 
 @functools.cache
@@ -61,8 +65,9 @@ def log() -> Path:
 
 
 def _bindir() -> str:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"),
-                   key=lambda p: int(p.split("/")[4]))
+    found = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/postgres"), key=lambda p: int(p.split("/")[4])
+    )
     if found:
         return os.path.dirname(found[-1])
     if os.geteuid() == 0 and shutil.which("apt-get"):
@@ -71,9 +76,11 @@ def _bindir() -> str:
         subprocess.run(["apt-get", "update", "-q"], check=True, env=env)
         subprocess.run(["apt-get", "install", "-y", "-q", "postgresql"], check=True, env=env)
         return _bindir()
-    sys.exit("postgres: no server found under /usr/lib/postgresql/*/bin. Install it with\n"
-             "  sudo apt-get install -y postgresql\n"
-             "or point DATABASE_URL at an existing server.")
+    sys.exit(
+        "postgres: no server found under /usr/lib/postgresql/*/bin. Install it with\n"
+        "  sudo apt-get install -y postgresql\n"
+        "or point DATABASE_URL at an existing server."
+    )
 
 
 def _as_owner(cmd: list[str], **kw) -> subprocess.CompletedProcess:
@@ -94,9 +101,12 @@ def _init(bindir: str) -> None:
         INSIDE.mkdir(parents=True, exist_ok=True)
         (INSIDE / "WHERE").write_text(
             f"The postgres user cannot enter {CACHE}, so this cache dir's cluster is in\n"
-            f"{HOME}\n(`make down` stops it; delete that directory to forget its data).\n")
-        print(f"postgres: the postgres user cannot enter {CACHE}; the cluster lives in {HOME}",
-              flush=True)
+            f"{HOME}\n(`make down` stops it; delete that directory to forget its data).\n"
+        )
+        print(
+            f"postgres: the postgres user cannot enter {CACHE}; the cluster lives in {HOME}",
+            flush=True,
+        )
     HOME.mkdir(parents=True, exist_ok=True)
     if os.geteuid() == 0:
         shutil.chown(HOME, "postgres", "postgres")
@@ -105,9 +115,23 @@ def _init(bindir: str) -> None:
     pwfile.write_text(POSTGRES_PASSWORD)
     if os.geteuid() == 0:
         shutil.chown(pwfile, "postgres", "postgres")
-    _as_owner([f"{bindir}/initdb", "-D", str(DATA), "-U", POSTGRES_USER, f"--pwfile={pwfile}",
-               "-A", "scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8"],
-              check=True, stdout=subprocess.DEVNULL)
+    _as_owner(
+        [
+            f"{bindir}/initdb",
+            "-D",
+            str(DATA),
+            "-U",
+            POSTGRES_USER,
+            f"--pwfile={pwfile}",
+            "-A",
+            "scram-sha-256",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     pwfile.unlink()
     with open(DATA / "postgresql.conf", "a") as conf:
         conf.write(
@@ -124,30 +148,52 @@ def start(wait_seconds: float = 60) -> None:
     if (DATA / "postmaster.pid").exists() and pid_alive(DATA / "postmaster.pid"):
         return
     if port_open(POSTGRES_PORT):
-        sys.exit(port_taken("postgres", POSTGRES_PORT,
-                            "COINSTREAM_POSTGRES_PORT (or DATABASE_URL to use a running server)"))
+        sys.exit(
+            port_taken(
+                "postgres",
+                POSTGRES_PORT,
+                "COINSTREAM_POSTGRES_PORT (or DATABASE_URL to use a running server)",
+            )
+        )
     _init(bindir)
     mark(home())
     if os.geteuid() == 0:
         LOG.touch()
         shutil.chown(LOG, "postgres", "postgres")
-    _as_owner([f"{bindir}/pg_ctl", "-D", str(DATA), "-l", str(LOG), "-w", "-t",
-               str(int(wait_seconds)), "start"], check=False, stdout=subprocess.DEVNULL)
+    _as_owner(
+        [
+            f"{bindir}/pg_ctl",
+            "-D",
+            str(DATA),
+            "-l",
+            str(LOG),
+            "-w",
+            "-t",
+            str(int(wait_seconds)),
+            "start",
+        ],
+        check=False,
+        stdout=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + wait_seconds
     while not port_open(POSTGRES_PORT):
         if time.monotonic() > deadline:
             sys.exit(f"postgres: did not start; log tail:\n{log_tail(LOG)}")
         time.sleep(0.3)
-    print(f"postgres: ready on 127.0.0.1:{POSTGRES_PORT} as {POSTGRES_USER} (log {LOG})",
-          flush=True)
+    print(
+        f"postgres: ready on 127.0.0.1:{POSTGRES_PORT} as {POSTGRES_USER} (log {LOG})", flush=True
+    )
 
 
 def stop() -> None:
     DATA = data()
     if not (DATA / "postmaster.pid").exists():
         return
-    _as_owner([f"{_bindir()}/pg_ctl", "-D", str(DATA), "-m", "fast", "-w", "stop"],
-              check=False, stdout=subprocess.DEVNULL)
+    _as_owner(
+        [f"{_bindir()}/pg_ctl", "-D", str(DATA), "-m", "fast", "-w", "stop"],
+        check=False,
+        stdout=subprocess.DEVNULL,
+    )
     print("postgres: stopped", flush=True)
 
 
@@ -162,8 +208,11 @@ def forget() -> None:
 
 def status() -> str:
     pid = pid_alive(data() / "postmaster.pid")
-    return f"postgres: running (pid {pid}) on 127.0.0.1:{POSTGRES_PORT}, data in {data()}" \
-        if pid else "postgres: stopped"
+    return (
+        f"postgres: running (pid {pid}) on 127.0.0.1:{POSTGRES_PORT}, data in {data()}"
+        if pid
+        else "postgres: stopped"
+    )
 
 
 def crash() -> None:
@@ -183,4 +232,3 @@ def crash() -> None:
         time.sleep(0.05)
     if exists(pid):
         (DATA / "postmaster.pid").unlink(missing_ok=True)
-

@@ -41,14 +41,20 @@ class Role:
     command: str
     proc: subprocess.Popen[bytes] | None = None
     started: float = 0.0
-    failures: int = 0          # quick exits in a row
+    failures: int = 0  # quick exits in a row
     restart_at: float | None = None
     readers: list[threading.Thread] = field(default_factory=list)
 
 
 class Supervisor:
-    def __init__(self, roles: dict[str, str], cwd: Path, env: dict[str, str] | None = None,
-                 first_delay: float = FIRST_DELAY, stable_after: float = STABLE_AFTER):
+    def __init__(
+        self,
+        roles: dict[str, str],
+        cwd: Path,
+        env: dict[str, str] | None = None,
+        first_delay: float = FIRST_DELAY,
+        stable_after: float = STABLE_AFTER,
+    ):
         self.roles = {name: Role(name, command) for name, command in roles.items()}
         self.cwd, self.env = cwd, env
         self.first_delay, self.stable_after = first_delay, stable_after
@@ -65,8 +71,14 @@ class Supervisor:
         # A session of its own: Ctrl-C reaches only the supervisor, which stops the roles in
         # order, and a role's children are stopped with it (its process group).
         role.proc = proc = subprocess.Popen(
-            shlex.split(role.command), cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+            shlex.split(role.command),
+            cwd=self.cwd,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         role.started, role.restart_at = time.monotonic(), None
         reader = threading.Thread(target=self._pump, args=(role.name, proc), daemon=True)
         reader.start()
@@ -84,8 +96,11 @@ class Supervisor:
         role.failures = 1 if ran >= self.stable_after else role.failures + 1
         delay = backoff(role.failures, self.first_delay)
         how = f"killed by signal {-code}" if code < 0 else f"exited with code {code}"
-        self.say("supervisor", f"{role.name} {how} after {ran:.1f}s; restarting it in "
-                               f"{delay:g}s (quick exits in a row: {role.failures})")
+        self.say(
+            "supervisor",
+            f"{role.name} {how} after {ran:.1f}s; restarting it in "
+            f"{delay:g}s (quick exits in a row: {role.failures})",
+        )
         role.proc, role.restart_at = None, now + delay
 
     def tick(self) -> None:

@@ -41,10 +41,16 @@ def free_port() -> int:
 def child_env(settings: Settings, **extra: str) -> dict[str, str]:
     """The environment a role runs with: the namespace's settings and this venv's python."""
     s = settings
-    return {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": s.kafka_bootstrap_servers,
-            "DATABASE_URL": s.database_url, "DB_PREFIX": s.db_prefix,
-            "TOPIC_PREFIX": s.topic_prefix, "JWT_SECRET": s.jwt_secret,
-            "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", **extra}
+    return {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": s.kafka_bootstrap_servers,
+        "DATABASE_URL": s.database_url,
+        "DB_PREFIX": s.db_prefix,
+        "TOPIC_PREFIX": s.topic_prefix,
+        "JWT_SECRET": s.jwt_secret,
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        **extra,
+    }
 
 
 class System:
@@ -61,8 +67,11 @@ class System:
 
     @property
     def env(self) -> dict[str, str]:
-        return child_env(self.settings, PROJECTIONS_METRICS_PORT=str(self.metrics_port),
-                         **{f"{svc.upper()}_PORT": str(p) for svc, p in self.ports.items()})
+        return child_env(
+            self.settings,
+            PROJECTIONS_METRICS_PORT=str(self.metrics_port),
+            **{f"{svc.upper()}_PORT": str(p) for svc, p in self.ports.items()},
+        )
 
     def pid(self, role: str) -> int:
         return self.procs[role].pid
@@ -81,8 +90,14 @@ class System:
 
     def start(self, role: str) -> None:
         log = open(LOGS / f"{self.settings.db_prefix}-{role}.log", "ab")
-        self.procs[role] = subprocess.Popen(self.roles[role].split(), cwd=ROOT, env=self.env,
-                                            stdout=log, stderr=log, start_new_session=True)
+        self.procs[role] = subprocess.Popen(
+            self.roles[role].split(),
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
 
     def kill(self, role: str, sig: int = signal.SIGKILL) -> None:
         proc = self.procs.pop(role)

@@ -25,15 +25,22 @@ class Envelope(BaseModel):
 
     specversion: Literal["1.0"] = Field(description="CloudEvents version")
     id: UUID = Field(description="Unique event id; consumers dedupe on it")
-    source: Id = Field(description="URI-reference of the emitting service, e.g. /coinstream/gifting")
+    source: Id = Field(
+        description="URI-reference of the emitting service, e.g. /coinstream/gifting"
+    )
     type: Id = Field(description="Event type name, e.g. GiftSent")
     dataversion: int = Field(ge=1, description="Schema version of `data` for this type")
     time: AwareDatetime = Field(description="When the fact happened (with its UTC offset)")
-    subject: LongId | None = Field(default=None, description="What the event is about, e.g. a user id")
+    subject: LongId | None = Field(
+        default=None, description="What the event is about, e.g. a user id"
+    )
     datacontenttype: Literal["application/json"] = "application/json"
     aggregateid: LongId = Field(
-        description="Stream id; also the Kafka message key (order per aggregate)")
+        description="Stream id; also the Kafka message key (order per aggregate)"
+    )
     aggregateversion: int = Field(ge=1, description="Version of the aggregate after this event")
     correlationid: UUID = Field(description="Id shared by every event of one business flow")
-    causationid: UUID | None = Field(default=None, description="Id of the event or command that caused this one")
+    causationid: UUID | None = Field(
+        default=None, description="Id of the event or command that caused this one"
+    )
     data: dict[str, Any]

@@ -17,9 +17,18 @@ Country = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 # Rates travel as decimal strings so no consumer ever sees a binary float. The published schema
 # says what such a string looks like (pydantic's default says only "string").
 DECIMAL_PATTERN = r"^\+?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$"
-Rate = Annotated[Decimal, Field(ge=0, max_digits=28, decimal_places=12), WithJsonSchema(
-    {"anyOf": [{"type": "number", "minimum": 0},
-               {"type": "string", "pattern": DECIMAL_PATTERN}]})]
+Rate = Annotated[
+    Decimal,
+    Field(ge=0, max_digits=28, decimal_places=12),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": 0},
+                {"type": "string", "pattern": DECIMAL_PATTERN},
+            ]
+        }
+    ),
+]
 RATE_PLACES = Decimal("1e-12")
 
 
@@ -30,9 +39,9 @@ def recordable(rate: Decimal) -> Decimal:
     if not isinstance(exponent, int):  # "n", "N" or "F": NaN or infinity, no rate at all
         raise ValueError(f"not a finite rate: {rate}")
     return rate.quantize(RATE_PLACES, rounding=ROUND_HALF_EVEN) if exponent < -12 else rate
+
+
 Coins = Annotated[int, Field(ge=0)]
-
-
 
 
 def _json_integer(value: object) -> object:
@@ -48,5 +57,6 @@ class Money(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     amount_minor: Annotated[int, BeforeValidator(_json_integer)] = Field(
-        description="Amount in the currency's minor unit (cents, pence, yen)")
+        description="Amount in the currency's minor unit (cents, pence, yen)"
+    )
     currency: Currency

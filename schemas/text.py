@@ -12,8 +12,10 @@ from pydantic import StringConstraints
 # Whitespace and control characters, listed one by one: `\s` means one set to the server's
 # regex engine (Rust's, Unicode White_Space) and another to JSON Schema's (ECMAScript: no
 # U+0085), so a pattern using it would accept other strings than its published schema says.
-BLANK = (r"\x00-\x20\x7f-\x9f\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
-         r"\ufeff")
+BLANK = (
+    r"\x00-\x20\x7f-\x9f\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+    r"\ufeff"
+)
 
 # Free text (a reason, a title): anything PostgreSQL can store.
 Text = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$")]

@@ -68,8 +68,10 @@ class Client:
         self.http, self.settings, self.outcome = http, settings, outcome
 
     async def command(self, kind: str, url: str, user: str, body: dict, roles=None) -> None:
-        headers = {"Authorization": f"Bearer {mint_token(self.settings, user, roles=roles)}",
-                   "Idempotency-Key": str(uuid.uuid4())}
+        headers = {
+            "Authorization": f"Bearer {mint_token(self.settings, user, roles=roles)}",
+            "Idempotency-Key": str(uuid.uuid4()),
+        }
         for _ in range(120):
             try:
                 r = await self.http.post(url, json=body, headers=headers)
@@ -83,17 +85,21 @@ class Client:
                 self.outcome.ack(kind, {"user": user, **r.json()})
             else:
                 self.outcome.refused += 1
-                problem = r.json().get("type", "") if r.headers.get(
-                    "content-type", "").endswith("json") else ""
-                self.outcome.refusals[f"{kind} {r.status_code} {problem.rsplit('/', 1)[-1]}"] \
-                    += 1
+                problem = (
+                    r.json().get("type", "")
+                    if r.headers.get("content-type", "").endswith("json")
+                    else ""
+                )
+                self.outcome.refusals[f"{kind} {r.status_code} {problem.rsplit('/', 1)[-1]}"] += 1
             return
 
     async def put(self, url: str, user: str, body: dict, roles=None) -> int:
         """A setup PUT, retried with the same key until the service answers (it may be down);
         returns the status."""
-        headers = {"Authorization": f"Bearer {mint_token(self.settings, user, roles=roles)}",
-                   "Idempotency-Key": str(uuid.uuid4())}
+        headers = {
+            "Authorization": f"Bearer {mint_token(self.settings, user, roles=roles)}",
+            "Idempotency-Key": str(uuid.uuid4()),
+        }
         for _ in range(120):
             try:
                 r = await self.http.put(url, json=body, headers=headers)
@@ -115,23 +121,32 @@ class Client:
             await asyncio.sleep(0.5)
 
 
-async def load(system: System, rng: random.Random, outcome: Outcome, duration: float,
-               clients: int) -> None:
+async def load(
+    system: System, rng: random.Random, outcome: Outcome, duration: float, clients: int
+) -> None:
     fans = [f"fan-{outcome.seed}-{i}" for i in range(clients * 2)]
     creators = [f"creator-{outcome.seed}-{i}" for i in range(3)]
     gifting, recharge = system.url("gifting"), system.url("recharge")
     items: list[str] = []
-    async with httpx.AsyncClient(timeout=10) as http, \
-            Chargebacks(system, http, outcome) as chargebacks:
+    async with (
+        httpx.AsyncClient(timeout=10) as http,
+        Chargebacks(system, http, outcome) as chargebacks,
+    ):
         c = Client(http, system.settings, outcome)
         for creator in creators:  # known to gifting, and able to withdraw
             await c.get(f"{gifting}/v1/wallet", creator, ["creator"])
             await c.put(f"{system.url('payout')}/v1/payout-method", creator, BANK, ["creator"])
         for n in range(3):
             item = f"item-{outcome.seed}-{n}"
-            if await c.put(f"{gifting}/v1/items", creators[0],
-                           {"item_id": item, "title": "chaos", "coins": ITEM_COINS},
-                           ["creator"]) < 300:
+            if (
+                await c.put(
+                    f"{gifting}/v1/items",
+                    creators[0],
+                    {"item_id": item, "title": "chaos", "coins": ITEM_COINS},
+                    ["creator"],
+                )
+                < 300
+            ):
                 items.append(item)
         plans = [random.Random(rng.random()) for _ in range(clients)]
         deadline = asyncio.get_running_loop().time() + duration
@@ -140,28 +155,53 @@ async def load(system: System, rng: random.Random, outcome: Outcome, duration: f
             while asyncio.get_running_loop().time() < deadline:
                 fan, pick = plan.choice(fans), plan.random()
                 if pick < 0.17:
-                    await c.command("purchase", f"{recharge}/v1/purchases", fan,
-                                    {"bundle_id": "coins_3500", "channel": "web"})
+                    await c.command(
+                        "purchase",
+                        f"{recharge}/v1/purchases",
+                        fan,
+                        {"bundle_id": "coins_3500", "channel": "web"},
+                    )
                 elif pick < 0.2:
-                    await c.command("declined purchase", f"{recharge}/v1/purchases", fan,
-                                    {"bundle_id": "coins_70", "channel": "web",
-                                     "payment_method": "sandbox_decline"})
+                    await c.command(
+                        "declined purchase",
+                        f"{recharge}/v1/purchases",
+                        fan,
+                        {
+                            "bundle_id": "coins_70",
+                            "channel": "web",
+                            "payment_method": "sandbox_decline",
+                        },
+                    )
                 elif pick < 0.78:
-                    await c.command("gift", f"{gifting}/v1/gifts", fan, {
-                        "creator_id": plan.choice(creators), "gift_code": plan.choice(
-                            ["rose", "finger_heart", "galaxy"]), "quantity": plan.randint(1, 3),
-                        "context": {"kind": "live", "id": f"stream-{plan.randint(1, 3)}"},
-                        "catalog_version": CATALOG_VERSION})
+                    await c.command(
+                        "gift",
+                        f"{gifting}/v1/gifts",
+                        fan,
+                        {
+                            "creator_id": plan.choice(creators),
+                            "gift_code": plan.choice(["rose", "finger_heart", "galaxy"]),
+                            "quantity": plan.randint(1, 3),
+                            "context": {"kind": "live", "id": f"stream-{plan.randint(1, 3)}"},
+                            "catalog_version": CATALOG_VERSION,
+                        },
+                    )
                 elif pick < 0.8:
                     await chargebacks.one(plan)
                 elif pick < 0.9 and items:
-                    await c.command("unlock", f"{gifting}/v1/unlocks", fan,
-                                    {"item_id": plan.choice(items), "coins": ITEM_COINS})
+                    await c.command(
+                        "unlock",
+                        f"{gifting}/v1/unlocks",
+                        fan,
+                        {"item_id": plan.choice(items), "coins": ITEM_COINS},
+                    )
                 else:
-                    await c.command("payout", f"{system.url('payout')}/v1/payouts",
-                                    plan.choice(creators), {"diamonds": 2000, "method": "bank",
-                                                            "rates_version": RATES_VERSION},
-                                    ["creator"])
+                    await c.command(
+                        "payout",
+                        f"{system.url('payout')}/v1/payouts",
+                        plan.choice(creators),
+                        {"diamonds": 2000, "method": "bank", "rates_version": RATES_VERSION},
+                        ["creator"],
+                    )
 
         await asyncio.gather(*(client_loop(p) for p in plans))
 
@@ -176,13 +216,16 @@ class Chargebacks:
         self.done: set[str] = set()
 
     async def __aenter__(self) -> "Chargebacks":
-        self.pool = await create_pool(self.system.settings.database_for("recharge"),
-                                      min_size=0, max_size=2)
+        self.pool = await create_pool(
+            self.system.settings.database_for("recharge"), min_size=0, max_size=2
+        )
         local = RechargeSettings()
         self.sandbox = SandboxProvider(
-            self.pool, local.webhook_secret,
+            self.pool,
+            local.webhook_secret,
             http_deliver(self.http, f"{self.system.url('recharge')}/v1/webhooks/sandbox"),
-            retry_seconds=local.sandbox_retry_seconds)
+            retry_seconds=local.sandbox_retry_seconds,
+        )
         return self
 
     async def __aexit__(self, *exc) -> None:
@@ -190,24 +233,29 @@ class Chargebacks:
         await self.pool.close()
 
     async def one(self, plan: random.Random) -> None:
-        bought = [a for a in self.outcome.acknowledged.get("purchase", [])
-                  if a["purchase_id"] not in self.done]
+        bought = [
+            a
+            for a in self.outcome.acknowledged.get("purchase", [])
+            if a["purchase_id"] not in self.done
+        ]
         if not bought:
             return
         purchase = plan.choice(bought)
         self.done.add(purchase["purchase_id"])
         for _ in range(120):  # PostgreSQL may be down
             try:
-                await self.sandbox.reverse(purchase["provider_txn_id"],
-                                           plan.choice(["chargeback", "cancellation"]))
+                await self.sandbox.reverse(
+                    purchase["provider_txn_id"], plan.choice(["chargeback", "cancellation"])
+                )
                 self.outcome.ack("chargeback", purchase)
                 return
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
                 await asyncio.sleep(0.5)
 
 
-async def inject(system: System, rng: random.Random, outcome: Outcome, duration: float,
-                 infra_too: bool) -> None:
+async def inject(
+    system: System, rng: random.Random, outcome: Outcome, duration: float, infra_too: bool
+) -> None:
     victims = list(system.roles) + (list(INFRA) if infra_too else [])
     elapsed = 0.0
     while True:
@@ -238,20 +286,31 @@ async def unsettled_purchases(settings: Settings, outcome: Outcome) -> list[str]
     each acknowledged one must end confirmed, reversed if charged back, failed if declined;
     the coins are then checked by reconcile."""
     reversed_ = {a["purchase_id"] for a in outcome.acknowledged.get("chargeback", [])}
-    want = {uuid.UUID(a["purchase_id"]):
-            "reversed" if a["purchase_id"] in reversed_ else "confirmed"
-            for a in outcome.acknowledged.get("purchase", [])}
-    want.update({uuid.UUID(a["purchase_id"]): "failed"
-                 for a in outcome.acknowledged.get("declined purchase", [])})
+    want = {
+        uuid.UUID(a["purchase_id"]): "reversed" if a["purchase_id"] in reversed_ else "confirmed"
+        for a in outcome.acknowledged.get("purchase", [])
+    }
+    want.update(
+        {
+            uuid.UUID(a["purchase_id"]): "failed"
+            for a in outcome.acknowledged.get("declined purchase", [])
+        }
+    )
     recharge = await asyncpg.connect(settings.database_for("recharge"))
     try:
-        status = dict(await recharge.fetch(
-            "SELECT purchase_id, status FROM purchases WHERE purchase_id = ANY($1::uuid[])",
-            list(want)))
+        status = dict(
+            await recharge.fetch(
+                "SELECT purchase_id, status FROM purchases WHERE purchase_id = ANY($1::uuid[])",
+                list(want),
+            )
+        )
     finally:
         await recharge.close()
-    return [f"acknowledged purchase {p} is {status.get(p, 'missing')}, not {w}"
-            for p, w in want.items() if status.get(p) != w]
+    return [
+        f"acknowledged purchase {p} is {status.get(p, 'missing')}, not {w}"
+        for p, w in want.items()
+        if status.get(p) != w
+    ]
 
 
 async def unsettled_payouts(settings: Settings, outcome: Outcome) -> list[str]:
@@ -261,22 +320,28 @@ async def unsettled_payouts(settings: Settings, outcome: Outcome) -> list[str]:
     acked = [uuid.UUID(a["payout_id"]) for a in outcome.acknowledged.get("payout", [])]
     payout = await asyncpg.connect(settings.database_for("payout"))
     try:
-        status = dict(await payout.fetch(
-            "SELECT payout_id, status FROM payouts WHERE payout_id = ANY($1::uuid[])", acked))
+        status = dict(
+            await payout.fetch(
+                "SELECT payout_id, status FROM payouts WHERE payout_id = ANY($1::uuid[])", acked
+            )
+        )
     finally:
         await payout.close()
-    return [f"acknowledged payout {p} is {status.get(p, 'missing')}, not completed"
-            for p in acked if status.get(p) != "completed"]
+    return [
+        f"acknowledged payout {p} is {status.get(p, 'missing')}, not completed"
+        for p in acked
+        if status.get(p) != "completed"
+    ]
 
 
 async def verify(settings: Settings, outcome: Outcome, settle_seconds: float) -> None:
     deadline = asyncio.get_running_loop().time() + settle_seconds
     while True:  # settled: invariants hold and the providers have answered everything
         report = await reconcile(settings)
-        unsettled = await unsettled_purchases(settings, outcome) + \
-            await unsettled_payouts(settings, outcome)
-        if not (report.discrepancies or unsettled) or \
-                asyncio.get_running_loop().time() > deadline:
+        unsettled = await unsettled_purchases(settings, outcome) + await unsettled_payouts(
+            settings, outcome
+        )
+        if not (report.discrepancies or unsettled) or asyncio.get_running_loop().time() > deadline:
             break
         await asyncio.sleep(1)
     outcome.discrepancies += report.discrepancies + unsettled
@@ -288,15 +353,17 @@ async def verify(settings: Settings, outcome: Outcome, settle_seconds: float) ->
                 if event is None:  # an unlock answered "already unlocked": charged earlier
                     continue
                 n = await gifting.fetchval(
-                    "SELECT count(*) FROM wallet_ledger WHERE event_id = $1", uuid.UUID(event))
+                    "SELECT count(*) FROM wallet_ledger WHERE event_id = $1", uuid.UUID(event)
+                )
                 if n != 1:
                     outcome.discrepancies.append(f"acknowledged {kind} {event} in ledger {n}x")
     finally:
         await gifting.close()
 
 
-async def run_seed(base: Settings, seed: int, duration: float, clients: int,
-                   infra_too: bool) -> Outcome:
+async def run_seed(
+    base: Settings, seed: int, duration: float, clients: int, infra_too: bool
+) -> Outcome:
     rng = random.Random(seed)
     prefix = f"chaos{seed}_{uuid.uuid4().hex[:6]}"
     settings = base.model_copy(update={"db_prefix": prefix, "topic_prefix": f"{prefix}."})
@@ -305,8 +372,10 @@ async def run_seed(base: Settings, seed: int, duration: float, clients: int,
     outcome = Outcome(seed)
     try:
         await asyncio.to_thread(system.start_all)
-        await asyncio.gather(load(system, rng, outcome, duration, clients),
-                             inject(system, rng, outcome, duration, infra_too))
+        await asyncio.gather(
+            load(system, rng, outcome, duration, clients),
+            inject(system, rng, outcome, duration, infra_too),
+        )
         await asyncio.to_thread(system.wait_ready)
         await verify(settings, outcome, settle_seconds=180)
     finally:
@@ -316,11 +385,15 @@ async def run_seed(base: Settings, seed: int, duration: float, clients: int,
 
 
 def table(outcomes: list[Outcome]) -> str:
-    rows = ["| seed | faults injected | commands acknowledged | refused | discrepancies |",
-            "|---|---|---|---|---|"]
+    rows = [
+        "| seed | faults injected | commands acknowledged | refused | discrepancies |",
+        "|---|---|---|---|---|",
+    ]
     for o in outcomes:
-        rows.append(f"| {o.seed} | {', '.join(o.faults) or '-'} | {o.acked} | {o.refused} |"
-                    f" {len(o.discrepancies)} |")
+        rows.append(
+            f"| {o.seed} | {', '.join(o.faults) or '-'} | {o.acked} | {o.refused} |"
+            f" {len(o.discrepancies)} |"
+        )
     return "\n".join(rows)
 
 
@@ -328,13 +401,17 @@ async def main_async(args, native: bool) -> list[Outcome]:
     base = Settings()
     outcomes = []
     for seed in args.seeds:
-        outcome = await run_seed(base, seed, args.duration, args.clients,
-                                 native and not args.no_infra)
-        print(f"seed {seed}: {len(outcome.faults)} faults ({', '.join(outcome.faults)}),"
-              f" {outcome.acked} acknowledged ("
-              + ", ".join(f"{k} {len(v)}" for k, v in sorted(outcome.acknowledged.items()))
-              + f"), {outcome.refused} refused,"
-              f" {len(outcome.discrepancies)} discrepancies", flush=True)
+        outcome = await run_seed(
+            base, seed, args.duration, args.clients, native and not args.no_infra
+        )
+        print(
+            f"seed {seed}: {len(outcome.faults)} faults ({', '.join(outcome.faults)}),"
+            f" {outcome.acked} acknowledged ("
+            + ", ".join(f"{k} {len(v)}" for k, v in sorted(outcome.acknowledged.items()))
+            + f"), {outcome.refused} refused,"
+            f" {len(outcome.discrepancies)} discrepancies",
+            flush=True,
+        )
         print("   refused: " + ", ".join(f"{k} x{n}" for k, n in outcome.refusals.most_common(6)))
         for d in outcome.discrepancies[:10]:
             print(f"   - {d}")
@@ -344,12 +421,14 @@ async def main_async(args, native: bool) -> list[Outcome]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=lambda s: [int(x) for x in s.split(",")],
-                        default=[1, 2, 3])
+    parser.add_argument("--seeds", type=lambda s: [int(x) for x in s.split(",")], default=[1, 2, 3])
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--no-infra", action="store_true",
-                        help="kill only the services, never the Kafka broker or PostgreSQL")
+    parser.add_argument(
+        "--no-infra",
+        action="store_true",
+        help="kill only the services, never the Kafka broker or PostgreSQL",
+    )
     args = parser.parse_args()
     # The sandbox redelivers an unanswered webhook with exponential backoff from this base; a
     # short one lets a seed settle in seconds after an outage instead of minutes.

@@ -32,31 +32,49 @@ async def eventually(fetch, predicate, timeout: float = 30.0):
         await asyncio.sleep(0.2)
 
 
-async def main(settings: Settings | None = None, recharge: str = RECHARGE,
-               gifting: str = GIFTING, payout: str = PAYOUT, say=print) -> dict:
+async def main(
+    settings: Settings | None = None,
+    recharge: str = RECHARGE,
+    gifting: str = GIFTING,
+    payout: str = PAYOUT,
+    say=print,
+) -> dict:
     """Runs the story once with fresh users; returns what it read, for tests to check."""
     settings = settings or Settings()
     fan, creator = f"fan-{uuid.uuid4().hex[:8]}", f"creator-{uuid.uuid4().hex[:8]}"
     fan_token = mint_token(settings, fan)
     creator_token = mint_token(settings, creator, roles=["creator"])
     async with httpx.AsyncClient(timeout=10) as http:
-        r = await http.post(f"{recharge}/v1/purchases", headers=headers(fan_token),
-                            json={"bundle_id": "coins_3500", "channel": "web"})
+        r = await http.post(
+            f"{recharge}/v1/purchases",
+            headers=headers(fan_token),
+            json={"bundle_id": "coins_3500", "channel": "web"},
+        )
         r.raise_for_status()  # 202: pending until the payment provider's signed webhook
         say(f"1. {fan} bought 3,500 coins (payment pending):", r.json())
 
         async def wallet():
             return (await http.get(f"{gifting}/v1/wallet", headers=headers(fan_token))).json()
 
-        say("2. payment confirmed, gifting credited the wallet:",
-            await eventually(wallet, lambda w: w["balance"]))
+        say(
+            "2. payment confirmed, gifting credited the wallet:",
+            await eventually(wallet, lambda w: w["balance"]),
+        )
         # A creator becomes a known gift recipient by signing in to gifting once.
         (await http.get(f"{gifting}/v1/wallet", headers=headers(creator_token))).raise_for_status()
         # The gift names the catalog version whose prices the fan was shown.
         shown = (await http.get(f"{gifting}/v1/gifts/catalog", params={"country": "US"})).json()
-        r = await http.post(f"{gifting}/v1/gifts", headers=headers(fan_token), json={
-            "creator_id": creator, "context": {"kind": "live", "id": "stream-1"},
-            "gift_code": "galaxy", "quantity": 3, "catalog_version": shown["version"]})
+        r = await http.post(
+            f"{gifting}/v1/gifts",
+            headers=headers(fan_token),
+            json={
+                "creator_id": creator,
+                "context": {"kind": "live", "id": "stream-1"},
+                "gift_code": "galaxy",
+                "quantity": 3,
+                "catalog_version": shown["version"],
+            },
+        )
         r.raise_for_status()
         say(f"3. gift of 3 x Galaxy to {creator}:", r.json())
 
@@ -64,30 +82,46 @@ async def main(settings: Settings | None = None, recharge: str = RECHARGE,
             return (await http.get(f"{payout}/v1/earnings", headers=headers(creator_token))).json()
 
         say("4. payout credited diamonds:", await eventually(earnings, lambda e: e["earned"]))
-        r = await http.put(f"{payout}/v1/payout-method", headers=headers(creator_token),
-                           json={"kind": "bank", "account_holder": creator,
-                                 "iban": "DE89370400440532013000"})
+        r = await http.put(
+            f"{payout}/v1/payout-method",
+            headers=headers(creator_token),
+            json={"kind": "bank", "account_holder": creator, "iban": "DE89370400440532013000"},
+        )
         r.raise_for_status()
-        quote = await http.get(f"{payout}/v1/payouts/quote", params={"diamonds": 2000},
-                               headers={"Authorization": f"Bearer {creator_token}"})
+        quote = await http.get(
+            f"{payout}/v1/payouts/quote",
+            params={"diamonds": 2000},
+            headers={"Authorization": f"Bearer {creator_token}"},
+        )
         quote.raise_for_status()
         say("5. payout quoted:", quote.json())
-        r = await http.post(f"{payout}/v1/payouts", headers=headers(creator_token), json={
-            "diamonds": 2000, "method": "bank", "rates_version": quote.json()["rates_version"]})
+        r = await http.post(
+            f"{payout}/v1/payouts",
+            headers=headers(creator_token),
+            json={
+                "diamonds": 2000,
+                "method": "bank",
+                "rates_version": quote.json()["rates_version"],
+            },
+        )
         r.raise_for_status()
         say("6. payout requested at those rates:", r.json())
 
     conn = await asyncpg.connect(settings.database_for("projections"))
     try:
+
         async def read_models():
             w = await conn.fetchrow("SELECT * FROM wallet_balances WHERE user_id = $1", fan)
-            c = await conn.fetchrow("SELECT * FROM creator_earnings WHERE creator_id = $1",
-                                    creator)
+            c = await conn.fetchrow("SELECT * FROM creator_earnings WHERE creator_id = $1", creator)
             return w, c
 
         # The sandbox provider settles within seconds: the 2,000 are pending, then paid.
-        w, c = await eventually(read_models, lambda wc: wc[0] and wc[1] and
-                                wc[1]["diamonds_pending"] + wc[1]["diamonds_paid"] == 2000)
+        w, c = await eventually(
+            read_models,
+            lambda wc: (
+                wc[0] and wc[1] and wc[1]["diamonds_pending"] + wc[1]["diamonds_paid"] == 2000
+            ),
+        )
         say(f"6. read models in PostgreSQL ({settings.db_prefix}_projections):")
         say("   wallet_balances: ", dict(w))
         say("   creator_earnings:", dict(c))

@@ -56,7 +56,8 @@ async def pretend_live_worker_reached_the_end(settings: Settings) -> None:
         await conn.executemany(
             'INSERT INTO projection_positions (topic, "partition", next_offset) VALUES ($1, $2, $3)'
             ' ON CONFLICT (topic, "partition") DO UPDATE SET next_offset = EXCLUDED.next_offset',
-            [(t, p, o) for (t, p), o in ends.items()])
+            [(t, p, o) for (t, p), o in ends.items()],
+        )
     finally:
         await conn.close()
 
@@ -68,8 +69,11 @@ async def main_async(args) -> None:
     try:
         t = time.perf_counter()
         messages = generate(args.events, seed=args.seed, duplicates=0.01)
-        print(f"generated {len(messages):,} messages in {time.perf_counter() - t:.1f}s;"
-              " publishing ...", flush=True)
+        print(
+            f"generated {len(messages):,} messages in {time.perf_counter() - t:.1f}s;"
+            " publishing ...",
+            flush=True,
+        )
         await publish(settings, messages)
         del messages  # 100k live models would slow every garbage collection below
         gc.collect()
@@ -77,14 +81,20 @@ async def main_async(args) -> None:
 
         done, seconds = await naive(settings, args.naive_events)
         naive_rate = done / seconds
-        print(f"naive projector (1 event = 1 transaction): {done:,} messages in"
-              f" {seconds:.1f}s = {naive_rate:,.0f} events/s", flush=True)
+        print(
+            f"naive projector (1 event = 1 transaction): {done:,} messages in"
+            f" {seconds:.1f}s = {naive_rate:,.0f} events/s",
+            flush=True,
+        )
 
         await pretend_live_worker_reached_the_end(settings)
         report = await rebuild(settings, batch_size=args.batch)
-        print(f"batched rebuild (all {len(report.models)} models, batches of {args.batch}):"
-              f" {report.messages:,} messages in {report.seconds:.1f}s ="
-              f" {report.rate:,.0f} events/s", flush=True)
+        print(
+            f"batched rebuild (all {len(report.models)} models, batches of {args.batch}):"
+            f" {report.messages:,} messages in {report.seconds:.1f}s ="
+            f" {report.rate:,.0f} events/s",
+            flush=True,
+        )
         print(f"rebuild / naive = {report.rate / naive_rate:.1f}x")
         for table, rows in report.rows.items():
             print(f"  {table}: {rows:,} rows")
@@ -93,8 +103,9 @@ async def main_async(args) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--naive-events", type=int, default=5_000)
     parser.add_argument("--batch", type=int, default=5_000)

@@ -46,9 +46,14 @@ class WorkerProcess:
         LOGS.mkdir(parents=True, exist_ok=True)
         log = open(LOGS / f"{self.settings.db_prefix}-projections.log", "ab")
         env = child_env(self.settings, PROJECTIONS_METRICS_PORT=str(self.metrics_port))
-        self.proc = subprocess.Popen([sys.executable, "-m", "services.projections", "worker"],
-                                     cwd=ROOT, env=env, stdout=log, stderr=log,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "services.projections", "worker"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         if self.proc and self.proc.poll() is None:
@@ -106,8 +111,13 @@ class Outcome:
     mismatches: list[str]
 
 
-async def run_seed(settings: Settings, seed: int, events: int = 3000, kills: int = 3,
-                   worker: WorkerProcess | None = None) -> Outcome:
+async def run_seed(
+    settings: Settings,
+    seed: int,
+    events: int = 3000,
+    kills: int = 3,
+    worker: WorkerProcess | None = None,
+) -> Outcome:
     """Publishes the stream in chunks while killing and restarting the worker `kills` times at
     random moments, each after it has visibly resumed work (so kills land mid-stream)."""
     started = time.monotonic()
@@ -118,7 +128,7 @@ async def run_seed(settings: Settings, seed: int, events: int = 3000, kills: int
     lag_at_kills: list[int] = []
     try:
         worker.start()
-        chunks = [messages[i:i + 200] for i in range(0, len(messages), 200)]
+        chunks = [messages[i : i + 200] for i in range(0, len(messages), 200)]
 
         async def produce():
             for chunk in chunks:
@@ -129,8 +139,10 @@ async def run_seed(settings: Settings, seed: int, events: int = 3000, kills: int
         for _ in range(kills):
             before = sum((await projected_up_to(conn)).values())
             deadline = time.monotonic() + 20
-            while sum((await projected_up_to(conn)).values()) == before \
-                    and time.monotonic() < deadline:
+            while (
+                sum((await projected_up_to(conn)).values()) == before
+                and time.monotonic() < deadline
+            ):
                 await asyncio.sleep(0.02)
             await asyncio.sleep(rng.uniform(0.0, 0.3))
             worker.kill()
@@ -144,19 +156,24 @@ async def run_seed(settings: Settings, seed: int, events: int = 3000, kills: int
         await conn.close()
         worker.kill(signal.SIGTERM)
     unique = len({m.envelope.id for m in messages})
-    return Outcome(seed, len(messages), unique, kills, lag_at_kills,
-                   time.monotonic() - started, found)
+    return Outcome(
+        seed, len(messages), unique, kills, lag_at_kills, time.monotonic() - started, found
+    )
 
 
 def row(o: Outcome) -> str:
     verdict = "exactly once" if not o.mismatches else f"{len(o.mismatches)} MISMATCHES"
     lags = ",".join(map(str, o.lag_at_kills))
-    return (f"| {o.seed:>4} | {o.messages:>8} | {o.events:>6} | {o.kills:>5} | {lags:<22} |"
-            f" {o.seconds:>6.1f} | {verdict} |")
+    return (
+        f"| {o.seed:>4} | {o.messages:>8} | {o.events:>6} | {o.kills:>5} | {lags:<22} |"
+        f" {o.seconds:>6.1f} | {verdict} |"
+    )
 
 
-HEADER = ("| seed | messages | events | kills | unprojected at each kill | secs | result |\n"
-          "|-----:|---------:|-------:|------:|:-------------------------|-----:|:-------|")
+HEADER = (
+    "| seed | messages | events | kills | unprojected at each kill | secs | result |\n"
+    "|-----:|---------:|-------:|------:|:-------------------------|-----:|:-------|"
+)
 
 
 async def main_async(args) -> int:
@@ -178,14 +195,17 @@ async def main_async(args) -> int:
         for m in outcome.mismatches[:5]:
             print(f"       {m}")
         failed += bool(outcome.mismatches)
-    print(f"{args.seeds - failed}/{args.seeds} seeds: every read model counted every event"
-          " exactly once")
+    print(
+        f"{args.seeds - failed}/{args.seeds} seeds: every read model counted every event"
+        " exactly once"
+    )
     return 1 if failed else 0
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--first-seed", type=int, default=1)
     parser.add_argument("--events", type=int, default=3000)

@@ -50,11 +50,15 @@ async def keyed(conn: asyncpg.Connection, sql: str, *args) -> dict:
     return {r[0]: tuple(r[1:]) for r in await conn.fetch(sql, *args)}
 
 
-def disagreements(what: str, figures: str, a_name: str, a: dict, b_name: str, b: dict,
-                  zero=None) -> list[str]:
+def disagreements(
+    what: str, figures: str, a_name: str, a: dict, b_name: str, b: dict, zero=None
+) -> list[str]:
     """One line per key whose figures differ between a and b (a missing key counts as zero)."""
-    return [f"{what} {k}: {a_name} says {figures} = {a.get(k)}, {b_name} says {b.get(k)}"
-            for k in sorted(a.keys() | b.keys(), key=str) if a.get(k, zero) != b.get(k, zero)]
+    return [
+        f"{what} {k}: {a_name} says {figures} = {a.get(k)}, {b_name} says {b.get(k)}"
+        for k in sorted(a.keys() | b.keys(), key=str)
+        if a.get(k, zero) != b.get(k, zero)
+    ]
 
 
 async def outboxes_drained(db) -> tuple[int, list[str]]:
@@ -69,36 +73,50 @@ async def outboxes_drained(db) -> tuple[int, list[str]]:
 
 async def wallet_movements(db) -> dict:
     """Each gifting wallet: (purchased, clawed back, gifted, unlocked, balance, ledger total)."""
-    return await keyed(db["gifting"], "SELECT w.user_id,"
-                       " coalesce(sum(l.delta) FILTER (WHERE kind = 'purchase'), 0)::bigint,"
-                       " coalesce(-sum(l.delta) FILTER (WHERE kind = 'clawback'), 0)::bigint,"
-                       " coalesce(-sum(l.delta) FILTER (WHERE kind = 'gift'), 0)::bigint,"
-                       " coalesce(-sum(l.delta) FILTER (WHERE kind = 'unlock'), 0)::bigint,"
-                       " w.balance, coalesce(sum(l.delta), 0)::bigint"
-                       " FROM wallets w LEFT JOIN wallet_ledger l USING (user_id)"
-                       " GROUP BY w.user_id")
+    return await keyed(
+        db["gifting"],
+        "SELECT w.user_id,"
+        " coalesce(sum(l.delta) FILTER (WHERE kind = 'purchase'), 0)::bigint,"
+        " coalesce(-sum(l.delta) FILTER (WHERE kind = 'clawback'), 0)::bigint,"
+        " coalesce(-sum(l.delta) FILTER (WHERE kind = 'gift'), 0)::bigint,"
+        " coalesce(-sum(l.delta) FILTER (WHERE kind = 'unlock'), 0)::bigint,"
+        " w.balance, coalesce(sum(l.delta), 0)::bigint"
+        " FROM wallets w LEFT JOIN wallet_ledger l USING (user_id)"
+        " GROUP BY w.user_id",
+    )
 
 
 async def wallets_match_their_ledger(db) -> tuple[int, list[str]]:
     wallets = await wallet_movements(db)
-    found = [f"wallet {u}: balance {balance} != purchased {bought} - clawed back {clawed}"
-             f" - gifted {gifted} - unlocked {unlocked}"
-             for u, (bought, clawed, gifted, unlocked, balance, ledger) in wallets.items()
-             if balance != ledger or balance != bought - clawed - gifted - unlocked]
+    found = [
+        f"wallet {u}: balance {balance} != purchased {bought} - clawed back {clawed}"
+        f" - gifted {gifted} - unlocked {unlocked}"
+        for u, (bought, clawed, gifted, unlocked, balance, ledger) in wallets.items()
+        if balance != ledger or balance != bought - clawed - gifted - unlocked
+    ]
     return len(wallets), found
 
 
-async def applied_once_in_gifting(db, event_type: str, kind: str,
-                                  sign: int) -> tuple[int, list[str]]:
+async def applied_once_in_gifting(
+    db, event_type: str, kind: str, sign: int
+) -> tuple[int, list[str]]:
     """Each recharge event of `event_type` is the one gifting ledger row of `kind` with its id
     (unique there), for its wallet and coins; and no such row lacks its event."""
-    events = await keyed(db["recharge"], "SELECT event_id, envelope->'data'->>'user_id',"
-                         " (envelope->'data'->>'coins')::bigint FROM events WHERE event_type = $1",
-                         event_type)
-    applied = await keyed(db["gifting"], "SELECT event_id, user_id, $2::bigint * delta"
-                          " FROM wallet_ledger WHERE kind = $1", kind, sign)
-    return len(events), disagreements(event_type, "(wallet, coins)", "recharge", events,
-                                      f"gifting's {kind} ledger", applied)
+    events = await keyed(
+        db["recharge"],
+        "SELECT event_id, envelope->'data'->>'user_id',"
+        " (envelope->'data'->>'coins')::bigint FROM events WHERE event_type = $1",
+        event_type,
+    )
+    applied = await keyed(
+        db["gifting"],
+        "SELECT event_id, user_id, $2::bigint * delta FROM wallet_ledger WHERE kind = $1",
+        kind,
+        sign,
+    )
+    return len(events), disagreements(
+        event_type, "(wallet, coins)", "recharge", events, f"gifting's {kind} ledger", applied
+    )
 
 
 async def purchases_credited_once(db) -> tuple[int, list[str]]:
@@ -114,20 +132,24 @@ async def clawbacks_applied_once(db) -> tuple[int, list[str]]:
 async def diamonds_match_gifts(db) -> tuple[int, list[str]]:
     owed: dict[str, int] = {}
     for r in await db["gifting"].fetch(
-            "SELECT event_type, envelope->'data' AS d FROM events"
-            " WHERE event_type IN ('GiftSent', 'ContentUnlocked')"):
+        "SELECT event_type, envelope->'data' AS d FROM events"
+        " WHERE event_type IN ('GiftSent', 'ContentUnlocked')"
+    ):
         d = r["d"]
         creator = d.get("creator_id") or d.get("owner_id")
         if creator == "platform":
             continue
-        owed[creator] = owed.get(creator, 0) + diamonds_for(d["coins"],
-                                                            Decimal(d["diamonds_per_coin"]))
+        owed[creator] = owed.get(creator, 0) + diamonds_for(
+            d["coins"], Decimal(d["diamonds_per_coin"])
+        )
     earned = {c: e for c, e in await db["payout"].fetch("SELECT creator_id, earned FROM creators")}
-    found = disagreements("creator", "diamonds earned", "gifts x rate", owed, "payout", earned,
-                          zero=0)
+    found = disagreements(
+        "creator", "diamonds earned", "gifts x rate", owed, "payout", earned, zero=0
+    )
     rows = await db["payout"].fetch(
         "SELECT creator_id, earned, held, pending, paid FROM creators"
-        " WHERE earned - held - pending - paid < 0 OR least(held, pending, paid) < 0")
+        " WHERE earned - held - pending - paid < 0 OR least(held, pending, paid) < 0"
+    )
     found += [f"creator {r['creator_id']}: figures out of range {dict(r)}" for r in rows]
     return len(owed), found
 
@@ -136,16 +158,36 @@ async def read_models_match_the_services(db) -> tuple[int, list[str]]:
     """Each wallet's four movements and balance (gifting's ledger) and each creator's earned /
     held / pending / paid (payout) equal the projections' figures."""
     live = {u: figures[:5] for u, figures in (await wallet_movements(db)).items()}
-    projected = await keyed(db["projections"], "SELECT user_id, purchased, clawed_back, gifted,"
-                            " unlocked, balance FROM wallet_balances")
-    payout = await keyed(db["payout"], "SELECT creator_id, earned, held, pending, paid"
-                         " FROM creators")
-    seen = await keyed(db["projections"], "SELECT creator_id, diamonds_earned, diamonds_held,"
-                       " diamonds_pending, diamonds_paid FROM creator_earnings")
-    found = disagreements("wallet", "(purchased, clawed back, gifted, unlocked, balance)",
-                          "gifting", live, "wallet_balances", projected, zero=(0,) * 5)
-    found += disagreements("creator", "(earned, held, pending, paid)", "payout", payout,
-                           "creator_earnings", seen, zero=(0,) * 4)
+    projected = await keyed(
+        db["projections"],
+        "SELECT user_id, purchased, clawed_back, gifted, unlocked, balance FROM wallet_balances",
+    )
+    payout = await keyed(
+        db["payout"], "SELECT creator_id, earned, held, pending, paid FROM creators"
+    )
+    seen = await keyed(
+        db["projections"],
+        "SELECT creator_id, diamonds_earned, diamonds_held,"
+        " diamonds_pending, diamonds_paid FROM creator_earnings",
+    )
+    found = disagreements(
+        "wallet",
+        "(purchased, clawed back, gifted, unlocked, balance)",
+        "gifting",
+        live,
+        "wallet_balances",
+        projected,
+        zero=(0,) * 5,
+    )
+    found += disagreements(
+        "creator",
+        "(earned, held, pending, paid)",
+        "payout",
+        payout,
+        "creator_earnings",
+        seen,
+        zero=(0,) * 4,
+    )
     return len(live) + len(payout), found
 
 
@@ -154,69 +196,103 @@ async def payout_figures_match_payouts(db) -> tuple[int, list[str]]:
     payouts (in review, pending, submitted), paid the completed ones (failed and voided ones
     gave their diamonds back)."""
     figures = await keyed(db["payout"], "SELECT creator_id, pending, paid FROM creators")
-    payouts = await keyed(db["payout"], "SELECT creator_id, coalesce(sum(diamonds)"
-                          " FILTER (WHERE status = ANY($1::text[])), 0)::bigint,"
-                          " coalesce(sum(diamonds) FILTER (WHERE status = 'completed'), 0)::bigint"
-                          " FROM payouts GROUP BY creator_id", ["review", *OPEN])
-    return len(figures), disagreements("creator", "(pending, paid)", "creators", figures,
-                                       "payouts", payouts, zero=(0, 0))
+    payouts = await keyed(
+        db["payout"],
+        "SELECT creator_id, coalesce(sum(diamonds)"
+        " FILTER (WHERE status = ANY($1::text[])), 0)::bigint,"
+        " coalesce(sum(diamonds) FILTER (WHERE status = 'completed'), 0)::bigint"
+        " FROM payouts GROUP BY creator_id",
+        ["review", *OPEN],
+    )
+    return len(figures), disagreements(
+        "creator", "(pending, paid)", "creators", figures, "payouts", payouts, zero=(0, 0)
+    )
 
 
 async def payouts_read_model_matches(db) -> tuple[int, list[str]]:
     """What a creator reads about each payout is what the payout service did (PayoutFailed
     covers both failed and voided)."""
-    live = await keyed(db["payout"], "SELECT payout_id::text, diamonds, status = 'completed',"
-                       " status IN ('failed', 'voided') FROM payouts")
-    projected = await keyed(db["projections"], "SELECT payout_id, diamonds,"
-                            " completed_at IS NOT NULL, failed_at IS NOT NULL FROM payouts")
-    return len(live), disagreements("payout", "(diamonds, completed, failed)", "payout", live,
-                                    "payouts read model", projected)
+    live = await keyed(
+        db["payout"],
+        "SELECT payout_id::text, diamonds, status = 'completed',"
+        " status IN ('failed', 'voided') FROM payouts",
+    )
+    projected = await keyed(
+        db["projections"],
+        "SELECT payout_id, diamonds, completed_at IS NOT NULL, failed_at IS NOT NULL FROM payouts",
+    )
+    return len(live), disagreements(
+        "payout", "(diamonds, completed, failed)", "payout", live, "payouts read model", projected
+    )
 
 
 async def purchases_read_model_matches(db) -> tuple[int, list[str]]:
     """The funnel and revenue figures count each purchase in the state recharge holds (a
     reversed purchase was confirmed first, and its coins were all clawed back)."""
-    live = await keyed(db["recharge"], "SELECT purchase_id::text,"
-                       " status IN ('confirmed', 'reversed'), status = 'failed',"
-                       " status = 'reversed', CASE WHEN status = 'reversed' THEN coins ELSE 0 END,"
-                       " refund_status FROM purchases")
-    projected = await keyed(db["projections"], "SELECT purchase_id, confirmed_at IS NOT NULL,"
-                            " declined_at IS NOT NULL, clawed_back_at IS NOT NULL,"
-                            " clawed_back_coins, CASE WHEN refunded_at IS NOT NULL THEN 'refunded'"
-                            " WHEN refund_due_at IS NOT NULL THEN 'due' END FROM purchases")
+    live = await keyed(
+        db["recharge"],
+        "SELECT purchase_id::text,"
+        " status IN ('confirmed', 'reversed'), status = 'failed',"
+        " status = 'reversed', CASE WHEN status = 'reversed' THEN coins ELSE 0 END,"
+        " refund_status FROM purchases",
+    )
+    projected = await keyed(
+        db["projections"],
+        "SELECT purchase_id, confirmed_at IS NOT NULL,"
+        " declined_at IS NOT NULL, clawed_back_at IS NOT NULL,"
+        " clawed_back_coins, CASE WHEN refunded_at IS NOT NULL THEN 'refunded'"
+        " WHEN refund_due_at IS NOT NULL THEN 'due' END FROM purchases",
+    )
     return len(live), disagreements(
-        "purchase", "(confirmed, failed, reversed, clawed back, refund)", "recharge", live,
-        "purchases read model", projected)
+        "purchase",
+        "(confirmed, failed, reversed, clawed back, refund)",
+        "recharge",
+        live,
+        "purchases read model",
+        projected,
+    )
 
 
 async def every_event_projected_once(db) -> tuple[int, list[str]]:
     """projected_events is keyed by event id, so 'at most once' holds by construction; here:
     every published event of a projected topic is there."""
-    projected = {r["event_id"] for r in await db["projections"].fetch(
-        "SELECT event_id FROM projected_events")}
+    projected = {
+        r["event_id"]
+        for r in await db["projections"].fetch("SELECT event_id FROM projected_events")
+    }
     found, total = [], 0
     for service in ("recharge", "gifting", "payout"):
-        ids = {r["event_id"] for r in await db[service].fetch(
-            "SELECT event_id FROM outbox WHERE sent_at IS NOT NULL")}
+        ids = {
+            r["event_id"]
+            for r in await db[service].fetch(
+                "SELECT event_id FROM outbox WHERE sent_at IS NOT NULL"
+            )
+        }
         total += len(ids)
         missing = ids - projected
         if missing:
-            found.append(f"{service}: {len(missing)} published events missing from the read"
-                         f" models, e.g. {sorted(map(str, missing))[:3]}")
+            found.append(
+                f"{service}: {len(missing)} published events missing from the read"
+                f" models, e.g. {sorted(map(str, missing))[:3]}"
+            )
     return total, found
 
 
 async def topic_event_ids(settings: Settings, topic: str) -> set[str]:
     """Every event id on `topic` up to its current end (undecodable messages are not ours to
     count: the consumers dead-letter them)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers,
-                                enable_auto_commit=False, isolation_level="read_committed")
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+    )
     await consumer.start()
     try:
         name = settings.topic(topic)
         await consumer._client.force_metadata_update()
-        partitions = [TopicPartition(name, p)
-                      for p in sorted(consumer.partitions_for_topic(name) or ())]
+        partitions = [
+            TopicPartition(name, p) for p in sorted(consumer.partitions_for_topic(name) or ())
+        ]
         if not partitions:
             return set()
         consumer.assign(partitions)
@@ -241,14 +317,17 @@ async def published_events_on_kafka(settings: Settings, db) -> tuple[int, list[s
     for service in ("recharge", "gifting", "payout"):
         sent: dict[str, set[str]] = {}
         for r in await db[service].fetch(
-                "SELECT topic, event_id FROM outbox WHERE sent_at IS NOT NULL"):
+            "SELECT topic, event_id FROM outbox WHERE sent_at IS NOT NULL"
+        ):
             sent.setdefault(r["topic"], set()).add(str(r["event_id"]))
         for topic, ids in sent.items():
             total += len(ids)
             missing = ids - await topic_event_ids(settings, topic)
             if missing:
-                found.append(f"{service}: {len(missing)} events marked sent are not on {topic},"
-                             f" e.g. {sorted(missing)[:3]}")
+                found.append(
+                    f"{service}: {len(missing)} events marked sent are not on {topic},"
+                    f" e.g. {sorted(missing)[:3]}"
+                )
     return total, found
 
 

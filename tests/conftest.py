@@ -27,10 +27,13 @@ def namespace(endpoints):
 
     async def make(tag: str = "") -> Settings:
         prefix = f"t{run}{tag}"
-        settings = Settings(kafka_bootstrap_servers=endpoints.kafka_bootstrap_servers,
-                            database_url=endpoints.database_url, db_prefix=prefix,
-                            topic_prefix=f"{prefix}.",
-                            jwt_secret="test-secret-" + "0123456789abcdef" * 4)  # 75 bytes: HS512-sized
+        settings = Settings(
+            kafka_bootstrap_servers=endpoints.kafka_bootstrap_servers,
+            database_url=endpoints.database_url,
+            db_prefix=prefix,
+            topic_prefix=f"{prefix}.",
+            jwt_secret="test-secret-" + "0123456789abcdef" * 4,
+        )  # 75 bytes: HS512-sized
         await prepare_namespace(settings)
         made.append(settings)
         return settings

@@ -41,21 +41,31 @@ class Gifts(Application):
 
 def _app(server_url: str, database: str, pool_size: int) -> Gifts:
     u = urlsplit(server_url)
-    return Gifts(env={"PERSISTENCE_MODULE": "eventsourcing.postgres",
-                      "POSTGRES_DBNAME": database, "POSTGRES_HOST": u.hostname or "127.0.0.1",
-                      "POSTGRES_PORT": str(u.port or 5432), "POSTGRES_USER": u.username or "",
-                      "POSTGRES_PASSWORD": u.password or "",
-                      "POSTGRES_POOL_SIZE": str(pool_size), "POSTGRES_MAX_OVERFLOW": "0"})
+    return Gifts(
+        env={
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": database,
+            "POSTGRES_HOST": u.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(u.port or 5432),
+            "POSTGRES_USER": u.username or "",
+            "POSTGRES_PASSWORD": u.password or "",
+            "POSTGRES_POOL_SIZE": str(pool_size),
+            "POSTGRES_MAX_OVERFLOW": "0",
+        }
+    )
 
 
-def populate(server_url: str, database: str, fans: int, creators: int, tag: str
-             ) -> tuple[list[UUID], list[UUID]]:
+def populate(
+    server_url: str, database: str, fans: int, creators: int, tag: str
+) -> tuple[list[UUID], list[UUID]]:
     app = _app(server_url, database, 2)
     fan_ids: list[UUID] = []
     creator_ids: list[UUID] = []
     batch = []
-    for kind, n, balance, ids in (("fan", fans, 10**9, fan_ids), ("creator", creators, 0,
-                                                                    creator_ids)):
+    for kind, n, balance, ids in (
+        ("fan", fans, 10**9, fan_ids),
+        ("creator", creators, 0, creator_ids),
+    ):
         for i in range(n):
             w = Wallet(f"{kind}-{tag}-{i}", balance)
             ids.append(w.id)
@@ -69,8 +79,15 @@ def populate(server_url: str, database: str, fans: int, creators: int, tag: str
     return fan_ids, creator_ids
 
 
-def run(server_url: str, database: str, fan_ids: list[UUID], creator_ids: list[UUID],
-        hot_share: float, threads: int, seconds: float) -> dict:
+def run(
+    server_url: str,
+    database: str,
+    fan_ids: list[UUID],
+    creator_ids: list[UUID],
+    hot_share: float,
+    threads: int,
+    seconds: float,
+) -> dict:
     app = _app(server_url, database, threads)
     stop = time.monotonic() + seconds
     lock = threading.Lock()
@@ -80,7 +97,7 @@ def run(server_url: str, database: str, fan_ids: list[UUID], creator_ids: list[U
 
     def worker(seed: int) -> None:
         rng = random.Random(seed)
-        mine = fan_ids[seed::threads]   # fans are spread over threads, like distinct users
+        mine = fan_ids[seed::threads]  # fans are spread over threads, like distinct users
         while time.monotonic() < stop:
             fan_id = mine[rng.randrange(len(mine))]
             if hot_share and rng.random() < hot_share:
@@ -122,25 +139,49 @@ def run(server_url: str, database: str, fan_ids: list[UUID], creator_ids: list[U
     latencies.sort()
 
     def pct(q):
-        return latencies[min(len(latencies) - 1, int(q / 100 * len(latencies)))] * 1000 \
-            if latencies else None
+        return (
+            latencies[min(len(latencies) - 1, int(q / 100 * len(latencies)))] * 1000
+            if latencies
+            else None
+        )
 
-    return {"peer": "eventsourcing", "threads": threads, "hot_share": hot_share,
-            "creators": len(creator_ids), "rate": len(latencies) / elapsed,
-            "conflicts": conflicts[0], "errors": errors[0],
-            "p50_ms": pct(50), "p99_ms": pct(99), "seconds": seconds,
-            # Its system: the in-process application (library + psycopg) and the database.
-            "system_cpu_ms_per_gift": (
-                (spent["components"].get("postgresql", {}).get("cpu_seconds", 0) + app_cpu)
-                * 1000 / len(latencies) if latencies else None),
-            "app_cpu_ms_per_gift": app_cpu * 1000 / len(latencies) if latencies else None,
-            "cost": spent}
+    return {
+        "peer": "eventsourcing",
+        "threads": threads,
+        "hot_share": hot_share,
+        "creators": len(creator_ids),
+        "rate": len(latencies) / elapsed,
+        "conflicts": conflicts[0],
+        "errors": errors[0],
+        "p50_ms": pct(50),
+        "p99_ms": pct(99),
+        "seconds": seconds,
+        # Its system: the in-process application (library + psycopg) and the database.
+        "system_cpu_ms_per_gift": (
+            (spent["components"].get("postgresql", {}).get("cpu_seconds", 0) + app_cpu)
+            * 1000
+            / len(latencies)
+            if latencies
+            else None
+        ),
+        "app_cpu_ms_per_gift": app_cpu * 1000 / len(latencies) if latencies else None,
+        "cost": spent,
+    }
 
 
-def best(server_url: str, database: str, fan_ids, creator_ids, hot_share: float,
-         seconds: float, thread_counts=(4, 8)) -> dict:
-    runs = [run(server_url, database, fan_ids, creator_ids, hot_share, t, seconds)
-            for t in thread_counts]
+def best(
+    server_url: str,
+    database: str,
+    fan_ids,
+    creator_ids,
+    hot_share: float,
+    seconds: float,
+    thread_counts=(4, 8),
+) -> dict:
+    runs = [
+        run(server_url, database, fan_ids, creator_ids, hot_share, t, seconds)
+        for t in thread_counts
+    ]
     top = max(runs, key=lambda r: r["rate"])
     top["tried"] = [{"threads": r["threads"], "rate": r["rate"]} for r in runs]
     return top

@@ -38,7 +38,8 @@ async def _setup(dsn: str, fans: int, creators: int) -> tuple[list[uuid.UUID], l
             " AS a(id, name, balance)",
             fan_ids + creator_ids,
             [f"fan-{i}" for i in range(fans)] + [f"creator-{i}" for i in range(creators)],
-            [FUNDS] * fans + [0] * creators)
+            [FUNDS] * fans + [0] * creators,
+        )
     finally:
         await conn.close()
     return fan_ids, creator_ids
@@ -48,8 +49,9 @@ def setup(dsn: str, fans: int, creators: int) -> tuple[list[uuid.UUID], list[uui
     return uvloop.run(_setup(dsn, fans, creators))
 
 
-async def _run(dsn: str, fan_ids, creator_ids, hot_share: float, connections: int,
-               seconds: float) -> dict:
+async def _run(
+    dsn: str, fan_ids, creator_ids, hot_share: float, connections: int, seconds: float
+) -> dict:
     conns = [await asyncpg.connect(dsn) for _ in range(connections)]
     latencies: list[float] = []
     refused = [0]
@@ -59,8 +61,7 @@ async def _run(dsn: str, fan_ids, creator_ids, hot_share: float, connections: in
         mine = fan_ids[i::connections] or fan_ids  # fans spread over connections, like users
         call = await conn.prepare("SELECT ledger_transfer($1, $2, 1)")
         while time.monotonic() < stop:
-            fan, creator = mine[rng.randrange(len(mine))], creator_for(rng, creator_ids,
-                                                                        hot_share)
+            fan, creator = mine[rng.randrange(len(mine))], creator_for(rng, creator_ids, hot_share)
             began = time.perf_counter()
             try:
                 await call.fetchval(fan, creator)
@@ -82,26 +83,38 @@ async def _run(dsn: str, fan_ids, creator_ids, hot_share: float, connections: in
     latencies.sort()
 
     def pct(q):
-        return latencies[min(len(latencies) - 1, int(q / 100 * len(latencies)))] * 1000 \
-            if latencies else None
+        return (
+            latencies[min(len(latencies) - 1, int(q / 100 * len(latencies)))] * 1000
+            if latencies
+            else None
+        )
 
     spent = cost.breakdown(before, after, len(latencies), generator_cpu=client_cpu)
     # Only the database is this peer's system; the broker idles beside it.
     pg = spent["components"].get("postgresql", {})
-    return {"peer": "ledger", "connections": connections, "hot_share": hot_share,
-            "creators": len(creator_ids), "rate": len(latencies) / elapsed,
-            "refused": refused[0], "p50_ms": pct(50), "p99_ms": pct(99), "seconds": seconds,
-            "system_cpu_ms_per_gift": pg.get("ms_per_gift"),
-            "client_cpu_ms_per_gift": spent["generator"]["ms_per_gift"], "cost": spent}
+    return {
+        "peer": "ledger",
+        "connections": connections,
+        "hot_share": hot_share,
+        "creators": len(creator_ids),
+        "rate": len(latencies) / elapsed,
+        "refused": refused[0],
+        "p50_ms": pct(50),
+        "p99_ms": pct(99),
+        "seconds": seconds,
+        "system_cpu_ms_per_gift": pg.get("ms_per_gift"),
+        "client_cpu_ms_per_gift": spent["generator"]["ms_per_gift"],
+        "cost": spent,
+    }
 
 
-def run(dsn: str, fan_ids, creator_ids, hot_share: float, connections: int,
-        seconds: float) -> dict:
+def run(dsn: str, fan_ids, creator_ids, hot_share: float, connections: int, seconds: float) -> dict:
     return uvloop.run(_run(dsn, fan_ids, creator_ids, hot_share, connections, seconds))
 
 
-def best(dsn: str, fan_ids, creator_ids, hot_share: float, seconds: float,
-         connection_counts=(8, 16, 32)) -> dict:
+def best(
+    dsn: str, fan_ids, creator_ids, hot_share: float, seconds: float, connection_counts=(8, 16, 32)
+) -> dict:
     runs = [run(dsn, fan_ids, creator_ids, hot_share, n, seconds) for n in connection_counts]
     top = max(runs, key=lambda r: r["rate"])
     top["tried"] = [{"connections": r["connections"], "rate": r["rate"]} for r in runs]

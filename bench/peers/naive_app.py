@@ -31,8 +31,9 @@ def create(dsn: str, topic: str) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.settings = Settings()
-        app.state.pool = await asyncpg.create_pool(dsn, min_size=2, max_size=20,
-                                                   init=init_connection)
+        app.state.pool = await asyncpg.create_pool(
+            dsn, min_size=2, max_size=20, init=init_connection
+        )
         app.state.producer = producer(app.state.settings, linger_ms=0)
         await app.state.producer.start()
         try:
@@ -48,44 +49,81 @@ def create(dsn: str, topic: str) -> FastAPI:
         return {"status": "ok"}
 
     @app.post("/v1/gifts", status_code=201)
-    async def send_gift(body: GiftCreate, caller: CallerDep, key: IdempotencyKey,
-                        request: Request, response: Response):
+    async def send_gift(
+        body: GiftCreate,
+        caller: CallerDep,
+        key: IdempotencyKey,
+        request: Request,
+        response: Response,
+    ):
         catalog = load_catalog()
         price = catalog.price(body.gift_code, body.quantity, caller.country)
         async with request.app.state.pool.acquire() as conn, conn.transaction():
-            await conn.execute("INSERT INTO idempotency_keys (caller, key, request_hash)"
-                               " VALUES ($1, $2, '')", caller.user_id, key)
+            await conn.execute(
+                "INSERT INTO idempotency_keys (caller, key, request_hash) VALUES ($1, $2, '')",
+                caller.user_id,
+                key,
+            )
             row = await conn.fetchrow(
                 "UPDATE wallets SET balance = balance - $2, version = version + 1"
                 " WHERE user_id = $1 AND balance >= $2 RETURNING balance, version",
-                caller.user_id, price.coins)
+                caller.user_id,
+                price.coins,
+            )
             if row is None:
                 response.status_code = 409
                 return {"type": "insufficient-coins"}
             gift_id = uuid4()
-            event = new_envelope("/coinstream/naive", GiftSent(
-                gift_id=str(gift_id), sender_id=caller.user_id, creator_id=body.creator_id,
-                context=body.context, gift_code=price.gift_code, quantity=price.quantity,
-                unit_price=price.unit_price, coins=price.coins,
-                diamonds_per_coin=catalog.diamonds_per_coin,
-                commission_rate=catalog.commission_rate, rates_version=catalog.rates_version,
-                catalog_version=catalog.version, balance_after=row["balance"]),
-                aggregate_id=f"wallet-{caller.user_id}", aggregate_version=row["version"],
-                subject=body.creator_id)
+            event = new_envelope(
+                "/coinstream/naive",
+                GiftSent(
+                    gift_id=str(gift_id),
+                    sender_id=caller.user_id,
+                    creator_id=body.creator_id,
+                    context=body.context,
+                    gift_code=price.gift_code,
+                    quantity=price.quantity,
+                    unit_price=price.unit_price,
+                    coins=price.coins,
+                    diamonds_per_coin=catalog.diamonds_per_coin,
+                    commission_rate=catalog.commission_rate,
+                    rates_version=catalog.rates_version,
+                    catalog_version=catalog.version,
+                    balance_after=row["balance"],
+                ),
+                aggregate_id=f"wallet-{caller.user_id}",
+                aggregate_version=row["version"],
+                subject=body.creator_id,
+            )
             await conn.execute(
                 "INSERT INTO wallet_ledger (user_id, event_id, kind, delta, balance_after)"
-                " VALUES ($1, $2, 'gift', $3, $4)", caller.user_id, event.id, -price.coins,
-                row["balance"])
+                " VALUES ($1, $2, 'gift', $3, $4)",
+                caller.user_id,
+                event.id,
+                -price.coins,
+                row["balance"],
+            )
             await conn.execute(
                 "INSERT INTO events (event_id, stream_id, version, event_type, data_version,"
-                " envelope) VALUES ($1, $2, $3, $4, $5, $6)", event.id, event.aggregateid,
-                event.aggregateversion, event.type, event.dataversion,
-                event.model_dump(mode="json"))
-        await request.app.state.producer.send_and_wait(topic, encode(event),
-                                                       key=event.aggregateid.encode())
-        return GiftPublic(gift_id=gift_id, event_id=event.id, coins=price.coins,
-                          combo_id=uuid4(), combo_count=price.quantity,  # no combos here
-                          balance_after=row["balance"])
+                " envelope) VALUES ($1, $2, $3, $4, $5, $6)",
+                event.id,
+                event.aggregateid,
+                event.aggregateversion,
+                event.type,
+                event.dataversion,
+                event.model_dump(mode="json"),
+            )
+        await request.app.state.producer.send_and_wait(
+            topic, encode(event), key=event.aggregateid.encode()
+        )
+        return GiftPublic(
+            gift_id=gift_id,
+            event_id=event.id,
+            coins=price.coins,
+            combo_id=uuid4(),
+            combo_count=price.quantity,  # no combos here
+            balance_after=row["balance"],
+        )
 
     return app
 
@@ -93,5 +131,10 @@ def create(dsn: str, topic: str) -> FastAPI:
 if __name__ == "__main__":
     import uvicorn
 
-    uvicorn.run(create(os.environ["NAIVE_DSN"], os.environ["NAIVE_TOPIC"]), host="127.0.0.1",
-                port=int(os.environ["NAIVE_PORT"]), log_level="warning", loop="uvloop")
+    uvicorn.run(
+        create(os.environ["NAIVE_DSN"], os.environ["NAIVE_TOPIC"]),
+        host="127.0.0.1",
+        port=int(os.environ["NAIVE_PORT"]),
+        log_level="warning",
+        loop="uvloop",
+    )

@@ -24,14 +24,22 @@ def binary() -> str:
 def _conn_args(server_url: str, database: str) -> tuple[list[str], dict[str, str]]:
     u = urlsplit(server_url)
     env = {**os.environ, "PGPASSWORD": u.password or ""}
-    return ["-h", u.hostname or "127.0.0.1", "-p", str(u.port or 5432),
-            "-U", u.username or "postgres", database], env
+    return [
+        "-h",
+        u.hostname or "127.0.0.1",
+        "-p",
+        str(u.port or 5432),
+        "-U",
+        u.username or "postgres",
+        database,
+    ], env
 
 
 def init(server_url: str, database: str, scale: int = 8) -> None:
     args, env = _conn_args(server_url, database)
-    subprocess.run([binary(), "-i", "-q", "-s", str(scale), *args], env=env, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [binary(), "-i", "-q", "-s", str(scale), *args], env=env, check=True, capture_output=True
+    )
 
 
 def _required(pattern: str, report: str) -> str:
@@ -45,9 +53,13 @@ def run(server_url: str, database: str, clients: int, seconds: int) -> dict:
     args, env = _conn_args(server_url, database)
     meter, kids = cost.Meter(), resource.getrusage(resource.RUSAGE_CHILDREN)
     before = meter.sample()
-    done = subprocess.run([binary(), "-b", "tpcb-like", "-c", str(clients), "-j", "2",
-                           "-T", str(seconds), *args], env=env, check=True,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [binary(), "-b", "tpcb-like", "-c", str(clients), "-j", "2", "-T", str(seconds), *args],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     after, kids_after = meter.sample(), resource.getrusage(resource.RUSAGE_CHILDREN)
     client = (kids_after.ru_utime + kids_after.ru_stime) - (kids.ru_utime + kids.ru_stime)
     txs = re.search(r"number of transactions actually processed: (\d+)", done.stdout)
@@ -55,9 +67,16 @@ def run(server_url: str, database: str, clients: int, seconds: int) -> dict:
     tps = float(_required(r"tps = ([\d.]+) \(without initial", done.stdout))
     avg = float(_required(r"latency average = ([\d.]+) ms", done.stdout))
     failed = re.search(r"number of failed transactions: (\d+)", done.stdout)
-    return {"peer": "pgbench", "workload": f"tpcb-like, {clients} clients", "clients": clients,
-            "rate": tps, "latency_avg_ms": avg, "errors": int(failed.group(1)) if failed else 0,
-            "seconds": seconds,
-            # The database is this peer's whole system; pgbench, its client, is shown apart.
-            "system_cpu_ms_per_gift": spent["components"].get("postgresql", {}).get("ms_per_gift"),
-            "client_cpu_ms_per_gift": spent["generator"]["ms_per_gift"], "cost": spent}
+    return {
+        "peer": "pgbench",
+        "workload": f"tpcb-like, {clients} clients",
+        "clients": clients,
+        "rate": tps,
+        "latency_avg_ms": avg,
+        "errors": int(failed.group(1)) if failed else 0,
+        "seconds": seconds,
+        # The database is this peer's whole system; pgbench, its client, is shown apart.
+        "system_cpu_ms_per_gift": spent["components"].get("postgresql", {}).get("ms_per_gift"),
+        "client_cpu_ms_per_gift": spent["generator"]["ms_per_gift"],
+        "cost": spent,
+    }

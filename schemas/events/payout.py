@@ -23,7 +23,9 @@ class DiamondsCredited(Payload):
     stream_id: Id | None = None
     coins: int = Field(ge=0)
     diamonds_per_coin: Rate = Field(description="Coin->diamond rate recorded on the source event")
-    reserve_percent: Rate = Field(le=100, description="Share of the diamonds held in reserve, in % (0-100)")
+    reserve_percent: Rate = Field(
+        le=100, description="Share of the diamonds held in reserve, in % (0-100)"
+    )
     diamonds: int = Field(ge=0)
     held: int = Field(ge=0)
     release_at: datetime | None = None

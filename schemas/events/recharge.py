@@ -63,8 +63,9 @@ class PurchaseCreated(Payload):
     provider_txn_id: LongId | None = None
 
 
-ClawbackReason = Literal["cancellation", "chargeback", "suspected_fraud", "friendly_fraud",
-                         "duplicate"]
+ClawbackReason = Literal[
+    "cancellation", "chargeback", "suspected_fraud", "friendly_fraud", "duplicate"
+]
 
 
 class CoinsClawedBack(Payload):

@@ -5,10 +5,14 @@ from schemas import topics
 from services.gifting.api import create
 from services.gifting.handlers import HANDLERS
 
-SPEC = ServiceSpec(name="gifting", migrations=Path(__file__).with_name("migrations"),
-                   app_factory=create, default_port=8002,
-                   consumed_topics=[topics.RECHARGE_EVENTS, topics.SANCTIONS_EVENTS,
-                                    topics.ACCOUNTS_EVENTS], handlers=HANDLERS)
+SPEC = ServiceSpec(
+    name="gifting",
+    migrations=Path(__file__).with_name("migrations"),
+    app_factory=create,
+    default_port=8002,
+    consumed_topics=[topics.RECHARGE_EVENTS, topics.SANCTIONS_EVENTS, topics.ACCOUNTS_EVENTS],
+    handlers=HANDLERS,
+)
 
 if __name__ == "__main__":
     main(SPEC)

@@ -36,36 +36,53 @@ class StatementPage(BaseModel):
     next_before: int | None = None
 
 
-@router.get("/wallet", summary="The caller's spendable coin balance",
-            responses=problems.problem_responses(problems.Unauthorized))
+@router.get(
+    "/wallet",
+    summary="The caller's spendable coin balance",
+    responses=problems.problem_responses(problems.Unauthorized),
+)
 async def get_wallet(caller: CallerDep, request: Request) -> WalletPublic:
     """Also registers the caller's verified profile, so creators can receive gifts."""
     async with request.app.state.pool.acquire() as conn:
         await accounts.remember_caller(conn, caller)
-        return WalletPublic(user_id=caller.user_id,
-                            balance=await ledger.balance(conn, caller.user_id))
+        return WalletPublic(
+            user_id=caller.user_id, balance=await ledger.balance(conn, caller.user_id)
+        )
 
 
-@router.get("/wallet/statement", summary="The caller's wallet history, newest first",
-            responses=problems.problem_responses(problems.Unauthorized))
-async def get_statement(caller: CallerDep, request: Request,
-                        limit: Annotated[int, *query_int(1, 500), Query()] = 50,
-                        # At most 18 digits, as query_int reads them (a bigserial id never
-                        # gets near that), so the bound the document shows is the one applied.
-                        before: Annotated[Annotated[int, *query_int(1, 10**18 - 1)] | None, Query(
-                            description="next_before of the last page")] = None
-                        ) -> StatementPage:
+@router.get(
+    "/wallet/statement",
+    summary="The caller's wallet history, newest first",
+    responses=problems.problem_responses(problems.Unauthorized),
+)
+async def get_statement(
+    caller: CallerDep,
+    request: Request,
+    limit: Annotated[int, *query_int(1, 500), Query()] = 50,
+    # At most 18 digits, as query_int reads them (a bigserial id never
+    # gets near that), so the bound the document shows is the one applied.
+    before: Annotated[
+        Annotated[int, *query_int(1, 10**18 - 1)] | None,
+        Query(description="next_before of the last page"),
+    ] = None,
+) -> StatementPage:
     async with request.app.state.pool.acquire() as conn:
         rows = await ledger.statement(conn, caller.user_id, limit, before)
     entries = [StatementEntry(**r) for r in rows]
-    return StatementPage(entries=entries,
-                         next_before=entries[-1].entry_id if len(entries) == limit else None)
+    return StatementPage(
+        entries=entries, next_before=entries[-1].entry_id if len(entries) == limit else None
+    )
 
 
 def create(settings: Settings) -> FastAPI:
-    app = create_app("Coinstream gifting", "gifting", settings,
-                     [router, gifts.router, unlocks.router],
-                     description="Wallets, gifts and unlocks.",
-                     on_start=gifts.start_batching, on_stop=gifts.stop_batching)
+    app = create_app(
+        "Coinstream gifting",
+        "gifting",
+        settings,
+        [router, gifts.router, unlocks.router],
+        description="Wallets, gifts and unlocks.",
+        on_start=gifts.start_batching,
+        on_stop=gifts.stop_batching,
+    )
     app.state.clock = lambda: datetime.now(UTC)  # tests replace it to stand around midnight
     return app

@@ -46,8 +46,11 @@ class GiftCatalog:
         return self.raw["combo_window_seconds"]
 
     def available_in(self, country: str | None) -> dict[str, dict]:
-        return {code: g for code, g in self.raw["gifts"].items()
-                if "regions" not in g or country in g["regions"]}
+        return {
+            code: g
+            for code, g in self.raw["gifts"].items()
+            if "regions" not in g or country in g["regions"]
+        }
 
     def price(self, gift_code: str, quantity: int, country: str | None) -> GiftPrice:
         gift = self.raw["gifts"].get(gift_code)

@@ -28,8 +28,11 @@ class NotEligible(DomainError):
 
 
 class RecipientNotFound(DomainError):
-    status, code, title = 404, "recipient-not-found", \
-        "No such recipient (a creator is known to gifting once it has signed in to it)"
+    status, code, title = (
+        404,
+        "recipient-not-found",
+        "No such recipient (a creator is known to gifting once it has signed in to it)",
+    )
 
 
 class RecipientNotEligible(DomainError):
@@ -47,8 +50,11 @@ class SelfUnlock(DomainError):
 
 
 class SellerNotEligible(DomainError):
-    status, code, title = 403, "seller-not-eligible", \
-        "This account may not list items for coins (it could not receive them)"
+    status, code, title = (
+        403,
+        "seller-not-eligible",
+        "This account may not list items for coins (it could not receive them)",
+    )
 
 
 class PriceChanged(DomainError):

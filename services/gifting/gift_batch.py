@@ -35,8 +35,9 @@ SOURCE = "/coinstream/gifting"
 Outcome = tuple[int, dict, bool] | DomainError
 
 
-def batcher(pool: asyncpg.Pool, max_batch: int = 256, flushers: int = 2
-            ) -> GroupCommit[GiftCommand, Outcome]:
+def batcher(
+    pool: asyncpg.Pool, max_batch: int = 256, flushers: int = 2
+) -> GroupCommit[GiftCommand, Outcome]:
     async def flush(commands: list[GiftCommand]) -> list[Outcome]:
         return await run_batch(pool, commands)
 
@@ -49,49 +50,77 @@ async def run_batch(pool: asyncpg.Pool, commands: list[GiftCommand]) -> list[Out
         fresh = await gift_store.claim(conn, commands)
         await gift_store.remember_callers(conn, commands)
         rows = await gift_store.lock_and_read(conn, commands, fresh)
-        decisions = decide(commands, rows, policy, catalog.version,
-                           timedelta(seconds=catalog.combo_window_seconds))
-        records = [gift_record(d, catalog) if isinstance(d, Accepted) else None
-                   for d in decisions]
-        refused = [c.claim for c, d in zip(commands, decisions, strict=True)
-                   if isinstance(d, DomainError)]
+        decisions = decide(
+            commands, rows, policy, catalog.version, timedelta(seconds=catalog.combo_window_seconds)
+        )
+        records = [gift_record(d, catalog) if isinstance(d, Accepted) else None for d in decisions]
+        refused = [
+            c.claim for c, d in zip(commands, decisions, strict=True) if isinstance(d, DomainError)
+        ]
         stored = await gift_store.stored_answers(
-            conn, [d.command.claim for d in decisions if isinstance(d, Replay)])
-        await gift_store.write(conn, topics.GIFTING_EVENTS, [r for r in records if r], refused,
-                               final_wallets(decisions), final_combos(decisions))
+            conn, [d.command.claim for d in decisions if isinstance(d, Replay)]
+        )
+        await gift_store.write(
+            conn,
+            topics.GIFTING_EVENTS,
+            [r for r in records if r],
+            refused,
+            final_wallets(decisions),
+            final_combos(decisions),
+        )
     return [outcome(d, r, stored) for d, r in zip(decisions, records, strict=True)]
 
 
 def gift_record(accepted: Accepted, catalog: GiftCatalog) -> GiftRecord:
     command, price = accepted.command, accepted.command.price
-    event = new_envelope(SOURCE, GiftSent(
-        gift_id=str(accepted.gift_id), sender_id=command.caller.user_id,
-        creator_id=command.creator_id,
-        context=GiftContext(kind=command.context_kind, id=command.context_id),
-        gift_code=price.gift_code, quantity=price.quantity, unit_price=price.unit_price,
-        coins=price.coins, diamonds_per_coin=catalog.diamonds_per_coin,
-        commission_rate=catalog.commission_rate, rates_version=catalog.rates_version,
-        catalog_version=catalog.version, combo_id=str(accepted.combo.combo_id),
-        combo_count=accepted.combo.count, balance_after=accepted.balance_after),
+    event = new_envelope(
+        SOURCE,
+        GiftSent(
+            gift_id=str(accepted.gift_id),
+            sender_id=command.caller.user_id,
+            creator_id=command.creator_id,
+            context=GiftContext(kind=command.context_kind, id=command.context_id),
+            gift_code=price.gift_code,
+            quantity=price.quantity,
+            unit_price=price.unit_price,
+            coins=price.coins,
+            diamonds_per_coin=catalog.diamonds_per_coin,
+            commission_rate=catalog.commission_rate,
+            rates_version=catalog.rates_version,
+            catalog_version=catalog.version,
+            combo_id=str(accepted.combo.combo_id),
+            combo_count=accepted.combo.count,
+            balance_after=accepted.balance_after,
+        ),
         aggregate_id=f"wallet-{command.caller.user_id}",
-        aggregate_version=accepted.wallet_version, subject=command.creator_id,
-        event_id=accepted.event_id)
-    response = {"gift_id": str(accepted.gift_id), "event_id": str(accepted.event_id),
-                "coins": price.coins, "combo_id": str(accepted.combo.combo_id),
-                "combo_count": accepted.combo.count, "balance_after": accepted.balance_after}
-    return GiftRecord(command, price.coins, accepted.balance_after, accepted.wallet_version,
-                      event, response)
+        aggregate_version=accepted.wallet_version,
+        subject=command.creator_id,
+        event_id=accepted.event_id,
+    )
+    response = {
+        "gift_id": str(accepted.gift_id),
+        "event_id": str(accepted.event_id),
+        "coins": price.coins,
+        "combo_id": str(accepted.combo.combo_id),
+        "combo_count": accepted.combo.count,
+        "balance_after": accepted.balance_after,
+    }
+    return GiftRecord(
+        command, price.coins, accepted.balance_after, accepted.wallet_version, event, response
+    )
 
 
-def outcome(decision: Decision, record: GiftRecord | None,
-            stored: dict[tuple, StoredAnswer]) -> Outcome:
+def outcome(
+    decision: Decision, record: GiftRecord | None, stored: dict[tuple, StoredAnswer]
+) -> Outcome:
     if record is not None:
         return 201, record.response, False
     if isinstance(decision, Replay):
         answer = stored[decision.command.claim]
         if answer.request_hash != decision.command.fingerprint:
             return IdempotencyKeyReused(
-                "this Idempotency-Key was first used with a different request body")
+                "this Idempotency-Key was first used with a different request body"
+            )
         return answer.status, answer.body, True
     assert not isinstance(decision, Accepted)  # an accepted gift always has its record
     return decision

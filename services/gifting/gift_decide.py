@@ -38,7 +38,7 @@ class GiftCommand:
     context_id: str
     price: GiftPrice
     catalog_version: int | None  # the catalog the sender was shown, when named
-    received_at: datetime        # the app's clock: age and combos are judged at this instant
+    received_at: datetime  # the app's clock: age and combos are judged at this instant
 
     @property
     def claim(self) -> tuple[str, str]:
@@ -46,8 +46,13 @@ class GiftCommand:
 
     @property
     def combo_key(self) -> tuple[str, str, str, str, str]:
-        return (self.caller.user_id, self.creator_id, self.context_kind, self.context_id,
-                self.price.gift_code)
+        return (
+            self.caller.user_id,
+            self.creator_id,
+            self.context_kind,
+            self.context_id,
+            self.price.gift_code,
+        )
 
 
 @dataclass(frozen=True)
@@ -67,9 +72,9 @@ class Combo:
 class BatchRows:
     """What the batch read, with the wallets locked: everything a decision depends on."""
 
-    fresh: frozenset[tuple[str, str]]          # (caller, key) claims this batch won
+    fresh: frozenset[tuple[str, str]]  # (caller, key) claims this batch won
     wallets: dict[str, Wallet]
-    profiles: dict[str, Profile]               # recipients (and callers) gifting knows
+    profiles: dict[str, Profile]  # recipients (and callers) gifting knows
     banned_from_gift: frozenset[str]
     banned_from_receive: frozenset[str]
     combos: dict[tuple, Combo] = field(default_factory=dict)
@@ -95,8 +100,14 @@ class Replay:
 Decision = Accepted | Replay | DomainError
 
 
-def decide(commands: list[GiftCommand], rows: BatchRows, policy: Policy, catalog_version: int,
-           combo_window: timedelta, new_id=uuid4) -> list[Decision]:
+def decide(
+    commands: list[GiftCommand],
+    rows: BatchRows,
+    policy: Policy,
+    catalog_version: int,
+    combo_window: timedelta,
+    new_id=uuid4,
+) -> list[Decision]:
     wallets = dict(rows.wallets)
     combos = dict(rows.combos)
     out: list[Decision] = []
@@ -110,26 +121,35 @@ def decide(commands: list[GiftCommand], rows: BatchRows, policy: Policy, catalog
             continue
         wallet = wallets[command.caller.user_id]
         wallets[command.caller.user_id] = wallet = Wallet(
-            wallet.balance - command.price.coins, wallet.version + 1)
+            wallet.balance - command.price.coins, wallet.version + 1
+        )
         combo = next_combo(combos.get(command.combo_key), command, combo_window, new_id)
         combos[command.combo_key] = combo
         out.append(Accepted(command, new_id(), new_id(), wallet.balance, wallet.version, combo))
     return out
 
 
-def refuse(command: GiftCommand, rows: BatchRows, wallets: dict[str, Wallet], policy: Policy,
-           catalog_version: int) -> DomainError | None:
+def refuse(
+    command: GiftCommand,
+    rows: BatchRows,
+    wallets: dict[str, Wallet],
+    policy: Policy,
+    catalog_version: int,
+) -> DomainError | None:
     """Why this gift is refused, checked in this order, or None."""
     caller, now = command.caller, command.received_at
-    why = sender_refusal(policy, Profile(caller.country, caller.birthdate, caller.account_type),
-                         now)
+    why = sender_refusal(
+        policy, Profile(caller.country, caller.birthdate, caller.account_type), now
+    )
     if why:
         return NotEligible(why)
     if caller.user_id in rows.banned_from_gift:
         return spending_banned()
     if command.catalog_version not in (None, catalog_version):
-        return PriceChanged(f"catalog version {command.catalog_version} is no longer in force",
-                            catalog_version=catalog_version)
+        return PriceChanged(
+            f"catalog version {command.catalog_version} is no longer in force",
+            catalog_version=catalog_version,
+        )
     recipient = rows.profiles.get(command.creator_id)
     if recipient is None:
         return RecipientNotFound(f"{command.creator_id} is unknown to gifting")
@@ -160,5 +180,8 @@ def final_combos(decisions: list[Decision]) -> dict[tuple, Combo]:
 
 
 def final_wallets(decisions: list[Decision]) -> dict[str, Wallet]:
-    return {d.command.caller.user_id: Wallet(d.balance_after, d.wallet_version)
-            for d in decisions if isinstance(d, Accepted)}
+    return {
+        d.command.caller.user_id: Wallet(d.balance_after, d.wallet_version)
+        for d in decisions
+        if isinstance(d, Accepted)
+    }

@@ -21,9 +21,11 @@ from services.gifting.rules import Profile
 
 def _active_ban(users: str, scope: str) -> str:
     """The users of the array `users` with an active ban covering `scope` or the account."""
-    return (f"SELECT array_agg(DISTINCT user_id) FROM bans WHERE user_id = ANY({users}::text[])"
-            f" AND NOT lifted AND (expires_at IS NULL OR expires_at > now())"
-            f" AND scopes && ARRAY['{scope}', 'account']")
+    return (
+        f"SELECT array_agg(DISTINCT user_id) FROM bans WHERE user_id = ANY({users}::text[])"
+        f" AND NOT lifted AND (expires_at IS NULL OR expires_at > now())"
+        f" AND scopes && ARRAY['{scope}', 'account']"
+    )
 
 
 _CLAIM = """
@@ -54,8 +56,8 @@ p AS (SELECT user_id, country, birthdate, account_type FROM profiles
 SELECT (SELECT array_agg(user_id ORDER BY user_id) FROM w) AS wallet_users,
        (SELECT array_agg(balance ORDER BY user_id) FROM w) AS wallet_balances,
        (SELECT array_agg(version ORDER BY user_id) FROM w) AS wallet_versions,
-       ({_active_ban(':senders', 'gift')}) AS banned_from_gift,
-       ({_active_ban(':recipients', 'receive')}) AS banned_from_receive,
+       ({_active_ban(":senders", "gift")}) AS banned_from_gift,
+       ({_active_ban(":recipients", "receive")}) AS banned_from_receive,
        (SELECT array_agg(user_id ORDER BY user_id) FROM p) AS profile_users,
        (SELECT array_agg(country ORDER BY user_id) FROM p) AS countries,
        (SELECT array_agg(birthdate ORDER BY user_id) FROM p) AS birthdates,
@@ -162,73 +164,169 @@ def columns(rows: Iterable[tuple], *names: str) -> dict[str, list]:
 async def claim(conn: asyncpg.Connection, commands: Sequence[GiftCommand]) -> frozenset:
     """Claims every command's key; returns the (caller, key) pairs claimed now (the others were
     used before). Waits on a key whose first use is still in flight, until it commits."""
-    won = await conn.fetch(*_bound(_CLAIM, **columns(
-        ((c.caller.user_id, c.key, c.fingerprint) for c in commands),
-        "callers", "keys", "hashes")))
+    won = await conn.fetch(
+        *_bound(
+            _CLAIM,
+            **columns(
+                ((c.caller.user_id, c.key, c.fingerprint) for c in commands),
+                "callers",
+                "keys",
+                "hashes",
+            ),
+        )
+    )
     return frozenset((r["caller"], r["key"]) for r in won)
 
 
 async def remember_callers(conn: asyncpg.Connection, commands: Sequence[GiftCommand]) -> None:
     callers = {c.caller.user_id: c.caller for c in commands}
-    await conn.execute(*_bound(_REMEMBER, **columns(
-        ((u, c.country, c.birthdate, c.account_type) for u, c in sorted(callers.items())),
-        "users", "countries", "birthdates", "types")))
+    await conn.execute(
+        *_bound(
+            _REMEMBER,
+            **columns(
+                ((u, c.country, c.birthdate, c.account_type) for u, c in sorted(callers.items())),
+                "users",
+                "countries",
+                "birthdates",
+                "types",
+            ),
+        )
+    )
 
 
-async def lock_and_read(conn: asyncpg.Connection, commands: Sequence[GiftCommand],
-                        fresh: frozenset) -> BatchRows:
-    row = await conn.fetchrow(*_bound(
-        _LOCK_AND_READ, senders=sorted({c.caller.user_id for c in commands}),
-        recipients=sorted({c.creator_id for c in commands})))
-    wallets = {u: Wallet(b, v) for u, b, v in zip(
-        row["wallet_users"] or [], row["wallet_balances"] or [], row["wallet_versions"] or [],
-        strict=True)}
-    profiles = {u: Profile(c, b, t) for u, c, b, t in zip(
-        row["profile_users"] or [], row["countries"] or [], row["birthdates"] or [],
-        row["types"] or [], strict=True)}
+async def lock_and_read(
+    conn: asyncpg.Connection, commands: Sequence[GiftCommand], fresh: frozenset
+) -> BatchRows:
+    row = await conn.fetchrow(
+        *_bound(
+            _LOCK_AND_READ,
+            senders=sorted({c.caller.user_id for c in commands}),
+            recipients=sorted({c.creator_id for c in commands}),
+        )
+    )
+    wallets = {
+        u: Wallet(b, v)
+        for u, b, v in zip(
+            row["wallet_users"] or [],
+            row["wallet_balances"] or [],
+            row["wallet_versions"] or [],
+            strict=True,
+        )
+    }
+    profiles = {
+        u: Profile(c, b, t)
+        for u, c, b, t in zip(
+            row["profile_users"] or [],
+            row["countries"] or [],
+            row["birthdates"] or [],
+            row["types"] or [],
+            strict=True,
+        )
+    }
     for c in commands:  # a caller of this batch is known as its token says, as after _REMEMBER
-        profiles[c.caller.user_id] = Profile(c.caller.country, c.caller.birthdate,
-                                             c.caller.account_type)
+        profiles[c.caller.user_id] = Profile(
+            c.caller.country, c.caller.birthdate, c.caller.account_type
+        )
     keys = sorted({c.combo_key for c in commands if c.claim in fresh})
     combos = {}
     if keys:
-        for r in await conn.fetch(*_bound(_COMBOS, **columns(
-                keys, "senders", "creators", "kinds", "contexts", "gift_codes"))):
-            combos[(r["sender_id"], r["creator_id"], r["context_kind"], r["context_id"],
-                    r["gift_code"])] = Combo(r["combo_id"], r["count"], r["last_at"])
-    return BatchRows(fresh=fresh, wallets=wallets, profiles=profiles,
-                     banned_from_gift=frozenset(row["banned_from_gift"] or []),
-                     banned_from_receive=frozenset(row["banned_from_receive"] or []),
-                     combos=combos)
+        for r in await conn.fetch(
+            *_bound(
+                _COMBOS, **columns(keys, "senders", "creators", "kinds", "contexts", "gift_codes")
+            )
+        ):
+            combos[
+                (
+                    r["sender_id"],
+                    r["creator_id"],
+                    r["context_kind"],
+                    r["context_id"],
+                    r["gift_code"],
+                )
+            ] = Combo(r["combo_id"], r["count"], r["last_at"])
+    return BatchRows(
+        fresh=fresh,
+        wallets=wallets,
+        profiles=profiles,
+        banned_from_gift=frozenset(row["banned_from_gift"] or []),
+        banned_from_receive=frozenset(row["banned_from_receive"] or []),
+        combos=combos,
+    )
 
 
-async def stored_answers(conn: asyncpg.Connection,
-                         claims: Sequence[tuple[str, str]]) -> dict[tuple, StoredAnswer]:
+async def stored_answers(
+    conn: asyncpg.Connection, claims: Sequence[tuple[str, str]]
+) -> dict[tuple, StoredAnswer]:
     if not claims:
         return {}
     rows = await conn.fetch(*_bound(_REPLAYS, **columns(claims, "callers", "keys")))
-    return {(r["caller"], r["key"]): StoredAnswer(r["request_hash"], r["status_code"],
-                                                  r["response"]) for r in rows}
+    return {
+        (r["caller"], r["key"]): StoredAnswer(r["request_hash"], r["status_code"], r["response"])
+        for r in rows
+    }
 
 
-async def write(conn: asyncpg.Connection, topic: str, records: Sequence[GiftRecord],
-                refused: Sequence[tuple[str, str]], wallets: dict[str, Wallet],
-                combos: dict[tuple, Combo]) -> None:
+async def write(
+    conn: asyncpg.Connection,
+    topic: str,
+    records: Sequence[GiftRecord],
+    refused: Sequence[tuple[str, str]],
+    wallets: dict[str, Wallet],
+    combos: dict[tuple, Combo],
+) -> None:
     if not records and not refused:
         return
-    await conn.execute(*_bound(
-        _WRITE, topic=topic,
-        event_type=records[0].event.type if records else "GiftSent",
-        data_version=records[0].event.dataversion if records else 1,
-        **columns(((u, w.balance, w.version) for u, w in sorted(wallets.items())),
-                  "wallet_users", "wallet_balances", "wallet_versions"),
-        **columns(((r.event.id, r.command.caller.user_id, r.coins, r.balance_after,
-                    r.wallet_version, encode(r.event)) for r in records),
-                  "event_ids", "senders", "coins", "balances_after", "versions", "values"),
-        **columns(((r.command.caller.user_id, r.command.key,
-                    orjson.dumps(r.response).decode()) for r in records),
-                  "saved_callers", "saved_keys", "responses"),
-        **columns(refused, "refused_callers", "refused_keys"),
-        **columns((k + (c.combo_id, c.count, c.last_at) for k, c in sorted(combos.items())),
-                  "combo_senders", "combo_creators", "combo_kinds", "combo_contexts",
-                  "combo_gift_codes", "combo_ids", "combo_counts", "combo_last_at")))
+    await conn.execute(
+        *_bound(
+            _WRITE,
+            topic=topic,
+            event_type=records[0].event.type if records else "GiftSent",
+            data_version=records[0].event.dataversion if records else 1,
+            **columns(
+                ((u, w.balance, w.version) for u, w in sorted(wallets.items())),
+                "wallet_users",
+                "wallet_balances",
+                "wallet_versions",
+            ),
+            **columns(
+                (
+                    (
+                        r.event.id,
+                        r.command.caller.user_id,
+                        r.coins,
+                        r.balance_after,
+                        r.wallet_version,
+                        encode(r.event),
+                    )
+                    for r in records
+                ),
+                "event_ids",
+                "senders",
+                "coins",
+                "balances_after",
+                "versions",
+                "values",
+            ),
+            **columns(
+                (
+                    (r.command.caller.user_id, r.command.key, orjson.dumps(r.response).decode())
+                    for r in records
+                ),
+                "saved_callers",
+                "saved_keys",
+                "responses",
+            ),
+            **columns(refused, "refused_callers", "refused_keys"),
+            **columns(
+                (k + (c.combo_id, c.count, c.last_at) for k, c in sorted(combos.items())),
+                "combo_senders",
+                "combo_creators",
+                "combo_kinds",
+                "combo_contexts",
+                "combo_gift_codes",
+                "combo_ids",
+                "combo_counts",
+                "combo_last_at",
+            ),
+        )
+    )

@@ -50,9 +50,20 @@ CatalogVersion = Annotated[int, Field(ge=1), *Count.__metadata__]
 
 
 class GiftCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"creator_id": "creator-1", "context": {"kind": "live", "id": "stream-1"},
-         "gift_code": "rose", "quantity": 10, "catalog_version": 2}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "creator_id": "creator-1",
+                    "context": {"kind": "live", "id": "stream-1"},
+                    "gift_code": "rose",
+                    "quantity": 10,
+                    "catalog_version": 2,
+                }
+            ]
+        },
+    )
 
     creator_id: UserId
     context: GiftContext
@@ -64,8 +75,9 @@ class GiftCreate(BaseModel):
     catalog_version: CatalogVersion | None = Field(
         default=None,
         description="The `version` of the gift catalog (GET /v1/gifts/catalog) the sender was "
-                    "shown. When given and no longer current, the gift is refused with 409 "
-                    "`price-changed` and nothing is charged. Recommended.")
+        "shown. When given and no longer current, the gift is refused with 409 "
+        "`price-changed` and nothing is charged. Recommended.",
+    )
 
 
 class GiftPublic(BaseModel):
@@ -77,28 +89,50 @@ class GiftPublic(BaseModel):
     balance_after: int
 
 
-@router.get("/gifts/catalog", summary="Gifts available in a country, with their coin prices",
-            responses=problems.problem_responses(CountryNotServed))
-async def gift_catalog(country: Annotated[ServedCountry, Query(examples=["US"])]
-                       ) -> GiftCatalogPublic:
+@router.get(
+    "/gifts/catalog",
+    summary="Gifts available in a country, with their coin prices",
+    responses=problems.problem_responses(CountryNotServed),
+)
+async def gift_catalog(
+    country: Annotated[ServedCountry, Query(examples=["US"])],
+) -> GiftCatalogPublic:
     """Public. `version` is what a gift names as `catalog_version` to be charged these prices.
     A country code is upper-case ISO 3166 alpha-2 and must be one Coinstream serves (the enum;
     any other code is 422 `country-not-served`)."""
     country, catalog = served(country), load_catalog()
-    return GiftCatalogPublic(version=catalog.version, country=country, gifts=[
-        GiftOffer(gift_code=code, name=g["name"], coins=g["coins"])
-        for code, g in catalog.available_in(country).items()])
+    return GiftCatalogPublic(
+        version=catalog.version,
+        country=country,
+        gifts=[
+            GiftOffer(gift_code=code, name=g["name"], coins=g["coins"])
+            for code, g in catalog.available_in(country).items()
+        ],
+    )
 
 
-@router.post("/gifts", status_code=201, response_model=GiftPublic,
-             summary="Send a gift to a creator",
-             responses=problems.problem_responses(
-                 problems.Unauthorized, NotEligible, Banned, GiftNotFound, InsufficientCoins,
-                 PriceChanged, SelfGift, RecipientNotFound, RecipientNotEligible,
-                 problems.IdempotencyKeyReused,
-                 problems.MissingIdempotencyKey))
-async def send_gift(body: GiftCreate, caller: CallerDep, key: IdempotencyKey,
-                    request: Request) -> Response:
+@router.post(
+    "/gifts",
+    status_code=201,
+    response_model=GiftPublic,
+    summary="Send a gift to a creator",
+    responses=problems.problem_responses(
+        problems.Unauthorized,
+        NotEligible,
+        Banned,
+        GiftNotFound,
+        InsufficientCoins,
+        PriceChanged,
+        SelfGift,
+        RecipientNotFound,
+        RecipientNotEligible,
+        problems.IdempotencyKeyReused,
+        problems.MissingIdempotencyKey,
+    ),
+)
+async def send_gift(
+    body: GiftCreate, caller: CallerDep, key: IdempotencyKey, request: Request
+) -> Response:
     """Debits quantity x the gift's price from the caller's wallet and records `GiftSent`.
 
     Refused (and nothing recorded) when the sender is under age, outside an enabled country or
@@ -116,18 +150,31 @@ async def send_gift(body: GiftCreate, caller: CallerDep, key: IdempotencyKey,
         price = catalog.price(body.gift_code, body.quantity, caller.country)
     except GiftUnavailable as exc:
         raise GiftNotFound(str(exc)) from None
-    fingerprint = request_hash(f"{request.method} {request.url.path}",
-                               body.model_dump(mode="json"))
-    outcome = await request.app.state.gifts.submit(GiftCommand(
-        caller, key, fingerprint, body.creator_id, body.context.kind, body.context.id, price,
-        body.catalog_version, spending.clock(request)))
+    fingerprint = request_hash(f"{request.method} {request.url.path}", body.model_dump(mode="json"))
+    outcome = await request.app.state.gifts.submit(
+        GiftCommand(
+            caller,
+            key,
+            fingerprint,
+            body.creator_id,
+            body.context.kind,
+            body.context.id,
+            price,
+            body.catalog_version,
+            spending.clock(request),
+        )
+    )
     if isinstance(outcome, DomainError):
         raise outcome
     status, out, replayed = outcome
     # The body was built from typed values (gift_batch.gift_record) or is the stored answer
     # of one: sent as it is, without FastAPI validating and encoding it again.
-    return Response(orjson.dumps(out), status, media_type="application/json",
-                    headers={"Idempotent-Replayed": "true"} if replayed else None)
+    return Response(
+        orjson.dumps(out),
+        status,
+        media_type="application/json",
+        headers={"Idempotent-Replayed": "true"} if replayed else None,
+    )
 
 
 async def start_batching(app: FastAPI) -> None:

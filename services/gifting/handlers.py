@@ -10,37 +10,46 @@ from schemas.events.sanctions import TransactionBanLifted, TransactionBanPlaced
 from services.gifting import accounts, ledger
 
 
-async def on_coin_purchased(conn: asyncpg.Connection, envelope: Envelope,
-                            payload: CoinPurchased) -> None:
+async def on_coin_purchased(
+    conn: asyncpg.Connection, envelope: Envelope, payload: CoinPurchased
+) -> None:
     await ledger.credit(conn, payload.user_id, payload.coins, envelope.id, "purchase")
 
 
-async def on_coins_clawed_back(conn: asyncpg.Connection, envelope: Envelope,
-                               payload: CoinsClawedBack) -> None:
+async def on_coins_clawed_back(
+    conn: asyncpg.Connection, envelope: Envelope, payload: CoinsClawedBack
+) -> None:
     await ledger.credit(conn, payload.user_id, -payload.coins, envelope.id, "clawback")
 
 
-async def on_ban_placed(conn: asyncpg.Connection, envelope: Envelope,
-                        payload: TransactionBanPlaced) -> None:
-    await accounts.place_ban(conn, payload.ban_id, payload.user_id, list(payload.scopes),
-                             payload.expires_at)
+async def on_ban_placed(
+    conn: asyncpg.Connection, envelope: Envelope, payload: TransactionBanPlaced
+) -> None:
+    await accounts.place_ban(
+        conn, payload.ban_id, payload.user_id, list(payload.scopes), payload.expires_at
+    )
 
 
-async def on_ban_lifted(conn: asyncpg.Connection, envelope: Envelope,
-                        payload: TransactionBanLifted) -> None:
+async def on_ban_lifted(
+    conn: asyncpg.Connection, envelope: Envelope, payload: TransactionBanLifted
+) -> None:
     await accounts.lift_ban(conn, payload.ban_id, payload.user_id)
 
 
-async def on_profile(conn: asyncpg.Connection, envelope: Envelope,
-                     payload: AccountProfileUpdated) -> None:
-    await accounts.upsert_profile(conn, payload.user_id, payload.country, payload.birthdate,
-                                  payload.account_type)
+async def on_profile(
+    conn: asyncpg.Connection, envelope: Envelope, payload: AccountProfileUpdated
+) -> None:
+    await accounts.upsert_profile(
+        conn, payload.user_id, payload.country, payload.birthdate, payload.account_type
+    )
 
 
-HANDLERS: Handlers = dict([
-    handle(CoinPurchased, on_coin_purchased),
-    handle(CoinsClawedBack, on_coins_clawed_back),
-    handle(TransactionBanPlaced, on_ban_placed),
-    handle(TransactionBanLifted, on_ban_lifted),
-    handle(AccountProfileUpdated, on_profile),
-])
+HANDLERS: Handlers = dict(
+    [
+        handle(CoinPurchased, on_coin_purchased),
+        handle(CoinsClawedBack, on_coins_clawed_back),
+        handle(TransactionBanPlaced, on_ban_placed),
+        handle(TransactionBanLifted, on_ban_lifted),
+        handle(AccountProfileUpdated, on_profile),
+    ]
+)

@@ -7,13 +7,17 @@ import asyncpg
 from eventkit.db import Statement
 
 
-async def credit(conn: asyncpg.Connection, user_id: str, coins: int, event_id: UUID,
-                 kind: str) -> int:
+async def credit(
+    conn: asyncpg.Connection, user_id: str, coins: int, event_id: UUID, kind: str
+) -> int:
     """Adds coins (a negative amount for a clawback, which may take the balance below zero)."""
     balance = await conn.fetchval(
         "INSERT INTO wallets (user_id, balance, version) VALUES ($1, $2, 1)"
         " ON CONFLICT (user_id) DO UPDATE SET balance = wallets.balance + EXCLUDED.balance,"
-        " version = wallets.version + 1, updated_at = now() RETURNING balance", user_id, coins)
+        " version = wallets.version + 1, updated_at = now() RETURNING balance",
+        user_id,
+        coins,
+    )
     await _record(conn, user_id, event_id, kind, coins, balance)
     return balance
 
@@ -27,22 +31,34 @@ async def spend(conn: asyncpg.Connection, user_id: str, coins: int) -> tuple[int
     """
     row = await conn.fetchrow(
         "UPDATE wallets SET balance = balance - $2, version = version + 1, updated_at = now()"
-        " WHERE user_id = $1 AND balance >= $2 RETURNING balance, version", user_id, coins)
+        " WHERE user_id = $1 AND balance >= $2 RETURNING balance, version",
+        user_id,
+        coins,
+    )
     return (row["balance"], row["version"]) if row else None
 
 
-_ENTRY = ("INSERT INTO wallet_ledger (user_id, event_id, kind, delta, balance_after)"
-          " VALUES ($1, $2, $3, $4, $5)")
+_ENTRY = (
+    "INSERT INTO wallet_ledger (user_id, event_id, kind, delta, balance_after)"
+    " VALUES ($1, $2, $3, $4, $5)"
+)
 
 
-async def record_spend(conn: asyncpg.Connection, user_id: str, event_id: UUID, kind: str,
-                       coins: int, balance_after: int) -> None:
+async def record_spend(
+    conn: asyncpg.Connection,
+    user_id: str,
+    event_id: UUID,
+    kind: str,
+    coins: int,
+    balance_after: int,
+) -> None:
     sql, args = spend_entry(user_id, event_id, kind, coins, balance_after)
     await conn.execute(sql, *args)
 
 
-def spend_entry(user_id: str, event_id: UUID, kind: str, coins: int,
-                balance_after: int) -> Statement:
+def spend_entry(
+    user_id: str, event_id: UUID, kind: str, coins: int, balance_after: int
+) -> Statement:
     """The ledger row of a spend, to be written with the spend's event (spending.record)."""
     return _ENTRY, (user_id, event_id, kind, -coins, balance_after)
 
@@ -55,10 +71,15 @@ async def balance(conn: asyncpg.Connection, user_id: str) -> int:
     return await conn.fetchval("SELECT balance FROM wallets WHERE user_id = $1", user_id) or 0
 
 
-async def statement(conn: asyncpg.Connection, user_id: str, limit: int,
-                    before: int | None) -> list[asyncpg.Record]:
+async def statement(
+    conn: asyncpg.Connection, user_id: str, limit: int, before: int | None
+) -> list[asyncpg.Record]:
     """Newest first; `before` is the entry id of the last row of the previous page."""
     return await conn.fetch(
         "SELECT entry_id, event_id, kind, delta, balance_after, created_at FROM wallet_ledger"
         " WHERE user_id = $1 AND ($2::bigint IS NULL OR entry_id < $2)"
-        " ORDER BY entry_id DESC LIMIT $3", user_id, before, limit)
+        " ORDER BY entry_id DESC LIMIT $3",
+        user_id,
+        before,
+        limit,
+    )

@@ -28,8 +28,9 @@ async def check_spender(conn: asyncpg.Connection, caller: Caller, now: datetime)
 
 
 def check_eligible(caller: Caller, now: datetime) -> None:
-    why = sender_refusal(load_policy(), Profile(caller.country, caller.birthdate,
-                                                caller.account_type), now)
+    why = sender_refusal(
+        load_policy(), Profile(caller.country, caller.birthdate, caller.account_type), now
+    )
     if why:
         raise NotEligible(why)
 
@@ -50,9 +51,21 @@ async def insufficient(conn: asyncpg.Connection, user_id: str, coins: int) -> In
     return InsufficientCoins(f"{coins} coins needed", balance=await ledger.balance(conn, user_id))
 
 
-async def record(conn: asyncpg.Connection, user_id: str, kind: str, coins: int,
-                 balance_after: int, event: Envelope, *also: Statement) -> None:
+async def record(
+    conn: asyncpg.Connection,
+    user_id: str,
+    kind: str,
+    coins: int,
+    balance_after: int,
+    event: Envelope,
+    *also: Statement,
+) -> None:
     """The ledger row, the event, its outbox row and `also` (e.g. the idempotency response):
     one round trip."""
-    await append_with(conn, topics.GIFTING_EVENTS, event,
-                      ledger.spend_entry(user_id, event.id, kind, coins, balance_after), *also)
+    await append_with(
+        conn,
+        topics.GIFTING_EVENTS,
+        event,
+        ledger.spend_entry(user_id, event.id, kind, coins, balance_after),
+        *also,
+    )

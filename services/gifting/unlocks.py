@@ -50,8 +50,9 @@ class ItemCreate(BaseModel):
     item_id: ItemId
     title: Annotated[Reason, Field(min_length=1, max_length=200)]  # no NUL, not blank
     coins: Count = Field(gt=0, le=MAX_PRICE)
-    platform: bool = Field(default=False, strict=True,
-                           description="List as a platform item (admin only)")
+    platform: bool = Field(
+        default=False, strict=True, description="List as a platform item (admin only)"
+    )
 
 
 class ItemPublic(BaseModel):
@@ -64,13 +65,18 @@ class ItemPublic(BaseModel):
 
 
 class UnlockCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"item_id": "video-123", "coins": 300}]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"item_id": "video-123", "coins": 300}]}
+    )
 
     item_id: Id
-    coins: Count = Field(gt=0, le=MAX_PRICE, description="The price the caller was shown (GET /v1/items/{item_id})."
-                                     " A different current price is refused with 409"
-                                     " `price-changed` and nothing is charged.")
+    coins: Count = Field(
+        gt=0,
+        le=MAX_PRICE,
+        description="The price the caller was shown (GET /v1/items/{item_id})."
+        " A different current price is refused with 409"
+        " `price-changed` and nothing is charged.",
+    )
 
 
 class UnlockPublic(BaseModel):
@@ -89,20 +95,31 @@ def _public_owner(owner_id: str | None) -> str:
 async def check_seller(conn, caller: Caller, now: datetime) -> None:
     """A creator may list items only when they could receive what the items earn: the same
     rules as a gift's recipient (age, region, account type) and no ban from receiving."""
-    why = earner_refusal(load_policy(), Profile(caller.country, caller.birthdate,
-                                                caller.account_type), now)
+    why = earner_refusal(
+        load_policy(), Profile(caller.country, caller.birthdate, caller.account_type), now
+    )
     if why:
         raise SellerNotEligible(f"cannot sell: {why}")
     if await accounts.banned(conn, caller.user_id, "receive"):
         raise SellerNotEligible("this account is banned from receiving coins")
 
 
-@router.put("/items", status_code=201, summary="List or re-price an unlockable item",
-            responses=problems.problem_responses(
-                problems.Unauthorized, problems.Forbidden, SellerNotEligible, ItemExists,
-                problems.IdempotencyKeyReused, problems.MissingIdempotencyKey))
-async def put_item(body: ItemCreate, caller: CallerDep, key: IdempotencyKey, request: Request,
-                   response: Response) -> ItemPublic:
+@router.put(
+    "/items",
+    status_code=201,
+    summary="List or re-price an unlockable item",
+    responses=problems.problem_responses(
+        problems.Unauthorized,
+        problems.Forbidden,
+        SellerNotEligible,
+        ItemExists,
+        problems.IdempotencyKeyReused,
+        problems.MissingIdempotencyKey,
+    ),
+)
+async def put_item(
+    body: ItemCreate, caller: CallerDep, key: IdempotencyKey, request: Request, response: Response
+) -> ItemPublic:
     """Creators list their own items; admins list platform items. Re-listing bumps the version;
     unlocks already made keep the price they paid. A retry with the same Idempotency-Key
     replays the first answer and bumps nothing. A creator who could not receive coins (under
@@ -124,28 +141,55 @@ async def put_item(body: ItemCreate, caller: CallerDep, key: IdempotencyKey, req
             " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (item_id) DO UPDATE SET title = $4,"
             " coins = $5, version = i.version + 1"
             " WHERE i.platform = $3 AND i.owner_id IS NOT DISTINCT FROM $2 RETURNING version",
-            body.item_id, owner, body.platform, body.title, body.coins)
+            body.item_id,
+            owner,
+            body.platform,
+            body.title,
+            body.coins,
+        )
         if row is None:
             raise ItemExists(f"{body.item_id} belongs to another owner")
         public_owner = _public_owner(owner)
-        await append(conn, topics.GIFTING_EVENTS, new_envelope(SOURCE, ItemListed(
-            item_id=body.item_id, owner_id=public_owner, title=body.title, coins=body.coins,
-            item_version=row["version"]), aggregate_id=f"item-{body.item_id}",
-            aggregate_version=row["version"], subject=public_owner))
-        return 201, ItemPublic(item_id=body.item_id, owner_id=public_owner,
-                               platform=body.platform, title=body.title, coins=body.coins,
-                               version=row["version"]).model_dump(mode="json")
+        await append(
+            conn,
+            topics.GIFTING_EVENTS,
+            new_envelope(
+                SOURCE,
+                ItemListed(
+                    item_id=body.item_id,
+                    owner_id=public_owner,
+                    title=body.title,
+                    coins=body.coins,
+                    item_version=row["version"],
+                ),
+                aggregate_id=f"item-{body.item_id}",
+                aggregate_version=row["version"],
+                subject=public_owner,
+            ),
+        )
+        return 201, ItemPublic(
+            item_id=body.item_id,
+            owner_id=public_owner,
+            platform=body.platform,
+            title=body.title,
+            coins=body.coins,
+            version=row["version"],
+        ).model_dump(mode="json")
 
     return await respond_once(request, response, caller.user_id, key, body, work, ItemPublic)
 
 
-@router.get("/items/{item_id}", summary="An unlockable item and its price",
-            responses=problems.problem_responses(ItemNotFound))
+@router.get(
+    "/items/{item_id}",
+    summary="An unlockable item and its price",
+    responses=problems.problem_responses(ItemNotFound),
+)
 async def get_item(item_id: Annotated[Id, Path()], request: Request) -> ItemPublic:
     """Public. `coins` is the price an unlock names to be charged it."""
     row = await request.app.state.pool.fetchrow(
-        "SELECT item_id, owner_id, platform, title, coins, version FROM items"
-        " WHERE item_id = $1", item_id)
+        "SELECT item_id, owner_id, platform, title, coins, version FROM items WHERE item_id = $1",
+        item_id,
+    )
     if row is None:
         raise ItemNotFound(item_id)
     return ItemPublic(**{**row, "owner_id": _public_owner(row["owner_id"])})
@@ -168,8 +212,9 @@ def owner_refusal(item, now: datetime) -> str | None:
         return None
     if not item["owner_known"]:
         return "the item's owner is unknown to gifting (no account profile yet)"
-    why = earner_refusal(load_policy(), Profile(item["country"], item["birthdate"],
-                                                item["account_type"]), now)
+    why = earner_refusal(
+        load_policy(), Profile(item["country"], item["birthdate"], item["account_type"]), now
+    )
     if why:
         return f"the item's owner cannot earn: {why}"
     if item["owner_banned"]:
@@ -177,13 +222,26 @@ def owner_refusal(item, now: datetime) -> str | None:
     return None
 
 
-@router.post("/unlocks", status_code=201, summary="Unlock an item with coins",
-             responses=problems.problem_responses(
-                 problems.Unauthorized, NotEligible, Banned, ItemNotFound, RecipientNotEligible,
-                 SelfUnlock, InsufficientCoins, PriceChanged, problems.IdempotencyKeyReused,
-                 problems.MissingIdempotencyKey))
-async def unlock(body: UnlockCreate, caller: CallerDep, key: IdempotencyKey, request: Request,
-                 response: Response) -> UnlockPublic:
+@router.post(
+    "/unlocks",
+    status_code=201,
+    summary="Unlock an item with coins",
+    responses=problems.problem_responses(
+        problems.Unauthorized,
+        NotEligible,
+        Banned,
+        ItemNotFound,
+        RecipientNotEligible,
+        SelfUnlock,
+        InsufficientCoins,
+        PriceChanged,
+        problems.IdempotencyKeyReused,
+        problems.MissingIdempotencyKey,
+    ),
+)
+async def unlock(
+    body: UnlockCreate, caller: CallerDep, key: IdempotencyKey, request: Request, response: Response
+) -> UnlockPublic:
     """Debits the item's price once and records `ContentUnlocked`. Unlocking an item the caller
     already unlocked charges nothing and answers 200 with the original unlock, whatever the
     Idempotency-Key. Refused (and nothing recorded) like a gift: a spender who is not eligible
@@ -207,47 +265,93 @@ async def unlock(body: UnlockCreate, caller: CallerDep, key: IdempotencyKey, req
         claimed = await conn.fetchval(
             "INSERT INTO unlocks (user_id, item_id, unlock_id, event_id, coins, balance_after)"
             " VALUES ($1, $2, $3, $4, $5, 0) ON CONFLICT DO NOTHING RETURNING true",
-            caller.user_id, body.item_id, unlock_id, event_id, item["coins"])
+            caller.user_id,
+            body.item_id,
+            unlock_id,
+            event_id,
+            item["coins"],
+        )
         if not claimed:
             prior = await conn.fetchrow(
                 "SELECT unlock_id, coins, balance_after, created_at FROM unlocks"
-                " WHERE user_id = $1 AND item_id = $2", caller.user_id, body.item_id)
+                " WHERE user_id = $1 AND item_id = $2",
+                caller.user_id,
+                body.item_id,
+            )
             return 200, UnlockPublic(
-                unlock_id=prior["unlock_id"], item_id=body.item_id, coins=prior["coins"],
-                balance_after=prior["balance_after"], unlocked_at=prior["created_at"],
-                already_unlocked=True).model_dump(mode="json")
+                unlock_id=prior["unlock_id"],
+                item_id=body.item_id,
+                coins=prior["coins"],
+                balance_after=prior["balance_after"],
+                unlocked_at=prior["created_at"],
+                already_unlocked=True,
+            ).model_dump(mode="json")
         await spending.check_spender(conn, caller, now)
         if item["coins"] != body.coins:
-            raise PriceChanged(f"{body.item_id} now costs {item['coins']} coins, not "
-                               f"{body.coins}", coins=item["coins"])
+            raise PriceChanged(
+                f"{body.item_id} now costs {item['coins']} coins, not {body.coins}",
+                coins=item["coins"],
+            )
         why = owner_refusal(item, now)
         if why:
             raise RecipientNotEligible(why)
         balance_after, version = await spending.debit(conn, caller.user_id, item["coins"])
-        event = new_envelope(SOURCE, ContentUnlocked(
-            unlock_id=str(unlock_id), user_id=caller.user_id, item_id=body.item_id,
-            owner_id=_public_owner(item["owner_id"]), coins=item["coins"],
-            diamonds_per_coin=catalog.diamonds_per_coin, commission_rate=catalog.commission_rate,
-            rates_version=catalog.rates_version, catalog_version=catalog.version,
-            balance_after=balance_after), aggregate_id=f"wallet-{caller.user_id}",
-            aggregate_version=version, subject=body.item_id, event_id=event_id)
+        event = new_envelope(
+            SOURCE,
+            ContentUnlocked(
+                unlock_id=str(unlock_id),
+                user_id=caller.user_id,
+                item_id=body.item_id,
+                owner_id=_public_owner(item["owner_id"]),
+                coins=item["coins"],
+                diamonds_per_coin=catalog.diamonds_per_coin,
+                commission_rate=catalog.commission_rate,
+                rates_version=catalog.rates_version,
+                catalog_version=catalog.version,
+                balance_after=balance_after,
+            ),
+            aggregate_id=f"wallet-{caller.user_id}",
+            aggregate_version=version,
+            subject=body.item_id,
+            event_id=event_id,
+        )
         created = await conn.fetchval(
             "UPDATE unlocks SET balance_after = $3 WHERE user_id = $1 AND item_id = $2"
-            " RETURNING created_at", caller.user_id, body.item_id, balance_after)
+            " RETURNING created_at",
+            caller.user_id,
+            body.item_id,
+            balance_after,
+        )
         await spending.record(conn, caller.user_id, "unlock", item["coins"], balance_after, event)
-        return 201, UnlockPublic(unlock_id=unlock_id, item_id=body.item_id, coins=item["coins"],
-                                 balance_after=balance_after,
-                                 unlocked_at=created).model_dump(mode="json")
+        return 201, UnlockPublic(
+            unlock_id=unlock_id,
+            item_id=body.item_id,
+            coins=item["coins"],
+            balance_after=balance_after,
+            unlocked_at=created,
+        ).model_dump(mode="json")
 
     return await respond_once(request, response, caller.user_id, key, body, work, UnlockPublic)
 
 
-@router.get("/unlocks", summary="What the caller has unlocked",
-            responses=problems.problem_responses(problems.Unauthorized))
+@router.get(
+    "/unlocks",
+    summary="What the caller has unlocked",
+    responses=problems.problem_responses(problems.Unauthorized),
+)
 async def list_unlocks(caller: CallerDep, request: Request) -> list[UnlockPublic]:
     rows = await request.app.state.pool.fetch(
         "SELECT unlock_id, item_id, coins, balance_after, created_at FROM unlocks"
-        " WHERE user_id = $1 ORDER BY created_at", caller.user_id)
-    return [UnlockPublic(unlock_id=r["unlock_id"], item_id=r["item_id"], coins=r["coins"],
-                         balance_after=r["balance_after"], unlocked_at=r["created_at"])
-            for r in rows]
+        " WHERE user_id = $1 ORDER BY created_at",
+        caller.user_id,
+    )
+    return [
+        UnlockPublic(
+            unlock_id=r["unlock_id"],
+            item_id=r["item_id"],
+            coins=r["coins"],
+            balance_after=r["balance_after"],
+            unlocked_at=r["created_at"],
+        )
+        for r in rows
+    ]

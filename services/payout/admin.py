@@ -15,8 +15,9 @@ from services.payout.ledger import bump_version, emit, resolve, settle_by
 from services.payout.views import PayoutPublic, clock, config, load_payout, public
 
 router = APIRouter(prefix="/v1/admin/payouts", tags=["payout admin"])
-REVIEW_PROBLEMS = problems.problem_responses(problems.Unauthorized, problems.Forbidden,
-                                             PayoutNotFound, PayoutNotInReview)
+REVIEW_PROBLEMS = problems.problem_responses(
+    problems.Unauthorized, problems.Forbidden, PayoutNotFound, PayoutNotInReview
+)
 
 
 class Rejection(BaseModel):
@@ -30,27 +31,38 @@ async def not_in_review(pool, payout_id: UUID) -> PayoutNotInReview:
     return PayoutNotInReview(f"payout is {row['status']}")
 
 
-@router.post("/{payout_id}/approve", summary="Approve a payout waiting for review",
-             responses=REVIEW_PROBLEMS)
+@router.post(
+    "/{payout_id}/approve", summary="Approve a payout waiting for review", responses=REVIEW_PROBLEMS
+)
 async def approve(payout_id: UUID, admin: AdminDep, request: Request) -> PayoutPublic:
     pool, now = request.app.state.pool, clock(request)
     async with pool.acquire() as conn, conn.transaction():
         creator_id = await conn.fetchval(
             "UPDATE payouts SET status = 'pending', settle_by = $2"
             " WHERE payout_id = $1 AND status = 'review' RETURNING creator_id",
-            payout_id, settle_by(now, config(request)["settle_timeout_seconds"]))
+            payout_id,
+            settle_by(now, config(request)["settle_timeout_seconds"]),
+        )
         if creator_id is not None:
-            await emit(conn, creator_id, await bump_version(conn, creator_id), PayoutApproved(
-                payout_id=str(payout_id), creator_id=creator_id, approved_by=admin.user_id))
+            await emit(
+                conn,
+                creator_id,
+                await bump_version(conn, creator_id),
+                PayoutApproved(
+                    payout_id=str(payout_id), creator_id=creator_id, approved_by=admin.user_id
+                ),
+            )
     if creator_id is None:
         raise await not_in_review(pool, payout_id)
     return public(await load_payout(pool, payout_id))
 
 
-@router.post("/{payout_id}/reject", summary="Reject a payout waiting for review",
-             responses=REVIEW_PROBLEMS)
-async def reject(payout_id: UUID, admin: AdminDep, request: Request,
-                 body: Rejection | None = None) -> PayoutPublic:
+@router.post(
+    "/{payout_id}/reject", summary="Reject a payout waiting for review", responses=REVIEW_PROBLEMS
+)
+async def reject(
+    payout_id: UUID, admin: AdminDep, request: Request, body: Rejection | None = None
+) -> PayoutPublic:
     pool, now = request.app.state.pool, clock(request)
     detail = (body.detail if body else None) or f"rejected by {admin.user_id}"
     async with pool.acquire() as conn, conn.transaction():

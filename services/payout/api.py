@@ -62,23 +62,35 @@ class RatesPublic(BaseModel):
     """The rates a payout requested now is converted at. A request names the version it was
     shown (rates_version) and is refused with 409 rates-changed when it is no longer current."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "version": 1, "usd_per_diamond": "0.005",
-        "usd_per_unit": {"USD": "1", "GBP": "1.27", "EUR": "1.08"},
-        "minimum_payout_usd_minor": 1000}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "version": 1,
+                    "usd_per_diamond": "0.005",
+                    "usd_per_unit": {"USD": "1", "GBP": "1.27", "EUR": "1.08"},
+                    "minimum_payout_usd_minor": 1000,
+                }
+            ]
+        }
+    )
 
     version: int
     usd_per_diamond: Decimal = Field(description="US dollars one diamond pays (exact decimal)")
     usd_per_unit: dict[str, Decimal] = Field(
-        description="US dollars per unit of each payout currency (the FX rate is its inverse)")
+        description="US dollars per unit of each payout currency (the FX rate is its inverse)"
+    )
     minimum_payout_usd_minor: int
 
 
 def rates_public(cfg: dict) -> RatesPublic:
     r = cfg["rates"]
-    return RatesPublic(version=r["version"], usd_per_diamond=Decimal(r["usd_per_diamond"]),
-                       usd_per_unit={k: Decimal(v) for k, v in r["usd_per_unit"].items()},
-                       minimum_payout_usd_minor=cfg["minimum_payout_usd_minor"])
+    return RatesPublic(
+        version=r["version"],
+        usd_per_diamond=Decimal(r["usd_per_diamond"]),
+        usd_per_unit={k: Decimal(v) for k, v in r["usd_per_unit"].items()},
+        minimum_payout_usd_minor=cfg["minimum_payout_usd_minor"],
+    )
 
 
 class EarningsPublic(BaseModel):
@@ -94,26 +106,41 @@ class EarningsPublic(BaseModel):
     rates: RatesPublic = Field(description="What a payout requested now is converted at")
 
 
-@router.get("/earnings", summary="The caller's diamond balances, per UTC day and per stream",
-            responses=problems.problem_responses(problems.Unauthorized))
-async def get_earnings(caller: CallerDep, request: Request,
-                       days: Annotated[int, *query_int(1, 366), Query()] = 30) -> EarningsPublic:
+@router.get(
+    "/earnings",
+    summary="The caller's diamond balances, per UTC day and per stream",
+    responses=problems.problem_responses(problems.Unauthorized),
+)
+async def get_earnings(
+    caller: CallerDep, request: Request, days: Annotated[int, *query_int(1, 366), Query()] = 30
+) -> EarningsPublic:
     pool, since = request.app.state.pool, clock(request) - timedelta(days=days)
     row = await pool.fetchrow(
-        "SELECT earned, held, pending, paid FROM creators WHERE creator_id = $1", caller.user_id)
+        "SELECT earned, held, pending, paid FROM creators WHERE creator_id = $1", caller.user_id
+    )
     e, h, p, d = (row["earned"], row["held"], row["pending"], row["paid"]) if row else (0, 0, 0, 0)
     per_day = await pool.fetch(
         "SELECT (earned_at AT TIME ZONE 'UTC')::date AS day, sum(diamonds)::bigint AS diamonds"
         " FROM credits WHERE creator_id = $1 AND earned_at >= $2 GROUP BY 1 ORDER BY 1 DESC",
-        caller.user_id, since)
+        caller.user_id,
+        since,
+    )
     per_stream = await pool.fetch(
         "SELECT stream_id, sum(diamonds)::bigint AS diamonds FROM credits WHERE creator_id = $1"
-        " AND stream_id IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 100", caller.user_id)
-    return EarningsPublic(creator_id=caller.user_id, earned=e, held=h, pending=p, paid=d,
-                          available=e - h - p - d,
-                          per_day=[DayEarnings(**dict(r)) for r in per_day],
-                          per_stream=[StreamEarnings(**dict(r)) for r in per_stream],
-                          rates=rates_public(config(request)))
+        " AND stream_id IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 100",
+        caller.user_id,
+    )
+    return EarningsPublic(
+        creator_id=caller.user_id,
+        earned=e,
+        held=h,
+        pending=p,
+        paid=d,
+        available=e - h - p - d,
+        per_day=[DayEarnings(**dict(r)) for r in per_day],
+        per_stream=[StreamEarnings(**dict(r)) for r in per_stream],
+        rates=rates_public(config(request)),
+    )
 
 
 # The payout currencies are the config's (rates.usd_per_unit), fixed for the life of the process:
@@ -125,8 +152,10 @@ if TYPE_CHECKING:
 else:
     PayoutCurrency = Literal[tuple(sorted(load_config()["rates"]["usd_per_unit"]))]
 
-PAYOUT_CURRENCY = ("The creator's payout currency: payouts are paid in it (converted at the "
-                   "recorded FX rate) unless a request names another")
+PAYOUT_CURRENCY = (
+    "The creator's payout currency: payouts are paid in it (converted at the "
+    "recorded FX rate) unless a request names another"
+)
 
 
 class BankMethod(BaseModel):
@@ -134,7 +163,9 @@ class BankMethod(BaseModel):
 
     kind: Literal["bank"]
     account_holder: Reason = Field(max_length=140)
-    iban: str = Field(pattern=r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{10,30}$", examples=["DE89370400440532013000"])
+    iban: str = Field(
+        pattern=r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{10,30}$", examples=["DE89370400440532013000"]
+    )
     currency: PayoutCurrency = Field(default="USD", description=PAYOUT_CURRENCY)
 
 
@@ -171,12 +202,23 @@ def supported(currency: str, cfg: dict) -> str:
     return currency
 
 
-@router.put("/payout-method", summary="Put the caller's payout method (bank or PayPal) on file",
-            responses=problems.problem_responses(
-                problems.Unauthorized, UnsupportedCurrency, problems.IdempotencyKeyReused,
-                problems.MissingIdempotencyKey))
-async def put_payout_method(body: PayoutMethodBody, caller: CallerDep, key: IdempotencyKey,
-                            request: Request, response: Response) -> PayoutMethodPublic:
+@router.put(
+    "/payout-method",
+    summary="Put the caller's payout method (bank or PayPal) on file",
+    responses=problems.problem_responses(
+        problems.Unauthorized,
+        UnsupportedCurrency,
+        problems.IdempotencyKeyReused,
+        problems.MissingIdempotencyKey,
+    ),
+)
+async def put_payout_method(
+    body: PayoutMethodBody,
+    caller: CallerDep,
+    key: IdempotencyKey,
+    request: Request,
+    response: Response,
+) -> PayoutMethodPublic:
     supported(body.currency, config(request))
     out = PayoutMethodPublic(kind=body.kind, masked=masked(body), currency=body.currency)
 
@@ -185,41 +227,82 @@ async def put_payout_method(body: PayoutMethodBody, caller: CallerDep, key: Idem
             "INSERT INTO payout_methods (creator_id, kind, details) VALUES ($1, $2, $3)"
             " ON CONFLICT (creator_id) DO UPDATE SET kind = EXCLUDED.kind,"
             " details = EXCLUDED.details, updated_at = now()",
-            caller.user_id, body.kind, body.model_dump(mode="json"))
+            caller.user_id,
+            body.kind,
+            body.model_dump(mode="json"),
+        )
         version = await conn.fetchval(
             "INSERT INTO creators (creator_id, version) VALUES ($1, 1) ON CONFLICT (creator_id)"
-            " DO UPDATE SET version = creators.version + 1 RETURNING version", caller.user_id)
-        await emit(conn, caller.user_id, version, PayoutMethodSet(
-            creator_id=caller.user_id, kind=body.kind, masked=out.masked))
+            " DO UPDATE SET version = creators.version + 1 RETURNING version",
+            caller.user_id,
+        )
+        await emit(
+            conn,
+            caller.user_id,
+            version,
+            PayoutMethodSet(creator_id=caller.user_id, kind=body.kind, masked=out.masked),
+        )
         return 200, out.model_dump(mode="json")
 
-    return await respond_once(request, response, caller.user_id, key, body, work,
-                              PayoutMethodPublic)
+    return await respond_once(
+        request, response, caller.user_id, key, body, work, PayoutMethodPublic
+    )
 
 
 class PayoutCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"diamonds": 2000, "rates_version": 1},
-        {"diamonds": 2000, "rates_version": 1, "method": "paypal", "currency": "EUR"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"diamonds": 2000, "rates_version": 1},
+                {"diamonds": 2000, "rates_version": 1, "method": "paypal", "currency": "EUR"},
+            ]
+        },
+    )
 
-    diamonds: Count = Field(gt=0, le=10**12, examples=[2000], description=(
-        "At least the minimum payout (money: `minimum_payout_usd_minor` US cents) at the "
-        "current rates, else 409 below-minimum naming `minimum_diamonds`; at most the daily "
-        "maximum, else 409 daily-cap-exceeded"))
-    rates_version: Count = Field(gt=0, le=2**31 - 1, examples=[1], description=(
-        "The rates version the creator was shown (GET /v1/earnings `rates.version`, or "
-        "GET /v1/payouts/quote): refused with 409 rates-changed when it is not current, so a "
-        "payout is never converted at a rate the creator did not see"))
+    diamonds: Count = Field(
+        gt=0,
+        le=10**12,
+        examples=[2000],
+        description=(
+            "At least the minimum payout (money: `minimum_payout_usd_minor` US cents) at the "
+            "current rates, else 409 below-minimum naming `minimum_diamonds`; at most the daily "
+            "maximum, else 409 daily-cap-exceeded"
+        ),
+    )
+    rates_version: Count = Field(
+        gt=0,
+        le=2**31 - 1,
+        examples=[1],
+        description=(
+            "The rates version the creator was shown (GET /v1/earnings `rates.version`, or "
+            "GET /v1/payouts/quote): refused with 409 rates-changed when it is not current, so a "
+            "payout is never converted at a rate the creator did not see"
+        ),
+    )
     method: Literal["bank", "paypal"] | None = Field(
-        default=None, description="Optional; must match the method on file")
+        default=None, description="Optional; must match the method on file"
+    )
     currency: PayoutCurrency | None = Field(
-        default=None, description="Defaults to the payout method's currency")
+        default=None, description="Defaults to the payout method's currency"
+    )
 
 
 class PayoutQuote(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "diamonds": 2000, "amount": {"amount_minor": 925, "currency": "EUR"}, "usd_minor": 1000,
-        "usd_per_diamond": "0.005", "fx_rate": "0.925925925926", "rates_version": 1}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "diamonds": 2000,
+                    "amount": {"amount_minor": 925, "currency": "EUR"},
+                    "usd_minor": 1000,
+                    "usd_per_diamond": "0.005",
+                    "fx_rate": "0.925925925926",
+                    "rates_version": 1,
+                }
+            ]
+        }
+    )
 
     diamonds: int
     amount: Money = Field(description="What the payout would pay, rounded down")
@@ -232,42 +315,82 @@ class PayoutQuote(BaseModel):
 async def currency_on_file(pool, creator_id: str) -> str | None:
     return await pool.fetchval(
         "SELECT coalesce(details->>'currency', 'USD') FROM payout_methods WHERE creator_id = $1",
-        creator_id)
+        creator_id,
+    )
 
 
-@router.get("/payouts/quote", summary="What a payout of some diamonds would pay now",
-            responses=problems.problem_responses(problems.Unauthorized, BelowMinimum,
-                                                 DailyCapExceeded, UnsupportedCurrency))
+@router.get(
+    "/payouts/quote",
+    summary="What a payout of some diamonds would pay now",
+    responses=problems.problem_responses(
+        problems.Unauthorized, BelowMinimum, DailyCapExceeded, UnsupportedCurrency
+    ),
+)
 async def quote_payout(
-        caller: CallerDep, request: Request,
-        diamonds: Annotated[int, *query_int(1, 10**12), Query(examples=[2000], description=(
-            "At least the minimum payout at the current rates (else 409 below-minimum), at "
-            "most the daily maximum (else 409 daily-cap-exceeded)"))],
-        currency: Annotated[PayoutCurrency | None, Query(
-            description="Default: the payout method's currency (USD with none on file)")] = None
+    caller: CallerDep,
+    request: Request,
+    diamonds: Annotated[
+        int,
+        *query_int(1, 10**12),
+        Query(
+            examples=[2000],
+            description=(
+                "At least the minimum payout at the current rates (else 409 below-minimum), at "
+                "most the daily maximum (else 409 daily-cap-exceeded)"
+            ),
+        ),
+    ],
+    currency: Annotated[
+        PayoutCurrency | None,
+        Query(description="Default: the payout method's currency (USD with none on file)"),
+    ] = None,
 ) -> PayoutQuote:
     """The amount at the current rates and the `rates_version` to name when requesting it.
     Reserves nothing: the request itself decides (and may still be refused)."""
     cfg = config(request)
     usd = usd_value(diamonds, cfg)
-    currency = supported(currency or await currency_on_file(request.app.state.pool,
-                                                           caller.user_id) or "USD", cfg)
+    currency = supported(
+        currency or await currency_on_file(request.app.state.pool, caller.user_id) or "USD", cfg
+    )
     rates = cfg["rates"]
-    amount, fx = diamonds_to_fiat(diamonds, Decimal(rates["usd_per_diamond"]),
-                                  Decimal(rates["usd_per_unit"][currency]), currency)
-    return PayoutQuote(diamonds=diamonds, amount=amount, usd_minor=usd.amount_minor,
-                       usd_per_diamond=Decimal(rates["usd_per_diamond"]), fx_rate=fx,
-                       rates_version=rates["version"])
+    amount, fx = diamonds_to_fiat(
+        diamonds,
+        Decimal(rates["usd_per_diamond"]),
+        Decimal(rates["usd_per_unit"][currency]),
+        currency,
+    )
+    return PayoutQuote(
+        diamonds=diamonds,
+        amount=amount,
+        usd_minor=usd.amount_minor,
+        usd_per_diamond=Decimal(rates["usd_per_diamond"]),
+        fx_rate=fx,
+        rates_version=rates["version"],
+    )
 
 
-@router.post("/payouts", status_code=201, summary="Request a payout of available diamonds",
-             responses=problems.problem_responses(
-                 problems.Unauthorized, NotEligible, PayoutBanned, InsufficientDiamonds,
-                 DailyCapExceeded, NoPayoutMethod, MethodMismatch, BelowMinimum,
-                 UnsupportedCurrency, RatesChanged, problems.IdempotencyKeyReused,
-                 problems.MissingIdempotencyKey))
-async def request_payout(body: PayoutCreate, caller: CallerDep, key: IdempotencyKey,
-                         request: Request, response: Response) -> PayoutPublic:
+@router.post(
+    "/payouts",
+    status_code=201,
+    summary="Request a payout of available diamonds",
+    responses=problems.problem_responses(
+        problems.Unauthorized,
+        NotEligible,
+        PayoutBanned,
+        InsufficientDiamonds,
+        DailyCapExceeded,
+        NoPayoutMethod,
+        MethodMismatch,
+        BelowMinimum,
+        UnsupportedCurrency,
+        RatesChanged,
+        problems.IdempotencyKeyReused,
+        problems.MissingIdempotencyKey,
+    ),
+)
+async def request_payout(
+    body: PayoutCreate, caller: CallerDep, key: IdempotencyKey, request: Request, response: Response
+) -> PayoutPublic:
     """Reserves the diamonds as pending (never more than available, and never past the daily
     maximum of the current UTC day: both decided inside PostgreSQL) and records
     `PayoutRequested`. Amounts above the review threshold wait for an admin.
@@ -285,9 +408,11 @@ async def request_payout(body: PayoutCreate, caller: CallerDep, key: Idempotency
 
     async def work(conn):
         if body.rates_version != rates["version"]:
-            raise RatesChanged(f"rates version {body.rates_version} was shown; version "
-                               f"{rates['version']} is current",
-                               current_rates_version=rates["version"])
+            raise RatesChanged(
+                f"rates version {body.rates_version} was shown; version "
+                f"{rates['version']} is current",
+                current_rates_version=rates["version"],
+            )
         if body.currency is not None:
             supported(body.currency, cfg)
         usd = usd_value(body.diamonds, cfg)
@@ -295,20 +420,25 @@ async def request_payout(body: PayoutCreate, caller: CallerDep, key: Idempotency
         await refuse_when_banned(conn, caller.user_id, now, cfg["banned_may_withdraw"])
         on_file = await conn.fetchrow(
             "SELECT kind, coalesce(details->>'currency', 'USD') AS currency FROM payout_methods"
-            " WHERE creator_id = $1", caller.user_id)
+            " WHERE creator_id = $1",
+            caller.user_id,
+        )
         if on_file is None:
             raise NoPayoutMethod("PUT /v1/payout-method first")
         method = on_file["kind"]
         if body.method and body.method != method:
             raise MethodMismatch(f"{body.method} requested, {method} on file")
         currency = supported(body.currency or on_file["currency"], cfg)
-        amount, fx = diamonds_to_fiat(body.diamonds, usd_per_diamond,
-                                      Decimal(rates["usd_per_unit"][currency]), currency)
+        amount, fx = diamonds_to_fiat(
+            body.diamonds, usd_per_diamond, Decimal(rates["usd_per_unit"][currency]), currency
+        )
         row = await conn.fetchrow(
             "UPDATE creators SET pending = pending + $2, version = version + 1, updated_at = now()"
             " WHERE creator_id = $1 AND earned - held - pending - paid >= $2"
             " RETURNING earned - held - pending - paid AS available, version",
-            caller.user_id, body.diamonds)
+            caller.user_id,
+            body.diamonds,
+        )
         if row is None:
             raise InsufficientDiamonds(f"{body.diamonds} diamonds requested")
         used = await conn.fetchval(
@@ -316,27 +446,61 @@ async def request_payout(body: PayoutCreate, caller: CallerDep, key: Idempotency
             " ON CONFLICT (creator_id, day) DO UPDATE"
             " SET usd_minor = payout_days.usd_minor + EXCLUDED.usd_minor"
             " WHERE payout_days.usd_minor + EXCLUDED.usd_minor <= $4 RETURNING usd_minor",
-            caller.user_id, day, usd.amount_minor, cfg["daily_max_usd_minor"])
+            caller.user_id,
+            day,
+            usd.amount_minor,
+            cfg["daily_max_usd_minor"],
+        )
         if used is None:
-            raise DailyCapExceeded(f"{usd.amount_minor} US cents more would pass the maximum of "
-                                   f"{cfg['daily_max_usd_minor']} for {day} (UTC)")
+            raise DailyCapExceeded(
+                f"{usd.amount_minor} US cents more would pass the maximum of "
+                f"{cfg['daily_max_usd_minor']} for {day} (UTC)"
+            )
         payout_id = uuid4()
         await conn.execute(
             "INSERT INTO payouts (payout_id, creator_id, diamonds, amount_minor, currency, method,"
             " status, usd_minor, requires_review, requested_at, day, settle_by)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)", payout_id,
-            caller.user_id, body.diamonds, amount.amount_minor, amount.currency, method,
-            "review" if review else "pending", usd.amount_minor, review, now, day,
-            None if review else settle_by(now, cfg["settle_timeout_seconds"]))
-        event = await emit(conn, caller.user_id, row["version"], PayoutRequested(
-            payout_id=str(payout_id), creator_id=caller.user_id, diamonds=body.diamonds,
-            amount=amount, usd_per_diamond=usd_per_diamond, fx_rate=fx,
-            rates_version=rates["version"], method=method,
-            available_after=row["available"], requires_review=review))
-        out = PayoutPublic(payout_id=payout_id, event_id=event.id,
-                           status="review" if review else "pending", diamonds=body.diamonds,
-                           amount=amount, usd_minor=usd.amount_minor, requires_review=review,
-                           available_after=row["available"])
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            payout_id,
+            caller.user_id,
+            body.diamonds,
+            amount.amount_minor,
+            amount.currency,
+            method,
+            "review" if review else "pending",
+            usd.amount_minor,
+            review,
+            now,
+            day,
+            None if review else settle_by(now, cfg["settle_timeout_seconds"]),
+        )
+        event = await emit(
+            conn,
+            caller.user_id,
+            row["version"],
+            PayoutRequested(
+                payout_id=str(payout_id),
+                creator_id=caller.user_id,
+                diamonds=body.diamonds,
+                amount=amount,
+                usd_per_diamond=usd_per_diamond,
+                fx_rate=fx,
+                rates_version=rates["version"],
+                method=method,
+                available_after=row["available"],
+                requires_review=review,
+            ),
+        )
+        out = PayoutPublic(
+            payout_id=payout_id,
+            event_id=event.id,
+            status="review" if review else "pending",
+            diamonds=body.diamonds,
+            amount=amount,
+            usd_minor=usd.amount_minor,
+            requires_review=review,
+            available_after=row["available"],
+        )
         return 201, out.model_dump(mode="json")
 
     return await respond_once(request, response, caller.user_id, key, body, work, PayoutPublic)
@@ -349,9 +513,11 @@ def usd_value(diamonds: int, cfg: dict) -> Money:
     usd, _ = diamonds_to_fiat(diamonds, usd_per_diamond, Decimal(1), "USD")
     minimum = cfg["minimum_payout_usd_minor"]
     if below_minimum(usd.amount_minor, minimum):
-        raise BelowMinimum(f"{diamonds} diamonds = {usd.amount_minor} US cents; minimum is "
-                           f"{minimum}", minimum_diamonds=minimum_diamonds(minimum, usd_per_diamond),
-                           rates_version=cfg["rates"]["version"])
+        raise BelowMinimum(
+            f"{diamonds} diamonds = {usd.amount_minor} US cents; minimum is {minimum}",
+            minimum_diamonds=minimum_diamonds(minimum, usd_per_diamond),
+            rates_version=cfg["rates"]["version"],
+        )
     cap = cfg["daily_max_usd_minor"]
     if over_daily_cap(0, usd.amount_minor, cap):
         raise DailyCapExceeded(f"{usd.amount_minor} US cents exceeds the daily maximum {cap}")
@@ -361,15 +527,22 @@ def usd_value(diamonds: int, cfg: dict) -> Money:
 async def refuse_when_banned(conn, user_id: str, now: datetime, banned_may_withdraw: bool):
     rows = await conn.fetch(
         "SELECT scopes, expires_at FROM bans WHERE user_id = $1 AND lifted_at IS NULL"
-        " AND (expires_at IS NULL OR expires_at > $2)", user_id, now)
-    why = ban_refusal([ActiveBan(frozenset(r["scopes"]), r["expires_at"]) for r in rows],
-                      banned_may_withdraw)
+        " AND (expires_at IS NULL OR expires_at > $2)",
+        user_id,
+        now,
+    )
+    why = ban_refusal(
+        [ActiveBan(frozenset(r["scopes"]), r["expires_at"]) for r in rows], banned_may_withdraw
+    )
     if why:
         raise PayoutBanned(why)
 
 
-@router.get("/payouts/{payout_id}", summary="One of the caller's payouts",
-            responses=problems.problem_responses(problems.Unauthorized, PayoutNotFound))
+@router.get(
+    "/payouts/{payout_id}",
+    summary="One of the caller's payouts",
+    responses=problems.problem_responses(problems.Unauthorized, PayoutNotFound),
+)
 async def get_payout(payout_id: UUID, caller: CallerDep, request: Request) -> PayoutPublic:
     row = await load_payout(request.app.state.pool, payout_id)
     if row["creator_id"] != caller.user_id and not caller.has("admin"):
@@ -378,9 +551,13 @@ async def get_payout(payout_id: UUID, caller: CallerDep, request: Request) -> Pa
 
 
 def create(settings: Settings) -> FastAPI:
-    app = create_app("Coinstream payout", "payout", settings,
-                     [router, admin.router, callbacks.router],
-                     description="Creator earnings and payouts.")
+    app = create_app(
+        "Coinstream payout",
+        "payout",
+        settings,
+        [router, admin.router, callbacks.router],
+        description="Creator earnings and payouts.",
+    )
     app.state.clock = lambda: datetime.now(UTC)
     app.state.config = load_config
     app.state.payout_settings = PayoutSettings()

@@ -22,27 +22,41 @@ class CallbackAnswer(BaseModel):
     applied: bool
 
 
-@router.post("/sandbox", summary="Settlement callback from the sandbox payout provider",
-             responses=problems.problem_responses(BadSignature, BadCallback, PayoutNotFound,
-                                                  PayoutNotSettleable))
+@router.post(
+    "/sandbox",
+    summary="Settlement callback from the sandbox payout provider",
+    responses=problems.problem_responses(
+        BadSignature, BadCallback, PayoutNotFound, PayoutNotSettleable
+    ),
+)
 async def sandbox_callback(
-        request: Request,
-        signature: str | None = Header(default=None, alias=SIGNATURE_HEADER)) -> CallbackAnswer:
-    cb = verified(request.app.state.payout_settings.callback_secret, await request.body(),
-                  signature, SandboxCallback, BadSignature, BadCallback)
+    request: Request, signature: str | None = Header(default=None, alias=SIGNATURE_HEADER)
+) -> CallbackAnswer:
+    cb = verified(
+        request.app.state.payout_settings.callback_secret,
+        await request.body(),
+        signature,
+        SandboxCallback,
+        BadSignature,
+        BadCallback,
+    )
     pool = request.app.state.pool
     reason: FailureReason | None
-    outcome, reason = ("completed", None) if cb.outcome == "completed" else \
-        ("failed", "provider_failure")
+    outcome, reason = (
+        ("completed", None) if cb.outcome == "completed" else ("failed", "provider_failure")
+    )
     async with pool.acquire() as conn, conn.transaction():
         # Wait for a worker still handing this payout over: its mark records the reference
         # this callback must match (a statement's own snapshot would not wait for it).
         await conn.execute("SELECT FROM payouts WHERE payout_id = $1 FOR UPDATE", cb.payout_id)
-        done = await resolve(conn, cb.payout_id, outcome, OPEN, clock(request), reason,
-                             cb.detail, cb.provider_ref)
+        done = await resolve(
+            conn, cb.payout_id, outcome, OPEN, clock(request), reason, cb.detail, cb.provider_ref
+        )
     row = await load_payout(pool, cb.payout_id)
     if done is None and row["status"] in ("review", *OPEN):
-        raise PayoutNotSettleable(f"payout is {row['status']} (or the provider reference "
-                                  "does not match)")
-    return CallbackAnswer(payout_id=str(cb.payout_id), status=row["status"],
-                          applied=done is not None)
+        raise PayoutNotSettleable(
+            f"payout is {row['status']} (or the provider reference does not match)"
+        )
+    return CallbackAnswer(
+        payout_id=str(cb.payout_id), status=row["status"], applied=done is not None
+    )

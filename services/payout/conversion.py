@@ -15,8 +15,9 @@ def diamonds_for(coins: int, diamonds_per_coin: Decimal) -> int:
     return int((Decimal(coins) * diamonds_per_coin).to_integral_value(rounding=ROUND_DOWN))
 
 
-def diamonds_to_fiat(diamonds: int, usd_per_diamond: Decimal, usd_per_unit: Decimal,
-                     currency: str) -> tuple[Money, Decimal]:
+def diamonds_to_fiat(
+    diamonds: int, usd_per_diamond: Decimal, usd_per_unit: Decimal, currency: str
+) -> tuple[Money, Decimal]:
     """The payout amount in `currency` minor units (rounded down) and the FX rate applied
     (as recorded on the event, so the amount can be recomputed from it)."""
     fx = recordable(Decimal(1) / usd_per_unit)

@@ -40,8 +40,11 @@ def below_minimum(usd_minor: int, minimum_usd_minor: int) -> bool:
 
 def minimum_diamonds(minimum_usd_minor: int, usd_per_diamond: Decimal) -> int:
     """The fewest diamonds worth the minimum at this rate (amounts round down, so round up)."""
-    return int((Decimal(minimum_usd_minor) / (usd_per_diamond * 100))
-               .to_integral_value(rounding=ROUND_CEILING))
+    return int(
+        (Decimal(minimum_usd_minor) / (usd_per_diamond * 100)).to_integral_value(
+            rounding=ROUND_CEILING
+        )
+    )
 
 
 def over_daily_cap(already_usd_minor: int, usd_minor: int, cap_usd_minor: int) -> bool:

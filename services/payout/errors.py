@@ -14,8 +14,11 @@ class BelowMinimum(DomainError):
 
 
 class DailyCapExceeded(DomainError):
-    status, code, title = 409, "daily-cap-exceeded", \
-        "Payout would exceed the daily maximum (per UTC day)"
+    status, code, title = (
+        409,
+        "daily-cap-exceeded",
+        "Payout would exceed the daily maximum (per UTC day)",
+    )
 
 
 class NotEligible(DomainError):

@@ -25,16 +25,19 @@ def credit_of(event: GiftSent | ContentUnlocked) -> Credit | None:
     unlock of a platform item, which earns no creator anything."""
     if isinstance(event, GiftSent):
         stream = event.context.id if event.context.kind == "live" else None
-        return Credit(event.creator_id, "gift", event.gift_id, stream, event.coins,
-                      event.diamonds_per_coin)
+        return Credit(
+            event.creator_id, "gift", event.gift_id, stream, event.coins, event.diamonds_per_coin
+        )
     if event.owner_id == PLATFORM:
         return None
-    return Credit(event.owner_id, "unlock", event.unlock_id, None, event.coins,
-                  event.diamonds_per_coin)
+    return Credit(
+        event.owner_id, "unlock", event.unlock_id, None, event.coins, event.diamonds_per_coin
+    )
 
 
-async def on_earning(conn: asyncpg.Connection, envelope: Envelope,
-                     event: GiftSent | ContentUnlocked) -> None:
+async def on_earning(
+    conn: asyncpg.Connection, envelope: Envelope, event: GiftSent | ContentUnlocked
+) -> None:
     """Credits the creator (DiamondsCredited), part held in reserve."""
     if (c := credit_of(event)) is not None:
         await credit(conn, envelope, c, reserve())
@@ -43,36 +46,51 @@ async def on_earning(conn: asyncpg.Connection, envelope: Envelope,
 Earning = GiftSent | ContentUnlocked
 
 
-async def on_earnings(conn: asyncpg.Connection, events: Sequence[tuple[Envelope, Earning]]
-                      ) -> None:
+async def on_earnings(conn: asyncpg.Connection, events: Sequence[tuple[Envelope, Earning]]) -> None:
     """on_earning for a run of gifts and unlocks: one set-based credit for the whole run."""
     credits = [(envelope, c) for envelope, event in events if (c := credit_of(event))]
     if credits:
         await credit_many(conn, credits, reserve())
 
 
-async def on_ban_placed(conn: asyncpg.Connection, envelope: Envelope,
-                        ban: TransactionBanPlaced) -> None:
+async def on_ban_placed(
+    conn: asyncpg.Connection, envelope: Envelope, ban: TransactionBanPlaced
+) -> None:
     # A lift may arrive first (other partition order); it then already set lifted_at.
     await conn.execute(
         "INSERT INTO bans (ban_id, user_id, scopes, expires_at) VALUES ($1, $2, $3, $4)"
         " ON CONFLICT (ban_id) DO UPDATE SET user_id = EXCLUDED.user_id,"
         " scopes = EXCLUDED.scopes, expires_at = EXCLUDED.expires_at",
-        ban.ban_id, ban.user_id, list(ban.scopes), ban.expires_at)
+        ban.ban_id,
+        ban.user_id,
+        list(ban.scopes),
+        ban.expires_at,
+    )
 
 
-async def on_ban_lifted(conn: asyncpg.Connection, envelope: Envelope,
-                        lift: TransactionBanLifted) -> None:
+async def on_ban_lifted(
+    conn: asyncpg.Connection, envelope: Envelope, lift: TransactionBanLifted
+) -> None:
     await conn.execute(
         "INSERT INTO bans (ban_id, user_id, lifted_at) VALUES ($1, $2, $3)"
         " ON CONFLICT (ban_id) DO UPDATE SET lifted_at = EXCLUDED.lifted_at",
-        lift.ban_id, lift.user_id, envelope.time)
+        lift.ban_id,
+        lift.user_id,
+        envelope.time,
+    )
 
 
-HANDLERS: Handlers = dict([
-    handle(GiftSent, on_earning), handle(ContentUnlocked, on_earning),
-    handle(TransactionBanPlaced, on_ban_placed), handle(TransactionBanLifted, on_ban_lifted),
-])
-BATCH_HANDLERS: BatchHandlers = dict([
-    handle_batch(GiftSent, on_earnings), handle_batch(ContentUnlocked, on_earnings),
-])
+HANDLERS: Handlers = dict(
+    [
+        handle(GiftSent, on_earning),
+        handle(ContentUnlocked, on_earning),
+        handle(TransactionBanPlaced, on_ban_placed),
+        handle(TransactionBanLifted, on_ban_lifted),
+    ]
+)
+BATCH_HANDLERS: BatchHandlers = dict(
+    [
+        handle_batch(GiftSent, on_earnings),
+        handle_batch(ContentUnlocked, on_earnings),
+    ]
+)

@@ -40,7 +40,9 @@ async def bump_version(conn, creator_id: str) -> int:
     """Next version of the creator's stream, for events that move no figure."""
     return await conn.fetchval(
         "UPDATE creators SET version = version + 1, updated_at = now() WHERE creator_id = $1"
-        " RETURNING version", creator_id)
+        " RETURNING version",
+        creator_id,
+    )
 
 
 @dataclass(frozen=True)
@@ -67,20 +69,49 @@ async def credit(conn, cause: Envelope, c: Credit, reserve: Reserve) -> int:
         "INSERT INTO credits (source_event_id, creator_id, source, source_id, stream_id, coins,"
         " diamonds_per_coin, diamonds, held, earned_at, release_at)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-        " ON CONFLICT DO NOTHING RETURNING true", cause.id, c.creator_id, c.source, c.source_id,
-        c.stream_id, c.coins, c.diamonds_per_coin, diamonds, held, cause.time, release_at)
+        " ON CONFLICT DO NOTHING RETURNING true",
+        cause.id,
+        c.creator_id,
+        c.source,
+        c.source_id,
+        c.stream_id,
+        c.coins,
+        c.diamonds_per_coin,
+        diamonds,
+        held,
+        cause.time,
+        release_at,
+    )
     if not fresh:
         return 0
     row = await conn.fetchrow(
         "INSERT INTO creators (creator_id, earned, held, version) VALUES ($1, $2, $3, 1)"
         " ON CONFLICT (creator_id) DO UPDATE SET earned = creators.earned + EXCLUDED.earned,"
         " held = creators.held + EXCLUDED.held, version = creators.version + 1,"
-        " updated_at = now() RETURNING earned, version", c.creator_id, diamonds, held)
-    await emit(conn, c.creator_id, row["version"], DiamondsCredited(
-        creator_id=c.creator_id, gift_event_id=str(cause.id), gift_id=c.source_id,
-        stream_id=c.stream_id, coins=c.coins, diamonds_per_coin=c.diamonds_per_coin,
-        reserve_percent=reserve_percent(reserve), diamonds=diamonds, held=held,
-        release_at=release_at, earned_after=row["earned"]), cause=cause)
+        " updated_at = now() RETURNING earned, version",
+        c.creator_id,
+        diamonds,
+        held,
+    )
+    await emit(
+        conn,
+        c.creator_id,
+        row["version"],
+        DiamondsCredited(
+            creator_id=c.creator_id,
+            gift_event_id=str(cause.id),
+            gift_id=c.source_id,
+            stream_id=c.stream_id,
+            coins=c.coins,
+            diamonds_per_coin=c.diamonds_per_coin,
+            reserve_percent=reserve_percent(reserve),
+            diamonds=diamonds,
+            held=held,
+            release_at=release_at,
+            earned_after=row["earned"],
+        ),
+        cause=cause,
+    )
     return diamonds
 
 
@@ -120,29 +151,62 @@ async def credit_many(conn, credits: list[tuple[Envelope, Credit]], reserve: Res
     for cause, c in credits:
         diamonds = diamonds_for(c.coins, c.diamonds_per_coin)
         figures.append((cause, c, diamonds, *hold_for(diamonds, reserve, cause.time)))
-    rows = [(cause.id, c.creator_id, c.source, c.source_id, c.stream_id, c.coins,
-             c.diamonds_per_coin, diamonds, held, cause.time, release_at)
-            for cause, c, diamonds, held, release_at in figures]
-    fresh = {r["source_event_id"] for r in await conn.fetch(
-        _CREDITS, *[list(col) for col in zip(*rows, strict=True)])}
+    rows = [
+        (
+            cause.id,
+            c.creator_id,
+            c.source,
+            c.source_id,
+            c.stream_id,
+            c.coins,
+            c.diamonds_per_coin,
+            diamonds,
+            held,
+            cause.time,
+            release_at,
+        )
+        for cause, c, diamonds, held, release_at in figures
+    ]
+    fresh = {
+        r["source_event_id"]
+        for r in await conn.fetch(_CREDITS, *[list(col) for col in zip(*rows, strict=True)])
+    }
     figures = [f for f in figures if f[0].id in fresh]
     if not figures:
         return
     touched = sorted({f[1].creator_id for f in figures})
     await conn.execute(_NEW_CREATORS, touched)
-    creators = {r["creator_id"]: [r["earned"], r["held"], r["version"]]
-                for r in await conn.fetch(_LOCK_CREATORS, touched)}
+    creators = {
+        r["creator_id"]: [r["earned"], r["held"], r["version"]]
+        for r in await conn.fetch(_LOCK_CREATORS, touched)
+    }
     events = []
     for cause, c, diamonds, held, release_at in figures:
         state = creators[c.creator_id]
         state[0], state[1], state[2] = state[0] + diamonds, state[1] + held, state[2] + 1
-        events.append(CREATORS.envelope(c.creator_id, state[2], DiamondsCredited(
-            creator_id=c.creator_id, gift_event_id=str(cause.id), gift_id=c.source_id,
-            stream_id=c.stream_id, coins=c.coins, diamonds_per_coin=c.diamonds_per_coin,
-            reserve_percent=reserve_percent(reserve), diamonds=diamonds, held=held,
-            release_at=release_at, earned_after=state[0]), cause=cause))
-    await conn.execute(_UPDATE_CREATORS, touched, *[[creators[t][i] for t in touched]
-                                                    for i in range(3)])
+        events.append(
+            CREATORS.envelope(
+                c.creator_id,
+                state[2],
+                DiamondsCredited(
+                    creator_id=c.creator_id,
+                    gift_event_id=str(cause.id),
+                    gift_id=c.source_id,
+                    stream_id=c.stream_id,
+                    coins=c.coins,
+                    diamonds_per_coin=c.diamonds_per_coin,
+                    reserve_percent=reserve_percent(reserve),
+                    diamonds=diamonds,
+                    held=held,
+                    release_at=release_at,
+                    earned_after=state[0],
+                ),
+                cause=cause,
+            )
+        )
+    await conn.execute(
+        _UPDATE_CREATORS, touched, *[[creators[t][i] for t in touched] for i in range(3)]
+    )
     await append(conn, topics.PAYOUT_EVENTS, *events)
 
 
@@ -156,7 +220,9 @@ async def release_due(pool: asyncpg.Pool, now: datetime, batch: int = 200) -> in
             "  FOR UPDATE SKIP LOCKED)"
             " UPDATE credits c SET released_at = $1 FROM due"
             " WHERE c.source_event_id = due.source_event_id RETURNING c.creator_id, c.held",
-            now, batch)
+            now,
+            batch,
+        )
         per_creator: dict[str, int] = {}
         for r in rows:
             per_creator[r["creator_id"]] = per_creator.get(r["creator_id"], 0) + r["held"]
@@ -164,15 +230,29 @@ async def release_due(pool: asyncpg.Pool, now: datetime, batch: int = 200) -> in
             diamonds = per_creator[creator_id]
             row = await conn.fetchrow(
                 "UPDATE creators SET held = held - $2, version = version + 1, updated_at = now()"
-                " WHERE creator_id = $1 RETURNING held, version", creator_id, diamonds)
-            await emit(conn, creator_id, row["version"], DiamondsReleased(
-                creator_id=creator_id, diamonds=diamonds, held_after=row["held"]))
+                " WHERE creator_id = $1 RETURNING held, version",
+                creator_id,
+                diamonds,
+            )
+            await emit(
+                conn,
+                creator_id,
+                row["version"],
+                DiamondsReleased(creator_id=creator_id, diamonds=diamonds, held_after=row["held"]),
+            )
         return sum(per_creator.values())
 
 
-async def resolve(conn, payout_id: UUID, outcome: str, from_statuses: list[str], now: datetime,
-                  reason: FailureReason | None = None, detail: str | None = None,
-                  provider_ref: str | None = None) -> dict | None:
+async def resolve(
+    conn,
+    payout_id: UUID,
+    outcome: str,
+    from_statuses: list[str],
+    now: datetime,
+    reason: FailureReason | None = None,
+    detail: str | None = None,
+    provider_ref: str | None = None,
+) -> dict | None:
     """Moves a payout to its final outcome (completed | failed | voided) exactly once: the
     conditional UPDATE on status lets only one caller through. Completed moves pending -> paid;
     failed/voided return the diamonds and the day's allowance. None when it was not open."""
@@ -181,7 +261,14 @@ async def resolve(conn, payout_id: UUID, outcome: str, from_statuses: list[str],
         " WHERE payout_id = $1 AND status = ANY($6::text[])"
         " AND ($7::text IS NULL OR provider_ref = $7)"
         " RETURNING creator_id, diamonds, amount_minor, currency, usd_minor, day, provider_ref",
-        payout_id, outcome, reason, detail, now, from_statuses, provider_ref)
+        payout_id,
+        outcome,
+        reason,
+        detail,
+        now,
+        from_statuses,
+        provider_ref,
+    )
     if row is None:
         return None
     creator_id, diamonds = row["creator_id"], row["diamonds"]
@@ -190,23 +277,40 @@ async def resolve(conn, payout_id: UUID, outcome: str, from_statuses: list[str],
         version = await conn.fetchval(
             "UPDATE creators SET pending = pending - $2, paid = paid + $2,"
             " version = version + 1, updated_at = now() WHERE creator_id = $1 RETURNING version",
-            creator_id, diamonds)
+            creator_id,
+            diamonds,
+        )
         payload = PayoutCompleted(
-            payout_id=str(payout_id), creator_id=creator_id, diamonds=diamonds,
+            payout_id=str(payout_id),
+            creator_id=creator_id,
+            diamonds=diamonds,
             amount=Money(amount_minor=row["amount_minor"], currency=row["currency"]),
-            provider_ref=row["provider_ref"] or provider_ref)
+            provider_ref=row["provider_ref"] or provider_ref,
+        )
     else:
         if reason is None:
             raise ValueError(f"a {outcome} payout needs a reason")
         version = await conn.fetchval(
             "UPDATE creators SET pending = pending - $2, version = version + 1,"
-            " updated_at = now() WHERE creator_id = $1 RETURNING version", creator_id, diamonds)
+            " updated_at = now() WHERE creator_id = $1 RETURNING version",
+            creator_id,
+            diamonds,
+        )
         if row["day"] is not None:
             await conn.execute(
                 "UPDATE payout_days SET usd_minor = usd_minor - $3"
-                " WHERE creator_id = $1 AND day = $2", creator_id, row["day"], row["usd_minor"])
-        payload = PayoutFailed(payout_id=str(payout_id), creator_id=creator_id,
-                               diamonds=diamonds, reason=reason, detail=detail)
+                " WHERE creator_id = $1 AND day = $2",
+                creator_id,
+                row["day"],
+                row["usd_minor"],
+            )
+        payload = PayoutFailed(
+            payout_id=str(payout_id),
+            creator_id=creator_id,
+            diamonds=diamonds,
+            reason=reason,
+            detail=detail,
+        )
     await emit(conn, creator_id, version, payload)
     return dict(row)
 
@@ -215,12 +319,23 @@ async def void_overdue(pool: asyncpg.Pool, now: datetime, batch: int = 200) -> i
     """Voids open payouts past their settle-by time (PayoutFailed reason timeout)."""
     ids = await pool.fetch(
         "SELECT payout_id FROM payouts WHERE status = ANY($1::text[]) AND settle_by <= $2"
-        " ORDER BY settle_by LIMIT $3", OPEN, now, batch)
+        " ORDER BY settle_by LIMIT $3",
+        OPEN,
+        now,
+        batch,
+    )
     voided = 0
     for r in ids:
         async with pool.acquire() as conn, conn.transaction():
-            if await resolve(conn, r["payout_id"], "voided", OPEN, now, "timeout",
-                             "not settled before the settlement timeout"):
+            if await resolve(
+                conn,
+                r["payout_id"],
+                "voided",
+                OPEN,
+                now,
+                "timeout",
+                "not settled before the settlement timeout",
+            ):
                 voided += 1
     return voided
 

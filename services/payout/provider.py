@@ -58,10 +58,17 @@ class SandboxProvider:
 
     name = "sandbox"
 
-    def __init__(self, pool: asyncpg.Pool, secret: str, deliver: Deliver,
-                 outcome: str = "success", failure_detail: str = "declined",
-                 delay_seconds: float = 1.0, retry_seconds: float = 0.5,
-                 max_attempts: int = 15):
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        secret: str,
+        deliver: Deliver,
+        outcome: str = "success",
+        failure_detail: str = "declined",
+        delay_seconds: float = 1.0,
+        retry_seconds: float = 0.5,
+        max_attempts: int = 15,
+    ):
         if outcome not in ("success", "failure"):
             raise ValueError(f"sandbox outcome must be success or failure, not {outcome!r}")
         self.pool, self.secret, self.deliver = pool, secret, deliver
@@ -70,10 +77,12 @@ class SandboxProvider:
         self.tasks: set[asyncio.Task] = set()
 
     @classmethod
-    def from_config(cls, pool: asyncpg.Pool, raw: dict, secret: str,
-                    deliver: Deliver) -> "SandboxProvider":
-        return cls(pool, secret, deliver, raw["outcome"], raw["failure_detail"],
-                   raw["delay_seconds"])
+    def from_config(
+        cls, pool: asyncpg.Pool, raw: dict, secret: str, deliver: Deliver
+    ) -> "SandboxProvider":
+        return cls(
+            pool, secret, deliver, raw["outcome"], raw["failure_detail"], raw["delay_seconds"]
+        )
 
     async def submit(self, order: PayoutOrder) -> str:
         ref = f"sbx-{uuid.uuid4().hex[:16]}"
@@ -81,11 +90,16 @@ class SandboxProvider:
             "INSERT INTO sandbox_payouts (payout_id, provider_ref, body, due_at)"
             " VALUES ($1, $2, $3, now() + make_interval(secs => $4))"
             " ON CONFLICT (payout_id) DO NOTHING RETURNING provider_ref",
-            uuid.UUID(order.payout_id), ref, self.callback_body(order, ref), self.delay)
+            uuid.UUID(order.payout_id),
+            ref,
+            self.callback_body(order, ref),
+            self.delay,
+        )
         if made is None:  # idempotent: one settlement per payout
             return await self.pool.fetchval(
                 "SELECT provider_ref FROM sandbox_payouts WHERE payout_id = $1",
-                uuid.UUID(order.payout_id))
+                uuid.UUID(order.payout_id),
+            )
         task = asyncio.create_task(self._deliver_later(order.payout_id))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
@@ -93,9 +107,15 @@ class SandboxProvider:
 
     def callback_body(self, order: PayoutOrder, ref: str) -> bytes:
         ok = self.outcome == "success"
-        return orjson.dumps({"event_id": str(uuid.uuid4()), "payout_id": order.payout_id,
-                             "provider_ref": ref, "outcome": "completed" if ok else "failed",
-                             "detail": None if ok else self.failure_detail})
+        return orjson.dumps(
+            {
+                "event_id": str(uuid.uuid4()),
+                "payout_id": order.payout_id,
+                "provider_ref": ref,
+                "outcome": "completed" if ok else "failed",
+                "detail": None if ok else self.failure_detail,
+            }
+        )
 
     async def _deliver_later(self, payout_id: str) -> None:
         await asyncio.sleep(self.delay)
@@ -112,8 +132,12 @@ class SandboxProvider:
             "  AND attempts < $2 AND (($3::uuid IS NULL AND due_at <= now())"
             "   OR (payout_id = $3::uuid AND attempts = 0))"
             "  ORDER BY due_at LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING payout_id, body",
-            self.retry, self.max_attempts, uuid.UUID(payout_id) if payout_id else None, batch,
-            MAX_BACKOFF_SECONDS)
+            self.retry,
+            self.max_attempts,
+            uuid.UUID(payout_id) if payout_id else None,
+            batch,
+            MAX_BACKOFF_SECONDS,
+        )
         answered = 0
         for row in rows:
             status = await post_signed(self.deliver, self.secret, bytes(row["body"]))
@@ -122,7 +146,10 @@ class SandboxProvider:
             await self.pool.execute(
                 "UPDATE sandbox_payouts SET last_status = $2,"
                 " delivered_at = CASE WHEN $3 THEN now() END WHERE payout_id = $1",
-                row["payout_id"], status, done)
+                row["payout_id"],
+                status,
+                done,
+            )
         return answered
 
     async def drain(self) -> None:

@@ -36,14 +36,21 @@ class PayoutPublic(BaseModel):
 async def load_payout(pool, payout_id: UUID) -> dict:
     row = await pool.fetchrow(
         "SELECT payout_id, creator_id, status, diamonds, amount_minor, currency, usd_minor,"
-        " requires_review, reason FROM payouts WHERE payout_id = $1", payout_id)
+        " requires_review, reason FROM payouts WHERE payout_id = $1",
+        payout_id,
+    )
     if row is None:
         raise PayoutNotFound(str(payout_id))
     return dict(row)
 
 
 def public(row: dict) -> PayoutPublic:
-    return PayoutPublic(payout_id=row["payout_id"], status=row["status"],
-                        diamonds=row["diamonds"], usd_minor=row["usd_minor"],
-                        amount=Money(amount_minor=row["amount_minor"], currency=row["currency"]),
-                        requires_review=row["requires_review"], reason=row["reason"])
+    return PayoutPublic(
+        payout_id=row["payout_id"],
+        status=row["status"],
+        diamonds=row["diamonds"],
+        usd_minor=row["usd_minor"],
+        amount=Money(amount_minor=row["amount_minor"], currency=row["currency"]),
+        requires_review=row["requires_review"],
+        reason=row["reason"],
+    )

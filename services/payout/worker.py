@@ -27,30 +27,58 @@ async def submit_ready(pool: asyncpg.Pool, provider: PayoutProvider, batch: int 
     payout's row lock meanwhile: a second worker skips it, and a callback that arrives before
     the mark waits for it instead of overtaking it. A crash before the commit leaves the payout
     pending, so it is only re-sent (the provider is idempotent on payout_id)."""
+
     async def submit(conn, r) -> None:
-        ref = await provider.submit(PayoutOrder(str(r["payout_id"]), r["creator_id"],
-                                                r["amount_minor"], r["currency"], r["method"]))
-        await conn.execute("UPDATE payouts SET status = 'submitted', provider = $2,"
-                           " provider_ref = $3 WHERE payout_id = $1", r["payout_id"],
-                           provider.name, ref)
+        ref = await provider.submit(
+            PayoutOrder(
+                str(r["payout_id"]), r["creator_id"], r["amount_minor"], r["currency"], r["method"]
+            )
+        )
+        await conn.execute(
+            "UPDATE payouts SET status = 'submitted', provider = $2,"
+            " provider_ref = $3 WHERE payout_id = $1",
+            r["payout_id"],
+            provider.name,
+            ref,
+        )
         version = await bump_version(conn, r["creator_id"])
-        await emit(conn, r["creator_id"], version, PayoutSubmitted(
-            payout_id=str(r["payout_id"]), creator_id=r["creator_id"], provider=provider.name,
-            provider_ref=ref))
+        await emit(
+            conn,
+            r["creator_id"],
+            version,
+            PayoutSubmitted(
+                payout_id=str(r["payout_id"]),
+                creator_id=r["creator_id"],
+                provider=provider.name,
+                provider_ref=ref,
+            ),
+        )
 
-    ids = [r["payout_id"] for r in await pool.fetch(
-        "SELECT payout_id FROM payouts WHERE status = 'pending' ORDER BY requested_at LIMIT $1",
-        batch)]
-    return await each_locked(pool, ids, "SELECT payout_id, creator_id, amount_minor, currency,"
-                             " method FROM payouts WHERE payout_id = $1 AND status = 'pending'"
-                             " FOR UPDATE SKIP LOCKED", submit)
+    ids = [
+        r["payout_id"]
+        for r in await pool.fetch(
+            "SELECT payout_id FROM payouts WHERE status = 'pending' ORDER BY requested_at LIMIT $1",
+            batch,
+        )
+    ]
+    return await each_locked(
+        pool,
+        ids,
+        "SELECT payout_id, creator_id, amount_minor, currency,"
+        " method FROM payouts WHERE payout_id = $1 AND status = 'pending'"
+        " FOR UPDATE SKIP LOCKED",
+        submit,
+    )
 
 
-async def tick(pool: asyncpg.Pool, provider: PayoutProvider, now: datetime,
-               batch: int = 200) -> dict[str, int]:
-    return {"voided": await void_overdue(pool, now, batch),
-            "released": await release_due(pool, now, batch),
-            "submitted": await submit_ready(pool, provider, batch)}
+async def tick(
+    pool: asyncpg.Pool, provider: PayoutProvider, now: datetime, batch: int = 200
+) -> dict[str, int]:
+    return {
+        "voided": await void_overdue(pool, now, batch),
+        "released": await release_due(pool, now, batch),
+        "submitted": await submit_ready(pool, provider, batch),
+    }
 
 
 async def run(settings: Settings) -> None:
@@ -61,8 +89,11 @@ async def run(settings: Settings) -> None:
     try:
         async with httpx.AsyncClient(timeout=10) as http:
             provider = SandboxProvider.from_config(
-                pool, config["sandbox"], local.callback_secret,
-                http_deliver(http, local.sandbox_callback_url()))
+                pool,
+                config["sandbox"],
+                local.callback_secret,
+                http_deliver(http, local.sandbox_callback_url()),
+            )
 
             async def once() -> dict[str, int]:
                 done = await tick(pool, provider, datetime.now(UTC), config["worker"]["batch"])

@@ -22,15 +22,23 @@ def main() -> None:
     from services.projections.api import DEFAULT_PORT
     from services.projections.read_models import READ_MODELS
 
-    parser = argparse.ArgumentParser(prog="python -m services.projections", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("role", nargs="?", default="worker",
-                        choices=["worker", "api", "rebuild", "migrate"])
+    parser = argparse.ArgumentParser(
+        prog="python -m services.projections",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "role", nargs="?", default="worker", choices=["worker", "api", "rebuild", "migrate"]
+    )
     parser.add_argument("models", nargs="*", help=f"for rebuild: any of {sorted(READ_MODELS)}")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("PROJECTIONS_PORT", DEFAULT_PORT)))
+    parser.add_argument(
+        "--port", type=int, default=int(os.environ.get("PROJECTIONS_PORT", DEFAULT_PORT))
+    )
     args = parser.parse_args()
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
-                        format=f"%(asctime)s projections-{args.role} %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "INFO"),
+        format=f"%(asctime)s projections-{args.role} %(levelname)s %(message)s",
+    )
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
     settings = Settings()
     asyncio.run(migrate(settings.database_for("projections"), MIGRATIONS))
@@ -40,9 +48,11 @@ def main() -> None:
         from services.projections.rebuild import rebuild
 
         report = asyncio.run(rebuild(settings, args.models or None))
-        print(f"rebuilt {', '.join(report.models)} from {report.messages} messages"
-              f" ({report.events} events) in {report.seconds:.1f}s"
-              f" = {report.rate:,.0f} messages/s")
+        print(
+            f"rebuilt {', '.join(report.models)} from {report.messages} messages"
+            f" ({report.events} events) in {report.seconds:.1f}s"
+            f" = {report.rate:,.0f} messages/s"
+        )
         for table, rows in report.rows.items():
             print(f"  {table}: {rows} rows")
         print("(up to where the live worker had got; it projects the rest as usual)")
@@ -51,8 +61,13 @@ def main() -> None:
 
         from services.projections.api import create
 
-        uvicorn.run(create(settings), host=os.environ.get("HOST", "127.0.0.1"), port=args.port,
-                    log_level="warning", loop="uvloop")
+        uvicorn.run(
+            create(settings),
+            host=os.environ.get("HOST", "127.0.0.1"),
+            port=args.port,
+            log_level="warning",
+            loop="uvloop",
+        )
     else:
         import mode.loop
         from faust import Worker

@@ -112,7 +112,8 @@ async def freshness(pool) -> Freshness:
     row = await pool.fetchrow(
         "SELECT last_event_time, lag_events, lag_measured_at,"
         " extract(epoch FROM now() - last_event_time)::float8 AS age_seconds"
-        " FROM analytics.freshness")
+        " FROM analytics.freshness"
+    )
     return Freshness(**dict(row))
 
 
@@ -121,70 +122,114 @@ async def wallet(caller: CallerDep, request: Request) -> Wallet:
     pool = request.app.state.pool
     row = await pool.fetchrow(
         "SELECT purchased, clawed_back, gifted, unlocked, balance, events, last_event_time"
-        " FROM wallet_balances WHERE user_id = $1", caller.user_id)
-    return Wallet(user_id=caller.user_id, **(dict(row) if row else {}),
-                  freshness=await freshness(pool))
+        " FROM wallet_balances WHERE user_id = $1",
+        caller.user_id,
+    )
+    return Wallet(
+        user_id=caller.user_id, **(dict(row) if row else {}), freshness=await freshness(pool)
+    )
 
 
-@router.get("/wallet/statement", summary="The caller's wallet movements, newest first",
-            responses=AUTH)
-async def statement(caller: CallerDep, request: Request,
-                    limit: Annotated[int, *query_int(1, 500), Query()] = 50,
-                    before: Annotated[Instant | None, Query(
-                        description="Only movements before this RFC 3339 time (with an "
-                                    "offset): the last line's event_time pages on")] = None
-                    ) -> Statement:
+@router.get(
+    "/wallet/statement", summary="The caller's wallet movements, newest first", responses=AUTH
+)
+async def statement(
+    caller: CallerDep,
+    request: Request,
+    limit: Annotated[int, *query_int(1, 500), Query()] = 50,
+    before: Annotated[
+        Instant | None,
+        Query(
+            description="Only movements before this RFC 3339 time (with an "
+            "offset): the last line's event_time pages on"
+        ),
+    ] = None,
+) -> Statement:
     pool = request.app.state.pool
     rows = await pool.fetch(
         "SELECT event_id::text, event_time, kind, coins, reference, counterparty, balance_after"
         " FROM wallet_statements WHERE user_id = $1"
         " AND ($2::timestamptz IS NULL OR event_time < $2)"
-        " ORDER BY event_time DESC, event_id LIMIT $3", caller.user_id, before, limit)
-    return Statement(user_id=caller.user_id, lines=[StatementLine(**dict(r)) for r in rows],
-                     freshness=await freshness(pool))
+        " ORDER BY event_time DESC, event_id LIMIT $3",
+        caller.user_id,
+        before,
+        limit,
+    )
+    return Statement(
+        user_id=caller.user_id,
+        lines=[StatementLine(**dict(r)) for r in rows],
+        freshness=await freshness(pool),
+    )
 
 
-@router.get("/earnings", summary="The calling creator's diamonds: totals, per stream, per day",
-            responses=problems.problem_responses(problems.Unauthorized, problems.Forbidden))
-async def earnings(caller: CallerDep, request: Request,
-                   days: Annotated[int, *query_int(1, 366), Query()] = 30) -> Earnings:
+@router.get(
+    "/earnings",
+    summary="The calling creator's diamonds: totals, per stream, per day",
+    responses=problems.problem_responses(problems.Unauthorized, problems.Forbidden),
+)
+async def earnings(
+    caller: CallerDep, request: Request, days: Annotated[int, *query_int(1, 366), Query()] = 30
+) -> Earnings:
     if not caller.has("creator"):
         raise problems.Forbidden("creator role required")
     pool = request.app.state.pool
     totals = await pool.fetchrow(
         "SELECT gifts_received AS credits, coins_received, diamonds_earned, diamonds_available,"
         " diamonds_held, diamonds_pending, diamonds_paid FROM creator_earnings"
-        " WHERE creator_id = $1", caller.user_id)
+        " WHERE creator_id = $1",
+        caller.user_id,
+    )
     streams = await pool.fetch(
         "SELECT stream_id, credits, coins, diamonds FROM creator_stream_earnings"
-        " WHERE creator_id = $1 ORDER BY diamonds DESC, stream_id LIMIT 100", caller.user_id)
+        " WHERE creator_id = $1 ORDER BY diamonds DESC, stream_id LIMIT 100",
+        caller.user_id,
+    )
     per_day = await pool.fetch(
         "SELECT day, credits, diamonds_earned, diamonds_paid FROM creator_daily_earnings"
-        " WHERE creator_id = $1 ORDER BY day DESC LIMIT $2", caller.user_id, days)
-    return Earnings(creator_id=caller.user_id, **(dict(totals) if totals else {}),
-                    streams=[StreamEarnings(**dict(r)) for r in streams],
-                    days=[DayEarnings(**dict(r)) for r in per_day],
-                    freshness=await freshness(pool))
+        " WHERE creator_id = $1 ORDER BY day DESC LIMIT $2",
+        caller.user_id,
+        days,
+    )
+    return Earnings(
+        creator_id=caller.user_id,
+        **(dict(totals) if totals else {}),
+        streams=[StreamEarnings(**dict(r)) for r in streams],
+        days=[DayEarnings(**dict(r)) for r in per_day],
+        freshness=await freshness(pool),
+    )
 
 
-@router.get("/streams/{stream_id}/leaderboard", summary="Top gifters and gift combos of a stream",
-            responses=AUTH)
-async def leaderboard(stream_id: Annotated[Id, Path()], caller: CallerDep, request: Request,
-                      limit: Annotated[int, *query_int(1, 100), Query()] = 10) -> Leaderboard:
+@router.get(
+    "/streams/{stream_id}/leaderboard",
+    summary="Top gifters and gift combos of a stream",
+    responses=AUTH,
+)
+async def leaderboard(
+    stream_id: Annotated[Id, Path()],
+    caller: CallerDep,
+    request: Request,
+    limit: Annotated[int, *query_int(1, 100), Query()] = 10,
+) -> Leaderboard:
     pool = request.app.state.pool
     gifters = await pool.fetch(
         "SELECT rank() OVER (ORDER BY coins DESC) AS rank, sender_id, gifts, quantity, coins"
         " FROM stream_gifters WHERE stream_id = $1 ORDER BY coins DESC, sender_id LIMIT $2",
-        stream_id, limit)
+        stream_id,
+        limit,
+    )
     combos = await pool.fetch(
         "SELECT combo_id, sender_id, gift_code, gifts, coins, max_combo_count"
         " FROM stream_combos WHERE stream_id = $1 ORDER BY coins DESC, combo_id LIMIT $2",
-        stream_id, limit)
-    return Leaderboard(stream_id=stream_id, gifters=[Gifter(**dict(r)) for r in gifters],
-                       combos=[Combo(**dict(r)) for r in combos],
-                       freshness=await freshness(pool))
+        stream_id,
+        limit,
+    )
+    return Leaderboard(
+        stream_id=stream_id,
+        gifters=[Gifter(**dict(r)) for r in gifters],
+        combos=[Combo(**dict(r)) for r in combos],
+        freshness=await freshness(pool),
+    )
 
 
 def create(settings: Settings) -> FastAPI:
-    return create_app("Coinstream read API", "projections", settings, [router],
-                      description=__doc__)
+    return create_app("Coinstream read API", "projections", settings, [router], description=__doc__)

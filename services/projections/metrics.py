@@ -27,7 +27,7 @@ class LagMonitor:
     def __init__(self, settings: Settings, topics: list[str], projector, interval: float = 2.0):
         self.settings, self.topics, self.projector = settings, topics, projector
         self.interval = interval
-        self.lag: dict[tuple[str, int], tuple[int, int]] = {}   # tp -> (end offset, next offset)
+        self.lag: dict[tuple[str, int], tuple[int, int]] = {}  # tp -> (end offset, next offset)
         self.last_event_time: datetime | None = None
         self.measured_at: float | None = None
 
@@ -37,29 +37,39 @@ class LagMonitor:
         pool = self.projector.pool
         rows = await pool.fetch('SELECT topic, "partition", next_offset FROM projection_positions')
         done = {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
-        self.lag = {(tp.topic, tp.partition): (ends[tp], done.get((tp.topic, tp.partition), 0))
-                    for tp in tps}
+        self.lag = {
+            (tp.topic, tp.partition): (ends[tp], done.get((tp.topic, tp.partition), 0))
+            for tp in tps
+        }
         self.last_event_time = self.projector.last_event_time or await pool.fetchval(
-            "SELECT max(event_time) FROM projected_events")
+            "SELECT max(event_time) FROM projected_events"
+        )
         now = datetime.now(UTC)
         keys = list(self.lag)
         await pool.execute(
             'INSERT INTO worker_status (topic, "partition", end_offset, next_offset, measured_at)'
             " SELECT *, $5::timestamptz FROM unnest($1::text[], $2::int[], $3::bigint[],"
-            " $4::bigint[]) ON CONFLICT (topic, \"partition\") DO UPDATE SET"
+            ' $4::bigint[]) ON CONFLICT (topic, "partition") DO UPDATE SET'
             " end_offset = EXCLUDED.end_offset, next_offset = EXCLUDED.next_offset,"
             " measured_at = EXCLUDED.measured_at",
-            [t for t, _ in keys], [p for _, p in keys], [self.lag[k][0] for k in keys],
-            [self.lag[k][1] for k in keys], now)
+            [t for t, _ in keys],
+            [p for _, p in keys],
+            [self.lag[k][0] for k in keys],
+            [self.lag[k][1] for k in keys],
+            now,
+        )
         self.measured_at = time.time()
 
     def render(self) -> str:
         name = "coinstream_projections"
-        lines = [f"# HELP {name}_consumer_lag Messages on the topic not yet projected.",
-                 f"# TYPE {name}_consumer_lag gauge"]
+        lines = [
+            f"# HELP {name}_consumer_lag Messages on the topic not yet projected.",
+            f"# TYPE {name}_consumer_lag gauge",
+        ]
         for (topic, part), (end, done) in sorted(self.lag.items()):
-            lines.append(f'{name}_consumer_lag{{topic="{topic}",partition="{part}"}}'
-                         f" {max(0, end - done)}")
+            lines.append(
+                f'{name}_consumer_lag{{topic="{topic}",partition="{part}"}} {max(0, end - done)}'
+            )
         total = sum(max(0, e - d) for e, d in self.lag.values())
         lines += [f"# TYPE {name}_consumer_lag_total gauge", f"{name}_consumer_lag_total {total}"]
         if self.last_event_time:
@@ -69,14 +79,19 @@ class LagMonitor:
                 f"# TYPE {name}_last_event_time_seconds gauge",
                 f"{name}_last_event_time_seconds {ts:.3f}",
                 f"# TYPE {name}_last_event_age_seconds gauge",
-                f"{name}_last_event_age_seconds {max(0.0, time.time() - ts):.3f}"]
-        lines += [f"# TYPE {name}_events_projected_total counter",
-                  f"{name}_events_projected_total {self.projector.projected}",
-                  f"# TYPE {name}_dead_lettered_total counter",
-                  f"{name}_dead_lettered_total {self.projector.dead_lettered}"]
+                f"{name}_last_event_age_seconds {max(0.0, time.time() - ts):.3f}",
+            ]
+        lines += [
+            f"# TYPE {name}_events_projected_total counter",
+            f"{name}_events_projected_total {self.projector.projected}",
+            f"# TYPE {name}_dead_lettered_total counter",
+            f"{name}_dead_lettered_total {self.projector.dead_lettered}",
+        ]
         if self.measured_at:
-            lines += [f"# TYPE {name}_lag_measured_age_seconds gauge",
-                      f"{name}_lag_measured_age_seconds {time.time() - self.measured_at:.3f}"]
+            lines += [
+                f"# TYPE {name}_lag_measured_age_seconds gauge",
+                f"{name}_lag_measured_age_seconds {time.time() - self.measured_at:.3f}",
+            ]
         return "\n".join(lines) + "\n"
 
     async def serve(self, port: int) -> web.AppRunner | None:
@@ -106,7 +121,8 @@ class LagMonitor:
             while True:  # Kafka may be down when the worker (re)starts: retry, never crash it
                 consumer = AIOKafkaConsumer(
                     bootstrap_servers=self.settings.kafka_bootstrap_servers,
-                    enable_auto_commit=False)
+                    enable_auto_commit=False,
+                )
                 try:
                     await consumer.start()
                     while True:

@@ -8,13 +8,15 @@ from eventkit.settings import Settings
 async def topic_partitions(consumer: AIOKafkaConsumer, topics: list[str]) -> list[TopicPartition]:
     # A group-less consumer learns partitions only for topics its client tracks.
     await consumer._client.set_topics(topics)
-    return [TopicPartition(t, p) for t in topics
-            for p in sorted(consumer.partitions_for_topic(t) or ())]
+    return [
+        TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())
+    ]
 
 
 async def end_offsets(settings: Settings, topics: list[str]) -> dict[tuple[str, int], int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers,
-                                enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False
+    )
     await consumer.start()
     try:
         tps = await topic_partitions(consumer, topics)

@@ -32,10 +32,10 @@ class Incoming:
 
 @dataclass
 class Decoded:
-    facts: dict            # event id -> Fact, first occurrence in the batch
-    where: dict            # event id -> Incoming it came from
+    facts: dict  # event id -> Fact, first occurrence in the batch
+    where: dict  # event id -> Incoming it came from
     poison: list[tuple[Incoming, str]]
-    next_offsets: dict     # (topic, partition) -> offset after the last message seen
+    next_offsets: dict  # (topic, partition) -> offset after the last message seen
 
 
 def fast_decode(raw: bytes | None) -> tuple[Envelope, Payload]:
@@ -102,9 +102,13 @@ class Projector:
         so a rebuild aims past it too (and skips it again the same way)."""
         await self.pool.execute(
             'INSERT INTO projection_positions (topic, "partition", next_offset)'
-            " VALUES ($1, $2, $3) ON CONFLICT (topic, \"partition\") DO UPDATE"
+            ' VALUES ($1, $2, $3) ON CONFLICT (topic, "partition") DO UPDATE'
             " SET next_offset = GREATEST(projection_positions.next_offset,"
-            " EXCLUDED.next_offset)", item.topic, item.partition, item.offset + 1)
+            " EXCLUDED.next_offset)",
+            item.topic,
+            item.partition,
+            item.offset + 1,
+        )
 
     async def _apply(self, batch: list[Incoming]) -> list[tuple[Incoming, str]]:
         d = decode_batch(batch)
@@ -116,11 +120,15 @@ class Projector:
             fresh = await conn.fetch(
                 'INSERT INTO projected_events (event_id, event_type, topic, "partition",'
                 ' "offset", event_time) SELECT * FROM unnest($1::uuid[], $2::text[],'
-                ' $3::text[], $4::int[], $5::bigint[], $6::timestamptz[])'
+                " $3::text[], $4::int[], $5::bigint[], $6::timestamptz[])"
                 " ON CONFLICT DO NOTHING RETURNING event_id",
-                ids, [d.facts[i].envelope.type for i in ids], [d.where[i].topic for i in ids],
-                [d.where[i].partition for i in ids], [d.where[i].offset for i in ids],
-                [d.facts[i].envelope.time for i in ids])
+                ids,
+                [d.facts[i].envelope.type for i in ids],
+                [d.where[i].topic for i in ids],
+                [d.where[i].partition for i in ids],
+                [d.where[i].offset for i in ids],
+                [d.facts[i].envelope.time for i in ids],
+            )
             await fold(conn, [d.facts[r["event_id"]] for r in fresh], self.models.values())
             await conn.execute(
                 'INSERT INTO projection_positions (topic, "partition", next_offset)'
@@ -128,7 +136,10 @@ class Projector:
                 ' ON CONFLICT (topic, "partition") DO UPDATE'
                 " SET next_offset = GREATEST(projection_positions.next_offset,"
                 " EXCLUDED.next_offset)",
-                [t for t, _ in tps], [p for _, p in tps], [d.next_offsets[tp] for tp in tps])
+                [t for t, _ in tps],
+                [p for _, p in tps],
+                [d.next_offsets[tp] for tp in tps],
+            )
         self.projected += len(fresh)
         self.dead_lettered += len(d.poison)
         if d.facts:

@@ -49,51 +49,136 @@ def day(t: datetime) -> date:
 
 LAST = C("last_event_time", "timestamptz", MAX)
 
-WALLET_BALANCES = Table("wallet_balances", (C("user_id", "text"),), (
-    C("purchased"), C("clawed_back"), C("gifted"), C("unlocked"), C("balance"), C("events"),
-    LAST))
-WALLET_STATEMENTS = Table("wallet_statements", (C("user_id", "text"), C("event_id", "uuid")), (
-    C("event_time", "timestamptz", KEEP), C("kind", "text", KEEP), C("coins", "bigint", KEEP),
-    C("reference", "text", KEEP), C("counterparty", "text", KEEP),
-    C("balance_after", "bigint", KEEP)))
-CREATOR_EARNINGS = Table("creator_earnings", (C("creator_id", "text"),), (
-    C("gifts_received"), C("coins_received"), C("diamonds_earned"), C("diamonds_held"),
-    C("diamonds_pending"), C("diamonds_paid"), C("events"), LAST))
-CREATOR_STREAMS = Table("creator_stream_earnings", (C("creator_id", "text"),
-                                                    C("stream_id", "text")), (
-    C("credits"), C("coins"), C("diamonds"), LAST))
-CREATOR_DAYS = Table("creator_daily_earnings", (C("creator_id", "text"), C("day", "date")), (
-    C("credits"), C("coins"), C("diamonds_earned"), C("diamonds_paid"), LAST))
-STREAM_GIFTERS = Table("stream_gifters", (C("stream_id", "text"), C("sender_id", "text")), (
-    C("creator_id", "text", MAX), C("gifts"), C("quantity"), C("coins"), LAST))
-STREAM_COMBOS = Table("stream_combos", (C("stream_id", "text"), C("combo_id", "text")), (
-    C("sender_id", "text", MAX), C("creator_id", "text", MAX), C("gift_code", "text", MAX),
-    C("gifts"), C("quantity"), C("coins"), C("max_combo_count", "integer", MAX),
-    C("first_event_time", "timestamptz", MIN), LAST))
-ITEM_UNLOCKS = Table("item_unlocks", (C("item_id", "text"),), (
-    C("owner_id", "text", MAX), C("title", "text", "latest:item_version"),
-    C("listed_coins", "bigint", "latest:item_version"), C("item_version", "integer", MAX),
-    C("unlocks"), C("coins"), LAST))
-PURCHASES = Table("purchases", (C("purchase_id", "text"),), (
-    *(C(n, "text", MAX) for n in ("user_id", "bundle_id", "country", "channel", "currency",
-                                  "settlement_currency", "provider", "decline_reason",
-                                  "clawback_reason")),
-    *(C(n, "bigint", MAX) for n in ("coins", "price_minor", "settlement_minor", "fee_minor")),
-    C("fx_rate", "numeric", MAX),
-    *(C(n, "timestamptz", MIN) for n in ("created_at", "confirmed_at", "declined_at",
-                                         "clawed_back_at")),
-    C("clawed_back_coins"), C("clawed_back_settlement_minor"),
-    *(C(n, "timestamptz", MIN) for n in ("refund_due_at", "refunded_at")),
-    C("refund_minor", "bigint", MAX), C("refund_id", "text", MAX)))
-COMMISSION = Table("platform_commission_daily", (C("day", "date"), C("source", "text")), (
-    C("events"), C("coins"), C("commission_coins", "numeric"), LAST))
-PAYOUTS = Table("payouts", (C("payout_id", "text"),), (
-    C("creator_id", "text", MAX), C("diamonds", "bigint", MAX), C("currency", "text", MAX),
-    C("amount_minor", "bigint", MAX), C("usd_per_diamond", "numeric", MAX),
-    C("fx_rate", "numeric", MAX), C("method", "text", MAX), C("requires_review", "boolean", MAX),
-    *(C(n, "timestamptz", MIN) for n in ("requested_at", "approved_at", "submitted_at",
-                                         "completed_at", "failed_at")),
-    C("paid_amount_minor", "bigint", MAX), C("failure_reason", "text", MAX)))
+WALLET_BALANCES = Table(
+    "wallet_balances",
+    (C("user_id", "text"),),
+    (C("purchased"), C("clawed_back"), C("gifted"), C("unlocked"), C("balance"), C("events"), LAST),
+)
+WALLET_STATEMENTS = Table(
+    "wallet_statements",
+    (C("user_id", "text"), C("event_id", "uuid")),
+    (
+        C("event_time", "timestamptz", KEEP),
+        C("kind", "text", KEEP),
+        C("coins", "bigint", KEEP),
+        C("reference", "text", KEEP),
+        C("counterparty", "text", KEEP),
+        C("balance_after", "bigint", KEEP),
+    ),
+)
+CREATOR_EARNINGS = Table(
+    "creator_earnings",
+    (C("creator_id", "text"),),
+    (
+        C("gifts_received"),
+        C("coins_received"),
+        C("diamonds_earned"),
+        C("diamonds_held"),
+        C("diamonds_pending"),
+        C("diamonds_paid"),
+        C("events"),
+        LAST,
+    ),
+)
+CREATOR_STREAMS = Table(
+    "creator_stream_earnings",
+    (C("creator_id", "text"), C("stream_id", "text")),
+    (C("credits"), C("coins"), C("diamonds"), LAST),
+)
+CREATOR_DAYS = Table(
+    "creator_daily_earnings",
+    (C("creator_id", "text"), C("day", "date")),
+    (C("credits"), C("coins"), C("diamonds_earned"), C("diamonds_paid"), LAST),
+)
+STREAM_GIFTERS = Table(
+    "stream_gifters",
+    (C("stream_id", "text"), C("sender_id", "text")),
+    (C("creator_id", "text", MAX), C("gifts"), C("quantity"), C("coins"), LAST),
+)
+STREAM_COMBOS = Table(
+    "stream_combos",
+    (C("stream_id", "text"), C("combo_id", "text")),
+    (
+        C("sender_id", "text", MAX),
+        C("creator_id", "text", MAX),
+        C("gift_code", "text", MAX),
+        C("gifts"),
+        C("quantity"),
+        C("coins"),
+        C("max_combo_count", "integer", MAX),
+        C("first_event_time", "timestamptz", MIN),
+        LAST,
+    ),
+)
+ITEM_UNLOCKS = Table(
+    "item_unlocks",
+    (C("item_id", "text"),),
+    (
+        C("owner_id", "text", MAX),
+        C("title", "text", "latest:item_version"),
+        C("listed_coins", "bigint", "latest:item_version"),
+        C("item_version", "integer", MAX),
+        C("unlocks"),
+        C("coins"),
+        LAST,
+    ),
+)
+PURCHASES = Table(
+    "purchases",
+    (C("purchase_id", "text"),),
+    (
+        *(
+            C(n, "text", MAX)
+            for n in (
+                "user_id",
+                "bundle_id",
+                "country",
+                "channel",
+                "currency",
+                "settlement_currency",
+                "provider",
+                "decline_reason",
+                "clawback_reason",
+            )
+        ),
+        *(C(n, "bigint", MAX) for n in ("coins", "price_minor", "settlement_minor", "fee_minor")),
+        C("fx_rate", "numeric", MAX),
+        *(
+            C(n, "timestamptz", MIN)
+            for n in ("created_at", "confirmed_at", "declined_at", "clawed_back_at")
+        ),
+        C("clawed_back_coins"),
+        C("clawed_back_settlement_minor"),
+        *(C(n, "timestamptz", MIN) for n in ("refund_due_at", "refunded_at")),
+        C("refund_minor", "bigint", MAX),
+        C("refund_id", "text", MAX),
+    ),
+)
+COMMISSION = Table(
+    "platform_commission_daily",
+    (C("day", "date"), C("source", "text")),
+    (C("events"), C("coins"), C("commission_coins", "numeric"), LAST),
+)
+PAYOUTS = Table(
+    "payouts",
+    (C("payout_id", "text"),),
+    (
+        C("creator_id", "text", MAX),
+        C("diamonds", "bigint", MAX),
+        C("currency", "text", MAX),
+        C("amount_minor", "bigint", MAX),
+        C("usd_per_diamond", "numeric", MAX),
+        C("fx_rate", "numeric", MAX),
+        C("method", "text", MAX),
+        C("requires_review", "boolean", MAX),
+        *(
+            C(n, "timestamptz", MIN)
+            for n in ("requested_at", "approved_at", "submitted_at", "completed_at", "failed_at")
+        ),
+        C("paid_amount_minor", "bigint", MAX),
+        C("failure_reason", "text", MAX),
+    ),
+)
 
 
 # A folding matches on the payload's class, not on the envelope's type name, so the checker knows
@@ -106,17 +191,21 @@ def fold_wallet_balances(facts: list[Fact]) -> list[Rows]:
         p, t = f.payload, f.envelope.time
         match p:
             case CoinPurchased():
-                rows.add((p.user_id,), purchased=p.coins, balance=p.coins, events=1,
-                         last_event_time=t)
+                rows.add(
+                    (p.user_id,), purchased=p.coins, balance=p.coins, events=1, last_event_time=t
+                )
             case CoinsClawedBack():
-                rows.add((p.user_id,), clawed_back=p.coins, balance=-p.coins, events=1,
-                         last_event_time=t)
+                rows.add(
+                    (p.user_id,), clawed_back=p.coins, balance=-p.coins, events=1, last_event_time=t
+                )
             case GiftSent():
-                rows.add((p.sender_id,), gifted=p.coins, balance=-p.coins, events=1,
-                         last_event_time=t)
+                rows.add(
+                    (p.sender_id,), gifted=p.coins, balance=-p.coins, events=1, last_event_time=t
+                )
             case ContentUnlocked():
-                rows.add((p.user_id,), unlocked=p.coins, balance=-p.coins, events=1,
-                         last_event_time=t)
+                rows.add(
+                    (p.user_id,), unlocked=p.coins, balance=-p.coins, events=1, last_event_time=t
+                )
     return [rows]
 
 
@@ -136,8 +225,15 @@ def fold_wallet_statements(facts: list[Fact]) -> list[Rows]:
                 line = (p.user_id, "unlock", -p.coins, p.unlock_id, p.item_id, p.balance_after)
         if line:
             user, kind, coins, reference, counterparty, after = line
-            rows.add((user, e.id), event_time=e.time, kind=kind, coins=coins,
-                     reference=reference, counterparty=counterparty, balance_after=after)
+            rows.add(
+                (user, e.id),
+                event_time=e.time,
+                kind=kind,
+                coins=coins,
+                reference=reference,
+                counterparty=counterparty,
+                balance_after=after,
+            )
     return [rows]
 
 
@@ -147,27 +243,49 @@ def fold_creator_earnings(facts: list[Fact]) -> list[Rows]:
         p, t = f.payload, f.envelope.time
         match p:
             case DiamondsCredited():
-                totals.add((p.creator_id,), gifts_received=1, coins_received=p.coins,
-                           diamonds_earned=p.diamonds, diamonds_held=p.held, events=1,
-                           last_event_time=t)
+                totals.add(
+                    (p.creator_id,),
+                    gifts_received=1,
+                    coins_received=p.coins,
+                    diamonds_earned=p.diamonds,
+                    diamonds_held=p.held,
+                    events=1,
+                    last_event_time=t,
+                )
                 if p.stream_id:
-                    streams.add((p.creator_id, p.stream_id), credits=1, coins=p.coins,
-                                diamonds=p.diamonds, last_event_time=t)
-                days.add((p.creator_id, day(t)), credits=1, coins=p.coins,
-                         diamonds_earned=p.diamonds, last_event_time=t)
+                    streams.add(
+                        (p.creator_id, p.stream_id),
+                        credits=1,
+                        coins=p.coins,
+                        diamonds=p.diamonds,
+                        last_event_time=t,
+                    )
+                days.add(
+                    (p.creator_id, day(t)),
+                    credits=1,
+                    coins=p.coins,
+                    diamonds_earned=p.diamonds,
+                    last_event_time=t,
+                )
             case DiamondsReleased():
-                totals.add((p.creator_id,), diamonds_held=-p.diamonds, events=1,
-                           last_event_time=t)
+                totals.add((p.creator_id,), diamonds_held=-p.diamonds, events=1, last_event_time=t)
             case PayoutRequested():
-                totals.add((p.creator_id,), diamonds_pending=p.diamonds, events=1,
-                           last_event_time=t)
+                totals.add(
+                    (p.creator_id,), diamonds_pending=p.diamonds, events=1, last_event_time=t
+                )
             case PayoutCompleted():
-                totals.add((p.creator_id,), diamonds_pending=-p.diamonds,
-                           diamonds_paid=p.diamonds, events=1, last_event_time=t)
+                totals.add(
+                    (p.creator_id,),
+                    diamonds_pending=-p.diamonds,
+                    diamonds_paid=p.diamonds,
+                    events=1,
+                    last_event_time=t,
+                )
                 days.add((p.creator_id, day(t)), diamonds_paid=p.diamonds, last_event_time=t)
             case PayoutFailed():
-                totals.add((p.creator_id,), diamonds_pending=-p.diamonds, events=1,
-                           last_event_time=t)
+                totals.add(
+                    (p.creator_id,), diamonds_pending=-p.diamonds, events=1, last_event_time=t
+                )
     return [totals, streams, days]
 
 
@@ -178,12 +296,27 @@ def fold_leaderboards(facts: list[Fact]) -> list[Rows]:
         if not isinstance(p, GiftSent) or p.context.kind != "live":
             continue
         stream = p.context.id
-        gifters.add((stream, p.sender_id), creator_id=p.creator_id, gifts=1,
-                    quantity=p.quantity, coins=p.coins, last_event_time=t)
+        gifters.add(
+            (stream, p.sender_id),
+            creator_id=p.creator_id,
+            gifts=1,
+            quantity=p.quantity,
+            coins=p.coins,
+            last_event_time=t,
+        )
         if p.combo_id:
-            combos.add((stream, p.combo_id), sender_id=p.sender_id, creator_id=p.creator_id,
-                       gift_code=p.gift_code, gifts=1, quantity=p.quantity, coins=p.coins,
-                       max_combo_count=p.combo_count, first_event_time=t, last_event_time=t)
+            combos.add(
+                (stream, p.combo_id),
+                sender_id=p.sender_id,
+                creator_id=p.creator_id,
+                gift_code=p.gift_code,
+                gifts=1,
+                quantity=p.quantity,
+                coins=p.coins,
+                max_combo_count=p.combo_count,
+                first_event_time=t,
+                last_event_time=t,
+            )
     return [gifters, combos]
 
 
@@ -193,19 +326,33 @@ def fold_unlocks(facts: list[Fact]) -> list[Rows]:
         p, t = f.payload, f.envelope.time
         match p:
             case ItemListed():
-                rows.add((p.item_id,), owner_id=p.owner_id, title=p.title,
-                         listed_coins=p.coins, item_version=p.item_version, last_event_time=t)
+                rows.add(
+                    (p.item_id,),
+                    owner_id=p.owner_id,
+                    title=p.title,
+                    listed_coins=p.coins,
+                    item_version=p.item_version,
+                    last_event_time=t,
+                )
             case ContentUnlocked():
-                rows.add((p.item_id,), owner_id=p.owner_id, unlocks=1, coins=p.coins,
-                         last_event_time=t)
+                rows.add(
+                    (p.item_id,), owner_id=p.owner_id, unlocks=1, coins=p.coins, last_event_time=t
+                )
     return [rows]
 
 
 def _quoted(p: PurchaseCreated | CoinPurchased) -> dict[str, object]:
     """What a purchase's quote says, the same on PurchaseCreated and CoinPurchased."""
-    return dict(user_id=p.user_id, bundle_id=p.bundle_id, coins=p.coins, country=p.country,
-                channel=p.channel, currency=p.price.currency, price_minor=p.price.amount_minor,
-                provider=p.provider)
+    return dict(
+        user_id=p.user_id,
+        bundle_id=p.bundle_id,
+        coins=p.coins,
+        country=p.country,
+        channel=p.channel,
+        currency=p.price.currency,
+        price_minor=p.price.amount_minor,
+        provider=p.provider,
+    )
 
 
 def fold_purchases(facts: list[Fact]) -> list[Rows]:
@@ -216,25 +363,51 @@ def fold_purchases(facts: list[Fact]) -> list[Rows]:
             case PurchaseCreated():
                 rows.add((p.purchase_id,), **_quoted(p), created_at=t)
             case CoinPurchased():
-                rows.add((p.purchase_id,), **_quoted(p),
-                         settlement_currency=p.settlement.currency,
-                         settlement_minor=p.settlement.amount_minor,
-                         fee_minor=p.fee.amount_minor, fx_rate=p.fx_rate, confirmed_at=t)
+                rows.add(
+                    (p.purchase_id,),
+                    **_quoted(p),
+                    settlement_currency=p.settlement.currency,
+                    settlement_minor=p.settlement.amount_minor,
+                    fee_minor=p.fee.amount_minor,
+                    fx_rate=p.fx_rate,
+                    confirmed_at=t,
+                )
             case PurchaseFailed():
-                rows.add((p.purchase_id,), user_id=p.user_id, bundle_id=p.bundle_id,
-                         provider=p.provider, decline_reason=p.reason, declined_at=t)
+                rows.add(
+                    (p.purchase_id,),
+                    user_id=p.user_id,
+                    bundle_id=p.bundle_id,
+                    provider=p.provider,
+                    decline_reason=p.reason,
+                    declined_at=t,
+                )
             case CoinsClawedBack():
-                rows.add((p.purchase_id,), user_id=p.user_id, provider=p.provider,
-                         clawback_reason=p.reason_code, clawed_back_at=t,
-                         clawed_back_coins=p.coins,
-                         clawed_back_settlement_minor=p.settlement.amount_minor)
+                rows.add(
+                    (p.purchase_id,),
+                    user_id=p.user_id,
+                    provider=p.provider,
+                    clawback_reason=p.reason_code,
+                    clawed_back_at=t,
+                    clawed_back_coins=p.coins,
+                    clawed_back_settlement_minor=p.settlement.amount_minor,
+                )
             case PaymentRefundDue():
-                rows.add((p.purchase_id,), user_id=p.user_id, provider=p.provider,
-                         refund_due_at=t, refund_minor=p.amount.amount_minor)
+                rows.add(
+                    (p.purchase_id,),
+                    user_id=p.user_id,
+                    provider=p.provider,
+                    refund_due_at=t,
+                    refund_minor=p.amount.amount_minor,
+                )
             case PaymentRefunded():
-                rows.add((p.purchase_id,), user_id=p.user_id, provider=p.provider,
-                         refunded_at=t, refund_minor=p.amount.amount_minor,
-                         refund_id=p.refund_id)
+                rows.add(
+                    (p.purchase_id,),
+                    user_id=p.user_id,
+                    provider=p.provider,
+                    refunded_at=t,
+                    refund_minor=p.amount.amount_minor,
+                    refund_id=p.refund_id,
+                )
     return [rows]
 
 
@@ -249,8 +422,13 @@ def fold_commission(facts: list[Fact]) -> list[Rows]:
                 source = "unlock"
             case _:
                 continue
-        rows.add((day(t), source), events=1, coins=p.coins,
-                 commission_coins=p.coins * p.commission_rate, last_event_time=t)
+        rows.add(
+            (day(t), source),
+            events=1,
+            coins=p.coins,
+            commission_coins=p.coins * p.commission_rate,
+            last_event_time=t,
+        )
     return [rows]
 
 
@@ -260,20 +438,38 @@ def fold_payouts(facts: list[Fact]) -> list[Rows]:
         p, t = f.payload, f.envelope.time
         match p:
             case PayoutRequested():
-                rows.add((p.payout_id,), creator_id=p.creator_id, diamonds=p.diamonds,
-                         currency=p.amount.currency, amount_minor=p.amount.amount_minor,
-                         usd_per_diamond=p.usd_per_diamond, fx_rate=p.fx_rate, method=p.method,
-                         requires_review=p.requires_review, requested_at=t)
+                rows.add(
+                    (p.payout_id,),
+                    creator_id=p.creator_id,
+                    diamonds=p.diamonds,
+                    currency=p.amount.currency,
+                    amount_minor=p.amount.amount_minor,
+                    usd_per_diamond=p.usd_per_diamond,
+                    fx_rate=p.fx_rate,
+                    method=p.method,
+                    requires_review=p.requires_review,
+                    requested_at=t,
+                )
             case PayoutApproved():
                 rows.add((p.payout_id,), creator_id=p.creator_id, approved_at=t)
             case PayoutSubmitted():
                 rows.add((p.payout_id,), creator_id=p.creator_id, submitted_at=t)
             case PayoutCompleted():
-                rows.add((p.payout_id,), creator_id=p.creator_id, diamonds=p.diamonds,
-                         completed_at=t, paid_amount_minor=p.amount.amount_minor)
+                rows.add(
+                    (p.payout_id,),
+                    creator_id=p.creator_id,
+                    diamonds=p.diamonds,
+                    completed_at=t,
+                    paid_amount_minor=p.amount.amount_minor,
+                )
             case PayoutFailed():
-                rows.add((p.payout_id,), creator_id=p.creator_id, diamonds=p.diamonds,
-                         failed_at=t, failure_reason=p.reason)
+                rows.add(
+                    (p.payout_id,),
+                    creator_id=p.creator_id,
+                    diamonds=p.diamonds,
+                    failed_at=t,
+                    failure_reason=p.reason,
+                )
     return [rows]
 
 
@@ -288,14 +484,20 @@ class ReadModel:
             await rows.write(conn)
 
 
-READ_MODELS: dict[str, ReadModel] = {m.name: m for m in (
-    ReadModel("wallet_balances", (WALLET_BALANCES,), fold_wallet_balances),
-    ReadModel("wallet_statements", (WALLET_STATEMENTS,), fold_wallet_statements),
-    ReadModel("creator_earnings", (CREATOR_EARNINGS, CREATOR_STREAMS, CREATOR_DAYS),
-              fold_creator_earnings),
-    ReadModel("leaderboards", (STREAM_GIFTERS, STREAM_COMBOS), fold_leaderboards),
-    ReadModel("unlocks", (ITEM_UNLOCKS,), fold_unlocks),
-    ReadModel("purchases", (PURCHASES,), fold_purchases),
-    ReadModel("commission", (COMMISSION,), fold_commission),
-    ReadModel("payouts", (PAYOUTS,), fold_payouts),
-)}
+READ_MODELS: dict[str, ReadModel] = {
+    m.name: m
+    for m in (
+        ReadModel("wallet_balances", (WALLET_BALANCES,), fold_wallet_balances),
+        ReadModel("wallet_statements", (WALLET_STATEMENTS,), fold_wallet_statements),
+        ReadModel(
+            "creator_earnings",
+            (CREATOR_EARNINGS, CREATOR_STREAMS, CREATOR_DAYS),
+            fold_creator_earnings,
+        ),
+        ReadModel("leaderboards", (STREAM_GIFTERS, STREAM_COMBOS), fold_leaderboards),
+        ReadModel("unlocks", (ITEM_UNLOCKS,), fold_unlocks),
+        ReadModel("purchases", (PURCHASES,), fold_purchases),
+        ReadModel("commission", (COMMISSION,), fold_commission),
+        ReadModel("payouts", (PAYOUTS,), fold_payouts),
+    )
+}

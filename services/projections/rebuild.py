@@ -72,8 +72,11 @@ class Replay:
     def __init__(self, settings: Settings, topics: list[str], batch_size: int):
         self.settings, self.topics, self.batch_size = settings, topics, batch_size
         self.consumer = AIOKafkaConsumer(
-            bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False,
-            max_partition_fetch_bytes=8 * 1024 * 1024, fetch_max_bytes=64 * 1024 * 1024)
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            enable_auto_commit=False,
+            max_partition_fetch_bytes=8 * 1024 * 1024,
+            fetch_max_bytes=64 * 1024 * 1024,
+        )
         self.position: dict[TopicPartition, int] = {}
         self.target: dict[TopicPartition, int] = {}
 
@@ -110,8 +113,9 @@ class Replay:
                 if not records:
                     continue
                 end = self.target[tp]
-                batch += records if records[-1].offset < end else \
-                    [r for r in records if r.offset < end]
+                batch += (
+                    records if records[-1].offset < end else [r for r in records if r.offset < end]
+                )
                 self.position[tp] = min(records[-1].offset + 1, max(end, self.position[tp]))
                 if self.position[tp] >= end:
                     # Whatever was fetched beyond the target is read again next time.
@@ -126,8 +130,12 @@ async def positions(conn: asyncpg.Connection) -> dict[tuple[str, int], int]:
     return {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
 
 
-async def rebuild(settings: Settings, names: list[str] | None = None, batch_size: int = 5000,
-                  small_gap: int = 2000) -> Report:
+async def rebuild(
+    settings: Settings,
+    names: list[str] | None = None,
+    batch_size: int = 5000,
+    small_gap: int = 2000,
+) -> Report:
     from services.projections.worker import source_topics
 
     models = chosen(names)
@@ -155,8 +163,7 @@ async def rebuild(settings: Settings, names: list[str] | None = None, batch_size
             await swap(conn, models)
         for model in models:
             for table in model.tables:
-                report.rows[table.name] = await conn.fetchval(
-                    f"SELECT count(*) FROM {table.name}")
+                report.rows[table.name] = await conn.fetchval(f"SELECT count(*) FROM {table.name}")
     finally:
         gc.enable()
         await replay.stop()
@@ -171,12 +178,14 @@ async def create_shadow(conn: asyncpg.Connection, models: list[ReadModel]) -> No
         await conn.execute(f"DROP SCHEMA IF EXISTS {SHADOW} CASCADE; CREATE SCHEMA {SHADOW}")
         for model in models:
             for table in model.tables:
-                await conn.execute(f"CREATE TABLE {SHADOW}.{table.name}"
-                                   f" (LIKE public.{table.name} INCLUDING ALL)")
+                await conn.execute(
+                    f"CREATE TABLE {SHADOW}.{table.name} (LIKE public.{table.name} INCLUDING ALL)"
+                )
 
 
-async def replay_into_shadow(conn, replay: Replay, models, seen: set, report: Report,
-                             in_transaction: bool = False) -> None:
+async def replay_into_shadow(
+    conn, replay: Replay, models, seen: set, report: Report, in_transaction: bool = False
+) -> None:
     """Decodes and folds batch k+1 while PostgreSQL writes batch k (one write at a time, in
     order): Python's CPU and the database's then overlap instead of taking turns."""
     writing: asyncio.Task | None = None
@@ -184,7 +193,7 @@ async def replay_into_shadow(conn, replay: Replay, models, seen: set, report: Re
         report.messages += len(batch)
         facts = []
         for i in range(0, len(batch), 500):
-            decoded = decode_batch(batch[i:i + 500])
+            decoded = decode_batch(batch[i : i + 500])
             # ints, not UUIDs: a set of millions of GC-tracked objects slows every collection
             facts += [f for e, f in decoded.facts.items() if e.int not in seen]
             seen.update(e.int for e in decoded.facts)

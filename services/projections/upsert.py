@@ -21,8 +21,8 @@ SUM, MAX, MIN, KEEP = "sum", "max", "min", "keep"
 @dataclass(frozen=True)
 class Column:
     name: str
-    type: str          # SQL element type of the unnest array
-    merge: str = SUM   # sum | max | min | keep (immutable per key) | latest:<version column>
+    type: str  # SQL element type of the unnest array
+    merge: str = SUM  # sum | max | min | keep (immutable per key) | latest:<version column>
 
 
 @dataclass(frozen=True)
@@ -48,8 +48,9 @@ class Table:
 
     @cached_property
     def versions(self) -> tuple[str, ...]:
-        return tuple({c.merge.removeprefix("latest:") for c in self.columns
-                      if c.merge.startswith("latest:")})
+        return tuple(
+            {c.merge.removeprefix("latest:") for c in self.columns if c.merge.startswith("latest:")}
+        )
 
     @cached_property
     def upsert_sql(self) -> str:
@@ -57,11 +58,14 @@ class Table:
         names = ", ".join(c.name for c in cols)
         arrays = ", ".join(f"${i + 1}::{c.type}[]" for i, c in enumerate(cols))
         keys = ", ".join(c.name for c in self.key)
-        updates = [f"{c.name} = {_merge_sql(self.name, c)}" for c in self.columns
-                   if c.merge != KEEP]
+        updates = [
+            f"{c.name} = {_merge_sql(self.name, c)}" for c in self.columns if c.merge != KEEP
+        ]
         action = f"DO UPDATE SET {', '.join(updates)}" if updates else "DO NOTHING"
-        return (f"INSERT INTO {self.name} ({names}) SELECT * FROM unnest({arrays})"
-                f" ON CONFLICT ({keys}) {action}")
+        return (
+            f"INSERT INTO {self.name} ({names}) SELECT * FROM unnest({arrays})"
+            f" ON CONFLICT ({keys}) {action}"
+        )
 
 
 def _merge_sql(table: str, c: Column) -> str:
@@ -75,8 +79,9 @@ def _merge_sql(table: str, c: Column) -> str:
     if c.merge == MIN:
         return f"LEAST({old}, {new})"
     version = c.merge.removeprefix("latest:")
-    return (f"CASE WHEN EXCLUDED.{version} > COALESCE({table}.{version}, 0)"
-            f" THEN {new} ELSE {old} END")
+    return (
+        f"CASE WHEN EXCLUDED.{version} > COALESCE({table}.{version}, 0) THEN {new} ELSE {old} END"
+    )
 
 
 @dataclass
@@ -91,8 +96,11 @@ class Rows:
         if row is None:
             row = self.rows[key] = dict(t.blank)
         # "latest" columns compare against the version column's value before this merge.
-        newer = {v: values.get(v) is not None and values[v] > (row[v] or 0)
-                 for v in t.versions} if t.versions else {}
+        newer = (
+            {v: values.get(v) is not None and values[v] > (row[v] or 0) for v in t.versions}
+            if t.versions
+            else {}
+        )
         for name, new in values.items():
             merge = t.merges[name]
             old = row[name]

@@ -23,8 +23,12 @@ from services.projections.metrics import LagMonitor
 from services.projections.projector import Incoming, Projector
 
 log = logging.getLogger(__name__)
-SOURCE_TOPICS = (topics.RECHARGE_EVENTS, topics.SANCTIONS_EVENTS, topics.GIFTING_EVENTS,
-                 topics.PAYOUT_EVENTS)
+SOURCE_TOPICS = (
+    topics.RECHARGE_EVENTS,
+    topics.SANCTIONS_EVENTS,
+    topics.GIFTING_EVENTS,
+    topics.PAYOUT_EVENTS,
+)
 # Bumped with migration 002, which empties the read models: the new group replays everything.
 GROUP_SUFFIX = "projections-v2"
 METRICS_PORT = 8005  # PROJECTIONS_METRICS_PORT
@@ -34,18 +38,26 @@ def source_topics(settings: Settings) -> list[str]:
     return [settings.topic(t) for t in SOURCE_TOPICS]
 
 
-def create_app(settings: Settings, batch_size: int = 1000, within: float = 0.05,
-               metrics_port: int | None = None) -> faust.App:
+def create_app(
+    settings: Settings,
+    batch_size: int = 1000,
+    within: float = 0.05,
+    metrics_port: int | None = None,
+) -> faust.App:
     app = faust.App(
         f"{settings.db_prefix}-{GROUP_SUFFIX}",
         broker=f"kafka://{settings.kafka_bootstrap_servers}",
-        value_serializer="raw", key_serializer="raw",
-        web_enabled=False, datadir=tempfile.mkdtemp(prefix="coinstream-faust-"),
+        value_serializer="raw",
+        key_serializer="raw",
+        web_enabled=False,
+        datadir=tempfile.mkdtemp(prefix="coinstream-faust-"),
         topic_partitions=topics.PARTITIONS,
-        consumer_auto_offset_reset="earliest", broker_commit_interval=1.0,
+        consumer_auto_offset_reset="earliest",
+        broker_commit_interval=1.0,
         # A SIGKILLed member holds its partitions until its session expires: keep that short
         # (the broker's minimum is 6 s) so a restarted worker resumes within seconds.
-        broker_session_timeout=8.0, broker_heartbeat_interval=1.0,
+        broker_session_timeout=8.0,
+        broker_heartbeat_interval=1.0,
     )
     source = app.topic(*source_topics(settings), value_type=bytes, key_type=bytes)
     dead_letter = app.topic(settings.topic(topics.DEAD_LETTER), value_type=bytes, key_type=bytes)
@@ -58,7 +70,8 @@ def create_app(settings: Settings, batch_size: int = 1000, within: float = 0.05,
         async with creating:
             if "projector" not in state:
                 pool = await when_database_answers(
-                    lambda: create_pool(settings.database_for("projections")))
+                    lambda: create_pool(settings.database_for("projections"))
+                )
                 state["projector"] = Projector(pool)
         return state["projector"]
 
@@ -71,15 +84,28 @@ def create_app(settings: Settings, batch_size: int = 1000, within: float = 0.05,
     @app.agent(source, concurrency=1)
     async def project(stream):
         async for events in stream.take_events(batch_size, within=within):
-            batch = [Incoming(e.message.value, e.message.key, e.message.topic,
-                              e.message.partition, e.message.offset) for e in events]
+            batch = [
+                Incoming(
+                    e.message.value,
+                    e.message.key,
+                    e.message.topic,
+                    e.message.partition,
+                    e.message.offset,
+                )
+                for e in events
+            ]
             poison = await _apply_with_retry(await projector(), batch)
             for item, reason in poison:
-                log.warning("dead-lettering %s[%s]@%s: %s", item.topic, item.partition,
-                            item.offset, reason)
+                log.warning(
+                    "dead-lettering %s[%s]@%s: %s", item.topic, item.partition, item.offset, reason
+                )
                 fut = await dead_letter.send(
-                    key=item.key, value=item.value or b"", headers=dead_letter_headers(
-                        reason, item.topic, item.partition, item.offset, "projections"))
+                    key=item.key,
+                    value=item.value or b"",
+                    headers=dead_letter_headers(
+                        reason, item.topic, item.partition, item.offset, "projections"
+                    ),
+                )
                 await fut
 
     return app

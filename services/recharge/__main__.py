@@ -10,9 +10,14 @@ from schemas import topics
 from services.recharge.api import create
 from services.recharge.handlers import HANDLERS
 
-SPEC = ServiceSpec(name="recharge", migrations=Path(__file__).with_name("migrations"),
-                   app_factory=create, default_port=8001,
-                   consumed_topics=[topics.MODERATION_COMMANDS], handlers=HANDLERS)
+SPEC = ServiceSpec(
+    name="recharge",
+    migrations=Path(__file__).with_name("migrations"),
+    app_factory=create,
+    default_port=8001,
+    consumed_topics=[topics.MODERATION_COMMANDS],
+    handlers=HANDLERS,
+)
 
 
 def worker() -> None:
@@ -20,8 +25,10 @@ def worker() -> None:
     from eventkit.db import migrate
     from services.recharge import worker as recharge_worker
 
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
-                        format="%(asctime)s recharge-worker %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "INFO"),
+        format="%(asctime)s recharge-worker %(levelname)s %(message)s",
+    )
     settings = Settings()
     asyncio.run(migrate(settings.database_for("recharge"), SPEC.migrations))
     asyncio.run(recharge_worker.run(settings))

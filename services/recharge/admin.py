@@ -23,34 +23,63 @@ ADMIN_PROBLEMS = (problems.Unauthorized, problems.Forbidden)
 
 
 class BanCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"user_id": "fan-1", "scopes": ["buy", "gift"], "reason": "chargeback abuse",
-         "expires_at": "2026-12-31T00:00:00Z"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "user_id": "fan-1",
+                    "scopes": ["buy", "gift"],
+                    "reason": "chargeback abuse",
+                    "expires_at": "2026-12-31T00:00:00Z",
+                }
+            ]
+        },
+    )
 
     user_id: UserId = Field(description="Any user a token may name (not a reserved id)")
-    scopes: list[BanScope] = Field(min_length=1, max_length=5, description=(
-        "buy: purchase coins · gift: send gifts/unlock · receive: receive gifts · payout: "
-        "withdraw · account: everything"))
+    scopes: list[BanScope] = Field(
+        min_length=1,
+        max_length=5,
+        description=(
+            "buy: purchase coins · gift: send gifts/unlock · receive: receive gifts · payout: "
+            "withdraw · account: everything"
+        ),
+    )
     reason: Reason = Field(max_length=500)
     expires_at: Instant | None = Field(
-        default=None, description="When the ban ends by itself (RFC 3339 with an offset), "
-                                  "after the server's current time (else 409 expiry-in-past);"
-                                  " omitted = until lifted")
+        default=None,
+        description="When the ban ends by itself (RFC 3339 with an offset), "
+        "after the server's current time (else 409 expiry-in-past);"
+        " omitted = until lifted",
+    )
 
 
 class BanLift(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"reason": "appeal accepted"}]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"reason": "appeal accepted"}]}
+    )
 
     reason: Reason = Field(max_length=500)
 
 
 class BanPublic(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "ban_id": "adm-1b2c3d4e-0000-4000-8000-000000000001", "user_id": "fan-1",
-        "scopes": ["buy", "gift"], "reason": "chargeback abuse (by ops-1)", "source": "admin",
-        "expires_at": "2026-12-31T00:00:00Z", "placed_at": "2026-11-26T08:00:00Z",
-        "lifted_at": None}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "ban_id": "adm-1b2c3d4e-0000-4000-8000-000000000001",
+                    "user_id": "fan-1",
+                    "scopes": ["buy", "gift"],
+                    "reason": "chargeback abuse (by ops-1)",
+                    "source": "admin",
+                    "expires_at": "2026-12-31T00:00:00Z",
+                    "placed_at": "2026-11-26T08:00:00Z",
+                    "lifted_at": None,
+                }
+            ]
+        }
+    )
 
     ban_id: str
     user_id: str
@@ -75,12 +104,17 @@ class ExpiryInPast(problems.DomainError):
     status, code, title = 409, "expiry-in-past", "expires_at must be in the future"
 
 
-@router.post("", status_code=201, summary="Place a transaction ban",
-             responses=problems.problem_responses(*ADMIN_PROBLEMS, ExpiryInPast,
-                                                  problems.IdempotencyKeyReused,
-                                                  problems.MissingIdempotencyKey))
-async def place_ban(body: BanCreate, admin: AdminDep, key: IdempotencyKey, request: Request,
-                    response: Response) -> BanPublic:
+@router.post(
+    "",
+    status_code=201,
+    summary="Place a transaction ban",
+    responses=problems.problem_responses(
+        *ADMIN_PROBLEMS, ExpiryInPast, problems.IdempotencyKeyReused, problems.MissingIdempotencyKey
+    ),
+)
+async def place_ban(
+    body: BanCreate, admin: AdminDep, key: IdempotencyKey, request: Request, response: Response
+) -> BanPublic:
     """Records the ban and emits `TransactionBanPlaced`; a retry with the same Idempotency-Key
     returns the same ban."""
     now = clock(request)
@@ -88,11 +122,21 @@ async def place_ban(body: BanCreate, admin: AdminDep, key: IdempotencyKey, reque
     async def work(conn):
         # Checked only for a new request: a retry replays the ban it placed, even once expired.
         if body.expires_at is not None and body.expires_at <= now:
-            raise ExpiryInPast(f"expires_at {body.expires_at.isoformat()} is not after the "
-                               f"server's time {now.isoformat()}", now=now.isoformat())
+            raise ExpiryInPast(
+                f"expires_at {body.expires_at.isoformat()} is not after the "
+                f"server's time {now.isoformat()}",
+                now=now.isoformat(),
+            )
         ban_id = f"adm-{uuid4()}"
-        await bans.place(conn, ban_id, body.user_id, list(dict.fromkeys(body.scopes)),
-                         f"{body.reason} (by {admin.user_id})", "admin", body.expires_at)
+        await bans.place(
+            conn,
+            ban_id,
+            body.user_id,
+            list(dict.fromkeys(body.scopes)),
+            f"{body.reason} (by {admin.user_id})",
+            "admin",
+            body.expires_at,
+        )
         placed = await bans.get(conn, ban_id)
         if placed is None:  # placed in this transaction, so never: said for the type checker
             raise BanNotFound(ban_id)
@@ -101,26 +145,32 @@ async def place_ban(body: BanCreate, admin: AdminDep, key: IdempotencyKey, reque
     return await respond_once(request, response, admin.user_id, key, body, work, BanPublic)
 
 
-@router.post("/{ban_id}/lift", summary="Lift a transaction ban",
-             responses=problems.problem_responses(*ADMIN_PROBLEMS, BanNotFound))
-async def lift_ban(ban_id: Annotated[Id, Path()], body: BanLift, admin: AdminDep, request: Request) -> BanPublic:
+@router.post(
+    "/{ban_id}/lift",
+    summary="Lift a transaction ban",
+    responses=problems.problem_responses(*ADMIN_PROBLEMS, BanNotFound),
+)
+async def lift_ban(
+    ban_id: Annotated[Id, Path()], body: BanLift, admin: AdminDep, request: Request
+) -> BanPublic:
     """Emits `TransactionBanLifted` the first time; lifting a lifted ban changes nothing and
     answers its current state."""
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         row = await bans.get(conn, ban_id)
         if row is None or row["placed_at"] is None:
             raise BanNotFound(ban_id)
-        await bans.lift(conn, ban_id, row["user_id"], f"{body.reason} (by {admin.user_id})",
-                        "admin")
+        await bans.lift(
+            conn, ban_id, row["user_id"], f"{body.reason} (by {admin.user_id})", "admin"
+        )
         lifted = await bans.get(conn, ban_id)
         if lifted is None:  # lifted in this transaction, so never: said for the type checker
             raise BanNotFound(ban_id)
         return BanPublic(**dict(lifted))
 
 
-@router.get("", summary="A user's bans, newest first",
-            responses=problems.problem_responses(*ADMIN_PROBLEMS))
-async def list_bans(admin: AdminDep, request: Request,
-                    user_id: Annotated[Id, Query()]) -> BanList:
+@router.get(
+    "", summary="A user's bans, newest first", responses=problems.problem_responses(*ADMIN_PROBLEMS)
+)
+async def list_bans(admin: AdminDep, request: Request, user_id: Annotated[Id, Query()]) -> BanList:
     async with request.app.state.pool.acquire() as conn:
         return BanList(bans=[BanPublic(**dict(r)) for r in await bans.of_user(conn, user_id)])

@@ -38,13 +38,36 @@ class CustomAmount(BaseModel):
 
 
 class CatalogPublic(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "version": 2, "rates_version": 2, "country": "GB", "channel": "web", "currency": "GBP",
-        "price_list": "GB", "bundles": [{"bundle_id": "coins_65", "coins": 65,
-                                         "price": {"amount_minor": 67, "currency": "GBP"}}],
-        "custom": {"min_coins": 30, "max_coins": 500000, "example": {
-            "bundle_id": "custom", "coins": 30,
-            "price": {"amount_minor": 31, "currency": "GBP"}}}}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "version": 2,
+                    "rates_version": 2,
+                    "country": "GB",
+                    "channel": "web",
+                    "currency": "GBP",
+                    "price_list": "GB",
+                    "bundles": [
+                        {
+                            "bundle_id": "coins_65",
+                            "coins": 65,
+                            "price": {"amount_minor": 67, "currency": "GBP"},
+                        }
+                    ],
+                    "custom": {
+                        "min_coins": 30,
+                        "max_coins": 500000,
+                        "example": {
+                            "bundle_id": "custom",
+                            "coins": 30,
+                            "price": {"amount_minor": 31, "currency": "GBP"},
+                        },
+                    },
+                }
+            ]
+        }
+    )
 
     version: int
     rates_version: int
@@ -59,17 +82,25 @@ class CatalogPublic(BaseModel):
 _optional_bearer = HTTPBearer(auto_error=False)
 
 
-@router.get("/catalog", summary="Coin bundles with the price a buyer in a country would pay",
-            responses=problems.problem_responses(problems.Unauthorized, CountryNotServed),
-            # Public: the bearer token is optional (`{}` = anonymous allowed beside HTTPBearer)
-            openapi_extra={"security": [{}]})
+@router.get(
+    "/catalog",
+    summary="Coin bundles with the price a buyer in a country would pay",
+    responses=problems.problem_responses(problems.Unauthorized, CountryNotServed),
+    # Public: the bearer token is optional (`{}` = anonymous allowed beside HTTPBearer)
+    openapi_extra={"security": [{}]},
+)
 async def get_catalog(
-        request: Request,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_optional_bearer)],
-        country: Annotated[ServedCountry | None, Query(
-            examples=["GB"], description="Default: the caller's country (with a bearer "
-                                         "token), else US")] = None,
-        channel: Literal["web", "in_app"] = "in_app") -> CatalogPublic:
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_optional_bearer)],
+    country: Annotated[
+        ServedCountry | None,
+        Query(
+            examples=["GB"],
+            description="Default: the caller's country (with a bearer token), else US",
+        ),
+    ] = None,
+    channel: Literal["web", "in_app"] = "in_app",
+) -> CatalogPublic:
     """Public. Prices are in the country's local currency (integer minor units); web is cheaper
     than in-app (no app-store fee). With a bearer token and no `country`, the caller's own
     prices. The catalog is data (catalog.json) with a version every purchase records."""
@@ -81,12 +112,22 @@ async def get_catalog(
     low, high = catalog.custom_range
     smallest = catalog.quote_custom(low, country, channel)
     return CatalogPublic(
-        version=catalog.version, rates_version=catalog.raw["rates"]["version"], country=country,
-        channel=channel, currency=plist["currency"], price_list=name,
-        bundles=[BundleOffer(bundle_id=o.bundle_id, coins=o.coins, price=o.price)
-                 for o in catalog.offers(country, channel)],
-        custom=CustomAmount(min_coins=low, max_coins=high, example=BundleOffer(
-            bundle_id=smallest.bundle_id, coins=low, price=smallest.price)))
+        version=catalog.version,
+        rates_version=catalog.raw["rates"]["version"],
+        country=country,
+        channel=channel,
+        currency=plist["currency"],
+        price_list=name,
+        bundles=[
+            BundleOffer(bundle_id=o.bundle_id, coins=o.coins, price=o.price)
+            for o in catalog.offers(country, channel)
+        ],
+        custom=CustomAmount(
+            min_coins=low,
+            max_coins=high,
+            example=BundleOffer(bundle_id=smallest.bundle_id, coins=low, price=smallest.price),
+        ),
+    )
 
 
 async def _wire(app: FastAPI) -> None:
@@ -96,8 +137,13 @@ async def _wire(app: FastAPI) -> None:
         deliver = http_deliver(client, local.sandbox_webhook_url)
     else:  # through this app's own webhook route, in-process: no address to configure
         deliver = asgi_deliver(app, "/v1/webhooks/sandbox")
-    app.state.provider = SandboxProvider(app.state.pool, local.webhook_secret, deliver,
-                                         local.sandbox_delay_seconds, local.sandbox_retry_seconds)
+    app.state.provider = SandboxProvider(
+        app.state.pool,
+        local.webhook_secret,
+        deliver,
+        local.sandbox_delay_seconds,
+        local.sandbox_retry_seconds,
+    )
 
 
 async def _unwire(app: FastAPI) -> None:
@@ -112,9 +158,15 @@ async def _unwire(app: FastAPI) -> None:
 
 
 def create(settings: Settings, recharge_settings: RechargeSettings | None = None) -> FastAPI:
-    app = create_app("Coinstream recharge", "recharge", settings,
-                     [router, purchases.router, webhooks.router, admin.router], _wire,
-                     description=DESCRIPTION, on_stop=_unwire)
+    app = create_app(
+        "Coinstream recharge",
+        "recharge",
+        settings,
+        [router, purchases.router, webhooks.router, admin.router],
+        _wire,
+        description=DESCRIPTION,
+        on_stop=_unwire,
+    )
     app.state.clock = lambda: datetime.now(UTC)
     app.state.recharge_settings = recharge_settings or RechargeSettings()
     return app

@@ -9,14 +9,21 @@ class BundleNotFound(DomainError):
 # not is a conflict with that state (409), not a malformed request (422): the catalog and the
 # limits change without a new OpenAPI document.
 
+
 class AmountOutOfRange(DomainError):
-    status, code, title = 409, "amount-out-of-range", \
-        "Custom coin amount outside the current catalog's range"
+    status, code, title = (
+        409,
+        "amount-out-of-range",
+        "Custom coin amount outside the current catalog's range",
+    )
 
 
 class CurrencyMismatch(DomainError):
-    status, code, title = 409, "currency-mismatch", \
-        "The currency given is not the one your country is charged in"
+    status, code, title = (
+        409,
+        "currency-mismatch",
+        "The currency given is not the one your country is charged in",
+    )
 
 
 class UnknownPaymentMethod(DomainError):
@@ -35,8 +42,11 @@ class Banned(DomainError):
 
 
 class OverDailyLimit(DomainError):
-    status, code, title = 409, "over-daily-limit", \
-        "The purchase alone exceeds the daily spending limit"
+    status, code, title = (
+        409,
+        "over-daily-limit",
+        "The purchase alone exceeds the daily spending limit",
+    )
 
 
 class TooManyPurchases(DomainError):
@@ -63,13 +73,19 @@ class BadWebhook(DomainError):
 
 
 class WebhookMismatch(DomainError):
-    status, code, title = 422, "webhook-mismatch", \
-        "Notification does not match the purchase it names"
+    status, code, title = (
+        422,
+        "webhook-mismatch",
+        "Notification does not match the purchase it names",
+    )
 
 
 class NotYetConfirmed(DomainError):
-    status, code, title = 409, "purchase-not-confirmed", \
-        "Reversal for a payment not yet confirmed; redeliver later"
+    status, code, title = (
+        409,
+        "purchase-not-confirmed",
+        "Reversal for a payment not yet confirmed; redeliver later",
+    )
 
 
 class BanNotFound(DomainError):

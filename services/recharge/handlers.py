@@ -10,16 +10,25 @@ from schemas.events.sanctions import LiftTransactionBan, PlaceTransactionBan
 from services.recharge import bans
 
 
-async def on_place(conn: asyncpg.Connection, envelope: Envelope,
-                   cmd: PlaceTransactionBan) -> None:
-    await bans.place(conn, f"mod-{cmd.ban_id}", cmd.user_id, list(dict.fromkeys(cmd.scopes)),
-                     cmd.reason, "moderation", cmd.expires_at, cause=envelope)
+async def on_place(conn: asyncpg.Connection, envelope: Envelope, cmd: PlaceTransactionBan) -> None:
+    await bans.place(
+        conn,
+        f"mod-{cmd.ban_id}",
+        cmd.user_id,
+        list(dict.fromkeys(cmd.scopes)),
+        cmd.reason,
+        "moderation",
+        cmd.expires_at,
+        cause=envelope,
+    )
 
 
 async def on_lift(conn: asyncpg.Connection, envelope: Envelope, cmd: LiftTransactionBan) -> None:
-    await bans.lift(conn, f"mod-{cmd.ban_id}", cmd.user_id, cmd.reason, "moderation",
-                    cause=envelope)
+    await bans.lift(
+        conn, f"mod-{cmd.ban_id}", cmd.user_id, cmd.reason, "moderation", cause=envelope
+    )
 
 
-HANDLERS: Handlers = dict([handle(PlaceTransactionBan, on_place),
-                          handle(LiftTransactionBan, on_lift)])
+HANDLERS: Handlers = dict(
+    [handle(PlaceTransactionBan, on_place), handle(LiftTransactionBan, on_lift)]
+)

@@ -18,8 +18,9 @@ class Limits:
     spend_per_day_minor: int  # in the settlement currency
 
 
-def wait_for_count(times: list[datetime], now: datetime, window: timedelta,
-                   maximum: int) -> float | None:
+def wait_for_count(
+    times: list[datetime], now: datetime, window: timedelta, maximum: int
+) -> float | None:
     recent = sorted(t for t in times if t > now - window)
     if len(recent) < maximum:
         return None
@@ -28,8 +29,9 @@ def wait_for_count(times: list[datetime], now: datetime, window: timedelta,
     return (leaving + window - now).total_seconds()
 
 
-def wait_for_spend(history: list[tuple[datetime, int]], now: datetime, window: timedelta,
-                   cap: int, amount: int) -> float | None:
+def wait_for_spend(
+    history: list[tuple[datetime, int]], now: datetime, window: timedelta, cap: int, amount: int
+) -> float | None:
     """`amount` must itself be within `cap` (the caller refuses it outright otherwise)."""
     if amount > cap:
         raise ValueError(f"{amount} can never fit under a cap of {cap}")

@@ -79,16 +79,19 @@ class Catalog:
 
     def offers(self, country: str | None, channel: Channel) -> list[Offer]:
         _, plist = self.price_list_for(country)
-        return [Offer(bundle_id, b["coins"], Money(amount_minor=b[channel],
-                                                   currency=plist["currency"]))
-                for bundle_id, b in plist["bundles"].items()]
+        return [
+            Offer(bundle_id, b["coins"], Money(amount_minor=b[channel], currency=plist["currency"]))
+            for bundle_id, b in plist["bundles"].items()
+        ]
 
     def quote(self, bundle_id: str, country: str | None, channel: Channel) -> Quote:
         name, plist = self.price_list_for(country)
         bundle = plist["bundles"].get(bundle_id)
         if bundle is None:
-            raise UnknownBundle(f"no bundle {bundle_id!r} for sale in {country or 'your country'}"
-                                f" (price list {name})")
+            raise UnknownBundle(
+                f"no bundle {bundle_id!r} for sale in {country or 'your country'}"
+                f" (price list {name})"
+            )
         price = Money(amount_minor=bundle[channel], currency=plist["currency"])
         return self._settle(bundle_id, bundle["coins"], channel, price, name)
 
@@ -98,21 +101,35 @@ class Catalog:
             raise AmountOutOfRange(f"a custom amount must be {low}..{high} coins, not {coins}")
         name, plist = self.price_list_for(country)
         per_coin = Decimal(plist["custom_per_coin"][channel])
-        price = Money(amount_minor=max(1, round_minor(coins * per_coin)),
-                      currency=plist["currency"])
+        price = Money(
+            amount_minor=max(1, round_minor(coins * per_coin)), currency=plist["currency"]
+        )
         return self._settle(CUSTOM, coins, channel, price, name)
 
-    def _settle(self, bundle_id: str, coins: int, channel: Channel, price: Money,
-                price_list: str) -> Quote:
+    def _settle(
+        self, bundle_id: str, coins: int, channel: Channel, price: Money, price_list: str
+    ) -> Quote:
         rates = self.raw["rates"]
         settle_ccy = self.settlement_currency
         fx = fx_rate(rates["usd_per_unit"], price.currency, settle_ccy)
         settlement = convert(price, fx, settle_ccy)
         fee_rate = Decimal(rates["fee_rate"][channel])
-        fee = Money(amount_minor=round_minor(settlement.amount_minor * fee_rate),
-                    currency=settle_ccy)
-        return Quote(bundle_id, coins, channel, price, settlement, fee, fx, fee_rate,
-                     self.version, rates["version"], price_list)
+        fee = Money(
+            amount_minor=round_minor(settlement.amount_minor * fee_rate), currency=settle_ccy
+        )
+        return Quote(
+            bundle_id,
+            coins,
+            channel,
+            price,
+            settlement,
+            fee,
+            fx,
+            fee_rate,
+            self.version,
+            rates["version"],
+            price_list,
+        )
 
 
 def fx_rate(usd_per_unit: dict[str, str], charge: str, settle: str) -> Decimal:
@@ -127,8 +144,10 @@ def round_minor(amount: Decimal) -> int:
 def convert(money: Money, rate: Decimal, currency: str) -> Money:
     """money x rate, re-expressed in `currency`'s minor units."""
     shift = MINOR_EXPONENT.get(currency, 2) - MINOR_EXPONENT.get(money.currency, 2)
-    return Money(amount_minor=round_minor(Decimal(money.amount_minor) * rate.scaleb(shift)),
-                 currency=currency)
+    return Money(
+        amount_minor=round_minor(Decimal(money.amount_minor) * rate.scaleb(shift)),
+        currency=currency,
+    )
 
 
 _loaded: dict[Path, tuple[int, Catalog]] = {}

@@ -46,11 +46,23 @@ class PaymentProvider(Protocol):
 class PaymentNotification(BaseModel):
     """What a provider's webhook says about one payment (ids and text PostgreSQL can store)."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "event_id": "evt_5f0c1d2e", "type": "payment.succeeded",
-        "provider_txn_id": "sbx_2b7e0d6c", "purchase_id": "6f1c3a52-8d7b-4e0f-9a51-0c2d4b6e8f10",
-        "amount": {"amount_minor": 3749, "currency": "USD"}, "reason_code": None,
-        "detail": None, "created_at": "2026-11-26T08:00:00Z"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "event_id": "evt_5f0c1d2e",
+                    "type": "payment.succeeded",
+                    "provider_txn_id": "sbx_2b7e0d6c",
+                    "purchase_id": "6f1c3a52-8d7b-4e0f-9a51-0c2d4b6e8f10",
+                    "amount": {"amount_minor": 3749, "currency": "USD"},
+                    "reason_code": None,
+                    "detail": None,
+                    "created_at": "2026-11-26T08:00:00Z",
+                }
+            ]
+        },
+    )
 
     event_id: Id = Field(max_length=200, description="Unique per notification")
     type: Literal["payment.succeeded", "payment.declined", "payment.reversed"]
@@ -58,7 +70,8 @@ class PaymentNotification(BaseModel):
     purchase_id: UUID
     amount: Money
     reason_code: ClawbackReason | None = Field(
-        default=None, description="Why a payment was reversed (refund or chargeback)")
+        default=None, description="Why a payment was reversed (refund or chargeback)"
+    )
     detail: Text | None = Field(default=None, max_length=500)
     created_at: Instant  # an RFC 3339 string with an offset, never a number
 

@@ -46,39 +46,59 @@ class _PurchaseFields(BaseModel):
 
     channel: Literal["web", "in_app"] = "in_app"
     currency: Currency | None = Field(
-        default=None, description="Optional check: the currency the client showed the buyer; "
-                                  "refused with 409 currency-mismatch when it is not the "
-                                  "buyer's charge currency")
+        default=None,
+        description="Optional check: the currency the client showed the buyer; "
+        "refused with 409 currency-mismatch when it is not the "
+        "buyer's charge currency",
+    )
     payment_method: str = Field(
-        default=DEFAULT_TOKEN, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$",
+        default=DEFAULT_TOKEN,
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_\-]+$",
         description="Provider payment-method token (404 unknown-payment-method when the "
-                    "provider does not know it). Sandbox test tokens: sandbox_success, "
-                    "sandbox_decline, sandbox_timeout")
+        "provider does not know it). Sandbox test tokens: sandbox_success, "
+        "sandbox_decline, sandbox_timeout",
+    )
 
 
 class BundlePurchase(_PurchaseFields):
     """One of the catalog's bundles (GET /v1/catalog `bundles`)."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"bundle_id": "coins_3500", "channel": "web"},
-        {"bundle_id": "coins_70", "channel": "web", "payment_method": "sandbox_decline"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"bundle_id": "coins_3500", "channel": "web"},
+                {"bundle_id": "coins_70", "channel": "web", "payment_method": "sandbox_decline"},
+            ]
+        },
+    )
 
-    bundle_id: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$",
-                           examples=["coins_3500"])
+    bundle_id: str = Field(
+        min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$", examples=["coins_3500"]
+    )
 
 
 class CustomPurchase(_PurchaseFields):
     """A custom number of coins, priced per coin."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"custom_coins": 12000, "channel": "in_app", "currency": "USD"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"custom_coins": 12000, "channel": "in_app", "currency": "USD"}]
+        },
+    )
 
     # The catalog's range is data that changes without a restart (GET /v1/catalog
     # `custom.min_coins`..`max_coins`), so it is checked against the current catalog (409), not
     # fixed in this document.
     custom_coins: Count = Field(
-        gt=0, le=10**9, description="Within the current catalog's custom.min_coins.."
-                                    "custom.max_coins, else 409 amount-out-of-range")
+        gt=0,
+        le=10**9,
+        description="Within the current catalog's custom.min_coins.."
+        "custom.max_coins, else 409 amount-out-of-range",
+    )
 
 
 def _purchase_kind(body) -> str | None:
@@ -94,8 +114,12 @@ def _purchase_kind(body) -> str | None:
 # validator agree; a body with both or neither gets one clear 422 saying so.
 PurchaseCreate = Annotated[
     Annotated[BundlePurchase, Tag("bundle")] | Annotated[CustomPurchase, Tag("custom")],
-    Discriminator(_purchase_kind, custom_error_type="bundle-or-custom",
-                  custom_error_message="give exactly one of bundle_id and custom_coins")]
+    Discriminator(
+        _purchase_kind,
+        custom_error_type="bundle-or-custom",
+        custom_error_message="give exactly one of bundle_id and custom_coins",
+    ),
+]
 
 
 def quote_for(body: BundlePurchase | CustomPurchase, caller: Caller) -> Quote:
@@ -109,11 +133,13 @@ def quote_for(body: BundlePurchase | CustomPurchase, caller: Caller) -> Quote:
         raise BundleNotFound(str(exc)) from None
     except OutOfRange as exc:
         low, high = catalog.custom_range
-        raise AmountOutOfRange(str(exc), min_coins=low, max_coins=high,
-                               catalog_version=catalog.version) from None
+        raise AmountOutOfRange(
+            str(exc), min_coins=low, max_coins=high, catalog_version=catalog.version
+        ) from None
     if body.currency and body.currency != quote.price.currency:
-        raise CurrencyMismatch(f"{caller.country} is charged in {quote.price.currency}, "
-                               f"not {body.currency}")
+        raise CurrencyMismatch(
+            f"{caller.country} is charged in {quote.price.currency}, not {body.currency}"
+        )
     return quote
 
 
@@ -123,28 +149,54 @@ async def check_limits(conn, user_id: str, quote: Quote, lim: limits.Limits, now
     towards the spend."""
     rows = await conn.fetch(
         "SELECT created_at, status, settlement_minor FROM purchases WHERE user_id = $1"
-        " AND created_at > $2", user_id, now - limits.DAY)
-    wait = limits.wait_for_count([r["created_at"] for r in rows], now, limits.HOUR,
-                                 lim.purchases_per_hour)
+        " AND created_at > $2",
+        user_id,
+        now - limits.DAY,
+    )
+    wait = limits.wait_for_count(
+        [r["created_at"] for r in rows], now, limits.HOUR, lim.purchases_per_hour
+    )
     if wait is not None:
-        raise TooManyPurchases(f"at most {lim.purchases_per_hour} purchases per hour",
-                               limits.retry_after_header(wait))
-    spent = [(r["created_at"], r["settlement_minor"] or 0) for r in rows
-             if r["status"] != "failed"]
-    wait = limits.wait_for_spend(spent, now, limits.DAY, lim.spend_per_day_minor,
-                                 quote.settlement.amount_minor)
+        raise TooManyPurchases(
+            f"at most {lim.purchases_per_hour} purchases per hour", limits.retry_after_header(wait)
+        )
+    spent = [(r["created_at"], r["settlement_minor"] or 0) for r in rows if r["status"] != "failed"]
+    wait = limits.wait_for_spend(
+        spent, now, limits.DAY, lim.spend_per_day_minor, quote.settlement.amount_minor
+    )
     if wait is not None:
-        raise TooManyPurchases(f"at most {lim.spend_per_day_minor} {quote.settlement.currency}"
-                               " minor units per 24 hours", limits.retry_after_header(wait))
+        raise TooManyPurchases(
+            f"at most {lim.spend_per_day_minor} {quote.settlement.currency}"
+            " minor units per 24 hours",
+            limits.retry_after_header(wait),
+        )
 
 
-@router.post("/purchases", status_code=202, summary="Buy coins (a bundle or a custom amount)",
-             responses=problems.problem_responses(
-                 problems.Unauthorized, NotEligible, Banned, BundleNotFound, AmountOutOfRange,
-                 CurrencyMismatch, UnknownPaymentMethod, OverDailyLimit, TooManyPurchases,
-                 problems.IdempotencyKeyReused, problems.MissingIdempotencyKey))
-async def create_purchase(body: PurchaseCreate, caller: CallerDep, key: IdempotencyKey,
-                          request: Request, response: Response) -> PurchasePublic:
+@router.post(
+    "/purchases",
+    status_code=202,
+    summary="Buy coins (a bundle or a custom amount)",
+    responses=problems.problem_responses(
+        problems.Unauthorized,
+        NotEligible,
+        Banned,
+        BundleNotFound,
+        AmountOutOfRange,
+        CurrencyMismatch,
+        UnknownPaymentMethod,
+        OverDailyLimit,
+        TooManyPurchases,
+        problems.IdempotencyKeyReused,
+        problems.MissingIdempotencyKey,
+    ),
+)
+async def create_purchase(
+    body: PurchaseCreate,
+    caller: CallerDep,
+    key: IdempotencyKey,
+    request: Request,
+    response: Response,
+) -> PurchasePublic:
     """Creates the purchase (`PurchaseCreated`, status `pending`) and a payment with the
     provider, and answers 202. The coins come with `CoinPurchased` once the provider's signed
     webhook confirms the payment; a decline or no answer within the payment timeout ends it
@@ -164,37 +216,70 @@ async def create_purchase(body: PurchaseCreate, caller: CallerDep, key: Idempote
     if not provider.accepts(body.payment_method):
         raise UnknownPaymentMethod(f"{provider.name} does not know {body.payment_method!r}")
     if quote.settlement.amount_minor > local.max_spend_per_day_minor:
-        raise OverDailyLimit(f"{quote.settlement.amount_minor} > {local.max_spend_per_day_minor}"
-                             f" {quote.settlement.currency} minor units per 24 hours")
+        raise OverDailyLimit(
+            f"{quote.settlement.amount_minor} > {local.max_spend_per_day_minor}"
+            f" {quote.settlement.currency} minor units per 24 hours"
+        )
 
     async def work(conn):
         # One purchase decision per buyer at a time: the limits below see every earlier one.
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-                           f"buyer:{caller.user_id}")
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"buyer:{caller.user_id}"
+        )
         if await bans.active(conn, caller.user_id, "buy", now):
             raise Banned("this account is banned from buying coins")
         await check_limits(conn, caller.user_id, quote, local.limits, now)
         purchase_id = uuid4()
-        txn = await provider.create_payment(conn, PaymentOrder(
-            purchase_id, caller.user_id, quote.price, body.payment_method))
+        txn = await provider.create_payment(
+            conn, PaymentOrder(purchase_id, caller.user_id, quote.price, body.payment_method)
+        )
         row = await conn.fetchrow(
             "INSERT INTO purchases (purchase_id, user_id, bundle_id, coins, channel, country,"
             " price_minor, price_currency, settlement_minor, settlement_currency, quote, status,"
             " provider, provider_txn_id, payment_method, created_at, pay_by) VALUES ($1, $2, $3,"
             " $4, $5, $6, $7, $8, $9, $10, $11, 'pending', $12, $13, $14, $15, $16) RETURNING *",
-            purchase_id, caller.user_id, quote.bundle_id, quote.coins, quote.channel,
-            caller.country, quote.price.amount_minor, quote.price.currency,
-            quote.settlement.amount_minor, quote.settlement.currency, {
-                "fee": quote.fee.model_dump(), "fx_rate": str(quote.fx_rate),
-                "fee_rate": str(quote.fee_rate), "catalog_version": quote.catalog_version,
-                "rates_version": quote.rates_version, "price_list": quote.price_list},
-            provider.name, txn, body.payment_method, now,
-            now + timedelta(seconds=local.payment_timeout_seconds))
-        event = await emit(conn, purchase_id, 1, PurchaseCreated(
-            purchase_id=str(purchase_id), user_id=caller.user_id, bundle_id=quote.bundle_id,
-            coins=quote.coins, country=country, channel=quote.channel, price=quote.price,
-            catalog_version=quote.catalog_version, provider=provider.name,
-            provider_txn_id=txn), caller.user_id)
+            purchase_id,
+            caller.user_id,
+            quote.bundle_id,
+            quote.coins,
+            quote.channel,
+            caller.country,
+            quote.price.amount_minor,
+            quote.price.currency,
+            quote.settlement.amount_minor,
+            quote.settlement.currency,
+            {
+                "fee": quote.fee.model_dump(),
+                "fx_rate": str(quote.fx_rate),
+                "fee_rate": str(quote.fee_rate),
+                "catalog_version": quote.catalog_version,
+                "rates_version": quote.rates_version,
+                "price_list": quote.price_list,
+            },
+            provider.name,
+            txn,
+            body.payment_method,
+            now,
+            now + timedelta(seconds=local.payment_timeout_seconds),
+        )
+        event = await emit(
+            conn,
+            purchase_id,
+            1,
+            PurchaseCreated(
+                purchase_id=str(purchase_id),
+                user_id=caller.user_id,
+                bundle_id=quote.bundle_id,
+                coins=quote.coins,
+                country=country,
+                channel=quote.channel,
+                price=quote.price,
+                catalog_version=quote.catalog_version,
+                provider=provider.name,
+                provider_txn_id=txn,
+            ),
+            caller.user_id,
+        )
         return 202, public(row, event.id).model_dump(mode="json")
 
     out = await respond_once(request, response, caller.user_id, key, body, work, PurchasePublic)
@@ -203,14 +288,19 @@ async def create_purchase(body: PurchaseCreate, caller: CallerDep, key: Idempote
     return out
 
 
-@router.get("/purchases/{purchase_id}", summary="One of the caller's purchases",
-            responses=problems.problem_responses(problems.Unauthorized, PurchaseNotFound))
-async def get_purchase(purchase_id: Annotated[UUID, Path()], caller: CallerDep,
-                       request: Request) -> PurchasePublic:
+@router.get(
+    "/purchases/{purchase_id}",
+    summary="One of the caller's purchases",
+    responses=problems.problem_responses(problems.Unauthorized, PurchaseNotFound),
+)
+async def get_purchase(
+    purchase_id: Annotated[UUID, Path()], caller: CallerDep, request: Request
+) -> PurchasePublic:
     row = await request.app.state.pool.fetchrow(
-        "SELECT * FROM purchases WHERE purchase_id = $1 AND user_id = $2"
-        " AND quote IS NOT NULL",
-        purchase_id, caller.user_id)
+        "SELECT * FROM purchases WHERE purchase_id = $1 AND user_id = $2 AND quote IS NOT NULL",
+        purchase_id,
+        caller.user_id,
+    )
     if row is None:
         raise PurchaseNotFound(str(purchase_id))
     return public(row)
@@ -220,11 +310,18 @@ class PurchaseList(BaseModel):
     purchases: list[PurchasePublic]
 
 
-@router.get("/purchases", summary="The caller's purchases, newest first",
-            responses=problems.problem_responses(problems.Unauthorized))
-async def list_purchases(caller: CallerDep, request: Request,
-                         limit: Annotated[int, *query_int(1, 200), Query()] = 50) -> PurchaseList:
+@router.get(
+    "/purchases",
+    summary="The caller's purchases, newest first",
+    responses=problems.problem_responses(problems.Unauthorized),
+)
+async def list_purchases(
+    caller: CallerDep, request: Request, limit: Annotated[int, *query_int(1, 200), Query()] = 50
+) -> PurchaseList:
     rows = await request.app.state.pool.fetch(
         "SELECT * FROM purchases WHERE user_id = $1 AND quote IS NOT NULL"
-        " ORDER BY created_at DESC LIMIT $2", caller.user_id, limit)
+        " ORDER BY created_at DESC LIMIT $2",
+        caller.user_id,
+        limit,
+    )
     return PurchaseList(purchases=[public(r) for r in rows])

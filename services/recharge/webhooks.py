@@ -32,9 +32,17 @@ def _body_schema() -> dict:
 
 
 class WebhookAnswer(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "purchase_id": "6f1c3a52-8d7b-4e0f-9a51-0c2d4b6e8f10", "status": "confirmed",
-        "applied": True}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "purchase_id": "6f1c3a52-8d7b-4e0f-9a51-0c2d4b6e8f10",
+                    "status": "confirmed",
+                    "applied": True,
+                }
+            ]
+        }
+    )
 
     purchase_id: str
     status: str
@@ -42,27 +50,42 @@ class WebhookAnswer(BaseModel):
 
 
 @router.post(
-    "/sandbox", summary="Payment notification from the sandbox provider (signed)",
-    responses=problems.problem_responses(BadSignature, BadWebhook, WebhookMismatch,
-                                         PurchaseNotFound, NotYetConfirmed),
-    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-        "schema": _body_schema(),
-        "example": PaymentNotification.model_json_schema()["examples"][0]}}}})
+    "/sandbox",
+    summary="Payment notification from the sandbox provider (signed)",
+    responses=problems.problem_responses(
+        BadSignature, BadWebhook, WebhookMismatch, PurchaseNotFound, NotYetConfirmed
+    ),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": _body_schema(),
+                    "example": PaymentNotification.model_json_schema()["examples"][0],
+                }
+            },
+        }
+    },
+)
 async def sandbox_webhook(
-        request: Request,
-        signature: str | None = Header(default=None, alias=SIGNATURE_HEADER,
-                                       description="sha256=<hex HMAC-SHA256 of the raw body>")
+    request: Request,
+    signature: str | None = Header(
+        default=None, alias=SIGNATURE_HEADER, description="sha256=<hex HMAC-SHA256 of the raw body>"
+    ),
 ) -> WebhookAnswer:
     """`payment.succeeded` confirms a pending purchase (CoinPurchased), `payment.declined`
     fails it (PurchaseFailed), `payment.reversed` (refund or chargeback, with a reason code)
     claws a confirmed one back (CoinsClawedBack; fraud codes also ban buying). Answers the
     purchase's status and whether this delivery changed it; a reversal that overtakes its
     payment's confirmation gets 409 and is applied on redelivery."""
-    notification = verified(request.app.state.recharge_settings.webhook_secret,
-                            await request.body(), signature, PaymentNotification,
-                            BadSignature, BadWebhook)
+    notification = verified(
+        request.app.state.recharge_settings.webhook_secret,
+        await request.body(),
+        signature,
+        PaymentNotification,
+        BadSignature,
+        BadWebhook,
+    )
     async with request.app.state.pool.acquire() as conn, conn.transaction():
-        status, applied = await apply_notification(conn, "sandbox", notification,
-                                                    clock(request))
-    return WebhookAnswer(purchase_id=str(notification.purchase_id), status=status,
-                         applied=applied)
+        status, applied = await apply_notification(conn, "sandbox", notification, clock(request))
+    return WebhookAnswer(purchase_id=str(notification.purchase_id), status=status, applied=applied)

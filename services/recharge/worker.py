@@ -14,9 +14,11 @@ log = logging.getLogger(__name__)
 
 
 async def tick(app, now: datetime) -> dict[str, int]:
-    return {"expired": await expire_overdue(app.state.pool, now),
-            "refunded": await refund_owed(app.state.pool, app.state.provider),
-            "redelivered": await app.state.provider.deliver_due(now)}
+    return {
+        "expired": await expire_overdue(app.state.pool, now),
+        "refunded": await refund_owed(app.state.pool, app.state.provider),
+        "redelivered": await app.state.provider.deliver_due(now),
+    }
 
 
 async def run(settings: Settings) -> None:

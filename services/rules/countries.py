@@ -26,7 +26,14 @@ def served(country: str) -> str:
     return country
 
 
-ServedCountry = Annotated[Country, WithJsonSchema({
-    "type": "string", "enum": sorted(load_policy().enabled_countries),
-    "description": "ISO 3166 alpha-2 code of a country Coinstream serves "
-                   "(any other code: 422 country-not-served)"})]
+ServedCountry = Annotated[
+    Country,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "enum": sorted(load_policy().enabled_countries),
+            "description": "ISO 3166 alpha-2 code of a country Coinstream serves "
+            "(any other code: 422 country-not-served)",
+        }
+    ),
+]

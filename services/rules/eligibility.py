@@ -28,8 +28,13 @@ class Policy:
 @cache
 def load_policy(path: Path = POLICY_FILE) -> Policy:
     raw = json.loads(path.read_text())
-    return Policy(raw["version"], raw["default_legal_age"], raw["legal_age"],
-                  frozenset(raw["enabled_countries"]), frozenset(raw["ineligible_account_types"]))
+    return Policy(
+        raw["version"],
+        raw["default_legal_age"],
+        raw["legal_age"],
+        frozenset(raw["enabled_countries"]),
+        frozenset(raw["ineligible_account_types"]),
+    )
 
 
 @cache
@@ -82,11 +87,19 @@ def _zone(name: str) -> ZoneInfo:
 
 def age_on(birthdate: date, today: date) -> int:
     """Whole years; someone born on 29 Feb turns a year older on 1 Mar in non-leap years."""
-    return today.year - birthdate.year - ((today.month, today.day) < (birthdate.month, birthdate.day))
+    return (
+        today.year - birthdate.year - ((today.month, today.day) < (birthdate.month, birthdate.day))
+    )
 
 
-def refusal(policy: Policy, country: str | None, birthdate: date | None, account_type: str,
-            now: datetime, timezone: str | None = None) -> str | None:
+def refusal(
+    policy: Policy,
+    country: str | None,
+    birthdate: date | None,
+    account_type: str,
+    now: datetime,
+    timezone: str | None = None,
+) -> str | None:
     """Why this account may not transact at the instant `now`, or None when it may. Age is
     judged on the account's local calendar day (local_date)."""
     if not country or country not in policy.enabled_countries:

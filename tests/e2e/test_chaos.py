@@ -22,29 +22,48 @@ SEEDS = "11,12"
 
 @pytest.mark.timeout(1500)
 def test_seeded_faults_lose_nothing_and_apply_nothing_twice(endpoints):
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL")}
-    args = [sys.executable, "-m", "scripts.chaos", "--seeds", SEEDS, "--duration", "15",
-            "--clients", "6"]
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL")
+    }
+    args = [
+        sys.executable,
+        "-m",
+        "scripts.chaos",
+        "--seeds",
+        SEEDS,
+        "--duration",
+        "15",
+        "--clients",
+        "6",
+    ]
     private = endpoints.how == "native"
     cache = CACHE / f"chaos-test-{os.getpid()}"
     if private:
-        env.update(COINSTREAM_CACHE=str(cache), COINSTREAM_KAFKA_LIB=str(KAFKA_LIB),
-                   COINSTREAM_KAFKA_PORT=str(free_port()),
-                   COINSTREAM_KAFKA_CONTROLLER_PORT=str(free_port()),
-                   COINSTREAM_POSTGRES_PORT=str(free_port()))
+        env.update(
+            COINSTREAM_CACHE=str(cache),
+            COINSTREAM_KAFKA_LIB=str(KAFKA_LIB),
+            COINSTREAM_KAFKA_PORT=str(free_port()),
+            COINSTREAM_KAFKA_CONTROLLER_PORT=str(free_port()),
+            COINSTREAM_POSTGRES_PORT=str(free_port()),
+        )
     else:
-        env.update(KAFKA_BOOTSTRAP_SERVERS=endpoints.kafka_bootstrap_servers,
-                   DATABASE_URL=endpoints.database_url)
+        env.update(
+            KAFKA_BOOTSTRAP_SERVERS=endpoints.kafka_bootstrap_servers,
+            DATABASE_URL=endpoints.database_url,
+        )
         args.append("--no-infra")
     try:
-        run = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True,
-                             timeout=1400)
+        run = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1400)
     finally:
         if private:
             # forget: its cluster may live outside the cache dir (infra/postgres.py)
-            subprocess.run([sys.executable, "-m", "infra", "forget"], cwd=ROOT, env=env,
-                           capture_output=True, timeout=120)
+            subprocess.run(
+                [sys.executable, "-m", "infra", "forget"],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                timeout=120,
+            )
             shutil.rmtree(cache, ignore_errors=True)
     print(run.stdout[-4000:], run.stderr[-4000:])
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]

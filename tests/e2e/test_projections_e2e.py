@@ -27,13 +27,19 @@ async def until(fetch, predicate, timeout: float = 60):
 
 async def test_read_api_metrics_and_rebuild_on_the_running_system(system):
     settings = system.settings
-    seen = await demo.main(settings, system.url("recharge"), system.url("gifting"),
-                           system.url("payout"), say=lambda *a: None)
+    seen = await demo.main(
+        settings,
+        system.url("recharge"),
+        system.url("gifting"),
+        system.url("payout"),
+        say=lambda *a: None,
+    )
     fan, creator = seen["fan"], seen["creator"]
     api = system.url("projections")
     fan_auth = {"Authorization": f"Bearer {mint_token(settings, fan)}"}
     creator_auth = {"Authorization": f"Bearer {mint_token(settings, creator, ['creator'])}"}
     async with httpx.AsyncClient(base_url=api, timeout=10) as http:
+
         async def get(path, headers):
             return (await http.get(path, headers=headers)).json()
 
@@ -42,8 +48,9 @@ async def test_read_api_metrics_and_rebuild_on_the_running_system(system):
         assert wallet["freshness"]["last_event_time"]
         # the sandbox provider settles the demo's payout within seconds: wait for it, so that
         # nothing moves during the rebuild below
-        earnings = await until(lambda: get("/v1/earnings", creator_auth),
-                               lambda e: e["diamonds_paid"] == 2000)
+        earnings = await until(
+            lambda: get("/v1/earnings", creator_auth), lambda e: e["diamonds_paid"] == 2000
+        )
         assert earnings["diamonds_earned"] == seen["earnings"]["diamonds_earned"]
         board = await get("/v1/streams/stream-1/leaderboard?limit=100", fan_auth)
         assert fan in [g["sender_id"] for g in board["gifters"]]
@@ -52,11 +59,13 @@ async def test_read_api_metrics_and_rebuild_on_the_running_system(system):
 
         metrics = await until(
             lambda: http.get(f"http://127.0.0.1:{system.metrics_port}/metrics"),
-            lambda r: "last_event_time_seconds" in r.text)
+            lambda r: "last_event_time_seconds" in r.text,
+        )
         assert "coinstream_projections_consumer_lag_total" in metrics.text
 
     pool = await create_pool(settings.database_for("projections"), max_size=2)
     try:
+
         async def settled():
             return (await reconcile(settings)).discrepancies
 

@@ -26,9 +26,20 @@ SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 
 
 def schemathesis_command(base: str, token: str, examples: int, seed: int) -> list[str]:
-    return [str(SCHEMATHESIS), "run", f"{base}/openapi.json",
-            "-H", f"Authorization: Bearer {token}", "--checks", "all", "-n", str(examples),
-            "--seed", str(seed), "--no-color"]
+    return [
+        str(SCHEMATHESIS),
+        "run",
+        f"{base}/openapi.json",
+        "-H",
+        f"Authorization: Bearer {token}",
+        "--checks",
+        "all",
+        "-n",
+        str(examples),
+        "--seed",
+        str(seed),
+        "--no-color",
+    ]
 
 
 @pytest.mark.parametrize("service", ["recharge", "gifting", "payout", "projections"])
@@ -39,8 +50,8 @@ def test_every_schemathesis_check_passes(system, service, tmp_path):
     # Run from an empty directory: the CLI keeps its example database under ./.schemathesis
     # and would read a schemathesis.toml found there.
     done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=900)
-    print(f"\nschemathesis {service} (-n {EXAMPLES} --seed {seed}):\n"
-          + done.stdout[-1500:])
+    print(f"\nschemathesis {service} (-n {EXAMPLES} --seed {seed}):\n" + done.stdout[-1500:])
     assert done.returncode == 0, (
         f"schemathesis found failures in {service} (replay: COINSTREAM_FUZZ_SEED={seed}"
-        f" COINSTREAM_FUZZ_EXAMPLES={EXAMPLES}):\n{done.stdout[-12000:]}\n{done.stderr[-2000:]}")
+        f" COINSTREAM_FUZZ_EXAMPLES={EXAMPLES}):\n{done.stdout[-12000:]}\n{done.stderr[-2000:]}"
+    )

@@ -31,8 +31,7 @@ async def logins(pools):
     await admin.execute(f"DROP ROLE {nobody}")
 
 
-async def test_the_analyst_reaches_the_projections_views_and_no_service_database(
-        prepared, logins):
+async def test_the_analyst_reaches_the_projections_views_and_no_service_database(prepared, logins):
     analyst, _ = logins
     for service in PRIVATE:
         with pytest.raises(asyncpg.InsufficientPrivilegeError, match="CONNECT"):
@@ -57,5 +56,6 @@ async def test_each_service_keeps_every_right_on_its_own_database(pools):
     for service, pool in pools.items():
         async with pool.acquire() as conn, conn.transaction():
             await conn.execute("CREATE TEMP TABLE mine (x int) ON COMMIT DROP")
-            assert await conn.fetchval("SELECT has_database_privilege(current_database(),"
-                                       " 'CONNECT')"), service
+            assert await conn.fetchval(
+                "SELECT has_database_privilege(current_database(), 'CONNECT')"
+            ), service

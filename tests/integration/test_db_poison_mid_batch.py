@@ -41,41 +41,70 @@ def uid(tag: str) -> str:
 
 def ban_placed(user: str) -> Envelope:
     ban = uid("ban")
-    return new_envelope("/test", TransactionBanPlaced(
-        ban_id=ban, user_id=user, scopes=["gift"], reason="test", source="admin"),
-        aggregate_id=f"ban-{ban}", aggregate_version=1)
+    return new_envelope(
+        "/test",
+        TransactionBanPlaced(
+            ban_id=ban, user_id=user, scopes=["gift"], reason="test", source="admin"
+        ),
+        aggregate_id=f"ban-{ban}",
+        aggregate_version=1,
+    )
 
 
 def profile(user: str) -> Envelope:
-    return new_envelope("/test", AccountProfileUpdated(
-        user_id=user, country="US", birthdate=date(2000, 1, 1), account_type="personal"),
-        aggregate_id=f"account-{user}", aggregate_version=1)
+    return new_envelope(
+        "/test",
+        AccountProfileUpdated(
+            user_id=user, country="US", birthdate=date(2000, 1, 1), account_type="personal"
+        ),
+        aggregate_id=f"account-{user}",
+        aggregate_version=1,
+    )
 
 
 def ban_command(user: str) -> Envelope:
-    return new_envelope("/test", PlaceTransactionBan(
-        ban_id=uid("b"), user_id=user, scopes=["gift"], reason="test"),
-        aggregate_id="moderation", aggregate_version=1)
+    return new_envelope(
+        "/test",
+        PlaceTransactionBan(ban_id=uid("b"), user_id=user, scopes=["gift"], reason="test"),
+        aggregate_id="moderation",
+        aggregate_version=1,
+    )
 
 
 # (service, topic) -> (spec, a good event for a user, the pill, table a CHECK refuses it at)
 CASES = {
-    ("gifting", "recharge"): (GIFTING, topics.RECHARGE_EVENTS, coin_purchased,
-                              lambda _: coin_purchased(uid("fan"), coins=BEYOND_BIGINT), None),
+    ("gifting", "recharge"): (
+        GIFTING,
+        topics.RECHARGE_EVENTS,
+        coin_purchased,
+        lambda _: coin_purchased(uid("fan"), coins=BEYOND_BIGINT),
+        None,
+    ),
     ("gifting", "sanctions"): (GIFTING, topics.SANCTIONS_EVENTS, ban_placed, ban_placed, "bans"),
     ("gifting", "accounts"): (GIFTING, topics.ACCOUNTS_EVENTS, profile, profile, "profiles"),
-    ("payout", "gifting"): (PAYOUT, topics.GIFTING_EVENTS, lambda u: gift_sent(u, 10),
-                            lambda _: gift_sent(uid("cr"), BEYOND_BIGINT), None),
+    ("payout", "gifting"): (
+        PAYOUT,
+        topics.GIFTING_EVENTS,
+        lambda u: gift_sent(u, 10),
+        lambda _: gift_sent(uid("cr"), BEYOND_BIGINT),
+        None,
+    ),
     ("payout", "sanctions"): (PAYOUT, topics.SANCTIONS_EVENTS, ban_placed, ban_placed, "bans"),
-    ("recharge", "moderation"): (RECHARGE, topics.MODERATION_COMMANDS, ban_command, ban_command,
-                                 "bans"),
+    ("recharge", "moderation"): (
+        RECHARGE,
+        topics.MODERATION_COMMANDS,
+        ban_command,
+        ban_command,
+        "bans",
+    ),
 }
 
 
 async def lag(settings, group: str, topic: str) -> int:
     name = settings.topic(topic)
-    c = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=group,
-                         enable_auto_commit=False)
+    c = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers, group_id=group, enable_auto_commit=False
+    )
     await c.start()
     try:
         tps = [TopicPartition(name, p) for p in c.partitions_for_topic(name) or ()]
@@ -93,15 +122,17 @@ async def lag(settings, group: str, topic: str) -> int:
 
 @pytest.mark.parametrize("case", list(CASES), ids=lambda c: f"{c[0]}-{c[1]}")
 async def test_a_pill_postgresql_refuses_mid_batch_is_dead_lettered_and_the_rest_applied(
-        namespace, case):
+    namespace, case
+):
     settings = await namespace(f"d{case[0][:2]}{case[1][:2]}")
     spec, topic, good, pill_for, table = CASES[case]
     pill_user = uid("pill")
     before, pill, after = good(uid("u")), pill_for(pill_user), good(uid("u"))
     pool = await create_pool(settings.database_for(spec.name))
     if table:
-        await pool.execute(f"ALTER TABLE {table} ADD CONSTRAINT refuses_the_pill"
-                           f" CHECK (user_id <> '{pill_user}')")
+        await pool.execute(
+            f"ALTER TABLE {table} ADD CONSTRAINT refuses_the_pill CHECK (user_id <> '{pill_user}')"
+        )
     p = producer(settings)
     await p.start()
     try:
@@ -139,6 +170,7 @@ async def test_a_pill_postgresql_refuses_mid_batch_is_dead_lettered_and_the_rest
 
 # --- the classifier on what a real PostgreSQL raises -----------------------------------------
 
+
 async def raised(pool, sql: str, *args) -> BaseException:
     try:
         await pool.execute(sql, *args)
@@ -150,12 +182,13 @@ async def raised(pool, sql: str, *args) -> BaseException:
 async def test_payload_caused_database_errors_are_permanent_and_races_are_not(pools):
     pool = pools["gifting"]
     permanent = [
-        await raised(pool, "SELECT $1::text", "x\x00y"),                  # NUL (22021 / encode)
-        await raised(pool, "SELECT $1::bigint", BEYOND_BIGINT),           # encode: beyond bigint
-        await raised(pool, "SELECT 9223372036854775807::bigint + 1"),     # 22003 out of range
-        await raised(pool, "SELECT 1 / 0"),                               # 22012
-        await raised(pool, "CREATE TEMP TABLE t_nn (x int NOT NULL);"
-                           " INSERT INTO t_nn VALUES (NULL)"),            # 23502
+        await raised(pool, "SELECT $1::text", "x\x00y"),  # NUL (22021 / encode)
+        await raised(pool, "SELECT $1::bigint", BEYOND_BIGINT),  # encode: beyond bigint
+        await raised(pool, "SELECT 9223372036854775807::bigint + 1"),  # 22003 out of range
+        await raised(pool, "SELECT 1 / 0"),  # 22012
+        await raised(
+            pool, "CREATE TEMP TABLE t_nn (x int NOT NULL); INSERT INTO t_nn VALUES (NULL)"
+        ),  # 23502
     ]
     assert all(is_permanent(e) for e in permanent), [repr(e) for e in permanent]
     transient = [
@@ -164,7 +197,8 @@ async def test_payload_caused_database_errors_are_permanent_and_races_are_not(po
         asyncpg.exceptions.AdminShutdownError("terminating connection"),
         asyncpg.exceptions.CannotConnectNowError("the database system is starting up"),
         asyncpg.exceptions.TooManyConnectionsError("too many clients"),
-        ConnectionResetError(), OSError("network unreachable"),
+        ConnectionResetError(),
+        OSError("network unreachable"),
         asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed"),
     ]
     # and a real one: a statement cancelled by its timeout (57014)

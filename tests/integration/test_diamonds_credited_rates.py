@@ -14,12 +14,18 @@ def floor(x: Decimal) -> int:
 
 async def test_diamonds_and_held_follow_from_the_event_s_own_rates(prepared, pools):
     creator = new_id("cr")
-    sources = [gift_sent(creator, 777, "0.37"), gift_sent(creator, 1001, "1.25"),
-               gift_sent(creator, 9, "0.9"), content_unlocked(creator, 333, "0.5")]
+    sources = [
+        gift_sent(creator, 777, "0.37"),
+        gift_sent(creator, 1001, "1.25"),
+        gift_sent(creator, 9, "0.9"),
+        content_unlocked(creator, 333, "0.5"),
+    ]
     assert await consume(prepared, pools["payout"], *sources) == []
     rows = await pools["payout"].fetch(
         "SELECT envelope FROM events WHERE stream_id = $1 AND event_type = 'DiamondsCredited'"
-        " ORDER BY version", f"creator-{creator}")
+        " ORDER BY version",
+        f"creator-{creator}",
+    )
     credited = [r["envelope"]["data"] for r in rows]
     assert len(credited) == len(sources)
     for source, event in zip(sources, credited, strict=True):

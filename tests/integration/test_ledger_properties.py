@@ -7,8 +7,13 @@ from hypothesis import strategies as st
 
 from services.gifting import ledger
 
-ops = st.lists(st.tuples(st.sampled_from(["spend", "credit", "clawback"]),
-                         st.integers(min_value=1, max_value=2000)), min_size=1, max_size=25)
+ops = st.lists(
+    st.tuples(
+        st.sampled_from(["spend", "credit", "clawback"]), st.integers(min_value=1, max_value=2000)
+    ),
+    min_size=1,
+    max_size=25,
+)
 
 
 async def test_spends_never_take_a_balance_below_zero_and_the_ledger_adds_up(pools):
@@ -38,12 +43,16 @@ async def test_spends_never_take_a_balance_below_zero_and_the_ledger_adds_up(poo
                         if before >= amount:
                             assert spent is not None and spent[0] == before - amount >= 0
                             expected -= amount
-                            await ledger.record_spend(conn, user, uuid.uuid4(), "gift", amount,
-                                                      spent[0])
+                            await ledger.record_spend(
+                                conn, user, uuid.uuid4(), "gift", amount, spent[0]
+                            )
                         else:
                             assert spent is None
             assert await ledger.balance(conn, user) == expected
-            assert await conn.fetchval(
-                "SELECT coalesce(sum(delta), 0) FROM wallet_ledger WHERE user_id = $1",
-                user) == expected
+            assert (
+                await conn.fetchval(
+                    "SELECT coalesce(sum(delta), 0) FROM wallet_ledger WHERE user_id = $1", user
+                )
+                == expected
+            )
     assert len(checked) >= 20  # hypothesis may stop early once the space is covered

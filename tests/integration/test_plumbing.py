@@ -20,16 +20,32 @@ from tests.support.kafka import read_topic
 
 def purchase(user: str, coins: int = 70) -> CoinPurchased:
     usd = Money(amount_minor=99, currency="USD")
-    return CoinPurchased(purchase_id=str(uuid.uuid4()), user_id=user, bundle_id="coins_70",
-                         coins=coins, country="US", channel="web", price=usd, settlement=usd,
-                         fee=Money(amount_minor=3, currency="USD"), fx_rate="1",
-                         catalog_version=1, rates_version=1, provider="test",
-                         provider_txn_id=str(uuid.uuid4()))
+    return CoinPurchased(
+        purchase_id=str(uuid.uuid4()),
+        user_id=user,
+        bundle_id="coins_70",
+        coins=coins,
+        country="US",
+        channel="web",
+        price=usd,
+        settlement=usd,
+        fee=Money(amount_minor=3, currency="USD"),
+        fx_rate="1",
+        catalog_version=1,
+        rates_version=1,
+        provider="test",
+        provider_txn_id=str(uuid.uuid4()),
+    )
 
 
 def envelope(user: str, version: int = 1, coins: int = 70):
-    return new_envelope("/test", purchase(user, coins), aggregate_id=f"purchase-{user}",
-                        aggregate_version=version, subject=user)
+    return new_envelope(
+        "/test",
+        purchase(user, coins),
+        aggregate_id=f"purchase-{user}",
+        aggregate_version=version,
+        subject=user,
+    )
 
 
 async def test_conflicting_append_fails_and_writes_nothing(pools):
@@ -43,8 +59,7 @@ async def test_conflicting_append_fails_and_writes_nothing(pools):
             async with conn.transaction():
                 await append(conn, topics.RECHARGE_EVENTS, rival)
         assert [e["id"] for e in await read_stream(conn, stream)] == [str(first.id)]
-        assert await conn.fetchval("SELECT count(*) FROM outbox WHERE event_id = $1",
-                                   rival.id) == 0
+        assert await conn.fetchval("SELECT count(*) FROM outbox WHERE event_id = $1", rival.id) == 0
 
 
 async def test_relay_killed_before_marking_resends_and_consumers_count_once(prepared, pools):
@@ -79,14 +94,16 @@ async def test_relay_killed_before_marking_resends_and_consumers_count_once(prep
 
     consumer = IdempotentConsumer(prepared, pools["gifting"], "test", [], GIFTING_HANDLERS)
     assert await consumer.apply(mine) == []
-    assert await pools["gifting"].fetchval(
-        "SELECT balance FROM wallets WHERE user_id = $1", user) == 60
+    assert (
+        await pools["gifting"].fetchval("SELECT balance FROM wallets WHERE user_id = $1", user)
+        == 60
+    )
 
     projector = Projector(pools["projections"])
-    await projector.apply([Incoming(r.value, r.key, r.topic, r.partition, r.offset)
-                           for r in mine])
+    await projector.apply([Incoming(r.value, r.key, r.topic, r.partition, r.offset) for r in mine])
     row = await pools["projections"].fetchrow(
-        "SELECT purchased, balance, events FROM wallet_balances WHERE user_id = $1", user)
+        "SELECT purchased, balance, events FROM wallet_balances WHERE user_id = $1", user
+    )
     assert dict(row) == {"purchased": 60, "balance": 60, "events": 3}
 
 
@@ -101,14 +118,21 @@ async def test_idempotent_consumer_dead_letters_poison_and_applies_the_rest(prep
 
     from eventkit.codec import encode
 
-    batch = [Record(b"\x00garbage", 1), Record(encode(good), 2),
-             Record(orjson.dumps({"type": "Nope"}), 3), Record(encode(good), 4)]
+    batch = [
+        Record(b"\x00garbage", 1),
+        Record(encode(good), 2),
+        Record(orjson.dumps({"type": "Nope"}), 3),
+        Record(encode(good), 4),
+    ]
     consumer = IdempotentConsumer(prepared, pools["gifting"], "test", [], GIFTING_HANDLERS)
     poison = await consumer.apply(batch)
-    assert [(r.offset, reason.split(":")[0]) for r, reason in poison] == \
-        [(1, "not JSON"), (3, "not a valid envelope")]
-    assert await pools["gifting"].fetchval(
-        "SELECT balance FROM wallets WHERE user_id = $1", user) == 5
+    assert [(r.offset, reason.split(":")[0]) for r, reason in poison] == [
+        (1, "not JSON"),
+        (3, "not a valid envelope"),
+    ]
+    assert (
+        await pools["gifting"].fetchval("SELECT balance FROM wallets WHERE user_id = $1", user) == 5
+    )
 
 
 async def test_consumer_loop_sends_poison_to_the_dead_letter_topic(prepared, pools):
@@ -123,25 +147,36 @@ async def test_consumer_loop_sends_poison_to_the_dead_letter_topic(prepared, poo
     await p.start()
     try:
         await p.send_and_wait(prepared.topic(topics.RECHARGE_EVENTS), marker, key=b"x")
-        await p.send_and_wait(prepared.topic(topics.RECHARGE_EVENTS),
-                              encode(envelope(user, coins=7)), key=b"x")
+        await p.send_and_wait(
+            prepared.topic(topics.RECHARGE_EVENTS), encode(envelope(user, coins=7)), key=b"x"
+        )
     finally:
         await p.stop()
-    consumer = IdempotentConsumer(prepared, pools["gifting"], f"{prepared.db_prefix}-dlq-test",
-                                  [topics.RECHARGE_EVENTS], GIFTING_HANDLERS)
+    consumer = IdempotentConsumer(
+        prepared,
+        pools["gifting"],
+        f"{prepared.db_prefix}-dlq-test",
+        [topics.RECHARGE_EVENTS],
+        GIFTING_HANDLERS,
+    )
     task = asyncio.create_task(consumer.run())
     try:
         for _ in range(100):
-            if await pools["gifting"].fetchval(
-                    "SELECT balance FROM wallets WHERE user_id = $1", user) == 7:
+            if (
+                await pools["gifting"].fetchval(
+                    "SELECT balance FROM wallets WHERE user_id = $1", user
+                )
+                == 7
+            ):
                 break
             await asyncio.sleep(0.2)
         else:
             raise AssertionError("good event after the poison was not applied")
     finally:
         task.cancel()
-    dead = [r for r in await read_topic(prepared, topics.DEAD_LETTER, expect=1)
-            if r.value == marker]
+    dead = [
+        r for r in await read_topic(prepared, topics.DEAD_LETTER, expect=1) if r.value == marker
+    ]
     assert len(dead) >= 1
     headers = dict(dead[0].headers)
     assert headers["reason"].startswith(b"not JSON")
@@ -158,8 +193,11 @@ async def test_an_api_started_before_its_database_waits_for_it(prepared):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         closed_port = s.getsockname()[1]
-    unreachable = prepared.model_copy(update={
-        "database_url": f"postgresql://coinstream:coinstream@127.0.0.1:{closed_port}/postgres"})
+    unreachable = prepared.model_copy(
+        update={
+            "database_url": f"postgresql://coinstream:coinstream@127.0.0.1:{closed_port}/postgres"
+        }
+    )
     app = create(unreachable)
     starting = asyncio.create_task(app.router.lifespan_context(app).__aenter__())
     await asyncio.sleep(2.5)
@@ -177,9 +215,12 @@ async def test_dropping_a_namespace_removes_its_topics_and_its_faust_topics_only
     from infra.namespace import drop_namespace, prepare_namespace
 
     prefix = f"d{uuid.uuid4().hex[:8]}"
-    mine = Settings(kafka_bootstrap_servers=endpoints.kafka_bootstrap_servers,
-                    database_url=endpoints.database_url, db_prefix=prefix,
-                    topic_prefix=f"{prefix}.")
+    mine = Settings(
+        kafka_bootstrap_servers=endpoints.kafka_bootstrap_servers,
+        database_url=endpoints.database_url,
+        db_prefix=prefix,
+        topic_prefix=f"{prefix}.",
+    )
     await prepare_namespace(mine)
     faust_topic, neighbour = f"{prefix}-projections-__assignor-__leader", f"{prefix}x-other"
     admin = AIOKafkaAdminClient(bootstrap_servers=endpoints.kafka_bootstrap_servers)
@@ -214,12 +255,14 @@ async def test_readyz_says_which_dependency_is_down(prepared):
 
     app = create(prepared)
     async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                     base_url="http://test") as client:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://test"
+        ) as client:
             r = await client.get("/readyz")
             assert (r.status_code, r.json()["checks"]) == (200, {"postgres": "ok", "kafka": "ok"})
             app.state.settings = prepared.model_copy(
-                update={"kafka_bootstrap_servers": f"127.0.0.1:{free_port()}"})
+                update={"kafka_bootstrap_servers": f"127.0.0.1:{free_port()}"}
+            )
             r = await client.get("/readyz")
             assert r.status_code == 503 and r.json()["checks"]["postgres"] == "ok"
             assert r.json()["checks"]["kafka"].startswith("down")

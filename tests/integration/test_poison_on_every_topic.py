@@ -25,26 +25,43 @@ from tests.support.kafka import read_topic
 
 
 def ban_command() -> Envelope:
-    return new_envelope("/test", PlaceTransactionBan(
-        ban_id=f"mod-{uuid.uuid4()}", user_id=f"fan-{uuid.uuid4().hex[:8]}", scopes=["gift"],
-        reason="poison test"), aggregate_id="moderation", aggregate_version=1)
+    return new_envelope(
+        "/test",
+        PlaceTransactionBan(
+            ban_id=f"mod-{uuid.uuid4()}",
+            user_id=f"fan-{uuid.uuid4().hex[:8]}",
+            scopes=["gift"],
+            reason="poison test",
+        ),
+        aggregate_id="moderation",
+        aggregate_version=1,
+    )
 
 
 # service -> (its consumer's spec, a good event it applies, the topic that event goes on)
 CASES = {
-    "gifting": (GIFTING, lambda: coin_purchased(f"fan-{uuid.uuid4().hex[:8]}"),
-                topics.RECHARGE_EVENTS),
-    "payout": (PAYOUT, lambda: gift_sent(f"creator-{uuid.uuid4().hex[:8]}", 10),
-               topics.GIFTING_EVENTS),
+    "gifting": (
+        GIFTING,
+        lambda: coin_purchased(f"fan-{uuid.uuid4().hex[:8]}"),
+        topics.RECHARGE_EVENTS,
+    ),
+    "payout": (
+        PAYOUT,
+        lambda: gift_sent(f"creator-{uuid.uuid4().hex[:8]}", 10),
+        topics.GIFTING_EVENTS,
+    ),
     "recharge": (RECHARGE, ban_command, topics.MODERATION_COMMANDS),
 }
 
 # what the reason header must start with, for each kind of poison
-EXPECTED = {"garbage": b"not JSON", "unknown type": b"unknown event type/version",
-            "bad payload": b"bad CoinPurchased v1 payload",
-            "future version": b"unknown event type/version",
-            "no id": b"not a valid envelope: id: Field required",
-            "no time": b"not a valid envelope: time: Field required"}
+EXPECTED = {
+    "garbage": b"not JSON",
+    "unknown type": b"unknown event type/version",
+    "bad payload": b"bad CoinPurchased v1 payload",
+    "future version": b"unknown event type/version",
+    "no id": b"not a valid envelope: id: Field required",
+    "no time": b"not a valid envelope: time: Field required",
+}
 
 
 def poisons() -> dict[str, bytes]:
@@ -52,19 +69,20 @@ def poisons() -> dict[str, bytes]:
     return {
         "garbage": b"\xff\xfe not json at all",
         "unknown type": orjson.dumps({**doc, "type": "CoinsMinted", "id": str(uuid.uuid4())}),
-        "bad payload": orjson.dumps({**doc, "id": str(uuid.uuid4()),
-                                     "data": {**doc["data"], "coins": -5}}),
+        "bad payload": orjson.dumps(
+            {**doc, "id": str(uuid.uuid4()), "data": {**doc["data"], "coins": -5}}
+        ),
         "future version": orjson.dumps({**doc, "id": str(uuid.uuid4()), "dataversion": 99}),
         # consumers dedupe on the id and date effects with the time: never made up for them
         "no id": orjson.dumps({k: v for k, v in doc.items() if k != "id"}),
-        "no time": orjson.dumps({k: v for k, v in {**doc, "id": str(uuid.uuid4())}.items()
-                                 if k != "time"}),
+        "no time": orjson.dumps(
+            {k: v for k, v in {**doc, "id": str(uuid.uuid4())}.items() if k != "time"}
+        ),
     }
 
 
 @pytest.mark.parametrize("service", list(CASES))
-async def test_every_kind_of_poison_on_every_consumed_topic_is_dead_lettered(
-        namespace, service):
+async def test_every_kind_of_poison_on_every_consumed_topic_is_dead_lettered(namespace, service):
     settings = await namespace(f"p{service[:3]}")  # own topics: the DLQ holds only this test's
     spec, good_event, good_topic = CASES[service]
     run = uuid.uuid4().hex[:8]
@@ -78,21 +96,24 @@ async def test_every_kind_of_poison_on_every_consumed_topic_is_dead_lettered(
                 key = f"{run}|{topic}|{kind}".encode()
                 sent[key] = (topic, kind)
                 await p.send_and_wait(settings.topic(topic), value, key=key)
-        await p.send_and_wait(settings.topic(good_topic), encode(good),
-                              key=good.aggregateid.encode())
+        await p.send_and_wait(
+            settings.topic(good_topic), encode(good), key=good.aggregateid.encode()
+        )
     finally:
         await p.stop()
 
     from eventkit.db import create_pool
 
     pool = await create_pool(settings.database_for(spec.name))
-    consumer = IdempotentConsumer(settings, pool, f"{settings.db_prefix}-{spec.name}",
-                                  spec.consumed_topics, spec.handlers)
+    consumer = IdempotentConsumer(
+        settings, pool, f"{settings.db_prefix}-{spec.name}", spec.consumed_topics, spec.handlers
+    )
     task = asyncio.create_task(consumer.run())
     try:
         for _ in range(150):
-            if await pool.fetchval("SELECT count(*) FROM processed_events WHERE event_id = $1",
-                                   good.id):
+            if await pool.fetchval(
+                "SELECT count(*) FROM processed_events WHERE event_id = $1", good.id
+            ):
                 break
             await asyncio.sleep(0.2)
         else:
@@ -129,13 +150,19 @@ async def test_a_ban_command_without_an_id_is_dead_lettered_not_applied(namespac
     from eventkit.db import create_pool
 
     pool = await create_pool(settings.database_for(RECHARGE.name))
-    consumer = IdempotentConsumer(settings, pool, f"{settings.db_prefix}-recharge",
-                                  RECHARGE.consumed_topics, RECHARGE.handlers)
+    consumer = IdempotentConsumer(
+        settings,
+        pool,
+        f"{settings.db_prefix}-recharge",
+        RECHARGE.consumed_topics,
+        RECHARGE.handlers,
+    )
     task = asyncio.create_task(consumer.run())
     try:
         for _ in range(150):
-            if await pool.fetchval("SELECT count(*) FROM processed_events WHERE event_id = $1",
-                                   good.id):
+            if await pool.fetchval(
+                "SELECT count(*) FROM processed_events WHERE event_id = $1", good.id
+            ):
                 break
             await asyncio.sleep(0.2)
         else:
@@ -148,4 +175,5 @@ async def test_a_ban_command_without_an_id_is_dead_lettered_not_applied(namespac
         await pool.close()
     assert placed == {good.data["user_id"]}  # the id-less command placed nothing
     assert [dict(r.headers)["reason"] for r in dead] == [
-        b"not a valid envelope: id: Field required"]
+        b"not a valid envelope: id: Field required"
+    ]

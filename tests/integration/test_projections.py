@@ -35,9 +35,9 @@ async def test_every_model_counts_every_event_once_whatever_the_order_and_batchi
     i = 0
     while i < len(batch):
         size = rng.randint(1, 400)
-        await projector.apply(batch[i:i + size])
+        await projector.apply(batch[i : i + size])
         if rng.random() < 0.3:  # a redelivery after a crash: must change nothing
-            await projector.apply(batch[max(0, i - size):i + size])
+            await projector.apply(batch[max(0, i - size) : i + size])
         i += size
     async with pool.acquire() as conn:
         got = await actual(conn)
@@ -59,8 +59,9 @@ async def test_the_oracle_notices_an_event_counted_twice(fresh):
         got = await actual(conn)
     found = differences(expected(messages), got)
     assert any(f.startswith("wallet_balances") for f in found), found
-    assert any(f.startswith("stream_gifters") or f.startswith("platform_commission")
-               for f in found), found
+    assert any(
+        f.startswith("stream_gifters") or f.startswith("platform_commission") for f in found
+    ), found
 
 
 async def test_analyst_role_reads_the_views_and_nothing_else(prepared, pools):
@@ -73,19 +74,27 @@ async def test_analyst_role_reads_the_views_and_nothing_else(prepared, pools):
     assert dsn != prepared.database_for("projections")
     conn = await asyncpg.connect(dsn)
     try:
-        views = [r["table_name"] for r in await conn.fetch(
-            "SELECT table_name FROM information_schema.views WHERE table_schema = 'analytics'")]
+        views = [
+            r["table_name"]
+            for r in await conn.fetch(
+                "SELECT table_name FROM information_schema.views WHERE table_schema = 'analytics'"
+            )
+        ]
         assert len(views) >= 15
         for view in views:
             await conn.fetch(f"SELECT * FROM analytics.{view} LIMIT 1")
-        refused = ["SELECT * FROM public.wallet_balances", "SELECT * FROM projected_events",
-                   "SELECT * FROM public.purchases",
-                   "INSERT INTO analytics.wallet_balances (user_id) VALUES ('x')",
-                   "UPDATE analytics.creator_earnings SET diamonds_paid = 0",
-                   "DELETE FROM analytics.payouts",
-                   "CREATE TABLE public.mine (x int)", "CREATE TABLE analytics.mine (x int)",
-                   "CREATE TEMP TABLE mine (x int)",
-                   "CREATE VIEW analytics.mine AS SELECT 1"]
+        refused = [
+            "SELECT * FROM public.wallet_balances",
+            "SELECT * FROM projected_events",
+            "SELECT * FROM public.purchases",
+            "INSERT INTO analytics.wallet_balances (user_id) VALUES ('x')",
+            "UPDATE analytics.creator_earnings SET diamonds_paid = 0",
+            "DELETE FROM analytics.payouts",
+            "CREATE TABLE public.mine (x int)",
+            "CREATE TABLE analytics.mine (x int)",
+            "CREATE TEMP TABLE mine (x int)",
+            "CREATE VIEW analytics.mine AS SELECT 1",
+        ]
         for sql in refused:
             with pytest.raises(asyncpg.InsufficientPrivilegeError):
                 await conn.execute(sql)

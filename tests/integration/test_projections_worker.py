@@ -67,24 +67,37 @@ async def test_poison_is_dead_lettered_and_the_next_good_event_projected(live):
     unknown_type = {**doc, "id": str(uuid.uuid4()), "type": "CoinsMinted"}
     unknown_version = {**doc, "id": str(uuid.uuid4()), "dataversion": 99}
     bad_payload = {**doc, "id": str(uuid.uuid4()), "data": {**doc["data"], "coins": -5}}
-    poison = [b"\x00not json", orjson.dumps(unknown_type), orjson.dumps(unknown_version),
-              orjson.dumps(bad_payload), b""]
+    poison = [
+        b"\x00not json",
+        orjson.dumps(unknown_type),
+        orjson.dumps(unknown_version),
+        orjson.dumps(bad_payload),
+        b"",
+    ]
     # One key: one partition, so the good event comes after every poison message.
     await send_raw(settings, topics.RECHARGE_EVENTS, [*poison, encode(good)], key=b"k")
 
-    row = await eventually(lambda: pool.fetchrow(
-        "SELECT purchased, balance, events FROM wallet_balances WHERE user_id = $1", user))
+    row = await eventually(
+        lambda: pool.fetchrow(
+            "SELECT purchased, balance, events FROM wallet_balances WHERE user_id = $1", user
+        )
+    )
     assert dict(row) == {"purchased": 70, "balance": 70, "events": 1}
 
     dead = await read_topic(settings, topics.DEAD_LETTER, expect=len(poison))
     reasons = sorted(dict(r.headers)["reason"].decode() for r in dead)
     assert len(dead) == len(poison), reasons
     assert all(dict(r.headers)["consumer"] == b"projections" for r in dead)
-    assert all(dict(r.headers)["topic"] == settings.topic(topics.RECHARGE_EVENTS).encode()
-               for r in dead)
+    assert all(
+        dict(r.headers)["topic"] == settings.topic(topics.RECHARGE_EVENTS).encode() for r in dead
+    )
     assert [r.split(":")[0] for r in reasons] == [
-        "bad CoinPurchased v1 payload", "empty message", "not JSON",
-        "unknown event type/version", "unknown event type/version"]
+        "bad CoinPurchased v1 payload",
+        "empty message",
+        "not JSON",
+        "unknown event type/version",
+        "unknown event type/version",
+    ]
     assert any("CoinsMinted v1" in r for r in reasons) and any("v99" in r for r in reasons)
 
     async def metrics():
@@ -121,7 +134,7 @@ async def test_rebuild_while_the_worker_runs_equals_live_row_for_row(live):
 
     async def trickle():
         for i in range(0, len(second), 150):
-            await publish(settings, second[i:i + 150])
+            await publish(settings, second[i : i + 150])
             await asyncio.sleep(0.05)
 
     producing = asyncio.create_task(trickle())
@@ -139,7 +152,9 @@ async def test_rebuild_while_the_worker_runs_equals_live_row_for_row(live):
     granted = await pool.fetchval(
         "SELECT count(*) FROM information_schema.role_table_grants"
         " WHERE grantee = 'coinstream_analyst' AND table_schema = 'analytics'"
-        " AND privilege_type = 'SELECT'")
+        " AND privilege_type = 'SELECT'"
+    )
     views = await pool.fetchval(
-        "SELECT count(*) FROM information_schema.views WHERE table_schema = 'analytics'")
+        "SELECT count(*) FROM information_schema.views WHERE table_schema = 'analytics'"
+    )
     assert granted == views >= 15

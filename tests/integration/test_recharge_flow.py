@@ -32,11 +32,14 @@ async def publish(rc) -> list:
     """Relays recharge's outbox to Kafka; returns every record now on its two topics."""
     await relay_all(rc.settings, "recharge")
     sent = await rc.pools["recharge"].fetchval(
-        "SELECT count(*) FROM outbox WHERE topic = $1", topics.RECHARGE_EVENTS)
+        "SELECT count(*) FROM outbox WHERE topic = $1", topics.RECHARGE_EVENTS
+    )
     bans = await rc.pools["recharge"].fetchval(
-        "SELECT count(*) FROM outbox WHERE topic = $1", topics.SANCTIONS_EVENTS)
-    return (await read_topic(rc.settings, topics.RECHARGE_EVENTS, expect=sent) +
-            (await read_topic(rc.settings, topics.SANCTIONS_EVENTS, expect=bans) if bans else []))
+        "SELECT count(*) FROM outbox WHERE topic = $1", topics.SANCTIONS_EVENTS
+    )
+    return await read_topic(rc.settings, topics.RECHARGE_EVENTS, expect=sent) + (
+        await read_topic(rc.settings, topics.SANCTIONS_EVENTS, expect=bans) if bans else []
+    )
 
 
 async def to_gifting_and_read_models(rc) -> None:
@@ -46,8 +49,12 @@ async def to_gifting_and_read_models(rc) -> None:
     consumer = IdempotentConsumer(rc.settings, rc.pools["gifting"], "test", [], GIFTING_HANDLERS)
     assert await consumer.apply(records) == []
     await Projector(rc.pools["projections"]).apply(
-        [Incoming(r.value, r.key, r.topic, r.partition, r.offset) for r in records
-         if r.topic == rc.settings.topic(topics.RECHARGE_EVENTS)])
+        [
+            Incoming(r.value, r.key, r.topic, r.partition, r.offset)
+            for r in records
+            if r.topic == rc.settings.topic(topics.RECHARGE_EVENTS)
+        ]
+    )
 
 
 async def wallet(rc, user) -> int:
@@ -62,13 +69,20 @@ async def known_creator(rc) -> str:
 
 
 def gift(creator: str, code="finger_heart", quantity=1) -> dict:
-    return {"creator_id": creator, "context": {"kind": "live", "id": "stream-1"},
-            "gift_code": code, "quantity": quantity}
+    return {
+        "creator_id": creator,
+        "context": {"kind": "live", "id": "stream-1"},
+        "gift_code": code,
+        "quantity": quantity,
+    }
 
 
 async def bought(rc, fan, bundle="coins_350") -> dict:
-    r = await rc.client.post("/v1/purchases", json={"bundle_id": bundle, "channel": "web"},
-                             headers=auth(rc.settings, fan))
+    r = await rc.client.post(
+        "/v1/purchases",
+        json={"bundle_id": bundle, "channel": "web"},
+        headers=auth(rc.settings, fan),
+    )
     assert r.status_code == 202, r.text
     await settle(rc)
     return r.json()
@@ -79,8 +93,9 @@ async def test_chargeback_after_spending_leaves_a_negative_balance_that_blocks_s
     purchase = await bought(rc, fan)
     await to_gifting_and_read_models(rc)
     assert await wallet(rc, fan) == 350
-    r = await rc.gifting.post("/v1/gifts", json=gift(creator, quantity=60),
-                              headers=auth(rc.settings, fan))
+    r = await rc.gifting.post(
+        "/v1/gifts", json=gift(creator, quantity=60), headers=auth(rc.settings, fan)
+    )
     assert r.status_code == 201, r.text  # 300 coins spent, 50 left
 
     await rc.app.state.provider.reverse(purchase["provider_txn_id"], "suspected_fraud")
@@ -88,33 +103,44 @@ async def test_chargeback_after_spending_leaves_a_negative_balance_that_blocks_s
     await to_gifting_and_read_models(rc)
     await to_gifting_and_read_models(rc)  # delivered twice: still clawed back once
     assert await wallet(rc, fan) == 50 - 350
-    r = await rc.gifting.post("/v1/gifts", json=gift(creator, "rose"),
-                              headers=auth(rc.settings, fan))
+    r = await rc.gifting.post(
+        "/v1/gifts", json=gift(creator, "rose"), headers=auth(rc.settings, fan)
+    )
     assert problem(r) == (409, "insufficient-coins") and r.json()["balance"] == -300
     await relay_all(rc.settings, "gifting")  # the gift's event too: the read model shows the debt
     sent = await rc.pools["gifting"].fetchval(
-        "SELECT count(*) FROM outbox WHERE topic = $1", topics.GIFTING_EVENTS)
+        "SELECT count(*) FROM outbox WHERE topic = $1", topics.GIFTING_EVENTS
+    )
     await Projector(rc.pools["projections"]).apply(
-        [Incoming(r.value, r.key, r.topic, r.partition, r.offset)
-         for r in await read_topic(rc.settings, topics.GIFTING_EVENTS, expect=sent)])
+        [
+            Incoming(r.value, r.key, r.topic, r.partition, r.offset)
+            for r in await read_topic(rc.settings, topics.GIFTING_EVENTS, expect=sent)
+        ]
+    )
     row = await rc.pools["projections"].fetchrow(
         "SELECT purchased, clawed_back, gifted, balance FROM wallet_balances WHERE user_id = $1",
-        fan)
+        fan,
+    )
     assert dict(row) == {"purchased": 350, "clawed_back": 350, "gifted": 300, "balance": -300}
 
     clawback = (await events_of(rc, purchase["purchase_id"]))[-1]
     assert clawback["type"] == "CoinsClawedBack"
-    assert (clawback["data"]["coins"], clawback["data"]["reason_code"],
-            clawback["data"]["settlement"]) == (
-        350, "suspected_fraud", {"amount_minor": 374, "currency": "USD"})
+    assert (
+        clawback["data"]["coins"],
+        clawback["data"]["reason_code"],
+        clawback["data"]["settlement"],
+    ) == (350, "suspected_fraud", {"amount_minor": 374, "currency": "USD"})
     # The fraud code also banned buying, announced on the sanctions topic.
-    r = await rc.client.post("/v1/purchases", json={"bundle_id": "coins_70"},
-                             headers=auth(rc.settings, fan))
+    r = await rc.client.post(
+        "/v1/purchases", json={"bundle_id": "coins_70"}, headers=auth(rc.settings, fan)
+    )
     assert problem(r) == (403, "transaction-banned")
-    bans = await rc.client.get("/v1/admin/bans", params={"user_id": fan},
-                               headers=auth(rc.settings, "ops", roles=["admin"]))
+    bans = await rc.client.get(
+        "/v1/admin/bans", params={"user_id": fan}, headers=auth(rc.settings, "ops", roles=["admin"])
+    )
     assert [(b["ban_id"], b["scopes"], b["source"]) for b in bans.json()["bans"]] == [
-        (f"fraud-{purchase['purchase_id']}", ["buy"], "fraud")]
+        (f"fraud-{purchase['purchase_id']}", ["buy"], "fraud")
+    ]
 
 
 async def test_refund_claws_back_without_a_ban_and_there_is_no_user_refund_route(rc):
@@ -122,14 +148,18 @@ async def test_refund_claws_back_without_a_ban_and_there_is_no_user_refund_route
     purchase = await bought(rc, fan, "coins_70")
     await rc.app.state.provider.reverse(purchase["provider_txn_id"], "cancellation")
     await settle(rc)
-    got = (await rc.client.get(f"/v1/purchases/{purchase['purchase_id']}",
-                               headers=auth(rc.settings, fan))).json()
+    got = (
+        await rc.client.get(
+            f"/v1/purchases/{purchase['purchase_id']}", headers=auth(rc.settings, fan)
+        )
+    ).json()
     assert (got["status"], got["reason"]) == ("reversed", "cancellation")
     await bought(rc, fan, "coins_70")  # not banned
     paths = rc.app.openapi()["paths"]
     assert not [p for p in paths if "refund" in p]
-    r = await rc.client.post(f"/v1/purchases/{purchase['purchase_id']}/refund",
-                             headers=auth(rc.settings, fan))
+    r = await rc.client.post(
+        f"/v1/purchases/{purchase['purchase_id']}/refund", headers=auth(rc.settings, fan)
+    )
     assert r.status_code in (404, 405)
 
 
@@ -138,15 +168,20 @@ async def test_a_ban_retried_after_it_expired_replays_the_ban_it_placed(rc):
     201 back, not a refusal, even once its expiry has passed."""
     now = datetime.now(UTC)
     headers = auth(rc.settings, "ops-1", roles=["admin"])
-    body = {"user_id": new_id("fan"), "scopes": ["buy"], "reason": "spam",
-            "expires_at": (now + timedelta(hours=1)).isoformat()}
+    body = {
+        "user_id": new_id("fan"),
+        "scopes": ["buy"],
+        "reason": "spam",
+        "expires_at": (now + timedelta(hours=1)).isoformat(),
+    }
     placed = await rc.client.post("/v1/admin/bans", json=body, headers=headers)
     assert placed.status_code == 201, placed.text
     rc.clock.now = now + timedelta(hours=2)
     try:
         again = await rc.client.post("/v1/admin/bans", json=body, headers=headers)
-        fresh = await rc.client.post("/v1/admin/bans", json=body,
-                                     headers=auth(rc.settings, "ops-1", roles=["admin"]))
+        fresh = await rc.client.post(
+            "/v1/admin/bans", json=body, headers=auth(rc.settings, "ops-1", roles=["admin"])
+        )
     finally:
         rc.clock.now = None
     assert (again.status_code, again.headers.get("idempotent-replayed")) == (201, "true")
@@ -164,9 +199,11 @@ async def test_admin_bans_block_buying_reach_gifting_and_lift_once(rc):
     assert problem(r) == (401, "unauthorized")
     r = await rc.client.post("/v1/admin/bans", json={**body, "scopes": ["fly"]}, headers=admin)
     assert problem(r) == (422, "validation-error")
-    r = await rc.client.post("/v1/admin/bans", json={
-        **body, "expires_at": (datetime.now(UTC) - timedelta(minutes=1)).isoformat()},
-        headers=admin)
+    r = await rc.client.post(
+        "/v1/admin/bans",
+        json={**body, "expires_at": (datetime.now(UTC) - timedelta(minutes=1)).isoformat()},
+        headers=admin,
+    )
     assert problem(r) == (409, "expiry-in-past")
     assert "now" in r.json()
 
@@ -174,18 +211,17 @@ async def test_admin_bans_block_buying_reach_gifting_and_lift_once(rc):
     assert placed.status_code == 201, placed.text
     ban = placed.json()
     assert (ban["scopes"], ban["source"], ban["lifted_at"]) == (["buy", "gift"], "admin", None)
-    r = await rc.client.post("/v1/purchases", json={"bundle_id": "coins_70"},
-                             headers=auth(rc.settings, fan))
+    r = await rc.client.post(
+        "/v1/purchases", json={"bundle_id": "coins_70"}, headers=auth(rc.settings, fan)
+    )
     assert problem(r) == (403, "transaction-banned")
     await to_gifting_and_read_models(rc)
     r = await rc.gifting.post("/v1/gifts", json=gift(creator), headers=auth(rc.settings, fan))
     assert problem(r) == (403, "transaction-banned")
 
     lift = {"reason": "appeal accepted"}
-    first = await rc.client.post(f"/v1/admin/bans/{ban['ban_id']}/lift", json=lift,
-                                 headers=admin)
-    again = await rc.client.post(f"/v1/admin/bans/{ban['ban_id']}/lift", json=lift,
-                                 headers=admin)
+    first = await rc.client.post(f"/v1/admin/bans/{ban['ban_id']}/lift", json=lift, headers=admin)
+    again = await rc.client.post(f"/v1/admin/bans/{ban['ban_id']}/lift", json=lift, headers=admin)
     assert first.status_code == again.status_code == 200
     assert first.json()["lifted_at"] == again.json()["lifted_at"] is not None
     missing = await rc.client.post("/v1/admin/bans/adm-nope/lift", json=lift, headers=admin)
@@ -194,26 +230,39 @@ async def test_admin_bans_block_buying_reach_gifting_and_lift_once(rc):
     await to_gifting_and_read_models(rc)
     r = await rc.gifting.post("/v1/gifts", json=gift(creator), headers=auth(rc.settings, fan))
     assert r.status_code == 201, r.text
-    kinds = [r["event_type"] for r in await rc.pools["recharge"].fetch(
-        "SELECT event_type FROM events WHERE stream_id = $1 ORDER BY version",
-        f"ban-{ban['ban_id']}")]
+    kinds = [
+        r["event_type"]
+        for r in await rc.pools["recharge"].fetch(
+            "SELECT event_type FROM events WHERE stream_id = $1 ORDER BY version",
+            f"ban-{ban['ban_id']}",
+        )
+    ]
     assert kinds == ["TransactionBanPlaced", "TransactionBanLifted"]
 
 
 async def test_a_ban_with_an_expiry_stops_blocking_when_it_expires(rc):
     fan, admin = new_id("fan"), auth(rc.settings, "ops-2", roles=["admin"])
     ends = datetime.now(UTC) + timedelta(hours=1)
-    r = await rc.client.post("/v1/admin/bans", json={
-        "user_id": fan, "scopes": ["account"], "reason": "cool-off",
-        "expires_at": ends.isoformat()}, headers=admin)
+    r = await rc.client.post(
+        "/v1/admin/bans",
+        json={
+            "user_id": fan,
+            "scopes": ["account"],
+            "reason": "cool-off",
+            "expires_at": ends.isoformat(),
+        },
+        headers=admin,
+    )
     assert r.status_code == 201
-    r = await rc.client.post("/v1/purchases", json={"bundle_id": "coins_70"},
-                             headers=auth(rc.settings, fan))
+    r = await rc.client.post(
+        "/v1/purchases", json={"bundle_id": "coins_70"}, headers=auth(rc.settings, fan)
+    )
     assert problem(r) == (403, "transaction-banned")
     rc.clock.now = ends + timedelta(seconds=1)
     try:
-        r = await rc.client.post("/v1/purchases", json={"bundle_id": "coins_70"},
-                                 headers=auth(rc.settings, fan))
+        r = await rc.client.post(
+            "/v1/purchases", json={"bundle_id": "coins_70"}, headers=auth(rc.settings, fan)
+        )
         assert r.status_code == 202, r.text
     finally:
         rc.clock.now = None
@@ -226,35 +275,49 @@ async def test_moderation_commands_place_and_lift_bans_once_through_kafka(rc):
     a, b = f"case-{uuid.uuid4().hex[:8]}", f"case-{uuid.uuid4().hex[:8]}"
 
     def command(payload):
-        return new_envelope("/moderation", payload, aggregate_id=f"case-{payload.ban_id}",
-                            aggregate_version=1)
+        return new_envelope(
+            "/moderation", payload, aggregate_id=f"case-{payload.ban_id}", aggregate_version=1
+        )
 
     place_a = PlaceTransactionBan(ban_id=a, user_id=banned, scopes=["buy"], reason="spam")
-    messages = [command(place_a), command(place_a),
-                command(LiftTransactionBan(ban_id=b, user_id=forgiven, reason="mistake")),
-                command(PlaceTransactionBan(ban_id=b, user_id=forgiven, scopes=["buy"],
-                                            reason="spam"))]
+    messages = [
+        command(place_a),
+        command(place_a),
+        command(LiftTransactionBan(ban_id=b, user_id=forgiven, reason="mistake")),
+        command(PlaceTransactionBan(ban_id=b, user_id=forgiven, scopes=["buy"], reason="spam")),
+    ]
     kafka = producer(rc.settings)
     await kafka.start()
     try:
         for m in messages:
-            await kafka.send_and_wait(rc.settings.topic(topics.MODERATION_COMMANDS), encode(m),
-                                      key=m.aggregateid.encode())
+            await kafka.send_and_wait(
+                rc.settings.topic(topics.MODERATION_COMMANDS), encode(m), key=m.aggregateid.encode()
+            )
         await kafka.send_and_wait(rc.settings.topic(topics.MODERATION_COMMANDS), b"\x00junk")
     finally:
         await kafka.stop()
-    consumer = IdempotentConsumer(rc.settings, rc.pools["recharge"],
-                                  f"{rc.settings.db_prefix}-recharge", [topics.MODERATION_COMMANDS],
-                                  RECHARGE_HANDLERS)
+    consumer = IdempotentConsumer(
+        rc.settings,
+        rc.pools["recharge"],
+        f"{rc.settings.db_prefix}-recharge",
+        [topics.MODERATION_COMMANDS],
+        RECHARGE_HANDLERS,
+    )
     task = asyncio.create_task(consumer.run())
     try:
         for _ in range(100):
             rows = await rc.pools["recharge"].fetch(
                 "SELECT ban_id, placed_at, lifted_at FROM bans WHERE ban_id = ANY($1)",
-                [f"mod-{a}", f"mod-{b}"])
-            if len(rows) == 2 and await rc.pools["recharge"].fetchval(
+                [f"mod-{a}", f"mod-{b}"],
+            )
+            if (
+                len(rows) == 2
+                and await rc.pools["recharge"].fetchval(
                     "SELECT count(*) FROM processed_events WHERE topic = $1",
-                    rc.settings.topic(topics.MODERATION_COMMANDS)) == 4:
+                    rc.settings.topic(topics.MODERATION_COMMANDS),
+                )
+                == 4
+            ):
                 break
             await asyncio.sleep(0.2)
     finally:
@@ -263,14 +326,18 @@ async def test_moderation_commands_place_and_lift_bans_once_through_kafka(rc):
     state = {r["ban_id"]: (r["placed_at"] is not None, r["lifted_at"] is not None) for r in rows}
     assert state == {f"mod-{a}": (True, False), f"mod-{b}": (False, True)}
     placed = await rc.pools["recharge"].fetch(
-        "SELECT envelope FROM events WHERE stream_id = ANY($1)", [f"ban-mod-{a}", f"ban-mod-{b}"])
+        "SELECT envelope FROM events WHERE stream_id = ANY($1)", [f"ban-mod-{a}", f"ban-mod-{b}"]
+    )
     assert [(p["envelope"]["type"], p["envelope"]["data"]["source"]) for p in placed] == [
-        ("TransactionBanPlaced", "moderation")]
-    r = await rc.client.post("/v1/purchases", json={"bundle_id": "coins_70"},
-                             headers=auth(rc.settings, banned))
+        ("TransactionBanPlaced", "moderation")
+    ]
+    r = await rc.client.post(
+        "/v1/purchases", json={"bundle_id": "coins_70"}, headers=auth(rc.settings, banned)
+    )
     assert problem(r) == (403, "transaction-banned")
-    r = await rc.client.post("/v1/purchases", json={"bundle_id": "coins_70"},
-                             headers=auth(rc.settings, forgiven))
+    r = await rc.client.post(
+        "/v1/purchases", json={"bundle_id": "coins_70"}, headers=auth(rc.settings, forgiven)
+    )
     assert r.status_code == 202
     dead = await read_topic(rc.settings, topics.DEAD_LETTER, expect=1)
     assert any(d.value == b"\x00junk" for d in dead)

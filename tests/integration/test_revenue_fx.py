@@ -33,15 +33,25 @@ def confirmed(quote, country: str, day: int) -> Incoming:
     """One CoinPurchased, alone on its own UTC day, so its revenue_daily row is its own."""
     pid = str(uuid.uuid4())
     payload = recharge.CoinPurchased(
-        purchase_id=pid, user_id="fan-fx", bundle_id=quote.bundle_id, coins=quote.coins,
-        country=country, channel=quote.channel, price=quote.price, settlement=quote.settlement,
-        fee=quote.fee, fx_rate=quote.fx_rate, catalog_version=quote.catalog_version,
-        rates_version=quote.rates_version, provider="sandbox", provider_txn_id=f"txn-{pid}")
-    env = new_envelope("/test/fx", payload, aggregate_id=f"purchase-{pid}",
-                       aggregate_version=1).model_copy(
-        update={"time": DAY + timedelta(days=day)})
-    return Incoming(encode(env), env.aggregateid.encode(),
-                    topics.RECHARGE_EVENTS, 0, day)
+        purchase_id=pid,
+        user_id="fan-fx",
+        bundle_id=quote.bundle_id,
+        coins=quote.coins,
+        country=country,
+        channel=quote.channel,
+        price=quote.price,
+        settlement=quote.settlement,
+        fee=quote.fee,
+        fx_rate=quote.fx_rate,
+        catalog_version=quote.catalog_version,
+        rates_version=quote.rates_version,
+        provider="sandbox",
+        provider_txn_id=f"txn-{pid}",
+    )
+    env = new_envelope(
+        "/test/fx", payload, aggregate_id=f"purchase-{pid}", aggregate_version=1
+    ).model_copy(update={"time": DAY + timedelta(days=day)})
+    return Incoming(encode(env), env.aggregateid.encode(), topics.RECHARGE_EVENTS, 0, day)
 
 
 @pytest.fixture
@@ -57,23 +67,32 @@ def units(minor: int, currency: str) -> Decimal:
 
 
 async def test_effective_fx_rate_is_the_purchases_own_rate_in_every_price_list_currency(
-        projections):
+    projections,
+):
     sold = list(quotes())
     currencies = {q.price.currency for q, _ in sold} | {q.settlement.currency for q, _ in sold}
     assert {"JPY", "KRW", "USD"} <= currencies
     await Projector(projections).apply([confirmed(q, c, i) for i, (q, c) in enumerate(sold)])
     async with projections.acquire() as conn:
-        rows = {r["day"]: r for r in await conn.fetch(
-            "SELECT day, currency, gross_minor, settlement_minor, effective_fx_rate,"
-            " (SELECT fx_rate FROM analytics.purchases p WHERE p.currency = r.currency"
-            "  AND (p.confirmed_at AT TIME ZONE 'UTC')::date = r.day) AS fx_rate"
-            " FROM analytics.revenue_daily r")}
+        rows = {
+            r["day"]: r
+            for r in await conn.fetch(
+                "SELECT day, currency, gross_minor, settlement_minor, effective_fx_rate,"
+                " (SELECT fx_rate FROM analytics.purchases p WHERE p.currency = r.currency"
+                "  AND (p.confirmed_at AT TIME ZONE 'UTC')::date = r.day) AS fx_rate"
+                " FROM analytics.revenue_daily r"
+            )
+        }
     assert len(rows) == len(sold)
     far_off, inexact = [], []
     for quote, _ in sold:
-        row = next(r for r in rows.values() if r["gross_minor"] == quote.price.amount_minor
-                   and r["currency"] == quote.price.currency
-                   and r["settlement_minor"] == quote.settlement.amount_minor)
+        row = next(
+            r
+            for r in rows.values()
+            if r["gross_minor"] == quote.price.amount_minor
+            and r["currency"] == quote.price.currency
+            and r["settlement_minor"] == quote.settlement.amount_minor
+        )
         assert row["fx_rate"] == quote.fx_rate
         gross = units(quote.price.amount_minor, quote.price.currency)
         settled = units(quote.settlement.amount_minor, quote.settlement.currency)
@@ -87,6 +106,8 @@ async def test_effective_fx_rate_is_the_purchases_own_rate_in_every_price_list_c
     assert far_off == []
     assert inexact == []
     async with projections.acquire() as conn:
-        covered = {r["currency"] for r in await conn.fetch(
-            "SELECT currency FROM analytics.currency_exponents")}
+        covered = {
+            r["currency"]
+            for r in await conn.fetch("SELECT currency FROM analytics.currency_exponents")
+        }
     assert currencies <= covered

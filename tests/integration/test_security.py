@@ -24,9 +24,17 @@ SIGNED = ("/v1/webhooks/", "/v1/callbacks/")
 
 def claims(settings, **over):
     now = int(time.time())
-    return {"sub": "mallory", "roles": ["admin"], "country": "US", "birthdate": "1990-01-01",
-            "iat": now, "exp": now + 600, "aud": settings.jwt_audience,
-            "iss": settings.jwt_issuer, **over}
+    return {
+        "sub": "mallory",
+        "roles": ["admin"],
+        "country": "US",
+        "birthdate": "1990-01-01",
+        "iat": now,
+        "exp": now + 600,
+        "aud": settings.jwt_audience,
+        "iss": settings.jwt_issuer,
+        **over,
+    }
 
 
 def forged_tokens(settings) -> dict[str, str]:
@@ -44,13 +52,16 @@ def forged_tokens(settings) -> dict[str, str]:
         "expired": jwt.encode(claims(settings, exp=int(time.time()) - 5), secret, "HS256"),
         "wrong audience": jwt.encode(claims(settings, aud="other-app"), secret, "HS256"),
         "wrong issuer": jwt.encode(claims(settings, iss="evil"), secret, "HS256"),
-        "no expiry": jwt.encode({k: v for k, v in claims(settings).items() if k != "exp"},
-                                secret, "HS256"),
+        "no expiry": jwt.encode(
+            {k: v for k, v in claims(settings).items() if k != "exp"}, secret, "HS256"
+        ),
         "tampered subject": f"{header}.{tampered_payload.decode()}.{sig}",
         "garbage": "not.a.token",
         # Signed with the right secret, but naming no one a token may name.
-        **{f"subject {sub!r}": jwt.encode(claims(settings, sub=sub), secret, "HS256")
-           for sub in BAD_SUBJECTS},
+        **{
+            f"subject {sub!r}": jwt.encode(claims(settings, sub=sub), secret, "HS256")
+            for sub in BAD_SUBJECTS
+        },
         "roles as a string": jwt.encode(claims(settings, roles="admin"), secret, "HS256"),
         "country not a code": jwt.encode(claims(settings, country="usa"), secret, "HS256"),
     }
@@ -62,8 +73,12 @@ BAD_SUBJECTS = ["", " ", "\t", " fan-1", "fan 1", "a\x00b", "platform", "Platfor
 
 def protected_routes(app) -> list[tuple[str, str]]:
     """Every documented operation that is neither public nor signature-authenticated."""
-    return [(method.upper(), path) for path, ops in app.openapi()["paths"].items()
-            for method in ops if path not in PUBLIC and not path.startswith(SIGNED)]
+    return [
+        (method.upper(), path)
+        for path, ops in app.openapi()["paths"].items()
+        for method in ops
+        if path not in PUBLIC and not path.startswith(SIGNED)
+    ]
 
 
 @pytest.mark.parametrize("service", APPS)
@@ -77,8 +92,12 @@ async def test_every_protected_route_refuses_missing_and_forged_tokens(prepared,
             assert r.status_code == 401, f"{method} {path} without a token: {r.status_code}"
             assert r.headers["www-authenticate"] == "Bearer"
             for name, token in forged_tokens(prepared).items():
-                r = await client.request(method, url, json={}, headers={
-                    "Authorization": f"Bearer {token}", "Idempotency-Key": "k"})
+                r = await client.request(
+                    method,
+                    url,
+                    json={},
+                    headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "k"},
+                )
                 assert r.status_code == 401, f"{method} {path} accepted a token with {name}"
 
 
@@ -86,12 +105,16 @@ async def test_a_token_with_an_empty_subject_buys_nothing(prepared, pools):
     """The outside run's case: `"sub": ""` got 202 from POST /v1/purchases."""
     token = jwt.encode(claims(prepared, sub=""), prepared.jwt_secret, "HS256")
     async with api_client(recharge, prepared) as client:
-        r = await client.post("/v1/purchases", json={"bundle_id": "coins_70"}, headers={
-            "Authorization": f"Bearer {token}", "Idempotency-Key": "k"})
+        r = await client.post(
+            "/v1/purchases",
+            json={"bundle_id": "coins_70"},
+            headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "k"},
+        )
     assert r.status_code == 401 and r.json()["type"].endswith("/unauthorized"), r.text
     assert "claim sub" in r.json()["detail"]
-    assert await pools["recharge"].fetchval("SELECT count(*) FROM purchases WHERE user_id = ''") \
-        == 0
+    assert (
+        await pools["recharge"].fetchval("SELECT count(*) FROM purchases WHERE user_id = ''") == 0
+    )
 
 
 @pytest.mark.parametrize("sub", BAD_SUBJECTS)
@@ -103,25 +126,33 @@ def test_the_dev_minter_refuses_subjects_no_token_check_accepts(prepared, sub):
 @pytest.mark.parametrize("service", ["recharge", "gifting", "payout"])  # the ones taking bodies
 async def test_oversized_bodies_are_refused_before_parsing(prepared, service):
     async with api_client(APPS[service], prepared) as client:
-        method, path = next((m, p) for m, p in protected_routes(client._transport.app)
-                            if m in ("POST", "PUT"))
-        r = await client.request(method, path.replace("{", "").replace("}", ""),
-                                 content=b"{" + b" " * prepared.max_body_bytes + b"}",
-                                 headers={"content-type": "application/json"})
+        method, path = next(
+            (m, p) for m, p in protected_routes(client._transport.app) if m in ("POST", "PUT")
+        )
+        r = await client.request(
+            method,
+            path.replace("{", "").replace("}", ""),
+            content=b"{" + b" " * prepared.max_body_bytes + b"}",
+            headers={"content-type": "application/json"},
+        )
         assert r.status_code == 413 and r.json()["type"].endswith("/payload-too-large")
 
 
 @pytest.mark.parametrize("service", ["recharge", "payout"])
 async def test_admin_routes_refuse_valid_tokens_without_the_admin_role(prepared, service):
     async with api_client(APPS[service], prepared) as client:
-        routes = [(m, p) for m, p in protected_routes(client._transport.app)
-                  if p.startswith("/v1/admin/")]
+        routes = [
+            (m, p) for m, p in protected_routes(client._transport.app) if p.startswith("/v1/admin/")
+        ]
         assert routes, "expected admin routes"
         for roles in ([], ["creator"], ["moderator", "support"]):
             token = mint_token(prepared, "mallory", roles=roles)
             for method, path in routes:
                 r = await client.request(
-                    method, path.replace("{", "").replace("}", ""), json={},
-                    headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "k"})
+                    method,
+                    path.replace("{", "").replace("}", ""),
+                    json={},
+                    headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "k"},
+                )
                 assert r.status_code == 403, f"{method} {path} with roles {roles}: {r.status_code}"
                 assert r.json()["type"].endswith("/forbidden"), r.json()

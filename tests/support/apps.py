@@ -19,8 +19,10 @@ async def api_client(create, settings: Settings):
 
 
 def auth(settings: Settings, user_id: str, key: str | None = None, **claims) -> dict[str, str]:
-    return {"Authorization": f"Bearer {mint_token(settings, user_id, **claims)}",
-            "Idempotency-Key": key or str(uuid.uuid4())}
+    return {
+        "Authorization": f"Bearer {mint_token(settings, user_id, **claims)}",
+        "Idempotency-Key": key or str(uuid.uuid4()),
+    }
 
 
 def new_id(prefix: str) -> str:

@@ -25,28 +25,52 @@ def envelope(payload: Payload, aggregate: str, time: datetime | None = None) -> 
     return env.model_copy(update={"time": time}) if time else env
 
 
-def gift_sent(creator: str, coins: int, rate: str = "1", stream: str = "stream-1",
-              time: datetime | None = None) -> Envelope:
+def gift_sent(
+    creator: str,
+    coins: int,
+    rate: str = "1",
+    stream: str = "stream-1",
+    time: datetime | None = None,
+) -> Envelope:
     payload = GiftSent(
-        gift_id=str(uuid.uuid4()), sender_id="fan-x", creator_id=creator,
-        context=GiftContext(kind="live", id=stream), gift_code="custom", quantity=1,
-        unit_price=coins, coins=coins, diamonds_per_coin=Decimal(rate),
-        commission_rate=Decimal("0.5"), rates_version=1, catalog_version=1, balance_after=0)
+        gift_id=str(uuid.uuid4()),
+        sender_id="fan-x",
+        creator_id=creator,
+        context=GiftContext(kind="live", id=stream),
+        gift_code="custom",
+        quantity=1,
+        unit_price=coins,
+        coins=coins,
+        diamonds_per_coin=Decimal(rate),
+        commission_rate=Decimal("0.5"),
+        rates_version=1,
+        catalog_version=1,
+        balance_after=0,
+    )
     return envelope(payload, f"wallet-fan-x-{uuid.uuid4().hex[:6]}", time)
 
 
 def content_unlocked(owner: str, coins: int, rate: str = "1") -> Envelope:
     payload = ContentUnlocked(
-        unlock_id=str(uuid.uuid4()), user_id="fan-x", item_id="item-1", owner_id=owner,
-        coins=coins, diamonds_per_coin=Decimal(rate), commission_rate=Decimal("0.5"),
-        rates_version=1, catalog_version=1, balance_after=0)
+        unlock_id=str(uuid.uuid4()),
+        user_id="fan-x",
+        item_id="item-1",
+        owner_id=owner,
+        coins=coins,
+        diamonds_per_coin=Decimal(rate),
+        commission_rate=Decimal("0.5"),
+        rates_version=1,
+        catalog_version=1,
+        balance_after=0,
+    )
     return envelope(payload, "wallet-fan-x", None)
 
 
 def record(env: Envelope, topic: str = topics.GIFTING_EVENTS, offset: int = 0) -> ConsumerRecord:
     value = encode(env)
-    return ConsumerRecord(topic, 0, offset, 0, 0, env.aggregateid.encode(), value, None, 0,
-                          len(value), [])
+    return ConsumerRecord(
+        topic, 0, offset, 0, 0, env.aggregateid.encode(), value, None, 0, len(value), []
+    )
 
 
 async def consume(settings, pool, *envelopes: Envelope, topic: str = topics.GIFTING_EVENTS):

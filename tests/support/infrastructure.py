@@ -35,21 +35,25 @@ def from_testcontainers() -> tuple[Endpoints, list]:
     from testcontainers.core.waiting_utils import wait_for_logs
     from testcontainers.postgres import PostgresContainer
 
-    postgres = PostgresContainer("postgres:15", username="coinstream", password="coinstream",
-                                 dbname="postgres").start()
-    kafka = (DockerContainer("apache/kafka:4.0.2").with_exposed_ports(9092)
-             .with_env("KAFKA_NODE_ID", "1")
-             .with_env("KAFKA_PROCESS_ROLES", "broker,controller")
-             .with_env("KAFKA_LISTENERS", "PLAINTEXT://:9092,CONTROLLER://:9093")
-             .with_env("KAFKA_CONTROLLER_LISTENER_NAMES", "CONTROLLER")
-             .with_env("KAFKA_CONTROLLER_QUORUM_VOTERS", "1@localhost:9093")
-             .with_env("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", "1")
-             .with_env("KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", "1")
-             .with_env("KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", "1")
-             .with_env("KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR", "1")
-             .with_env("KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR", "1")
-             .with_env("KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS", "0")
-             .with_env("KAFKA_AUTO_CREATE_TOPICS_ENABLE", "false"))
+    postgres = PostgresContainer(
+        "postgres:15", username="coinstream", password="coinstream", dbname="postgres"
+    ).start()
+    kafka = (
+        DockerContainer("apache/kafka:4.0.2")
+        .with_exposed_ports(9092)
+        .with_env("KAFKA_NODE_ID", "1")
+        .with_env("KAFKA_PROCESS_ROLES", "broker,controller")
+        .with_env("KAFKA_LISTENERS", "PLAINTEXT://:9092,CONTROLLER://:9093")
+        .with_env("KAFKA_CONTROLLER_LISTENER_NAMES", "CONTROLLER")
+        .with_env("KAFKA_CONTROLLER_QUORUM_VOTERS", "1@localhost:9093")
+        .with_env("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", "1")
+        .with_env("KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", "1")
+        .with_env("KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", "1")
+        .with_env("KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR", "1")
+        .with_env("KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR", "1")
+        .with_env("KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS", "0")
+        .with_env("KAFKA_AUTO_CREATE_TOPICS_ENABLE", "false")
+    )
     # The advertised address must be the host port Docker picked, known only after start; the
     # image reads it from the environment at start-up, so bind a fixed free host port first.
     import socket
@@ -57,8 +61,11 @@ def from_testcontainers() -> tuple[Endpoints, list]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    kafka = kafka.with_bind_ports(9092, port).with_env(
-        "KAFKA_ADVERTISED_LISTENERS", f"PLAINTEXT://127.0.0.1:{port}").start()
+    kafka = (
+        kafka.with_bind_ports(9092, port)
+        .with_env("KAFKA_ADVERTISED_LISTENERS", f"PLAINTEXT://127.0.0.1:{port}")
+        .start()
+    )
     wait_for_logs(kafka, "Kafka Server started", timeout=120)
     pg_port = postgres.get_exposed_port(5432)
     url = f"postgresql://coinstream:coinstream@127.0.0.1:{pg_port}/postgres"
@@ -73,8 +80,11 @@ def from_native(kafka_url: str | None = None, database_url: str | None = None) -
         postgres.start()
     if not kafka_url:
         kafka.start()
-    return Endpoints(kafka_url or paths.KAFKA_BOOTSTRAP, database_url or paths.DATABASE_URL,
-                     "native" if not (kafka_url or database_url) else "native+environment")
+    return Endpoints(
+        kafka_url or paths.KAFKA_BOOTSTRAP,
+        database_url or paths.DATABASE_URL,
+        "native" if not (kafka_url or database_url) else "native+environment",
+    )
 
 
 def acquire() -> tuple[Endpoints, list]:
@@ -82,8 +92,11 @@ def acquire() -> tuple[Endpoints, list]:
     kafka, database = os.environ.get("KAFKA_BOOTSTRAP_SERVERS"), os.environ.get("DATABASE_URL")
     if kafka and database:
         return Endpoints(kafka, database, "environment"), []
-    if not (kafka or database) and os.environ.get("COINSTREAM_TEST_INFRA", "auto") != "native" \
-            and docker_engine_answers():
+    if (
+        not (kafka or database)
+        and os.environ.get("COINSTREAM_TEST_INFRA", "auto") != "native"
+        and docker_engine_answers()
+    ):
         try:
             return from_testcontainers()
         except Exception as exc:  # noqa: BLE001 - e.g. an engine that cannot pull the images

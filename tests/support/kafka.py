@@ -12,12 +12,15 @@ from eventkit.settings import Settings
 async def read_topic(settings: Settings, topic: str, expect: int, timeout: float = 20.0):
     """Every record on `topic` once at least `expect` have arrived (or timeout), as a list."""
     name = settings.topic(topic)
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers,
-                                enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False
+    )
     await consumer.start()
     try:
-        partitions = [TopicPartition(name, p) for p in consumer.partitions_for_topic(name) or
-                      await _partitions(consumer, name)]
+        partitions = [
+            TopicPartition(name, p)
+            for p in consumer.partitions_for_topic(name) or await _partitions(consumer, name)
+        ]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         records = []

@@ -40,10 +40,17 @@ class Recharge:
 
 
 def test_settings(**over) -> RechargeSettings:
-    return RechargeSettings(**{
-        "webhook_secret": SECRET, "sandbox_delay_seconds": 0, "sandbox_retry_seconds": 30,
-        "payment_timeout_seconds": 120, "max_purchases_per_hour": 5,
-        "max_spend_per_day_minor": 100_000, **over})
+    return RechargeSettings(
+        **{
+            "webhook_secret": SECRET,
+            "sandbox_delay_seconds": 0,
+            "sandbox_retry_seconds": 30,
+            "payment_timeout_seconds": 120,
+            "max_purchases_per_hour": 5,
+            "max_spend_per_day_minor": 100_000,
+            **over,
+        }
+    )
 
 
 @asynccontextmanager
@@ -51,11 +58,15 @@ async def recharge_app(settings: Settings, **over):
     local = test_settings(**over)
     app = create(settings, local)
     app.state.clock = clock = Clock()
-    pools = {s: await create_pool(settings.database_for(s), max_size=10)
-             for s in ("recharge", "gifting", "payout", "projections")}
+    pools = {
+        s: await create_pool(settings.database_for(s), max_size=10)
+        for s in ("recharge", "gifting", "payout", "projections")
+    }
     try:
-        async with app.router.lifespan_context(app), \
-                api_client(create_gifting, settings) as gifting:
+        async with (
+            app.router.lifespan_context(app),
+            api_client(create_gifting, settings) as gifting,
+        ):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
                 yield Recharge(settings, local, client, gifting, app, clock, pools)
@@ -72,16 +83,26 @@ async def settle(rc) -> None:
 
 def notification(purchase: dict, kind: str, reason_code: str | None = None) -> bytes:
     """A provider notification about `purchase` (as POST /v1/purchases answered it)."""
-    return orjson.dumps({
-        "event_id": f"evt_{uuid.uuid4().hex}", "type": kind,
-        "provider_txn_id": purchase["provider_txn_id"], "purchase_id": purchase["purchase_id"],
-        "amount": purchase["price"], "reason_code": reason_code, "detail": None,
-        "created_at": datetime.now(UTC).isoformat()})
+    return orjson.dumps(
+        {
+            "event_id": f"evt_{uuid.uuid4().hex}",
+            "type": kind,
+            "provider_txn_id": purchase["provider_txn_id"],
+            "purchase_id": purchase["purchase_id"],
+            "amount": purchase["price"],
+            "reason_code": reason_code,
+            "detail": None,
+            "created_at": datetime.now(UTC).isoformat(),
+        }
+    )
 
 
 async def post_webhook(rc, body: bytes, secret: str = SECRET) -> httpx.Response:
-    return await rc.client.post("/v1/webhooks/sandbox", content=body, headers={
-        SIGNATURE_HEADER: sign(secret, body), "content-type": "application/json"})
+    return await rc.client.post(
+        "/v1/webhooks/sandbox",
+        content=body,
+        headers={SIGNATURE_HEADER: sign(secret, body), "content-type": "application/json"},
+    )
 
 
 def problem(r: httpx.Response) -> tuple[int, str]:
@@ -91,10 +112,15 @@ def problem(r: httpx.Response) -> tuple[int, str]:
 async def events_of(rc, purchase_id: str) -> list[dict]:
     rows = await rc.pools["recharge"].fetch(
         "SELECT envelope FROM events WHERE stream_id = $1 ORDER BY version",
-        f"purchase-{purchase_id}")
+        f"purchase-{purchase_id}",
+    )
     return [r["envelope"] for r in rows]
 
 
 async def purchase_rows(rc, user: str) -> list[dict]:
-    return [dict(r) for r in await rc.pools["recharge"].fetch(
-        "SELECT * FROM purchases WHERE user_id = $1 ORDER BY created_at", user)]
+    return [
+        dict(r)
+        for r in await rc.pools["recharge"].fetch(
+            "SELECT * FROM purchases WHERE user_id = $1 ORDER BY created_at", user
+        )
+    ]

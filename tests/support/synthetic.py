@@ -43,8 +43,9 @@ class Published:
 
 
 class Stream:
-    def __init__(self, seed: int, users: int = 40, creators: int = 8, streams: int = 4,
-                 items: int = 6):
+    def __init__(
+        self, seed: int, users: int = 40, creators: int = 8, streams: int = 4, items: int = 6
+    ):
         self.rng = random.Random(seed)
         self.time = START
         self.users = [f"fan-{seed}-{i}" for i in range(users)]
@@ -53,7 +54,7 @@ class Stream:
         self.items = [f"item-{seed}-{i}" for i in range(items)]
         self.out: list[Published] = []
         self.confirmed: list[recharge.CoinPurchased] = []
-        self.listed: dict[str, tuple[str, int, int]] = {}   # item -> owner, coins, version
+        self.listed: dict[str, tuple[str, int, int]] = {}  # item -> owner, coins, version
         self.versions: dict[str, int] = defaultdict(int)
         self.available: dict[str, int] = defaultdict(int)
         self.open_payouts: list[payout.PayoutRequested] = []
@@ -64,9 +65,13 @@ class Stream:
     def emit(self, topic: str, aggregate: str, payload: Payload) -> Envelope:
         self.time += timedelta(seconds=self.rng.randint(1, 90))
         self.versions[aggregate] += 1
-        env = new_envelope(f"/synthetic/{topic}", payload, aggregate_id=aggregate,
-                           aggregate_version=self.versions[aggregate],
-                           event_id=uuid.UUID(self.uid())).model_copy(update={"time": self.time})
+        env = new_envelope(
+            f"/synthetic/{topic}",
+            payload,
+            aggregate_id=aggregate,
+            aggregate_version=self.versions[aggregate],
+            event_id=uuid.UUID(self.uid()),
+        ).model_copy(update={"time": self.time})
         self.out.append(Published(topic, env))
         return env
 
@@ -77,34 +82,79 @@ class Stream:
         channel = self.rng.choice(CHANNELS)
         price = Money(amount_minor=coins * 13 // 10, currency=currency)
         agg = f"purchase-{pid}"
-        self.emit(topics.RECHARGE_EVENTS, agg, recharge.PurchaseCreated(
-            purchase_id=pid, user_id=user, bundle_id=f"coins_{coins}", coins=coins,
-            country=country, channel=channel, price=price, catalog_version=1,
-            provider="sandbox"))
+        self.emit(
+            topics.RECHARGE_EVENTS,
+            agg,
+            recharge.PurchaseCreated(
+                purchase_id=pid,
+                user_id=user,
+                bundle_id=f"coins_{coins}",
+                coins=coins,
+                country=country,
+                channel=channel,
+                price=price,
+                catalog_version=1,
+                provider="sandbox",
+            ),
+        )
         if self.rng.random() < 0.15:
             reason = self.rng.choice(["declined", "timeout"])
-            self.emit(topics.RECHARGE_EVENTS, agg, recharge.PurchaseFailed(
-                purchase_id=pid, user_id=user, bundle_id=f"coins_{coins}",
-                reason=reason, provider="sandbox"))
+            self.emit(
+                topics.RECHARGE_EVENTS,
+                agg,
+                recharge.PurchaseFailed(
+                    purchase_id=pid,
+                    user_id=user,
+                    bundle_id=f"coins_{coins}",
+                    reason=reason,
+                    provider="sandbox",
+                ),
+            )
             if reason == "timeout" and self.rng.random() < 0.5:  # paid late: refunded
                 txn = self.uid()
-                self.emit(topics.RECHARGE_EVENTS, agg, recharge.PaymentRefundDue(
-                    purchase_id=pid, user_id=user, provider="sandbox", provider_txn_id=txn,
-                    amount=price))
+                self.emit(
+                    topics.RECHARGE_EVENTS,
+                    agg,
+                    recharge.PaymentRefundDue(
+                        purchase_id=pid,
+                        user_id=user,
+                        provider="sandbox",
+                        provider_txn_id=txn,
+                        amount=price,
+                    ),
+                )
                 if self.rng.random() < 0.8:
-                    self.emit(topics.RECHARGE_EVENTS, agg, recharge.PaymentRefunded(
-                        purchase_id=pid, user_id=user, provider="sandbox",
-                        provider_txn_id=txn, refund_id=f"rf-{txn}", amount=price))
+                    self.emit(
+                        topics.RECHARGE_EVENTS,
+                        agg,
+                        recharge.PaymentRefunded(
+                            purchase_id=pid,
+                            user_id=user,
+                            provider="sandbox",
+                            provider_txn_id=txn,
+                            refund_id=f"rf-{txn}",
+                            amount=price,
+                        ),
+                    )
             return
         fx = Decimal(self.rng.choice(["1", "1.27", "1.08"]))
         settlement = int(price.amount_minor * fx)
         bought = recharge.CoinPurchased(
-            purchase_id=pid, user_id=user, bundle_id=f"coins_{coins}", coins=coins,
-            country=country, channel=channel, price=price,
+            purchase_id=pid,
+            user_id=user,
+            bundle_id=f"coins_{coins}",
+            coins=coins,
+            country=country,
+            channel=channel,
+            price=price,
             settlement=Money(amount_minor=settlement, currency="USD"),
-            fee=Money(amount_minor=settlement * 3 // 100, currency="USD"), fx_rate=fx,
-            catalog_version=1, rates_version=1, provider="sandbox",
-            provider_txn_id=self.uid())
+            fee=Money(amount_minor=settlement * 3 // 100, currency="USD"),
+            fx_rate=fx,
+            catalog_version=1,
+            rates_version=1,
+            provider="sandbox",
+            provider_txn_id=self.uid(),
+        )
         self.emit(topics.RECHARGE_EVENTS, agg, bought)
         self.confirmed.append(bought)
 
@@ -112,28 +162,54 @@ class Stream:
         if not self.confirmed:
             return
         p = self.confirmed.pop(self.rng.randrange(len(self.confirmed)))
-        self.emit(topics.RECHARGE_EVENTS, f"purchase-{p.purchase_id}", recharge.CoinsClawedBack(
-            purchase_id=p.purchase_id, user_id=p.user_id, coins=p.coins,
-            reason_code=self.rng.choice(["chargeback", "friendly_fraud"]),
-            provider=p.provider, provider_txn_id=p.provider_txn_id, settlement=p.settlement))
+        self.emit(
+            topics.RECHARGE_EVENTS,
+            f"purchase-{p.purchase_id}",
+            recharge.CoinsClawedBack(
+                purchase_id=p.purchase_id,
+                user_id=p.user_id,
+                coins=p.coins,
+                reason_code=self.rng.choice(["chargeback", "friendly_fraud"]),
+                provider=p.provider,
+                provider_txn_id=p.provider_txn_id,
+                settlement=p.settlement,
+            ),
+        )
 
     def gift(self) -> None:
         sender, creator = self.rng.choice(self.users), self.rng.choice(self.creators)
         live = self.rng.random() < 0.8
-        context = gifting.GiftContext(kind="live" if live else "video",
-                                      id=self.rng.choice(self.streams) if live else self.uid())
+        context = gifting.GiftContext(
+            kind="live" if live else "video",
+            id=self.rng.choice(self.streams) if live else self.uid(),
+        )
         code, price = self.rng.choice([("rose", 1), ("galaxy", 1000), ("lion", 29999)])
         combo = self.uid() if live and self.rng.random() < 0.3 else None
         for count in range(1, (self.rng.randint(2, 5) if combo else 1) + 1):
             quantity = self.rng.randint(1, 3)
             rate = Decimal("0.5")
-            env = self.emit(topics.GIFTING_EVENTS, f"wallet-{sender}", gifting.GiftSent(
-                gift_id=self.uid(), sender_id=sender, creator_id=creator, context=context,
-                gift_code=code, quantity=quantity, unit_price=price, coins=quantity * price,
-                diamonds_per_coin=rate, commission_rate=Decimal("0.5"), rates_version=1,
-                catalog_version=1, combo_id=combo, combo_count=count, balance_after=0))
-            self.credit(creator, env, quantity * price, rate,
-                        context.id if live else None)
+            env = self.emit(
+                topics.GIFTING_EVENTS,
+                f"wallet-{sender}",
+                gifting.GiftSent(
+                    gift_id=self.uid(),
+                    sender_id=sender,
+                    creator_id=creator,
+                    context=context,
+                    gift_code=code,
+                    quantity=quantity,
+                    unit_price=price,
+                    coins=quantity * price,
+                    diamonds_per_coin=rate,
+                    commission_rate=Decimal("0.5"),
+                    rates_version=1,
+                    catalog_version=1,
+                    combo_id=combo,
+                    combo_count=count,
+                    balance_after=0,
+                ),
+            )
+            self.credit(creator, env, quantity * price, rate, context.id if live else None)
 
     def list_item(self) -> None:
         item = self.rng.choice(self.items)
@@ -141,9 +217,17 @@ class Stream:
         version = self.listed.get(item, ("", 0, 0))[2] + 1
         coins = self.rng.choice([50, 100, 250])
         self.listed[item] = (owner, coins, version)
-        self.emit(topics.GIFTING_EVENTS, f"item-{item}", gifting.ItemListed(
-            item_id=item, owner_id=owner, title=f"{item} v{version}", coins=coins,
-            item_version=version))
+        self.emit(
+            topics.GIFTING_EVENTS,
+            f"item-{item}",
+            gifting.ItemListed(
+                item_id=item,
+                owner_id=owner,
+                title=f"{item} v{version}",
+                coins=coins,
+                item_version=version,
+            ),
+        )
 
     def unlock(self) -> None:
         if not self.listed:
@@ -151,26 +235,54 @@ class Stream:
         item = self.rng.choice(sorted(self.listed))
         owner, coins, _ = self.listed[item]
         user = self.rng.choice(self.users)
-        env = self.emit(topics.GIFTING_EVENTS, f"wallet-{user}", gifting.ContentUnlocked(
-            unlock_id=self.uid(), user_id=user, item_id=item, owner_id=owner, coins=coins,
-            diamonds_per_coin=Decimal("0.5"), commission_rate=Decimal("0.3"), rates_version=1,
-            catalog_version=1, balance_after=0))
+        env = self.emit(
+            topics.GIFTING_EVENTS,
+            f"wallet-{user}",
+            gifting.ContentUnlocked(
+                unlock_id=self.uid(),
+                user_id=user,
+                item_id=item,
+                owner_id=owner,
+                coins=coins,
+                diamonds_per_coin=Decimal("0.5"),
+                commission_rate=Decimal("0.3"),
+                rates_version=1,
+                catalog_version=1,
+                balance_after=0,
+            ),
+        )
         if owner != "platform":
             self.credit(owner, env, coins, Decimal("0.5"), None)
 
-    def credit(self, creator: str, cause: Envelope, coins: int, rate: Decimal,
-               stream: str | None) -> None:
+    def credit(
+        self, creator: str, cause: Envelope, coins: int, rate: Decimal, stream: str | None
+    ) -> None:
         diamonds = int(coins * rate)
         held = diamonds // 10
         self.available[creator] += diamonds - held
-        self.emit(topics.PAYOUT_EVENTS, f"creator-{creator}", payout.DiamondsCredited(
-            creator_id=creator, gift_event_id=str(cause.id), gift_id=self.uid(),
-            stream_id=stream, coins=coins, diamonds_per_coin=rate, reserve_percent=Decimal(10),
-            diamonds=diamonds, held=held, earned_after=0))
+        self.emit(
+            topics.PAYOUT_EVENTS,
+            f"creator-{creator}",
+            payout.DiamondsCredited(
+                creator_id=creator,
+                gift_event_id=str(cause.id),
+                gift_id=self.uid(),
+                stream_id=stream,
+                coins=coins,
+                diamonds_per_coin=rate,
+                reserve_percent=Decimal(10),
+                diamonds=diamonds,
+                held=held,
+                earned_after=0,
+            ),
+        )
         if held and self.rng.random() < 0.5:
             self.available[creator] += held
-            self.emit(topics.PAYOUT_EVENTS, f"creator-{creator}", payout.DiamondsReleased(
-                creator_id=creator, diamonds=held, held_after=0))
+            self.emit(
+                topics.PAYOUT_EVENTS,
+                f"creator-{creator}",
+                payout.DiamondsReleased(creator_id=creator, diamonds=held, held_after=0),
+            )
 
     def request_payout(self) -> None:
         creator = max(self.creators, key=lambda c: (self.available[c], c))
@@ -179,10 +291,16 @@ class Stream:
             return
         self.available[creator] -= diamonds
         request = payout.PayoutRequested(
-            payout_id=self.uid(), creator_id=creator, diamonds=diamonds,
+            payout_id=self.uid(),
+            creator_id=creator,
+            diamonds=diamonds,
             amount=Money(amount_minor=diamonds // 2, currency="USD"),
-            usd_per_diamond=Decimal("0.005"), fx_rate=Decimal("1"), rates_version=1,
-            method="bank", available_after=self.available[creator])
+            usd_per_diamond=Decimal("0.005"),
+            fx_rate=Decimal("1"),
+            rates_version=1,
+            method="bank",
+            available_after=self.available[creator],
+        )
         self.emit(topics.PAYOUT_EVENTS, f"creator-{creator}", request)
         self.open_payouts.append(request)
 
@@ -191,25 +309,53 @@ class Stream:
             return
         r = self.open_payouts.pop(0)
         agg = f"creator-{r.creator_id}"
-        self.emit(topics.PAYOUT_EVENTS, agg, payout.PayoutSubmitted(
-            payout_id=r.payout_id, creator_id=r.creator_id, provider="sandbox",
-            provider_ref=self.uid()))
+        self.emit(
+            topics.PAYOUT_EVENTS,
+            agg,
+            payout.PayoutSubmitted(
+                payout_id=r.payout_id,
+                creator_id=r.creator_id,
+                provider="sandbox",
+                provider_ref=self.uid(),
+            ),
+        )
         if self.rng.random() < 0.8:
-            self.emit(topics.PAYOUT_EVENTS, agg, payout.PayoutCompleted(
-                payout_id=r.payout_id, creator_id=r.creator_id, diamonds=r.diamonds,
-                amount=r.amount))
+            self.emit(
+                topics.PAYOUT_EVENTS,
+                agg,
+                payout.PayoutCompleted(
+                    payout_id=r.payout_id,
+                    creator_id=r.creator_id,
+                    diamonds=r.diamonds,
+                    amount=r.amount,
+                ),
+            )
         else:
             self.available[r.creator_id] += r.diamonds
-            self.emit(topics.PAYOUT_EVENTS, agg, payout.PayoutFailed(
-                payout_id=r.payout_id, creator_id=r.creator_id, diamonds=r.diamonds,
-                reason="provider_failure"))
+            self.emit(
+                topics.PAYOUT_EVENTS,
+                agg,
+                payout.PayoutFailed(
+                    payout_id=r.payout_id,
+                    creator_id=r.creator_id,
+                    diamonds=r.diamonds,
+                    reason="provider_failure",
+                ),
+            )
 
 
 def generate(count: int, seed: int, duplicates: float = 0.01, **sizes) -> list[Published]:
     """At least `count` messages (the last flow is finished), a `duplicates` share re-sent."""
     s = Stream(seed, **sizes)
-    actions = [(s.purchase, 30), (s.gift, 40), (s.unlock, 12), (s.list_item, 2),
-               (s.clawback, 2), (s.request_payout, 3), (s.settle_payout, 3)]
+    actions = [
+        (s.purchase, 30),
+        (s.gift, 40),
+        (s.unlock, 12),
+        (s.list_item, 2),
+        (s.clawback, 2),
+        (s.request_payout, 3),
+        (s.settle_payout, 3),
+    ]
     moves, weights = zip(*actions, strict=True)
     while len(s.out) < count:
         s.rng.choices(moves, weights)[0]()
@@ -238,9 +384,9 @@ def expected(published: list[Published]) -> dict[str, dict]:
     combos: defaultdict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
     items: defaultdict[str, list[Any]] = defaultdict(lambda: [0, 0, None, 0])
     purchases: defaultdict[str, list[Any]] = defaultdict(
-        lambda: [False, False, False, 0, None, None])
-    commission: defaultdict[tuple[date, str], list[Any]] = defaultdict(
-        lambda: [0, 0, Decimal(0)])
+        lambda: [False, False, False, 0, None, None]
+    )
+    commission: defaultdict[tuple[date, str], list[Any]] = defaultdict(lambda: [0, 0, Decimal(0)])
     payouts: defaultdict[str, list[bool]] = defaultdict(lambda: [False, False, False])
     for e in unique:
         d, t = e.data, e.time
@@ -331,7 +477,10 @@ def expected(published: list[Published]) -> dict[str, dict]:
             wallets[user][5] += 1
             statements[user][0] += 1
         if e.type.startswith(("Diamonds", "Payout")) and e.type not in (
-                "PayoutApproved", "PayoutSubmitted", "PayoutMethodSet"):
+            "PayoutApproved",
+            "PayoutSubmitted",
+            "PayoutMethodSet",
+        ):
             creators[d["creator_id"]][6] += 1
     return {
         "wallet_balances": {k: tuple(v) for k, v in wallets.items()},
@@ -352,31 +501,35 @@ def expected(published: list[Published]) -> dict[str, dict]:
 # One query per table: a key (one or two columns) and the figures `expected` computes.
 ORACLE_QUERIES = {
     "wallet_balances": "SELECT user_id, purchased, clawed_back, gifted, unlocked, balance, events"
-                       " FROM wallet_balances",
+    " FROM wallet_balances",
     "wallet_statements": "SELECT user_id, count(*), sum(coins) FROM wallet_statements"
-                         " GROUP BY user_id",
+    " GROUP BY user_id",
     "creator_earnings": "SELECT creator_id, gifts_received, coins_received, diamonds_earned,"
-                        " diamonds_held, diamonds_pending, diamonds_paid, events"
-                        " FROM creator_earnings",
+    " diamonds_held, diamonds_pending, diamonds_paid, events"
+    " FROM creator_earnings",
     "creator_stream_earnings": "SELECT creator_id, stream_id, credits, diamonds"
-                               " FROM creator_stream_earnings",
+    " FROM creator_stream_earnings",
     "creator_daily_earnings": "SELECT creator_id, day, credits, diamonds_earned, diamonds_paid"
-                              " FROM creator_daily_earnings",
+    " FROM creator_daily_earnings",
     "stream_gifters": "SELECT stream_id, sender_id, gifts, coins FROM stream_gifters",
-    "stream_combos": "SELECT stream_id, combo_id, gifts, coins, max_combo_count"
-                     " FROM stream_combos",
+    "stream_combos": "SELECT stream_id, combo_id, gifts, coins, max_combo_count FROM stream_combos",
     "item_unlocks": "SELECT item_id, unlocks, coins, title FROM item_unlocks",
     "purchases": "SELECT purchase_id, created_at IS NOT NULL, confirmed_at IS NOT NULL,"
-                 " declined_at IS NOT NULL, clawed_back_coins, refund_minor, refund_id"
-                 " FROM purchases",
+    " declined_at IS NOT NULL, clawed_back_coins, refund_minor, refund_id"
+    " FROM purchases",
     "platform_commission_daily": "SELECT day, source, events, coins, commission_coins"
-                                 " FROM platform_commission_daily",
+    " FROM platform_commission_daily",
     "payouts": "SELECT payout_id, requested_at IS NOT NULL, completed_at IS NOT NULL,"
-               " failed_at IS NOT NULL FROM payouts",
+    " failed_at IS NOT NULL FROM payouts",
     "projected_events": "SELECT 'events', count(*) FROM projected_events",
 }
-KEY_WIDTH = {"creator_stream_earnings": 2, "creator_daily_earnings": 2, "stream_gifters": 2,
-             "stream_combos": 2, "platform_commission_daily": 2}
+KEY_WIDTH = {
+    "creator_stream_earnings": 2,
+    "creator_daily_earnings": 2,
+    "stream_gifters": 2,
+    "stream_combos": 2,
+    "platform_commission_daily": 2,
+}
 
 
 async def actual(conn, keys: set[str] | None = None) -> dict[str, dict]:
@@ -397,8 +550,10 @@ def differences(want: dict[str, dict], got: dict[str, dict], limit: int = 5) -> 
     for name, rows in want.items():
         have = got.get(name, {})
         bad = [k for k in rows.keys() | have.keys() if rows.get(k) != have.get(k)]
-        found += [f"{name}[{k}]: expected {rows.get(k)}, table has {have.get(k)}"
-                  for k in sorted(bad, key=str)[:limit]]
+        found += [
+            f"{name}[{k}]: expected {rows.get(k)}, table has {have.get(k)}"
+            for k in sorted(bad, key=str)[:limit]
+        ]
     return found
 
 
@@ -409,8 +564,7 @@ async def publish(settings, messages: list[Published]) -> None:
     out = producer(settings)
     await out.start()
     try:
-        pending = [await out.send(settings.topic(m.topic), m.value(), key=m.key)
-                   for m in messages]
+        pending = [await out.send(settings.topic(m.topic), m.value(), key=m.key) for m in messages]
         for fut in pending:
             await fut
     finally:
@@ -423,6 +577,7 @@ async def snapshot(pool) -> dict[str, list[tuple]]:
     for model in READ_MODELS.values():
         for table in model.tables:
             keys = ", ".join(c.name for c in table.key)
-            out[table.name] = [tuple(r) for r in await pool.fetch(
-                f"SELECT * FROM {table.name} ORDER BY {keys}")]
+            out[table.name] = [
+                tuple(r) for r in await pool.fetch(f"SELECT * FROM {table.name} ORDER BY {keys}")
+            ]
     return out

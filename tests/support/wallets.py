@@ -12,12 +12,28 @@ from services.gifting.handlers import on_coin_purchased
 def coin_purchased(user: str, coins: int) -> tuple:
     usd = Money(amount_minor=coins, currency="USD")
     payload = CoinPurchased(
-        purchase_id=str(uuid.uuid4()), user_id=user, bundle_id="custom", coins=coins,
-        country="US", channel="web", price=usd, settlement=usd,
-        fee=Money(amount_minor=0, currency="USD"), fx_rate="1", catalog_version=1,
-        rates_version=1, provider="test", provider_txn_id=str(uuid.uuid4()))
-    env = new_envelope("/test", payload, aggregate_id=f"purchase-{payload.purchase_id}",
-                       aggregate_version=1, subject=user)
+        purchase_id=str(uuid.uuid4()),
+        user_id=user,
+        bundle_id="custom",
+        coins=coins,
+        country="US",
+        channel="web",
+        price=usd,
+        settlement=usd,
+        fee=Money(amount_minor=0, currency="USD"),
+        fx_rate="1",
+        catalog_version=1,
+        rates_version=1,
+        provider="test",
+        provider_txn_id=str(uuid.uuid4()),
+    )
+    env = new_envelope(
+        "/test",
+        payload,
+        aggregate_id=f"purchase-{payload.purchase_id}",
+        aggregate_version=1,
+        subject=user,
+    )
     return env, payload
 
 

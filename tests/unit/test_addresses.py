@@ -12,17 +12,30 @@ OVERRIDDEN = ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL", "HOST", "DB_PREFIX")
 
 
 def addresses(**env: str) -> str:
-    clean = {k: v for k, v in os.environ.items()
-             if not (k.startswith("COINSTREAM_") or k.endswith("_PORT") or k in OVERRIDDEN)}
-    run = subprocess.run([sys.executable, "-m", "infra", "addresses"], cwd=ROOT,
-                         env={**clean, **env}, capture_output=True, text=True, timeout=60,
-                         check=True)
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not (k.startswith("COINSTREAM_") or k.endswith("_PORT") or k in OVERRIDDEN)
+    }
+    run = subprocess.run(
+        [sys.executable, "-m", "infra", "addresses"],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     return run.stdout
 
 
 def test_native_ports_from_the_environment_are_printed():
-    out = addresses(COINSTREAM_KAFKA_PORT="29092", COINSTREAM_POSTGRES_PORT="25432",
-                    GIFTING_PORT="9002", PROJECTIONS_METRICS_PORT="9005")
+    out = addresses(
+        COINSTREAM_KAFKA_PORT="29092",
+        COINSTREAM_POSTGRES_PORT="25432",
+        GIFTING_PORT="9002",
+        PROJECTIONS_METRICS_PORT="9005",
+    )
     assert "kafka       127.0.0.1:29092" in out
     assert "postgres    postgresql://coinstream:coinstream@127.0.0.1:25432/postgres" in out
     assert "gifting     http://127.0.0.1:9002/docs" in out
@@ -32,10 +45,15 @@ def test_native_ports_from_the_environment_are_printed():
 
 def test_the_defaults_and_endpoints_named_outright():
     assert "kafka       127.0.0.1:19092" in addresses()
-    out = addresses(KAFKA_BOOTSTRAP_SERVERS="broker:9092",
-                    DATABASE_URL="postgresql://app:s3cret@db:5432/postgres", DB_PREFIX="prod")
+    out = addresses(
+        KAFKA_BOOTSTRAP_SERVERS="broker:9092",
+        DATABASE_URL="postgresql://app:s3cret@db:5432/postgres",
+        DB_PREFIX="prod",
+    )
     assert "kafka       broker:9092" in out
-    assert "postgres    postgresql://app:***@db:5432/postgres" in out  # a real password is not shown
+    assert (
+        "postgres    postgresql://app:***@db:5432/postgres" in out
+    )  # a real password is not shown
     assert "s3cret" not in out
     assert "database prod_projections" in out
 

@@ -10,8 +10,10 @@ from bench.cost import Proc, Sample
 def stat_line(pid, comm, ppid, utime, stime, cutime=0, cstime=0):
     # Fields 3.. of /proc/<pid>/stat: state ppid pgrp session tty tpgid flags minflt cminflt
     # majflt cmajflt utime stime cutime cstime priority nice ...
-    return (f"{pid} ({comm}) S {ppid} {pid} {pid} 0 -1 4194304 10 0 0 0 "
-            f"{utime} {stime} {cutime} {cstime} 20 0 1 0 100 1000 10")
+    return (
+        f"{pid} ({comm}) S {ppid} {pid} {pid} 0 -1 4194304 10 0 0 0 "
+        f"{utime} {stime} {cutime} {cstime} 20 0 1 0 100 1000 10"
+    )
 
 
 def test_parse_stat_reads_ppid_and_the_four_cpu_fields():
@@ -38,8 +40,14 @@ def cluster(backends: dict[int, int], reaped: int = 0, own=(5, 5)) -> dict[int, 
     sit in its cutime/cstime. Plus a broker and an unrelated process."""
     procs = {100: Proc(100, 1, "postgres", sum(own), reaped, "/usr/lib/postgresql/15/bin/postgres")}
     for pid, ticks in backends.items():
-        procs[pid] = Proc(pid, 100, "postgres", ticks, 0,
-                          f"postgres: coinstream bench1_gifting 127.0.0.1({pid}) idle")
+        procs[pid] = Proc(
+            pid,
+            100,
+            "postgres",
+            ticks,
+            0,
+            f"postgres: coinstream bench1_gifting 127.0.0.1({pid}) idle",
+        )
     procs[300] = Proc(300, 1, "java", 1000, 0, "java -Xmx768m -cp lib/* kafka.Kafka server.prop")
     procs[400] = Proc(400, 1, "python", 999, 0, "python -m something")
     return procs
@@ -70,7 +78,9 @@ def test_postmasters_and_brokers_are_found_by_name():
 
 def test_backend_ticks_counts_only_the_bench_databases_backends():
     procs = cluster({101: 20})
-    procs[102] = Proc(102, 100, "postgres", 50, 0, "postgres: coinstream t99_gifting 127.0.0.1(1) idle")
+    procs[102] = Proc(
+        102, 100, "postgres", 50, 0, "postgres: coinstream t99_gifting 127.0.0.1(1) idle"
+    )
     procs[103] = Proc(103, 100, "postgres", 70, 0, "postgres: walwriter")
     assert cost.backend_ticks(procs, 100, "bench1") == 20
     assert cost.backend_ticks(procs, 100, "") == 0
@@ -87,24 +97,29 @@ def sample(at, comps, machine, own=0):
 
 def test_breakdown_sums_the_system_and_keeps_the_generator_and_the_rest_apart():
     before = sample(10.0, {"gifting-api": 100, "postgresql": 1000, "kafka": 50}, 5000)
-    after = sample(12.0, {"gifting-api": 180, "postgresql": 1060, "kafka": 70,
-                          "projections": 5}, 5400)  # a role first seen late is skipped
+    after = sample(
+        12.0, {"gifting-api": 180, "postgresql": 1060, "kafka": 70, "projections": 5}, 5400
+    )  # a role first seen late is skipped
     got = cost.breakdown(before, after, accepted=400, generator_cpu=0.2, bench_cpu=0.1, tick=100)
     assert got["window_seconds"] == 2.0
     assert got["system_cpu_seconds"] == pytest.approx(0.8 + 0.6 + 0.2)
     assert got["system_cpu_ms_per_gift"] == pytest.approx(1600 / 400)
     assert got["system_cores"] == pytest.approx(0.8)
     assert list(got["components"]) == ["gifting-api", "postgresql", "kafka"]  # biggest first
-    assert got["components"]["gifting-api"] == {"cpu_seconds": 0.8, "ms_per_gift": 2.0,
-                                                "share": 0.4}
+    assert got["components"]["gifting-api"] == {
+        "cpu_seconds": 0.8,
+        "ms_per_gift": 2.0,
+        "share": 0.4,
+    }
     assert got["generator"]["ms_per_gift"] == pytest.approx(0.5)
     # machine 4.0 s busy = system 1.6 + generator 0.2 + bench 0.1 + others 2.1
     assert got["other_cpu_seconds"] == pytest.approx(2.1)
 
 
 def test_breakdown_of_a_step_that_accepted_nothing_has_no_per_gift_figure():
-    got = cost.breakdown(sample(0, {"kafka": 1}, 0), sample(1, {"kafka": 3}, 10), accepted=0,
-                         tick=100)
+    got = cost.breakdown(
+        sample(0, {"kafka": 1}, 0), sample(1, {"kafka": 3}, 10), accepted=0, tick=100
+    )
     assert got["system_cpu_ms_per_gift"] is None and got["system_cpu_seconds"] == 0.02
     assert "no gift accepted" in cost.short(got)
 

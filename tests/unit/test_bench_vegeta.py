@@ -11,9 +11,15 @@ from bench import load, vegeta
 
 
 def plan(**kw):
-    return load.Plan(url="http://127.0.0.1:1/v1/gifts", rate=100, duration=1, start_at=0,
-                     fan_tokens=[("f1", "tok1"), ("f2", "tok2")], creators=["c0", "c1", "c2"],
-                     **kw)
+    return load.Plan(
+        url="http://127.0.0.1:1/v1/gifts",
+        rate=100,
+        duration=1,
+        start_at=0,
+        fan_tokens=[("f1", "tok1"), ("f2", "tok2")],
+        creators=["c0", "c1", "c2"],
+        **kw,
+    )
 
 
 def test_targets_are_distinct_gift_posts_in_vegetas_json_format():
@@ -23,7 +29,7 @@ def test_targets_are_distinct_gift_posts_in_vegetas_json_format():
     assert {t["method"] for t in targets} == {"POST"}
     assert {t["url"] for t in targets} == {"http://127.0.0.1:1/v1/gifts"}
     keys = [t["header"]["Idempotency-Key"][0] for t in targets]
-    assert len(set(keys)) == 500                      # every request its own key
+    assert len(set(keys)) == 500  # every request its own key
     assert {t["header"]["Authorization"][0] for t in targets} == {"Bearer tok1", "Bearer tok2"}
     bodies = [orjson.loads(base64.b64decode(t["body"])) for t in targets]
     assert {b["gift_code"] for b in bodies} == {"rose"} and {b["quantity"] for b in bodies} == {1}
@@ -34,8 +40,11 @@ def test_targets_are_distinct_gift_posts_in_vegetas_json_format():
 def test_two_runs_with_one_seed_never_share_an_idempotency_key():
     # Warm-up and step, spread and hot, may run at one rate (one seed): a shared key would be
     # replayed (same event id twice) or refused (same key, other body).
-    keys = [orjson.loads(line)["header"]["Idempotency-Key"][0]
-            for _ in range(2) for line in vegeta.targets(plan(seed=7), 50)]
+    keys = [
+        orjson.loads(line)["header"]["Idempotency-Key"][0]
+        for _ in range(2)
+        for line in vegeta.targets(plan(seed=7), 50)
+    ]
     assert len(set(keys)) == 100
 
 
@@ -52,10 +61,25 @@ T0 = datetime.datetime(2026, 12, 1, 20, 0, 0, tzinfo=datetime.UTC)
 def result(seq, sent_after, latency, code, event=None, error=""):
     ts = (T0 + datetime.timedelta(seconds=sent_after)).isoformat().replace("+00:00", "Z")
     body = base64.b64encode(orjson.dumps({"event_id": event})).decode() if event else None
-    return orjson.dumps({"attack": "", "seq": seq, "code": code, "timestamp": ts,
-                         "latency": int(latency * 1e9), "bytes_out": 100, "bytes_in": 50,
-                         "error": error, "body": body, "method": "POST", "url": "u",
-                         "headers": None}) + b"\n"
+    return (
+        orjson.dumps(
+            {
+                "attack": "",
+                "seq": seq,
+                "code": code,
+                "timestamp": ts,
+                "latency": int(latency * 1e9),
+                "bytes_out": 100,
+                "bytes_in": 50,
+                "error": error,
+                "body": body,
+                "method": "POST",
+                "url": "u",
+                "headers": None,
+            }
+        )
+        + b"\n"
+    )
 
 
 def test_results_become_the_same_outcome_as_the_python_generator():
@@ -63,10 +87,10 @@ def test_results_become_the_same_outcome_as_the_python_generator():
     lines = [
         result(0, 0.00, 0.010, 201, "e0"),
         result(1, 0.10, 0.020, 201, "e1"),
-        result(2, 0.25, 0.005, 201, "e2"),            # sent 50 ms late
-        result(3, 0.30, 0.004, 409),                  # a refusal
-        result(4, 0.40, 0.002, 503),                  # a server error
-        result(5, 0.50, 30.0, 0, error="timeout"),    # a transport error: no status
+        result(2, 0.25, 0.005, 201, "e2"),  # sent 50 ms late
+        result(3, 0.30, 0.004, 409),  # a refusal
+        result(4, 0.40, 0.002, 503),  # a server error
+        result(5, 0.50, 30.0, 0, error="timeout"),  # a transport error: no status
         b"\n",
     ]
     out = vegeta.parse_results(lines, rate, planned=8)

@@ -43,8 +43,11 @@ async def test_a_declared_length_over_the_limit_is_refused(client):
 
 async def test_a_non_numeric_length_is_refused(client):
     async with client:
-        r = await client.post("/echo", content=b"{}",
-                              headers={"content-length": "2x", "content-type": "application/json"})
+        r = await client.post(
+            "/echo",
+            content=b"{}",
+            headers={"content-length": "2x", "content-type": "application/json"},
+        )
     assert r.status_code == 413
 
 
@@ -55,15 +58,21 @@ async def _chunks(*parts: bytes):
 
 async def test_a_chunked_body_over_the_limit_is_refused(client):
     async with client:
-        r = await client.post("/echo", content=_chunks(b'{"a": "', b"x" * LIMIT, b'"}'),
-                              headers={"content-type": "application/json"})
+        r = await client.post(
+            "/echo",
+            content=_chunks(b'{"a": "', b"x" * LIMIT, b'"}'),
+            headers={"content-type": "application/json"},
+        )
     assert r.status_code == 413
 
 
 async def test_a_chunked_body_within_the_limit_is_replayed_whole(client):
     async with client:
-        r = await client.post("/echo", content=_chunks(b'{"a": ', b'"yz"}'),
-                              headers={"content-type": "application/json"})
+        r = await client.post(
+            "/echo",
+            content=_chunks(b'{"a": ', b'"yz"}'),
+            headers={"content-type": "application/json"},
+        )
     assert r.status_code == 200 and r.json() == {"a": "yz"}
 
 

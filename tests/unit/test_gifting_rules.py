@@ -26,14 +26,17 @@ def test_region_limited_gift_is_only_sold_in_its_regions():
 NOON = datetime(2026, 11, 25, 12, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("profile, ok", [
-    (Profile("US", date(1990, 1, 1), "creator"), True),
-    (Profile("US", date(2010, 1, 1), "creator"), False),
-    (Profile("KR", date(2008, 1, 1), "creator"), False),   # 18, but 19 needed in Korea
-    (Profile("US", date(1990, 1, 1), "political"), False),
-    (Profile("ZZ", date(1990, 1, 1), "creator"), False),
-    (None, False),
-])
+@pytest.mark.parametrize(
+    "profile, ok",
+    [
+        (Profile("US", date(1990, 1, 1), "creator"), True),
+        (Profile("US", date(2010, 1, 1), "creator"), False),
+        (Profile("KR", date(2008, 1, 1), "creator"), False),  # 18, but 19 needed in Korea
+        (Profile("US", date(1990, 1, 1), "political"), False),
+        (Profile("ZZ", date(1990, 1, 1), "creator"), False),
+        (None, False),
+    ],
+)
 def test_recipient_eligibility(profile, ok):
     assert (recipient_refusal(load_policy(), profile, NOON) is None) is ok
     if profile is not None:  # listing an item, being paid for an unlock: the same rules

@@ -28,8 +28,10 @@ def test_concurrent_commands_share_batches_and_each_gets_its_own_answer():
 
     async def main():
         group = await started(flush, flushers=1)
-        results = await asyncio.gather(*(group.submit((f"k{i}", i if i != 7 else -1))
-                                         for i in range(50)), return_exceptions=True)
+        results = await asyncio.gather(
+            *(group.submit((f"k{i}", i if i != 7 else -1)) for i in range(50)),
+            return_exceptions=True,
+        )
         await group.stop()
         return results
 
@@ -65,8 +67,9 @@ def test_the_same_key_never_shares_a_batch():
 
     async def main():
         group = await started(flush, flushers=1)
-        out = await asyncio.gather(*(group.submit(("same", i)) for i in range(3)),
-                                   group.submit(("other", 9)))
+        out = await asyncio.gather(
+            *(group.submit(("same", i)) for i in range(3)), group.submit(("other", 9))
+        )
         await group.stop()
         return out
 
@@ -83,8 +86,10 @@ def test_a_failed_batch_is_retried_alone_so_one_bad_command_fails_only_itself():
 
     async def main():
         group = await started(flush, flushers=1)
-        out = await asyncio.gather(*(group.submit((i, "bad" if i == 3 else "good"))
-                                     for i in range(6)), return_exceptions=True)
+        out = await asyncio.gather(
+            *(group.submit((i, "bad" if i == 3 else "good")) for i in range(6)),
+            return_exceptions=True,
+        )
         await group.stop()
         return out
 

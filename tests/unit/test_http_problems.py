@@ -37,22 +37,29 @@ def problem(r: httpx.Response) -> tuple[int, str]:
 
 async def test_a_command_without_an_idempotency_key_is_refused_with_400(client):
     async with client:
-        assert problem(await client.post("/things", json={"a": 1})) == \
-            (400, "idempotency-key-required")
+        assert problem(await client.post("/things", json={"a": 1})) == (
+            400,
+            "idempotency-key-required",
+        )
         # the missing key is named even when the body is invalid too
-        assert problem(await client.post("/things", json={"a": "x"})) == \
-            (400, "idempotency-key-required")
+        assert problem(await client.post("/things", json={"a": "x"})) == (
+            400,
+            "idempotency-key-required",
+        )
         ok = await client.post("/things", json={"a": 1}, headers={"Idempotency-Key": "k1"})
         assert ok.status_code == 200 and ok.json() == {"key": "k1", "a": 1}
-        assert problem(await client.post("/things", json={"a": 1},
-                                         headers={"Idempotency-Key": ""})) == \
-            (422, "validation-error")
+        assert problem(
+            await client.post("/things", json={"a": 1}, headers={"Idempotency-Key": ""})
+        ) == (422, "validation-error")
 
 
 async def test_an_undecodable_body_is_a_typed_400(client):
     async with client:
-        r = await client.post("/things", content=b'{"a": "\xff\xfe"}',
-                              headers={"Idempotency-Key": "k", "content-type": "application/json"})
+        r = await client.post(
+            "/things",
+            content=b'{"a": "\xff\xfe"}',
+            headers={"Idempotency-Key": "k", "content-type": "application/json"},
+        )
     assert problem(r) == (400, "malformed-body")
 
 

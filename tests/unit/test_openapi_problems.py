@@ -24,8 +24,11 @@ def test_every_documented_error_is_problem_json(create):
         for method, op in operations.items():
             for status, response in op["responses"].items():
                 if int(status) >= 400:
-                    assert list(response.get("content", {})) == ["application/problem+json"], \
-                        (method, path, status)
+                    assert list(response.get("content", {})) == ["application/problem+json"], (
+                        method,
+                        path,
+                        status,
+                    )
             if "requestBody" in op:
                 assert "413" in op["responses"], (method, path)
             assert "503" in op["responses"], (method, path)
@@ -35,8 +38,9 @@ def test_a_routes_own_problems_stay_beside_the_generic_ones():
     responses = gifting(Settings()).openapi()["paths"]["/v1/gifts"]["post"]["responses"]
     examples = responses["403"]["content"]["application/problem+json"]["examples"]
     assert {"self-gift", "recipient-not-eligible", "not-eligible"} <= set(examples)
-    assert "recipient-not-found" in responses["404"]["content"]["application/problem+json"][
-        "examples"]
+    assert (
+        "recipient-not-found" in responses["404"]["content"]["application/problem+json"]["examples"]
+    )
     examples = responses["422"]["content"]["application/problem+json"]["examples"]
     assert set(examples) == {"validation-error"}
 
@@ -103,12 +107,14 @@ ENUM_PROBLEMS = {"unsupported-currency", "country-not-served"}
 @pytest.mark.parametrize("create", [recharge, payout])
 def test_a_schema_valid_request_gets_422_only_for_a_rule_the_document_states(create):
     for method, path, op in _operations(create):
-        assert _examples(op, "422") <= {"validation-error"} | SIGNED_BODY_PROBLEMS | ENUM_PROBLEMS, \
-            (method, path, _examples(op, "422"))
+        assert (
+            _examples(op, "422") <= {"validation-error"} | SIGNED_BODY_PROBLEMS | ENUM_PROBLEMS
+        ), (method, path, _examples(op, "422"))
     paths = create(Settings()).openapi()["paths"]
     if create is recharge:
         assert {"amount-out-of-range", "currency-mismatch", "over-daily-limit"} <= _examples(
-            paths["/v1/purchases"]["post"], "409")
+            paths["/v1/purchases"]["post"], "409"
+        )
         assert "unknown-payment-method" in _examples(paths["/v1/purchases"]["post"], "404")
         assert "expiry-in-past" in _examples(paths["/v1/admin/bans"]["post"], "409")
     else:
@@ -118,12 +124,15 @@ def test_a_schema_valid_request_gets_422_only_for_a_rule_the_document_states(cre
 
 def test_a_purchase_body_is_one_of_a_bundle_and_a_custom_amount():
     schema = recharge(Settings()).openapi()
-    body = schema["paths"]["/v1/purchases"]["post"]["requestBody"]["content"][
-        "application/json"]["schema"]
+    body = schema["paths"]["/v1/purchases"]["post"]["requestBody"]["content"]["application/json"][
+        "schema"
+    ]
     refs = [variant["$ref"].rsplit("/", 1)[1] for variant in body["oneOf"]]
     assert refs == ["BundlePurchase", "CustomPurchase"]
-    for name, own, other in [("BundlePurchase", "bundle_id", "custom_coins"),
-                             ("CustomPurchase", "custom_coins", "bundle_id")]:
+    for name, own, other in [
+        ("BundlePurchase", "bundle_id", "custom_coins"),
+        ("CustomPurchase", "custom_coins", "bundle_id"),
+    ]:
         variant = schema["components"]["schemas"][name]
         # Each forbids the other's field, so exactly one variant validates any body.
         assert variant["additionalProperties"] is False and variant["required"] == [own]
@@ -145,9 +154,15 @@ def test_payout_currencies_are_the_configured_ones_as_an_enum():
     assert enum(next(p["schema"] for p in quote if p["name"] == "currency")) == configured
 
 
-@pytest.mark.parametrize("create, model, field", [
-    (payout, "Rejection", "detail"), (payout, "BankMethod", "account_holder"),
-    (recharge, "BanCreate", "reason"), (recharge, "BanLift", "reason")])
+@pytest.mark.parametrize(
+    "create, model, field",
+    [
+        (payout, "Rejection", "detail"),
+        (payout, "BankMethod", "account_holder"),
+        (recharge, "BanCreate", "reason"),
+        (recharge, "BanLift", "reason"),
+    ],
+)
 def test_blank_text_is_refused_by_the_document(create, model, field):
     prop = create(Settings()).openapi()["components"]["schemas"][model]["properties"][field]
     text = next(v for v in prop.get("anyOf", [prop]) if v.get("type") == "string")

@@ -34,8 +34,10 @@ def test_payout_day_is_the_utc_calendar_day_on_both_sides_of_midnight():
     before, after = datetime(2025, 3, 1, 23, 59, 59, tzinfo=UTC), datetime(2025, 3, 2, tzinfo=UTC)
     assert (payout_day(before), payout_day(after)) == (before.date(), after.date())
     # 01:30 in UTC+2 is still the previous UTC day
-    assert payout_day(datetime(2025, 3, 2, 1, 30, tzinfo=timezone(timedelta(hours=2)))) == \
-        before.date()
+    assert (
+        payout_day(datetime(2025, 3, 2, 1, 30, tzinfo=timezone(timedelta(hours=2))))
+        == before.date()
+    )
     with pytest.raises(ValueError):
         payout_day(datetime(2025, 3, 2))
 

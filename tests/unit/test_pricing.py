@@ -78,8 +78,11 @@ def test_custom_amount_is_priced_per_coin_and_capped():
 def test_custom_price_rounds_half_even_to_the_minor_unit():
     catalog = load_catalog()
     # 30 x 1.07 = 32.1 -> 32 ; 150 x 1.07 = 160.5 -> 160 (half-even) ; 250 x 1.07 = 267.5 -> 268
-    assert [catalog.quote_custom(c, "US", "web").price.amount_minor
-            for c in (30, 150, 250)] == [32, 160, 268]
+    assert [catalog.quote_custom(c, "US", "web").price.amount_minor for c in (30, 150, 250)] == [
+        32,
+        160,
+        268,
+    ]
 
 
 def test_unknown_bundle_is_refused():
@@ -89,8 +92,7 @@ def test_unknown_bundle_is_refused():
 
 def test_rounding_is_half_even_and_minor_units_follow_iso_4217():
     assert [round_minor(Decimal(x)) for x in ("0.5", "1.5", "2.5", "-0.5")] == [0, 2, 2, 0]
-    assert convert(Money(amount_minor=1000, currency="JPY"), Decimal("0.0067"), "USD") == \
-        usd(670)
+    assert convert(Money(amount_minor=1000, currency="JPY"), Decimal("0.0067"), "USD") == usd(670)
     assert convert(usd(100), Decimal("150"), "JPY") == Money(amount_minor=150, currency="JPY")
 
 

@@ -31,15 +31,19 @@ def test_every_quote_is_integral_and_the_fee_never_exceeds_the_settlement(countr
     catalog = load_catalog()
     bundle = data.draw(st.sampled_from([o.bundle_id for o in catalog.offers(country, channel)]))
     low, high = catalog.custom_range
-    for q in (catalog.quote(bundle, country, channel),
-              catalog.quote_custom(data.draw(st.integers(low, high)), country, channel)):
+    for q in (
+        catalog.quote(bundle, country, channel),
+        catalog.quote_custom(data.draw(st.integers(low, high)), country, channel),
+    ):
         assert all(isinstance(m.amount_minor, int) for m in (q.price, q.settlement, q.fee))
         assert 0 <= q.fee.amount_minor <= q.settlement.amount_minor
         assert q.price.amount_minor > 0
 
 
-@given(st.integers(min_value=0, max_value=10**12),
-       st.decimals(min_value=0, max_value=Decimal("5"), places=4))
+@given(
+    st.integers(min_value=0, max_value=10**12),
+    st.decimals(min_value=0, max_value=Decimal("5"), places=4),
+)
 def test_diamonds_never_exceed_the_exact_product(coins, rate):
     d = diamonds_for(coins, rate)
     assert 0 <= d <= Decimal(coins) * rate < d + 1
@@ -51,8 +55,10 @@ def test_payout_conversion_is_exact_for_whole_cents(diamonds):
     assert amount.amount_minor == diamonds // 2  # half a cent each, rounded down
 
 
-@given(st.lists(st.integers(min_value=1, max_value=5000), max_size=60),
-       st.integers(min_value=0, max_value=50_000))
+@given(
+    st.lists(st.integers(min_value=1, max_value=5000), max_size=60),
+    st.integers(min_value=0, max_value=50_000),
+)
 def test_spending_model_never_goes_negative(spends, start):
     """The rule the SQL enforces (balance >= price), as a reference model."""
     balance, accepted = start, 0

@@ -58,7 +58,8 @@ def test_an_amount_over_the_cap_can_never_fit():
         wait_for_spend([], NOW, DAY, 100, 101)
 
 
-@pytest.mark.parametrize("seconds, header", [(0.0, "1"), (0.2, "1"), (1.0, "1"), (1.01, "2"),
-                                             (3600.0, "3600")])
+@pytest.mark.parametrize(
+    "seconds, header", [(0.0, "1"), (0.2, "1"), (1.0, "1"), (1.01, "2"), (3600.0, "3600")]
+)
 def test_retry_after_is_whole_seconds_rounded_up(seconds, header):
     assert retry_after_header(seconds) == header

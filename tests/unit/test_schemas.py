@@ -9,10 +9,21 @@ from schemas.events.gifting import GiftContext, GiftSent
 
 
 def gift(**overrides) -> GiftSent:
-    fields = dict(gift_id="g1", sender_id="fan", creator_id="cr", context=GiftContext(
-        kind="live", id="s1"), gift_code="rose", quantity=3, unit_price=1, coins=3,
-        diamonds_per_coin="1", commission_rate="0.5", rates_version=1, catalog_version=1,
-        balance_after=7)
+    fields = dict(
+        gift_id="g1",
+        sender_id="fan",
+        creator_id="cr",
+        context=GiftContext(kind="live", id="s1"),
+        gift_code="rose",
+        quantity=3,
+        unit_price=1,
+        coins=3,
+        diamonds_per_coin="1",
+        commission_rate="0.5",
+        rates_version=1,
+        catalog_version=1,
+        balance_after=7,
+    )
     return GiftSent(**{**fields, **overrides})
 
 
@@ -41,11 +52,14 @@ def test_envelope_round_trips_with_exact_decimals():
     assert env.correlationid == env.id and back.specversion == "1.0"
 
 
-@pytest.mark.parametrize("raw, reason", [
-    (b"", "empty message"),
-    (b"\xff\xfe garbage", "not JSON"),
-    (b'{"hello": "world"}', "not a valid envelope"),
-])
+@pytest.mark.parametrize(
+    "raw, reason",
+    [
+        (b"", "empty message"),
+        (b"\xff\xfe garbage", "not JSON"),
+        (b'{"hello": "world"}', "not a valid envelope"),
+    ],
+)
 def test_garbage_is_poison_with_a_reason(raw, reason):
     with pytest.raises(PoisonMessage) as exc:
         decode(raw)
@@ -95,8 +109,11 @@ def test_no_published_string_field_admits_nul():
     offenders = []
     for name, text in generate.rendered().items():
         for where, node in _string_schemas(json.loads(text)):
-            if "const" in node or "enum" in node or node.get("format") in (
-                    "uuid", "date", "date-time"):
+            if (
+                "const" in node
+                or "enum" in node
+                or node.get("format") in ("uuid", "date", "date-time")
+            ):
                 continue
             pattern = node.get("pattern")
             if pattern is None or re.search(pattern, "x\x00y") or re.search(pattern, "\x00"):
@@ -120,8 +137,11 @@ def test_the_issue_s_pills_are_refused_by_the_decoder():
     from schemas.events.accounts import AccountProfileUpdated
     from schemas.events.sanctions import PlaceTransactionBan
 
-    profile = _wire(AccountProfileUpdated(user_id="x", country="US", birthdate="2000-01-01",
-                                          account_type="personal"))
+    profile = _wire(
+        AccountProfileUpdated(
+            user_id="x", country="US", birthdate="2000-01-01", account_type="personal"
+        )
+    )
     with pytest.raises(PoisonMessage, match="bad AccountProfileUpdated v1 payload: user_id"):
         decode(_with_data(profile, user_id="x\u0000y"))
     ban = _wire(PlaceTransactionBan(ban_id="b", user_id="u", scopes=["gift"], reason="spam"))
@@ -131,8 +151,21 @@ def test_the_issue_s_pills_are_refused_by_the_decoder():
         decode(_with_data(_raw(), context={"kind": "live", "id": ""}))
 
 
-@pytest.mark.parametrize("field", ["id", "time", "specversion", "source", "type", "dataversion",
-                                   "aggregateid", "aggregateversion", "correlationid", "data"])
+@pytest.mark.parametrize(
+    "field",
+    [
+        "id",
+        "time",
+        "specversion",
+        "source",
+        "type",
+        "dataversion",
+        "aggregateid",
+        "aggregateversion",
+        "correlationid",
+        "data",
+    ],
+)
 def test_an_envelope_missing_what_consumers_rely_on_is_poison(field):
     doc = orjson.loads(_raw())
     del doc[field]

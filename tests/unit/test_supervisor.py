@@ -16,9 +16,11 @@ from infra.supervisor import backoff
 
 ROOT = Path(__file__).resolve().parents[2]
 # A role that starts a child of its own (as uvicorn or faust may), then waits.
-ROLE = ("{python} -c \"import os, subprocess, time; "
-        "c = subprocess.Popen(['sleep', '600']); "
-        "print('child', c.pid, flush=True); time.sleep(600)\"")
+ROLE = (
+    '{python} -c "import os, subprocess, time; '
+    "c = subprocess.Popen(['sleep', '600']); "
+    "print('child', c.pid, flush=True); time.sleep(600)\""
+)
 
 
 def test_backoff_doubles_from_one_second_up_to_thirty():
@@ -54,10 +56,16 @@ def alive(pid: int) -> bool:
 @pytest.fixture
 def supervised(tmp_path):
     procfile = tmp_path / "Procfile"
-    procfile.write_text(f"web: {ROLE.format(python=sys.executable)}\n"
-                        f"worker: {ROLE.format(python=sys.executable)}\n")
-    proc = subprocess.Popen([sys.executable, "-m", "infra.supervisor", str(procfile)], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    procfile.write_text(
+        f"web: {ROLE.format(python=sys.executable)}\nworker: {ROLE.format(python=sys.executable)}\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "infra.supervisor", str(procfile)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     yield proc, Lines(proc)
     if proc.poll() is None:
         proc.kill()
@@ -66,10 +74,12 @@ def supervised(tmp_path):
 
 def test_a_killed_role_is_restarted_and_ctrl_c_leaves_no_process(supervised):
     proc, out = supervised
-    web, worker = (int(out.wait_for(rf"started {role} \(pid (\d+)\)")[0][1])
-                   for role in ("web", "worker"))
-    web_child, worker_child = (int(out.wait_for(rf"{role} +\| child (\d+)")[0][1])
-                               for role in ("web", "worker"))
+    web, worker = (
+        int(out.wait_for(rf"started {role} \(pid (\d+)\)")[0][1]) for role in ("web", "worker")
+    )
+    web_child, worker_child = (
+        int(out.wait_for(rf"{role} +\| child (\d+)")[0][1]) for role in ("web", "worker")
+    )
 
     os.kill(web, signal.SIGKILL)
     out.wait_for(r"web killed by signal 9 after [\d.]+s; restarting it in 1s")

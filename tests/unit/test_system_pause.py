@@ -27,8 +27,9 @@ def wait_state(pid: int, want: str) -> str:
 @pytest.fixture
 def system():
     sut = System(Settings())
-    sut.procs["sleeper"] = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
-                                            start_new_session=True)
+    sut.procs["sleeper"] = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True
+    )
     yield sut
     sut.stop_all()
 
