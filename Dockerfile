@@ -7,6 +7,7 @@ COPY requirements/run.lock ./requirements/
 RUN pip install --no-cache-dir --require-hashes -r requirements/run.lock
 COPY pyproject.toml README.md ./
 COPY schemas ./schemas
+COPY policy ./policy
 COPY eventkit ./eventkit
 COPY services ./services
 COPY infra ./infra

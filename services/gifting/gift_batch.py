@@ -13,6 +13,7 @@ import asyncpg
 from eventkit.codec import new_envelope
 from eventkit.group_commit import GroupCommit
 from eventkit.problems import DomainError, IdempotencyKeyReused
+from policy.eligibility import load_policy
 from schemas import topics
 from schemas.events.gifting import GiftContext, GiftSent
 from services.gifting import gift_store
@@ -27,7 +28,6 @@ from services.gifting.gift_decide import (
     final_wallets,
 )
 from services.gifting.gift_store import GiftRecord, StoredAnswer
-from services.rules.eligibility import load_policy
 
 SOURCE = "/coinstream/gifting"
 

@@ -12,6 +12,7 @@ from uuid import UUID, uuid4
 
 from eventkit.auth import Caller
 from eventkit.problems import DomainError
+from policy.eligibility import Policy
 from schemas.events.gifting import ContextKind
 from services.gifting.catalog import GiftPrice
 from services.gifting.errors import (
@@ -23,7 +24,6 @@ from services.gifting.errors import (
 )
 from services.gifting.rules import Profile, recipient_refusal, sender_refusal
 from services.gifting.spending import spending_banned
-from services.rules.eligibility import Policy
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from eventkit.auth import CallerDep, UserId
 from eventkit.fields import Count
 from eventkit.idempotency import IdempotencyKey, request_hash
 from eventkit.problems import DomainError
+from policy.countries import CountryNotServed, ServedCountry, served
 from schemas.events.gifting import GiftContext
 from schemas.text import Id
 from services.gifting import gift_batch, spending
@@ -27,7 +28,6 @@ from services.gifting.errors import (
     SelfGift,
 )
 from services.gifting.gift_decide import GiftCommand
-from services.rules.countries import CountryNotServed, ServedCountry, served
 
 router = APIRouter(prefix="/v1", tags=["gifts"])
 

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from services.rules.eligibility import Policy, refusal
+from policy.eligibility import Policy, refusal
 
 
 @dataclass(frozen=True)

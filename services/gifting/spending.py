@@ -8,12 +8,12 @@ from fastapi import Request
 from eventkit.auth import Caller
 from eventkit.db import Statement
 from eventkit.eventstore import append_with
+from policy.eligibility import load_policy
 from schemas import topics
 from schemas.envelope import Envelope
 from services.gifting import accounts, ledger
 from services.gifting.errors import Banned, InsufficientCoins, NotEligible
 from services.gifting.rules import Profile, sender_refusal
-from services.rules.eligibility import load_policy
 
 
 def clock(request: Request) -> datetime:

@@ -13,6 +13,7 @@ from eventkit.codec import new_envelope
 from eventkit.eventstore import append
 from eventkit.fields import Count, Reason
 from eventkit.idempotency import IdempotencyKey, respond_once
+from policy.eligibility import load_policy
 from schemas import topics
 from schemas.events.gifting import ContentUnlocked, ItemListed
 from schemas.text import Id
@@ -30,7 +31,6 @@ from services.gifting.errors import (
     SellerNotEligible,
 )
 from services.gifting.rules import Profile, earner_refusal
-from services.rules.eligibility import load_policy
 
 SOURCE = "/coinstream/gifting"
 # How the event contract (ItemListed, ContentUnlocked) and the public view name the owner of a

@@ -15,6 +15,7 @@ from eventkit.fields import BLANK, Count, Reason, query_int
 from eventkit.http import create_app
 from eventkit.idempotency import IdempotencyKey, respond_once
 from eventkit.settings import Settings
+from policy.eligibility import load_policy, refusal
 from schemas.events.payout import PayoutMethodSet, PayoutRequested
 from schemas.money import Money
 from services.payout import admin, callbacks
@@ -43,7 +44,6 @@ from services.payout.errors import (
 from services.payout.ledger import emit, settle_by
 from services.payout.settings import PayoutSettings
 from services.payout.views import PayoutPublic, clock, config, load_payout, public
-from services.rules.eligibility import load_policy, refusal
 
 router = APIRouter(prefix="/v1", tags=["payout"])
 

@@ -15,12 +15,12 @@ from eventkit.auth import verify
 from eventkit.http import create_app
 from eventkit.settings import Settings
 from eventkit.webhooks import asgi_deliver, http_deliver
+from policy.countries import CountryNotServed, ServedCountry, served
 from schemas.money import Money
 from services.recharge import admin, purchases, webhooks
 from services.recharge.pricing import load_catalog
 from services.recharge.sandbox import SandboxProvider
 from services.recharge.settings import RechargeSettings
-from services.rules.countries import CountryNotServed, ServedCountry, served
 
 router = APIRouter(prefix="/v1", tags=["catalog"])
 

@@ -16,6 +16,7 @@ from eventkit import problems
 from eventkit.auth import Caller, CallerDep
 from eventkit.fields import Count, query_int
 from eventkit.idempotency import IdempotencyKey, respond_once
+from policy.eligibility import load_policy, refusal
 from schemas.events.recharge import PurchaseCreated
 from schemas.money import Currency
 from services.recharge import bans, limits
@@ -36,7 +37,6 @@ from services.recharge.pricing import Quote, UnknownBundle, load_catalog
 from services.recharge.provider import PaymentOrder
 from services.recharge.sandbox import DEFAULT_TOKEN
 from services.recharge.views import PurchasePublic, clock, public
-from services.rules.eligibility import load_policy, refusal
 
 router = APIRouter(prefix="/v1", tags=["purchases"])
 

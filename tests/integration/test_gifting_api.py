@@ -8,6 +8,7 @@ import pytest
 
 from eventkit.codec import new_envelope
 from eventkit.settings import Settings
+from policy.eligibility import load_policy
 from schemas.events.accounts import AccountProfileUpdated
 from schemas.events.recharge import CoinsClawedBack
 from schemas.events.sanctions import TransactionBanLifted, TransactionBanPlaced
@@ -15,7 +16,6 @@ from schemas.money import Money
 from services.gifting.api import create
 from services.gifting.handlers import HANDLERS
 from services.recharge.api import create as recharge_app
-from services.rules.eligibility import load_policy
 from tests.support.apps import api_client, auth, new_id
 from tests.support.wallets import coin_purchased, fund_wallet
 

@@ -14,7 +14,7 @@ from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-FIRST_PARTY = {"schemas", "eventkit", "services", "infra", "bench", "scripts", "tests"}
+FIRST_PARTY = {"schemas", "policy", "eventkit", "services", "infra", "bench", "scripts", "tests"}
 
 
 def name(dist: str) -> str:
@@ -90,7 +90,7 @@ def third_party_imports(*packages: str) -> dict[str, str]:
 @pytest.mark.parametrize(
     ("packages", "extras"),
     [
-        (("schemas", "eventkit", "services", "infra", "scripts"), ()),
+        (("schemas", "policy", "eventkit", "services", "infra", "scripts"), ()),
         (("bench",), ("bench",)),
         (("tests",), ("dev",)),
     ],

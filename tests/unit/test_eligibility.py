@@ -2,7 +2,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from services.rules.eligibility import age_on, load_policy, local_date, refusal
+from policy.eligibility import age_on, load_policy, local_date, refusal
 
 # Noon UTC: the same calendar day in every zone of every enabled country.
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)

@@ -7,6 +7,7 @@ from itertools import count
 from uuid import UUID
 
 from eventkit.auth import Caller
+from policy.eligibility import load_policy
 from services.gifting.catalog import GiftPrice
 from services.gifting.errors import (
     InsufficientCoins,
@@ -27,7 +28,6 @@ from services.gifting.gift_decide import (
     final_wallets,
 )
 from services.gifting.rules import Profile
-from services.rules.eligibility import load_policy
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 WINDOW = timedelta(seconds=10)

@@ -2,9 +2,9 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from policy.eligibility import load_policy
 from services.gifting.catalog import GiftUnavailable, load_catalog
 from services.gifting.rules import Profile, earner_refusal, recipient_refusal
-from services.rules.eligibility import load_policy
 
 
 def test_prices_and_batch_quantities():

@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PRODUCTION = ["schemas", "eventkit", "services", "infra"]
+PRODUCTION = ["schemas", "policy", "eventkit", "services", "infra"]
 COMMANDS = {"schemas.generate"}  # `python -m schemas.generate` (make schemas)
 # The process harness the tests and the benchmark share with `python -m infra`.
 HARNESS = {"infra.namespace", "infra.system"}

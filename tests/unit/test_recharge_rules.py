@@ -8,8 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from eventkit.webhooks import sign, signature_ok
+from policy.eligibility import load_policy, refusal
 from services.recharge.provider import PaymentNotification
-from services.rules.eligibility import load_policy, refusal
 
 POLICY = load_policy()
 

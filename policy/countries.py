@@ -11,8 +11,8 @@ from typing import Annotated
 from pydantic import WithJsonSchema
 
 from eventkit.problems import DomainError
+from policy.eligibility import load_policy
 from schemas.money import Country
-from services.rules.eligibility import load_policy
 
 
 class CountryNotServed(DomainError):
