@@ -1,9 +1,10 @@
 """What gifting knows about accounts: profiles and transaction bans, in PostgreSQL."""
 
-from datetime import date, datetime
+from datetime import date
 
 import asyncpg
 
+from eventkit import bans
 from eventkit.auth import Caller
 from services.gifting.rules import Profile
 
@@ -43,41 +44,10 @@ async def profile(conn: asyncpg.Connection, user_id: str) -> Profile | None:
 
 
 def banned_sql(user_id: str, scope: str) -> str:
-    """SQL for: an active (not lifted, not expired) ban covering `scope` or the whole account.
-    `user_id` and `scope` are SQL expressions (placeholders or quoted literals)."""
-    return (
-        f"EXISTS (SELECT 1 FROM bans WHERE user_id = {user_id} AND NOT lifted"
-        f" AND (expires_at IS NULL OR expires_at > now()) AND scopes && ARRAY[{scope}, 'account'])"
-    )
+    """SQL for: an active ban of `user_id` covering `scope` or the whole account (SQL
+    expressions: placeholders or quoted literals)."""
+    return f"EXISTS (SELECT 1 FROM bans WHERE {bans.active(user_id, scope)})"
 
 
 async def banned(conn: asyncpg.Connection, user_id: str, scope: str) -> bool:
     return await conn.fetchval(f"SELECT {banned_sql('$1', '$2')}", user_id, scope)
-
-
-async def place_ban(
-    conn: asyncpg.Connection,
-    ban_id: str,
-    user_id: str,
-    scopes: list[str],
-    expires_at: datetime | None,
-) -> None:
-    await conn.execute(
-        "INSERT INTO bans (ban_id, user_id, scopes, expires_at) VALUES ($1, $2, $3, $4)"
-        " ON CONFLICT (ban_id) DO NOTHING",
-        ban_id,
-        user_id,
-        scopes,
-        expires_at,
-    )
-
-
-async def lift_ban(conn: asyncpg.Connection, ban_id: str, user_id: str) -> None:
-    """A lift that arrives before its placement (another partition) is kept as a lifted row,
-    so the late placement cannot revive it."""
-    await conn.execute(
-        "INSERT INTO bans (ban_id, user_id, scopes, lifted) VALUES ($1, $2, '{}', true)"
-        " ON CONFLICT (ban_id) DO UPDATE SET lifted = true",
-        ban_id,
-        user_id,
-    )

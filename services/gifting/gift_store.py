@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import asyncpg
 import orjson
 
+from eventkit import bans
 from eventkit.codec import encode
 from eventkit.db import named
 from schemas.envelope import Envelope
@@ -22,9 +23,8 @@ from services.gifting.rules import Profile
 def _active_ban(users: str, scope: str) -> str:
     """The users of the array `users` with an active ban covering `scope` or the account."""
     return (
-        f"SELECT array_agg(DISTINCT user_id) FROM bans WHERE user_id = ANY({users}::text[])"
-        f" AND NOT lifted AND (expires_at IS NULL OR expires_at > now())"
-        f" AND scopes && ARRAY['{scope}', 'account']"
+        "SELECT array_agg(DISTINCT user_id) FROM bans"
+        f" WHERE {bans.active(f'ANY({users}::text[])', repr(scope))}"
     )
 
 

@@ -2,6 +2,7 @@
 
 import asyncpg
 
+from eventkit import bans
 from eventkit.consumer import Handlers, handle
 from schemas.envelope import Envelope
 from schemas.events.accounts import AccountProfileUpdated
@@ -25,15 +26,13 @@ async def on_coins_clawed_back(
 async def on_ban_placed(
     conn: asyncpg.Connection, envelope: Envelope, payload: TransactionBanPlaced
 ) -> None:
-    await accounts.place_ban(
-        conn, payload.ban_id, payload.user_id, list(payload.scopes), payload.expires_at
-    )
+    await bans.place(conn, payload)
 
 
 async def on_ban_lifted(
     conn: asyncpg.Connection, envelope: Envelope, payload: TransactionBanLifted
 ) -> None:
-    await accounts.lift_ban(conn, payload.ban_id, payload.user_id)
+    await bans.lift(conn, payload, envelope.time)
 
 
 async def on_profile(

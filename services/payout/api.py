@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 from fastapi import APIRouter, FastAPI, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from eventkit import problems
+from eventkit import bans, problems
 from eventkit.auth import CallerDep
 from eventkit.fields import BLANK, Count, Reason, query_int
 from eventkit.http import create_app
@@ -526,8 +526,7 @@ def usd_value(diamonds: int, cfg: dict) -> Money:
 
 async def refuse_when_banned(conn, user_id: str, now: datetime, banned_may_withdraw: bool):
     rows = await conn.fetch(
-        "SELECT scopes, expires_at FROM bans WHERE user_id = $1 AND lifted_at IS NULL"
-        " AND (expires_at IS NULL OR expires_at > $2)",
+        f"SELECT scopes, expires_at FROM bans WHERE {bans.active('$1', now='$2')}",
         user_id,
         now,
     )

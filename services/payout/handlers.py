@@ -5,6 +5,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
+from eventkit import bans
 from eventkit.consumer import BatchHandlers, Handlers, handle, handle_batch
 from schemas.envelope import Envelope
 from schemas.events.gifting import ContentUnlocked, GiftSent
@@ -56,28 +57,13 @@ async def on_earnings(conn: asyncpg.Connection, events: Sequence[tuple[Envelope,
 async def on_ban_placed(
     conn: asyncpg.Connection, envelope: Envelope, ban: TransactionBanPlaced
 ) -> None:
-    # A lift may arrive first (other partition order); it then already set lifted_at.
-    await conn.execute(
-        "INSERT INTO bans (ban_id, user_id, scopes, expires_at) VALUES ($1, $2, $3, $4)"
-        " ON CONFLICT (ban_id) DO UPDATE SET user_id = EXCLUDED.user_id,"
-        " scopes = EXCLUDED.scopes, expires_at = EXCLUDED.expires_at",
-        ban.ban_id,
-        ban.user_id,
-        list(ban.scopes),
-        ban.expires_at,
-    )
+    await bans.place(conn, ban)
 
 
 async def on_ban_lifted(
     conn: asyncpg.Connection, envelope: Envelope, lift: TransactionBanLifted
 ) -> None:
-    await conn.execute(
-        "INSERT INTO bans (ban_id, user_id, lifted_at) VALUES ($1, $2, $3)"
-        " ON CONFLICT (ban_id) DO UPDATE SET lifted_at = EXCLUDED.lifted_at",
-        lift.ban_id,
-        lift.user_id,
-        envelope.time,
-    )
+    await bans.lift(conn, lift, envelope.time)
 
 
 HANDLERS: Handlers = dict(
