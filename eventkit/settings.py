@@ -5,15 +5,15 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from infra import paths
+from eventkit import local
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
-    kafka_bootstrap_servers: str = paths.KAFKA_BOOTSTRAP
+    kafka_bootstrap_servers: str = local.KAFKA_BOOTSTRAP
     database_url: str = Field(
-        default=paths.DATABASE_URL,
+        default=local.DATABASE_URL,
         description="Server URL; each service uses its own database on it (see database_for)",
     )
     db_prefix: str = Field(default="coinstream", pattern=r"^[a-z][a-z0-9_]*$")

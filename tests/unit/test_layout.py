@@ -45,3 +45,19 @@ def test_every_production_module_is_used_by_production_code() -> None:
         and name not in COMMANDS | HARNESS
     }
     assert not unused, f"only tests or scripts import these; move them to tests/support: {unused}"
+
+
+# Each layer imports only the layers below it: the launcher and harness in infra/ build on the
+# plumbing and the services, never the other way round.
+BELOW_INFRA = ["schemas", "policy", "eventkit", "services"]
+
+
+def test_nothing_below_the_launcher_imports_infra() -> None:
+    upward = {
+        name: sorted(
+            target for target in imported_by(name, path) if target.split(".")[0] == "infra"
+        )
+        for name, path in modules().items()
+        if name.split(".")[0] in BELOW_INFRA
+    }
+    assert not {name: found for name, found in upward.items() if found}
