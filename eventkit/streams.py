@@ -21,7 +21,8 @@ class EventStreams:
     topic: str
     prefix: str
 
-    def stream_id(self, key: object) -> str:
+    def aggregate_id(self, key: object) -> str:
+        """The event stream of the aggregate `key` (the envelope's aggregate_id)."""
         return f"{self.prefix}-{key}"
 
     def envelope(
@@ -38,7 +39,7 @@ class EventStreams:
         return new_envelope(
             self.source,
             payload,
-            aggregate_id=self.stream_id(key),
+            aggregate_id=self.aggregate_id(key),
             aggregate_version=version,
             subject=subject,
             correlation_id=cause.correlationid if cause else None,

@@ -18,7 +18,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from eventkit.db import init_connection
 from eventkit.settings import Settings
 from services.payout.conversion import diamonds_for
-from services.payout.ledger import OPEN
+from services.payout.lifecycle import OPEN
 
 SERVICES = ("recharge", "gifting", "payout", "projections")
 

@@ -11,7 +11,8 @@ from eventkit.auth import AdminDep
 from eventkit.fields import Reason
 from schemas.events.payout import PayoutApproved
 from services.payout.errors import PayoutNotFound, PayoutNotInReview
-from services.payout.ledger import bump_version, emit, resolve, settle_by
+from services.payout.ledger import bump_version, emit
+from services.payout.lifecycle import resolve, settle_by
 from services.payout.views import PayoutPublic, clock, config, load_payout, public
 
 router = APIRouter(prefix="/v1/admin/payouts", tags=["payout admin"])

@@ -41,7 +41,8 @@ from services.payout.errors import (
     RatesChanged,
     UnsupportedCurrency,
 )
-from services.payout.ledger import emit, settle_by
+from services.payout.ledger import emit
+from services.payout.lifecycle import settle_by
 from services.payout.settings import PayoutSettings
 from services.payout.views import PayoutPublic, clock, config, load_payout, public
 

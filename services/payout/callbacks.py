@@ -9,7 +9,7 @@ from eventkit import problems
 from eventkit.webhooks import verified
 from schemas.events.payout import FailureReason
 from services.payout.errors import BadCallback, BadSignature, PayoutNotFound, PayoutNotSettleable
-from services.payout.ledger import OPEN, resolve
+from services.payout.lifecycle import OPEN, resolve
 from services.payout.provider import SIGNATURE_HEADER, SandboxCallback
 from services.payout.views import clock, load_payout
 

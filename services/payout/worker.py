@@ -15,7 +15,8 @@ from eventkit.settings import Settings
 from eventkit.ticks import every
 from schemas.events.payout import PayoutSubmitted
 from services.payout.conversion import load_config
-from services.payout.ledger import bump_version, emit, release_due, void_overdue
+from services.payout.ledger import bump_version, emit, release_due
+from services.payout.lifecycle import void_overdue
 from services.payout.provider import PayoutOrder, PayoutProvider, SandboxProvider, http_deliver
 from services.payout.settings import PayoutSettings
 

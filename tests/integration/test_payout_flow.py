@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from services.payout.conversion import load_config
-from services.payout.ledger import release_due, void_overdue
+from services.payout.ledger import release_due
+from services.payout.lifecycle import void_overdue
 from services.payout.provider import (
     SIGNATURE_HEADER,
     PayoutOrder,
