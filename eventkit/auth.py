@@ -98,8 +98,8 @@ def verify(settings: Settings, token: str) -> Caller:
 
 # A token is immutable, so the outcome of checking its signature and claims is too: kept per
 # token (the whole string, signature included) for a fan's next requests in a gift storm, where
-# the check was a sixth of gifting-api's CPU. Only the time checks are redone on each use; a
-# refused token raises and is never kept.
+# checking it on every request costs a sixth of gifting-api's CPU. Only the time checks are
+# redone on each use; a refused token raises and is never kept.
 @lru_cache(maxsize=65536)
 def _verified(token: str, secret: str, audience: str, issuer: str) -> tuple[Caller, float, float]:
     try:

@@ -37,7 +37,7 @@ def owner_of(home: Path) -> Owner | None:
         return Owner(Path(found["clone"]), Path(found["cache"]))
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    # A server started before homes were marked: `<clone>/.cache/<server>`.
+    # An unmarked home inside a clone's own cache (`<clone>/.cache/<server>`) is that clone's.
     if home.parent.name == ".cache" and (home.parent.parent / "Makefile").exists():
         return Owner(home.parent.parent, home.parent)
     return None
