@@ -5,9 +5,10 @@ function (how a provider's notification reaches the service: HTTP, or in-process
 import hashlib
 import hmac
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TypeVar
 
+import asyncpg
 import httpx
 from pydantic import BaseModel, ValidationError
 
@@ -60,6 +61,21 @@ async def post_signed(deliver: Deliver, secret: str, body: bytes) -> int | None:
     except Exception as exc:  # noqa: BLE001 - the service is down or failed: retry later
         log.warning("signed delivery failed (%r); will retry", exc)
         return None
+
+
+async def deliver_claimed(
+    pool: asyncpg.Pool, deliver: Deliver, secret: str, rows: Iterable, record: str
+) -> int:
+    """Posts each claimed row's signed `body`, in order, and records the answer with `record`
+    ($1 the row's `id`, $2 the status or NULL, $3 whether it was a 2xx: delivered). A provider
+    sandbox's redelivery step; returns how many were answered 2xx."""
+    answered = 0
+    for row in rows:
+        status = await post_signed(deliver, secret, bytes(row["body"]))
+        done = status is not None and 200 <= status < 300
+        answered += done
+        await pool.execute(record, row["id"], status, done)
+    return answered
 
 
 def http_deliver(client: httpx.AsyncClient, url: str) -> Deliver:

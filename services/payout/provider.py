@@ -14,8 +14,8 @@ from eventkit.webhooks import (  # noqa: F401 - re-exported: payout's callers im
     MAX_BACKOFF_SECONDS,
     SIGNATURE_HEADER,
     Deliver,
+    deliver_claimed,
     http_deliver,
-    post_signed,
     sign,
     signature_ok,
 )
@@ -138,19 +138,15 @@ class SandboxProvider:
             batch,
             MAX_BACKOFF_SECONDS,
         )
-        answered = 0
-        for row in rows:
-            status = await post_signed(self.deliver, self.secret, bytes(row["body"]))
-            done = status is not None and 200 <= status < 300  # e.g. 409 before the mark
-            answered += done
-            await self.pool.execute(
-                "UPDATE sandbox_payouts SET last_status = $2,"
-                " delivered_at = CASE WHEN $3 THEN now() END WHERE payout_id = $1",
-                row["payout_id"],
-                status,
-                done,
-            )
-        return answered
+        # e.g. a 409 before the payout is marked submitted: not delivered, tried again later
+        return await deliver_claimed(
+            self.pool,
+            self.deliver,
+            self.secret,
+            ({"id": r["payout_id"], "body": r["body"]} for r in rows),
+            "UPDATE sandbox_payouts SET last_status = $2,"
+            " delivered_at = CASE WHEN $3 THEN now() END WHERE payout_id = $1",
+        )
 
     async def drain(self) -> None:
         """Waits for every scheduled first delivery (tests, graceful shutdown)."""

@@ -16,7 +16,7 @@ from uuid import uuid4
 import asyncpg
 import orjson
 
-from eventkit.webhooks import MAX_BACKOFF_SECONDS, Deliver, post_signed
+from eventkit.webhooks import MAX_BACKOFF_SECONDS, Deliver, deliver_claimed
 from schemas.money import Money
 from services.recharge.provider import PaymentOrder
 
@@ -175,19 +175,14 @@ class SandboxProvider:
             now or datetime.now(UTC),
             batch,
         )
-        delivered = 0
-        for row in sorted(rows, key=lambda r: r["id"]):  # a payment's outcome before reversal
-            status = await post_signed(self.deliver, self.secret, bytes(row["body"]))
-            ok = status is not None and 200 <= status < 300
-            delivered += ok
-            await self.pool.execute(
-                "UPDATE sandbox_notifications SET last_status = $2,"
-                " delivered_at = CASE WHEN $3 THEN now() END WHERE id = $1",
-                row["id"],
-                status,
-                ok,
-            )
-        return delivered
+        return await deliver_claimed(
+            self.pool,
+            self.deliver,
+            self.secret,
+            sorted(rows, key=lambda r: r["id"]),  # a payment's outcome before its reversal
+            "UPDATE sandbox_notifications SET last_status = $2,"
+            " delivered_at = CASE WHEN $3 THEN now() END WHERE id = $1",
+        )
 
     async def drain(self) -> None:
         """Waits for every scheduled delivery (tests, graceful shutdown)."""
