@@ -1,17 +1,17 @@
 """The one command line every service shares: `python -m services.<name> <role>`.
 
 Roles: `api` (HTTP), `relay` (outbox -> Kafka), `consumer` (Kafka -> this service's database),
-`migrate` (create the database and apply migrations). Each role is its own process so any one can
-be killed and restarted alone.
+`migrate` (create the database and apply migrations) and, for a service with one, `worker` (its
+periodic jobs). Each role is its own process so any one can be killed and restarted alone.
 """
 
 import argparse
 import asyncio
 import logging
-import os
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import uvloop
 from fastapi import FastAPI
@@ -27,7 +27,7 @@ class ServiceSpec:
     name: str
     migrations: Path
     app_factory: Callable[[Settings], FastAPI] | None = None
-    default_port: int = 8000
+    worker: Callable[[Settings], Coroutine[Any, Any, None]] | None = None
     consumed_topics: list[str] = field(default_factory=list)
     handlers: Handlers = field(default_factory=dict)
     batch_handlers: BatchHandlers = field(default_factory=dict)
@@ -48,21 +48,29 @@ async def run_consumer(spec: ServiceSpec, settings: Settings) -> None:
         await pool.close()
 
 
-def main(spec: ServiceSpec) -> None:
-    parser = argparse.ArgumentParser(prog=f"python -m services.{spec.name}")
-    parser.add_argument("role", choices=["api", "relay", "consumer", "migrate"])
-    parser.add_argument(
-        "--port",
-        type=int,
-        default=int(os.environ.get(f"{spec.name.upper()}_PORT", spec.default_port)),
-    )
-    args = parser.parse_args()
+def configure_logging(settings: Settings, process: str) -> None:
+    """The one logging set-up of every process (`process` names it in each line)."""
     logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO"),
-        format=f"%(asctime)s {spec.name}-{args.role} %(levelname)s %(message)s",
+        level=settings.log_level,
+        format=f"%(asctime)s {process} %(levelname)s %(message)s",
     )
     logging.getLogger("aiokafka").setLevel(logging.WARNING)  # group chatter drowns the rest
+
+
+def serve(app: FastAPI, settings: Settings, port: int) -> None:
+    import uvicorn
+
+    uvicorn.run(app, host=settings.host, port=port, log_level="warning", loop="uvloop")
+
+
+def main(spec: ServiceSpec) -> None:
     settings = Settings()
+    roles = ["api", "relay", "consumer", "migrate"] + (["worker"] if spec.worker else [])
+    parser = argparse.ArgumentParser(prog=f"python -m services.{spec.name}")
+    parser.add_argument("role", choices=roles)
+    parser.add_argument("--port", type=int, default=settings.port_for(spec.name))
+    args = parser.parse_args()
+    configure_logging(settings, f"{spec.name}-{args.role}")
     dsn = settings.database_for(spec.name)
     if args.role == "migrate":
         applied = asyncio.run(migrate(dsn, spec.migrations))
@@ -71,16 +79,11 @@ def main(spec: ServiceSpec) -> None:
         uvloop.run(OutboxRelay(settings, dsn).run())
     elif args.role == "consumer":
         uvloop.run(run_consumer(spec, settings))
+    elif args.role == "worker" and spec.worker:
+        asyncio.run(migrate(dsn, spec.migrations))
+        asyncio.run(spec.worker(settings))
     elif spec.app_factory is None:
         parser.error(f"{spec.name} has no api role")
     else:
-        import uvicorn
-
         asyncio.run(migrate(dsn, spec.migrations))
-        uvicorn.run(
-            spec.app_factory(settings),
-            host=os.environ.get("HOST", "127.0.0.1"),
-            port=args.port,
-            log_level="warning",
-            loop="uvloop",
-        )
+        serve(spec.app_factory(settings), settings, args.port)

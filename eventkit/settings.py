@@ -1,4 +1,7 @@
-"""One settings class, read from the environment (and .env) when a process starts."""
+"""The settings every process reads from the environment (and .env) when it starts: where Kafka
+and PostgreSQL are, the prefixes, the token keys, and where each service listens. A service's
+own settings (RechargeSettings, PayoutSettings, environment `<SERVICE>_*`) are read beside these
+by the service's bootstrap."""
 
 from urllib.parse import urlsplit, urlunsplit
 
@@ -6,6 +9,9 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from eventkit import local
+
+# The services, each with its own database, in the order they are prepared.
+SERVICES = ("recharge", "gifting", "payout", "projections")
 
 
 class Settings(BaseSettings):
@@ -24,6 +30,17 @@ class Settings(BaseSettings):
     jwt_issuer: str = "coinstream-dev"
     max_body_bytes: int = 64 * 1024
 
+    log_level: str = "INFO"
+    host: str = Field(default="127.0.0.1", description="Where the HTTP servers listen")
+    # The one list of ports: `<SERVICE>_PORT` is where that service's HTTP API listens.
+    recharge_port: int = Field(default=8001, ge=1, le=65535)
+    gifting_port: int = Field(default=8002, ge=1, le=65535)
+    payout_port: int = Field(default=8003, ge=1, le=65535)
+    projections_port: int = Field(default=8004, ge=1, le=65535, description="The read API")
+    projections_metrics_port: int = Field(
+        default=8005, ge=1, le=65535, description="The projections worker's /metrics"
+    )
+
     def database_for(self, service: str) -> str:
         """The DSN of `service`'s own database on the configured server."""
         parts = urlsplit(self.database_url)
@@ -31,3 +48,15 @@ class Settings(BaseSettings):
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"
+
+    def port_for(self, service: str) -> int:
+        """Where `service`'s HTTP API listens (`<SERVICE>_PORT`)."""
+        return int(getattr(self, f"{service}_port"))
+
+    @property
+    def reachable_host(self) -> str:
+        """An address a client on this machine can reach `host` at (a wildcard is not one)."""
+        return "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+
+    def url_for(self, service: str) -> str:
+        return f"http://{self.reachable_host}:{self.port_for(service)}"

@@ -16,9 +16,10 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from eventkit.settings import SERVICES, Settings
 from infra import kafka, paths, postgres
 
-SERVICES = ("recharge", "gifting", "payout", "projections")
+__all__ = ["SERVICES", "ROOT", "main"]
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -32,7 +33,6 @@ def start_native() -> None:
 async def prepare() -> None:
     from eventkit.db import migrate
     from eventkit.kafka import create_topics
-    from eventkit.settings import Settings
 
     settings = Settings()
     for service in SERVICES:
@@ -47,33 +47,17 @@ async def prepare() -> None:
 
 
 def addresses() -> list[str]:
-    """The addresses `make run`'s processes use: the same environment variables and defaults
-    they read (eventkit.settings.Settings, `<SERVICE>_PORT`, `HOST`)."""
-    from eventkit.settings import Settings
-    from services.gifting.__main__ import SPEC as GIFTING
-    from services.payout.__main__ import SPEC as PAYOUT
-    from services.projections.api import DEFAULT_PORT as READ_API_PORT
-    from services.projections.worker import METRICS_PORT
-    from services.recharge.__main__ import SPEC as RECHARGE
-
+    """The addresses `make run`'s processes use: the settings they read (eventkit.settings)."""
     settings = Settings()
-    host = os.environ.get("HOST", "127.0.0.1")
-    host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-
-    def port(variable: str, default: int) -> str:
-        return os.environ.get(variable, str(default))
-
-    http = {
-        spec.name: f"http://{host}:{port(f'{spec.name.upper()}_PORT', spec.default_port)}"
-        for spec in (RECHARGE, GIFTING, PAYOUT)
-    }
+    host = settings.reachable_host
+    http = {service: settings.url_for(service) for service in SERVICES}
     return [
         f"recharge    {http['recharge']}/docs",
         f"gifting     {http['gifting']}/docs",
         f"payout      {http['payout']}/docs",
         f"projections faust worker -> PostgreSQL database {settings.db_prefix}_projections, "
-        f"metrics http://{host}:{port('PROJECTIONS_METRICS_PORT', METRICS_PORT)}/metrics",
-        f"read API    http://{host}:{port('PROJECTIONS_PORT', READ_API_PORT)}/docs",
+        f"metrics http://{host}:{settings.projections_metrics_port}/metrics",
+        f"read API    {http['projections']}/docs",
         f"kafka       {settings.kafka_bootstrap_servers}",
         f"postgres    {shown_url(settings.database_url)}",
     ]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from eventkit.settings import Settings
+from eventkit.settings import SERVICES, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 LOGS = ROOT / ".cache" / "system-logs"
@@ -57,7 +57,7 @@ class System:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.roles = procfile()
-        self.ports = {svc: free_port() for svc in ("recharge", "gifting", "payout", "projections")}
+        self.ports = {svc: free_port() for svc in SERVICES}
         self.metrics_port = free_port()  # the projections worker's /metrics
         self.procs: dict[str, subprocess.Popen] = {}
         LOGS.mkdir(parents=True, exist_ok=True)

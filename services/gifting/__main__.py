@@ -9,7 +9,6 @@ SPEC = ServiceSpec(
     name="gifting",
     migrations=Path(__file__).with_name("migrations"),
     app_factory=create,
-    default_port=8002,
     consumed_topics=[topics.RECHARGE_EVENTS, topics.SANCTIONS_EVENTS, topics.ACCOUNTS_EVENTS],
     handlers=HANDLERS,
 )

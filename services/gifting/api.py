@@ -4,11 +4,12 @@ from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, FastAPI, Query
 from pydantic import BaseModel
 
 from eventkit import problems
 from eventkit.auth import CallerDep
+from eventkit.deps import PoolDep
 from eventkit.fields import query_int
 from eventkit.http import create_app
 from eventkit.settings import Settings
@@ -41,9 +42,9 @@ class StatementPage(BaseModel):
     summary="The caller's spendable coin balance",
     responses=problems.problem_responses(problems.Unauthorized),
 )
-async def get_wallet(caller: CallerDep, request: Request) -> WalletPublic:
+async def get_wallet(caller: CallerDep, pool: PoolDep) -> WalletPublic:
     """Also registers the caller's verified profile, so creators can receive gifts."""
-    async with request.app.state.pool.acquire() as conn:
+    async with pool.acquire() as conn:
         await accounts.remember_caller(conn, caller)
         return WalletPublic(
             user_id=caller.user_id, balance=await ledger.balance(conn, caller.user_id)
@@ -57,7 +58,7 @@ async def get_wallet(caller: CallerDep, request: Request) -> WalletPublic:
 )
 async def get_statement(
     caller: CallerDep,
-    request: Request,
+    pool: PoolDep,
     limit: Annotated[int, *query_int(1, 500), Query()] = 50,
     # At most 18 digits, as query_int reads them (a bigserial id never
     # gets near that), so the bound the document shows is the one applied.
@@ -66,7 +67,7 @@ async def get_statement(
         Query(description="next_before of the last page"),
     ] = None,
 ) -> StatementPage:
-    async with request.app.state.pool.acquire() as conn:
+    async with pool.acquire() as conn:
         rows = await ledger.statement(conn, caller.user_id, limit, before)
     entries = [StatementEntry(**r) for r in rows]
     return StatementPage(

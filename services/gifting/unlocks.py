@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from eventkit import problems
 from eventkit.auth import Caller, CallerDep
 from eventkit.codec import new_envelope
+from eventkit.deps import PoolDep
 from eventkit.eventstore import append
 from eventkit.fields import Count, Reason
 from eventkit.idempotency import IdempotencyKey, respond_once
@@ -184,9 +185,9 @@ async def put_item(
     summary="An unlockable item and its price",
     responses=problems.problem_responses(ItemNotFound),
 )
-async def get_item(item_id: Annotated[Id, Path()], request: Request) -> ItemPublic:
+async def get_item(item_id: Annotated[Id, Path()], pool: PoolDep) -> ItemPublic:
     """Public. `coins` is the price an unlock names to be charged it."""
-    row = await request.app.state.pool.fetchrow(
+    row = await pool.fetchrow(
         "SELECT item_id, owner_id, platform, title, coins, version FROM items WHERE item_id = $1",
         item_id,
     )
@@ -339,8 +340,8 @@ async def unlock(
     summary="What the caller has unlocked",
     responses=problems.problem_responses(problems.Unauthorized),
 )
-async def list_unlocks(caller: CallerDep, request: Request) -> list[UnlockPublic]:
-    rows = await request.app.state.pool.fetch(
+async def list_unlocks(caller: CallerDep, pool: PoolDep) -> list[UnlockPublic]:
+    rows = await pool.fetch(
         "SELECT unlock_id, item_id, coins, balance_after, created_at FROM unlocks"
         " WHERE user_id = $1 ORDER BY created_at",
         caller.user_id,

@@ -8,12 +8,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from eventkit import problems
 from eventkit.auth import AdminDep
+from eventkit.deps import ClockDep, PoolDep
 from eventkit.fields import Reason
 from schemas.events.payout import PayoutApproved
 from services.payout.errors import PayoutNotFound, PayoutNotInReview
 from services.payout.ledger import bump_version, emit
 from services.payout.lifecycle import resolve, settle_by
-from services.payout.views import PayoutPublic, clock, config, load_payout, public
+from services.payout.views import PayoutPublic, config, load_payout, public
 
 router = APIRouter(prefix="/v1/admin/payouts", tags=["payout admin"])
 REVIEW_PROBLEMS = problems.problem_responses(
@@ -35,8 +36,9 @@ async def not_in_review(pool, payout_id: UUID) -> PayoutNotInReview:
 @router.post(
     "/{payout_id}/approve", summary="Approve a payout waiting for review", responses=REVIEW_PROBLEMS
 )
-async def approve(payout_id: UUID, admin: AdminDep, request: Request) -> PayoutPublic:
-    pool, now = request.app.state.pool, clock(request)
+async def approve(
+    payout_id: UUID, admin: AdminDep, request: Request, pool: PoolDep, now: ClockDep
+) -> PayoutPublic:
     async with pool.acquire() as conn, conn.transaction():
         creator_id = await conn.fetchval(
             "UPDATE payouts SET status = 'pending', settle_by = $2"
@@ -62,9 +64,12 @@ async def approve(payout_id: UUID, admin: AdminDep, request: Request) -> PayoutP
     "/{payout_id}/reject", summary="Reject a payout waiting for review", responses=REVIEW_PROBLEMS
 )
 async def reject(
-    payout_id: UUID, admin: AdminDep, request: Request, body: Rejection | None = None
+    payout_id: UUID,
+    admin: AdminDep,
+    pool: PoolDep,
+    now: ClockDep,
+    body: Rejection | None = None,
 ) -> PayoutPublic:
-    pool, now = request.app.state.pool, clock(request)
     detail = (body.detail if body else None) or f"rejected by {admin.user_id}"
     async with pool.acquire() as conn, conn.transaction():
         done = await resolve(conn, payout_id, "failed", ["review"], now, "rejected", detail)

@@ -1,7 +1,7 @@
 """Payout HTTP API for creators: earnings, payout method, payout requests and their status.
 Admin review lives in admin.py, provider callbacks in callbacks.py."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Literal
 from uuid import UUID, uuid4
@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from eventkit import bans, problems
 from eventkit.auth import CallerDep
+from eventkit.deps import ClockDep, PoolDep, system_clock
 from eventkit.fields import BLANK, Count, Reason, query_int
 from eventkit.http import create_app
 from eventkit.idempotency import IdempotencyKey, respond_once
@@ -44,7 +45,7 @@ from services.payout.errors import (
 from services.payout.ledger import emit
 from services.payout.lifecycle import settle_by
 from services.payout.settings import PayoutSettings
-from services.payout.views import PayoutPublic, clock, config, load_payout, public
+from services.payout.views import PayoutPublic, config, load_payout, public
 
 router = APIRouter(prefix="/v1", tags=["payout"])
 
@@ -113,9 +114,13 @@ class EarningsPublic(BaseModel):
     responses=problems.problem_responses(problems.Unauthorized),
 )
 async def get_earnings(
-    caller: CallerDep, request: Request, days: Annotated[int, *query_int(1, 366), Query()] = 30
+    caller: CallerDep,
+    request: Request,
+    pool: PoolDep,
+    now: ClockDep,
+    days: Annotated[int, *query_int(1, 366), Query()] = 30,
 ) -> EarningsPublic:
-    pool, since = request.app.state.pool, clock(request) - timedelta(days=days)
+    since = now - timedelta(days=days)
     row = await pool.fetchrow(
         "SELECT earned, held, pending, paid FROM creators WHERE creator_id = $1", caller.user_id
     )
@@ -330,6 +335,7 @@ async def currency_on_file(pool, creator_id: str) -> str | None:
 async def quote_payout(
     caller: CallerDep,
     request: Request,
+    pool: PoolDep,
     diamonds: Annotated[
         int,
         *query_int(1, 10**12),
@@ -350,9 +356,7 @@ async def quote_payout(
     Reserves nothing: the request itself decides (and may still be refused)."""
     cfg = config(request)
     usd = usd_value(diamonds, cfg)
-    currency = supported(
-        currency or await currency_on_file(request.app.state.pool, caller.user_id) or "USD", cfg
-    )
+    currency = supported(currency or await currency_on_file(pool, caller.user_id) or "USD", cfg)
     rates = cfg["rates"]
     amount, fx = diamonds_to_fiat(
         diamonds,
@@ -390,7 +394,12 @@ async def quote_payout(
     ),
 )
 async def request_payout(
-    body: PayoutCreate, caller: CallerDep, key: IdempotencyKey, request: Request, response: Response
+    body: PayoutCreate,
+    caller: CallerDep,
+    key: IdempotencyKey,
+    request: Request,
+    response: Response,
+    now: ClockDep,
 ) -> PayoutPublic:
     """Reserves the diamonds as pending (never more than available, and never past the daily
     maximum of the current UTC day: both decided inside PostgreSQL) and records
@@ -399,7 +408,7 @@ async def request_payout(
     `rates_version` must be the current one (409 `rates-changed` otherwise). The rate checks
     run only for a new request: a retry with the same Idempotency-Key replays the first answer
     even when the rates have moved on since."""
-    now, cfg = clock(request), config(request)
+    cfg = config(request)
     rates = cfg["rates"]
     usd_per_diamond = Decimal(rates["usd_per_diamond"])
     why = refusal(load_policy(), caller.country, caller.birthdate, caller.account_type, now)
@@ -543,8 +552,8 @@ async def refuse_when_banned(conn, user_id: str, now: datetime, banned_may_withd
     summary="One of the caller's payouts",
     responses=problems.problem_responses(problems.Unauthorized, PayoutNotFound),
 )
-async def get_payout(payout_id: UUID, caller: CallerDep, request: Request) -> PayoutPublic:
-    row = await load_payout(request.app.state.pool, payout_id)
+async def get_payout(payout_id: UUID, caller: CallerDep, pool: PoolDep) -> PayoutPublic:
+    row = await load_payout(pool, payout_id)
     if row["creator_id"] != caller.user_id and not caller.has("admin"):
         raise PayoutNotFound(str(payout_id))  # someone else's: do not reveal it exists
     return public(row)
@@ -558,7 +567,7 @@ def create(settings: Settings) -> FastAPI:
         [router, admin.router, callbacks.router],
         description="Creator earnings and payouts.",
     )
-    app.state.clock = lambda: datetime.now(UTC)
+    app.state.clock = system_clock
     app.state.config = load_config
     app.state.payout_settings = PayoutSettings()
     return app

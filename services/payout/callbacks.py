@@ -6,6 +6,7 @@ from fastapi import APIRouter, Header, Request
 from pydantic import BaseModel
 
 from eventkit import problems
+from eventkit.deps import PoolDep
 from eventkit.webhooks import verified
 from schemas.events.payout import FailureReason
 from services.payout.errors import BadCallback, BadSignature, PayoutNotFound, PayoutNotSettleable
@@ -30,7 +31,9 @@ class CallbackAnswer(BaseModel):
     ),
 )
 async def sandbox_callback(
-    request: Request, signature: str | None = Header(default=None, alias=SIGNATURE_HEADER)
+    request: Request,
+    pool: PoolDep,
+    signature: str | None = Header(default=None, alias=SIGNATURE_HEADER),
 ) -> CallbackAnswer:
     cb = verified(
         request.app.state.payout_settings.callback_secret,
@@ -40,7 +43,6 @@ async def sandbox_callback(
         BadSignature,
         BadCallback,
     )
-    pool = request.app.state.pool
     reason: FailureReason | None
     outcome, reason = (
         ("completed", None) if cb.outcome == "completed" else ("failed", "provider_failure")

@@ -1,9 +1,9 @@
 """Payout-only settings (environment `PAYOUT_*`): the provider callback secret and address."""
 
-import os
-
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from eventkit.settings import Settings
 
 
 class PayoutSettings(BaseSettings):
@@ -18,9 +18,5 @@ class PayoutSettings(BaseSettings):
         default=None, description="Where the sandbox posts; default: this host's payout API"
     )
 
-    def sandbox_callback_url(self) -> str:
-        if self.callback_url:
-            return self.callback_url
-        host = os.environ.get("HOST", "127.0.0.1")
-        host = "127.0.0.1" if host == "0.0.0.0" else host
-        return f"http://{host}:{os.environ.get('PAYOUT_PORT', '8003')}/v1/callbacks/sandbox"
+    def sandbox_callback_url(self, settings: Settings) -> str:
+        return self.callback_url or f"{settings.url_for('payout')}/v1/callbacks/sandbox"

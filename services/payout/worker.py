@@ -5,20 +5,17 @@ is safe to run in several workers at once."""
 
 import logging
 from datetime import UTC, datetime
-from pathlib import Path
 
 import asyncpg
-import httpx
 
-from eventkit.db import create_pool, each_locked, migrate, when_database_answers
+from eventkit.db import each_locked
 from eventkit.settings import Settings
 from eventkit.ticks import every
 from schemas.events.payout import PayoutSubmitted
-from services.payout.conversion import load_config
+from services.payout.bootstrap import bootstrap
 from services.payout.ledger import bump_version, emit, release_due
 from services.payout.lifecycle import void_overdue
-from services.payout.provider import PayoutOrder, PayoutProvider, SandboxProvider, http_deliver
-from services.payout.settings import PayoutSettings
+from services.payout.provider import PayoutOrder, PayoutProvider
 
 log = logging.getLogger(__name__)
 
@@ -83,24 +80,12 @@ async def tick(
 
 
 async def run(settings: Settings) -> None:
-    dsn = settings.database_for("payout")
-    await migrate(dsn, Path(__file__).with_name("migrations"))
-    config, local = load_config(), PayoutSettings()
-    pool = await when_database_answers(lambda: create_pool(dsn, min_size=1, max_size=5))
-    try:
-        async with httpx.AsyncClient(timeout=10) as http:
-            provider = SandboxProvider.from_config(
-                pool,
-                config["sandbox"],
-                local.callback_secret,
-                http_deliver(http, local.sandbox_callback_url()),
-            )
+    async with bootstrap(settings) as payout:
+        batch = payout.config["worker"]["batch"]
 
-            async def once() -> dict[str, int]:
-                done = await tick(pool, provider, datetime.now(UTC), config["worker"]["batch"])
-                done["redelivered"] = await provider.deliver_due()
-                return done
+        async def once() -> dict[str, int]:
+            done = await tick(payout.pool, payout.provider, datetime.now(UTC), batch)
+            done["redelivered"] = await payout.provider.deliver_due()
+            return done
 
-            await every(config["worker"]["interval_seconds"], once, log)
-    finally:
-        await pool.close()
+        await every(payout.config["worker"]["interval_seconds"], once, log)

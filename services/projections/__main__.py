@@ -8,18 +8,16 @@ migrate  create the database and apply migrations
 
 import argparse
 import asyncio
-import logging
-import os
 from pathlib import Path
 
 from eventkit.db import migrate
+from eventkit.service import configure_logging, serve
 from eventkit.settings import Settings
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 def main() -> None:
-    from services.projections.api import DEFAULT_PORT
     from services.projections.read_models import READ_MODELS
 
     parser = argparse.ArgumentParser(
@@ -31,16 +29,10 @@ def main() -> None:
         "role", nargs="?", default="worker", choices=["worker", "api", "rebuild", "migrate"]
     )
     parser.add_argument("models", nargs="*", help=f"for rebuild: any of {sorted(READ_MODELS)}")
-    parser.add_argument(
-        "--port", type=int, default=int(os.environ.get("PROJECTIONS_PORT", DEFAULT_PORT))
-    )
-    args = parser.parse_args()
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO"),
-        format=f"%(asctime)s projections-{args.role} %(levelname)s %(message)s",
-    )
-    logging.getLogger("aiokafka").setLevel(logging.WARNING)
     settings = Settings()
+    parser.add_argument("--port", type=int, default=settings.projections_port)
+    args = parser.parse_args()
+    configure_logging(settings, f"projections-{args.role}")
     asyncio.run(migrate(settings.database_for("projections"), MIGRATIONS))
     if args.role == "migrate":
         print("projections: migrations applied")
@@ -57,17 +49,9 @@ def main() -> None:
             print(f"  {table}: {rows} rows")
         print("(up to where the live worker had got; it projects the rest as usual)")
     elif args.role == "api":
-        import uvicorn
-
         from services.projections.api import create
 
-        uvicorn.run(
-            create(settings),
-            host=os.environ.get("HOST", "127.0.0.1"),
-            port=args.port,
-            log_level="warning",
-            loop="uvloop",
-        )
+        serve(create(settings), settings, args.port)
     else:
         import mode.loop
         from faust import Worker

@@ -6,17 +6,17 @@ model trails the services by design."""
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Path, Query, Request
+from fastapi import APIRouter, FastAPI, Path, Query
 from pydantic import BaseModel
 
 from eventkit import problems
 from eventkit.auth import CallerDep
+from eventkit.deps import PoolDep
 from eventkit.fields import Instant, query_int
 from eventkit.http import create_app
 from eventkit.settings import Settings
 from schemas.text import Id
 
-DEFAULT_PORT = 8004
 router = APIRouter(prefix="/v1", tags=["read models"])
 AUTH = problems.problem_responses(problems.Unauthorized)
 
@@ -118,8 +118,7 @@ async def freshness(pool) -> Freshness:
 
 
 @router.get("/wallet", summary="The caller's coin balance as projected", responses=AUTH)
-async def wallet(caller: CallerDep, request: Request) -> Wallet:
-    pool = request.app.state.pool
+async def wallet(caller: CallerDep, pool: PoolDep) -> Wallet:
     row = await pool.fetchrow(
         "SELECT purchased, clawed_back, gifted, unlocked, balance, events, last_event_time"
         " FROM wallet_balances WHERE user_id = $1",
@@ -135,7 +134,7 @@ async def wallet(caller: CallerDep, request: Request) -> Wallet:
 )
 async def statement(
     caller: CallerDep,
-    request: Request,
+    pool: PoolDep,
     limit: Annotated[int, *query_int(1, 500), Query()] = 50,
     before: Annotated[
         Instant | None,
@@ -145,7 +144,6 @@ async def statement(
         ),
     ] = None,
 ) -> Statement:
-    pool = request.app.state.pool
     rows = await pool.fetch(
         "SELECT event_id::text, event_time, kind, coins, reference, counterparty, balance_after"
         " FROM wallet_statements WHERE user_id = $1"
@@ -168,11 +166,10 @@ async def statement(
     responses=problems.problem_responses(problems.Unauthorized, problems.Forbidden),
 )
 async def earnings(
-    caller: CallerDep, request: Request, days: Annotated[int, *query_int(1, 366), Query()] = 30
+    caller: CallerDep, pool: PoolDep, days: Annotated[int, *query_int(1, 366), Query()] = 30
 ) -> Earnings:
     if not caller.has("creator"):
         raise problems.Forbidden("creator role required")
-    pool = request.app.state.pool
     totals = await pool.fetchrow(
         "SELECT gifts_received AS credits, coins_received, diamonds_earned, diamonds_available,"
         " diamonds_held, diamonds_pending, diamonds_paid FROM creator_earnings"
@@ -207,10 +204,9 @@ async def earnings(
 async def leaderboard(
     stream_id: Annotated[Id, Path()],
     caller: CallerDep,
-    request: Request,
+    pool: PoolDep,
     limit: Annotated[int, *query_int(1, 100), Query()] = 10,
 ) -> Leaderboard:
-    pool = request.app.state.pool
     gifters = await pool.fetch(
         "SELECT rank() OVER (ORDER BY coins DESC) AS rank, sender_id, gifts, quantity, coins"
         " FROM stream_gifters WHERE stream_id = $1 ORDER BY coins DESC, sender_id LIMIT $2",

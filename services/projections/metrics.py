@@ -9,7 +9,6 @@ one host still projects).
 
 import asyncio
 import logging
-import os
 import time
 from datetime import UTC, datetime
 
@@ -107,7 +106,7 @@ class LagMonitor:
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         try:
-            await web.TCPSite(runner, os.environ.get("HOST", "127.0.0.1"), port).start()
+            await web.TCPSite(runner, self.settings.host, port).start()
         except OSError as exc:
             log.warning("metrics endpoint disabled: port %s: %s", port, exc)
             await runner.cleanup()

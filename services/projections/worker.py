@@ -9,7 +9,6 @@ Messages no read model can apply go to the dead-letter topic with the reason; th
 
 import asyncio
 import logging
-import os
 import tempfile
 
 import faust
@@ -31,7 +30,6 @@ SOURCE_TOPICS = (
 )
 # Bumped with migration 002, which empties the read models: the new group replays everything.
 GROUP_SUFFIX = "projections-v2"
-METRICS_PORT = 8005  # PROJECTIONS_METRICS_PORT
 
 
 def source_topics(settings: Settings) -> list[str]:
@@ -64,7 +62,7 @@ def create_app(
     state: dict = {}
     creating = asyncio.Lock()  # the agent and the metrics task must share one Projector
     if metrics_port is None:
-        metrics_port = int(os.environ.get("PROJECTIONS_METRICS_PORT", METRICS_PORT))
+        metrics_port = settings.projections_metrics_port
 
     async def projector() -> Projector:
         async with creating:

@@ -10,13 +10,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from eventkit import problems
 from eventkit.auth import AdminDep, UserId
+from eventkit.deps import ClockDep, PoolDep
 from eventkit.fields import Instant, Reason
 from eventkit.idempotency import IdempotencyKey, respond_once
 from schemas.events.sanctions import BanScope
 from schemas.text import Id
 from services.recharge import bans
 from services.recharge.errors import BanNotFound
-from services.recharge.views import clock
 
 router = APIRouter(prefix="/v1/admin/bans", tags=["sanctions (admin)"])
 ADMIN_PROBLEMS = (problems.Unauthorized, problems.Forbidden)
@@ -113,11 +113,15 @@ class ExpiryInPast(problems.DomainError):
     ),
 )
 async def place_ban(
-    body: BanCreate, admin: AdminDep, key: IdempotencyKey, request: Request, response: Response
+    body: BanCreate,
+    admin: AdminDep,
+    key: IdempotencyKey,
+    request: Request,
+    response: Response,
+    now: ClockDep,
 ) -> BanPublic:
     """Records the ban and emits `TransactionBanPlaced`; a retry with the same Idempotency-Key
     returns the same ban."""
-    now = clock(request)
 
     async def work(conn):
         # Checked only for a new request: a retry replays the ban it placed, even once expired.
@@ -151,11 +155,11 @@ async def place_ban(
     responses=problems.problem_responses(*ADMIN_PROBLEMS, BanNotFound),
 )
 async def lift_ban(
-    ban_id: Annotated[Id, Path()], body: BanLift, admin: AdminDep, request: Request
+    ban_id: Annotated[Id, Path()], body: BanLift, admin: AdminDep, pool: PoolDep
 ) -> BanPublic:
     """Emits `TransactionBanLifted` the first time; lifting a lifted ban changes nothing and
     answers its current state."""
-    async with request.app.state.pool.acquire() as conn, conn.transaction():
+    async with pool.acquire() as conn, conn.transaction():
         row = await bans.get(conn, ban_id)
         if row is None or row["placed_at"] is None:
             raise BanNotFound(ban_id)
@@ -171,6 +175,6 @@ async def lift_ban(
 @router.get(
     "", summary="A user's bans, newest first", responses=problems.problem_responses(*ADMIN_PROBLEMS)
 )
-async def list_bans(admin: AdminDep, request: Request, user_id: Annotated[Id, Query()]) -> BanList:
-    async with request.app.state.pool.acquire() as conn:
+async def list_bans(admin: AdminDep, pool: PoolDep, user_id: Annotated[Id, Query()]) -> BanList:
+    async with pool.acquire() as conn:
         return BanList(bans=[BanPublic(**dict(r)) for r in await bans.of_user(conn, user_id)])

@@ -1,25 +1,23 @@
 """Recharge HTTP app: the coin catalog (here), purchases (purchases.py), provider webhooks
 (webhooks.py) and the admin sanctions API (admin.py)."""
 
-import asyncio
-from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-import httpx
+import asyncpg
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
 from eventkit import problems
 from eventkit.auth import verify
+from eventkit.deps import system_clock
 from eventkit.http import create_app
 from eventkit.settings import Settings
-from eventkit.webhooks import asgi_deliver, http_deliver
 from policy.countries import CountryNotServed, ServedCountry, served
 from schemas.money import Money
 from services.recharge import admin, purchases, webhooks
+from services.recharge.bootstrap import wire
 from services.recharge.pricing import load_catalog
-from services.recharge.sandbox import SandboxProvider
 from services.recharge.settings import RechargeSettings
 
 router = APIRouter(prefix="/v1", tags=["catalog"])
@@ -131,30 +129,18 @@ async def get_catalog(
 
 
 async def _wire(app: FastAPI) -> None:
-    local: RechargeSettings = app.state.recharge_settings
-    app.state.webhook_client = client = httpx.AsyncClient(timeout=10)
-    if local.sandbox_webhook_url:
-        deliver = http_deliver(client, local.sandbox_webhook_url)
-    else:  # through this app's own webhook route, in-process: no address to configure
-        deliver = asgi_deliver(app, "/v1/webhooks/sandbox")
-    app.state.provider = SandboxProvider(
-        app.state.pool,
-        local.webhook_secret,
-        deliver,
-        local.sandbox_delay_seconds,
-        local.sandbox_retry_seconds,
-    )
+    app.state.recharge = recharge = wire(app.state.recharge_settings, app.state.pool, app)
+    app.state.provider = recharge.provider
 
 
 async def _unwire(app: FastAPI) -> None:
-    """Graceful stop: deliveries already scheduled get a moment to land (the worker redelivers
-    any that do not)."""
-    try:
-        async with asyncio.timeout(5):
-            await app.state.provider.drain()
-    except TimeoutError:
-        pass
-    await app.state.webhook_client.aclose()
+    await app.state.recharge.close()
+
+
+def _state(app: FastAPI, local: RechargeSettings) -> FastAPI:
+    app.state.clock = system_clock
+    app.state.recharge_settings = local
+    return app
 
 
 def create(settings: Settings, recharge_settings: RechargeSettings | None = None) -> FastAPI:
@@ -167,9 +153,15 @@ def create(settings: Settings, recharge_settings: RechargeSettings | None = None
         description=DESCRIPTION,
         on_stop=_unwire,
     )
-    app.state.clock = lambda: datetime.now(UTC)
-    app.state.recharge_settings = recharge_settings or RechargeSettings()
-    return app
+    return _state(app, recharge_settings or RechargeSettings())
+
+
+def receiver(settings: Settings, local: RechargeSettings, pool: asyncpg.Pool) -> FastAPI:
+    """The webhook route alone on `pool`, never served: the in-process delivery target of a
+    process without a server (bootstrap)."""
+    app = create_app("Coinstream recharge webhooks", "recharge", settings, [webhooks.router])
+    app.state.pool = pool
+    return _state(app, local)
 
 
 DESCRIPTION = """Buying coins with real money.

@@ -14,12 +14,14 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
 from eventkit import problems
 from eventkit.auth import Caller, CallerDep
+from eventkit.deps import ClockDep, PoolDep
 from eventkit.fields import Count, query_int
 from eventkit.idempotency import IdempotencyKey, respond_once
 from policy.eligibility import load_policy, refusal
 from schemas.events.recharge import PurchaseCreated
 from schemas.money import Currency
 from services.recharge import bans, limits
+from services.recharge.bootstrap import ProviderDep, RechargeSettingsDep
 from services.recharge.errors import (
     AmountOutOfRange,
     Banned,
@@ -36,7 +38,7 @@ from services.recharge.pricing import AmountOutOfRange as OutOfRange
 from services.recharge.pricing import Quote, UnknownBundle, load_catalog
 from services.recharge.provider import PaymentOrder
 from services.recharge.sandbox import DEFAULT_TOKEN
-from services.recharge.views import PurchasePublic, clock, public
+from services.recharge.views import PurchasePublic, public
 
 router = APIRouter(prefix="/v1", tags=["purchases"])
 
@@ -196,6 +198,9 @@ async def create_purchase(
     key: IdempotencyKey,
     request: Request,
     response: Response,
+    now: ClockDep,
+    provider: ProviderDep,
+    local: RechargeSettingsDep,
 ) -> PurchasePublic:
     """Creates the purchase (`PurchaseCreated`, status `pending`) and a payment with the
     provider, and answers 202. The coins come with `CoinPurchased` once the provider's signed
@@ -205,14 +210,12 @@ async def create_purchase(
     A retry with the same Idempotency-Key replays the first answer; the same key with another
     body is a 409. Refused with 403 when under age, in a country not served, or banned from
     buying; 429 with Retry-After past the velocity limits."""
-    now, app = clock(request), request.app
     why = refusal(load_policy(), caller.country, caller.birthdate, caller.account_type, now)
     if why:
         raise NotEligible(why)
     country = caller.country
     assert country is not None  # refusal() refuses an unknown country
     quote = quote_for(body, caller)
-    provider, local = app.state.provider, app.state.recharge_settings
     if not provider.accepts(body.payment_method):
         raise UnknownPaymentMethod(f"{provider.name} does not know {body.payment_method!r}")
     if quote.settlement.amount_minor > local.max_spend_per_day_minor:
@@ -283,7 +286,7 @@ async def create_purchase(
         return 202, public(row, event.id).model_dump(mode="json")
 
     out = await respond_once(request, response, caller.user_id, key, body, work, PurchasePublic)
-    if "Idempotent-Replayed" not in response.headers:
+    if out.provider_txn_id is not None and "Idempotent-Replayed" not in response.headers:
         provider.after_commit(out.provider_txn_id)
     return out
 
@@ -294,9 +297,9 @@ async def create_purchase(
     responses=problems.problem_responses(problems.Unauthorized, PurchaseNotFound),
 )
 async def get_purchase(
-    purchase_id: Annotated[UUID, Path()], caller: CallerDep, request: Request
+    purchase_id: Annotated[UUID, Path()], caller: CallerDep, pool: PoolDep
 ) -> PurchasePublic:
-    row = await request.app.state.pool.fetchrow(
+    row = await pool.fetchrow(
         "SELECT * FROM purchases WHERE purchase_id = $1 AND user_id = $2 AND quote IS NOT NULL",
         purchase_id,
         caller.user_id,
@@ -316,9 +319,9 @@ class PurchaseList(BaseModel):
     responses=problems.problem_responses(problems.Unauthorized),
 )
 async def list_purchases(
-    caller: CallerDep, request: Request, limit: Annotated[int, *query_int(1, 200), Query()] = 50
+    caller: CallerDep, pool: PoolDep, limit: Annotated[int, *query_int(1, 200), Query()] = 50
 ) -> PurchaseList:
-    rows = await request.app.state.pool.fetch(
+    rows = await pool.fetch(
         "SELECT * FROM purchases WHERE user_id = $1 AND quote IS NOT NULL"
         " ORDER BY created_at DESC LIMIT $2",
         caller.user_id,

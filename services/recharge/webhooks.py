@@ -8,7 +8,9 @@ from fastapi import APIRouter, Header, Request
 from pydantic import BaseModel, ConfigDict
 
 from eventkit import problems
+from eventkit.deps import ClockDep, PoolDep
 from eventkit.webhooks import SIGNATURE_HEADER, verified
+from services.recharge.bootstrap import RechargeSettingsDep
 from services.recharge.errors import (
     BadSignature,
     BadWebhook,
@@ -18,7 +20,6 @@ from services.recharge.errors import (
 )
 from services.recharge.payments import apply_notification
 from services.recharge.provider import PaymentNotification
-from services.recharge.views import clock
 
 router = APIRouter(prefix="/v1/webhooks", tags=["payment provider"])
 
@@ -69,6 +70,9 @@ class WebhookAnswer(BaseModel):
 )
 async def sandbox_webhook(
     request: Request,
+    pool: PoolDep,
+    now: ClockDep,
+    local: RechargeSettingsDep,
     signature: str | None = Header(
         default=None, alias=SIGNATURE_HEADER, description="sha256=<hex HMAC-SHA256 of the raw body>"
     ),
@@ -79,13 +83,13 @@ async def sandbox_webhook(
     purchase's status and whether this delivery changed it; a reversal that overtakes its
     payment's confirmation gets 409 and is applied on redelivery."""
     notification = verified(
-        request.app.state.recharge_settings.webhook_secret,
+        local.webhook_secret,
         await request.body(),
         signature,
         PaymentNotification,
         BadSignature,
         BadWebhook,
     )
-    async with request.app.state.pool.acquire() as conn, conn.transaction():
-        status, applied = await apply_notification(conn, "sandbox", notification, clock(request))
+    async with pool.acquire() as conn, conn.transaction():
+        status, applied = await apply_notification(conn, "sandbox", notification, now)
     return WebhookAnswer(purchase_id=str(notification.purchase_id), status=status, applied=applied)

@@ -500,11 +500,13 @@ async def test_a_webhook_lost_with_a_crashed_api_is_redelivered_by_the_worker(rc
         out = (await buy(rc, fan)).json()
     finally:
         del rc.app.state.provider.after_commit
-    assert (await tick(rc.app, datetime.now(UTC)))["redelivered"] == 0  # not due yet
+    assert (await tick(rc.app.state.recharge, datetime.now(UTC)))["redelivered"] == 0  # not due yet
     due = datetime.now(UTC) + timedelta(seconds=rc.limits.sandbox_retry_seconds + 1)
-    assert (await tick(rc.app, due))["redelivered"] >= 1
+    assert (await tick(rc.app.state.recharge, due))["redelivered"] >= 1
     assert (await purchase_rows(rc, fan))[0]["status"] == "confirmed"
-    assert (await tick(rc.app, due))["redelivered"] == 0  # delivered: never sent again
+    assert (await tick(rc.app.state.recharge, due))[
+        "redelivered"
+    ] == 0  # delivered: never sent again
     assert [e["type"] for e in await events_of(rc, out["purchase_id"])] == [
         "PurchaseCreated",
         "CoinPurchased",

@@ -11,12 +11,7 @@ from pydantic_settings import BaseSettings
 
 from eventkit.settings import Settings
 from infra.system import procfile
-from services.gifting.__main__ import SPEC as GIFTING
-from services.payout.__main__ import SPEC as PAYOUT
 from services.payout.settings import PayoutSettings
-from services.projections import api as projections_api
-from services.projections import worker as projections_worker
-from services.recharge.__main__ import SPEC as RECHARGE
 from services.recharge.settings import RechargeSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,11 +38,16 @@ def test_every_procfile_role_is_a_compose_service_with_the_same_command():
         assert SERVICES[role]["command"] == command
 
 
+def default(field: str) -> int:
+    return Settings.model_fields[field].default
+
+
 def test_http_ports_match_the_native_defaults():
-    for spec in (RECHARGE, GIFTING, PAYOUT):
-        assert SERVICES[f"{spec.name}-api"]["ports"] == [f"{spec.default_port}:{spec.default_port}"]
-    api, metrics = projections_api.DEFAULT_PORT, projections_worker.METRICS_PORT
-    assert SERVICES["projections-api"]["ports"] == [f"{api}:{api}"]
+    for name in ("recharge", "gifting", "payout", "projections"):
+        port = default(f"{name}_port")
+        role = f"{name}-api"
+        assert SERVICES[role]["ports"] == [f"{port}:{port}"]
+    metrics = default("projections_metrics_port")
     assert SERVICES["projections"]["ports"] == [f"{metrics}:{metrics}"]
 
 
@@ -55,7 +55,7 @@ def test_environment_names_real_settings_and_reachable_hosts():
     for name, service in SERVICES.items():
         if service.get("build"):
             env, classes = service["environment"], settings_classes(name)
-            known = set().union(*map(env_fields, classes)) | {"HOST"}
+            known = set().union(*map(env_fields, classes))
             assert set(env) <= known, f"{name}: unknown settings {set(env) - known}"
             assert env["KAFKA_BOOTSTRAP_SERVERS"].split(":")[0] in SERVICES
             assert re.search(r"@(\w+):", env["DATABASE_URL"]).group(1) in SERVICES
@@ -71,11 +71,15 @@ def test_payout_worker_posts_callbacks_to_the_payout_api(monkeypatch):
     """The worker's container is not the API's: the native default (this host) would never
     reach it, so compose must name the API's service, port and callback route."""
     monkeypatch.delenv("PAYOUT_CALLBACK_URL", raising=False)
-    native = urlsplit(PayoutSettings(_env_file=None).sandbox_callback_url())
+
+    def callback_url():
+        return PayoutSettings(_env_file=None).sandbox_callback_url(Settings(_env_file=None))
+
+    native = urlsplit(callback_url())
     for key, value in SERVICES["payout-worker"]["environment"].items():
         monkeypatch.setenv(key, value)
-    url = urlsplit(PayoutSettings(_env_file=None).sandbox_callback_url())
-    assert (url.hostname, url.port, url.path) == ("payout-api", PAYOUT.default_port, native.path)
+    url = urlsplit(callback_url())
+    assert (url.hostname, url.port, url.path) == ("payout-api", default("payout_port"), native.path)
 
 
 def test_named_files_exist_and_versions_match_native():
