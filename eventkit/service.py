@@ -26,6 +26,7 @@ from eventkit.settings import Settings
 class ServiceSpec:
     name: str
     migrations: Path
+    settings: type[Settings] = Settings  # the service's own subclass, when it has one
     app_factory: Callable[[Settings], FastAPI] | None = None
     worker: Callable[[Settings], Coroutine[Any, Any, None]] | None = None
     consumed_topics: list[str] = field(default_factory=list)
@@ -64,7 +65,7 @@ def serve(app: FastAPI, settings: Settings, port: int) -> None:
 
 
 def main(spec: ServiceSpec) -> None:
-    settings = Settings()
+    settings = spec.settings()
     roles = ["api", "relay", "consumer", "migrate"] + (["worker"] if spec.worker else [])
     parser = argparse.ArgumentParser(prog=f"python -m services.{spec.name}")
     parser.add_argument("role", choices=roles)

@@ -1,8 +1,9 @@
 """The settings every process reads from the environment (and .env) when it starts: where Kafka
-and PostgreSQL are, the prefixes, the token keys, and where each service listens. A service's
-own settings (RechargeSettings, PayoutSettings, environment `<SERVICE>_*`) are read beside these
-by the service's bootstrap."""
+and PostgreSQL are, the prefixes, the token keys, and where each service listens. A service with settings of its own subclasses this class
+(RechargeSettings, PayoutSettings: environment `<SERVICE>_*`), so a process's whole
+configuration is one object, validated when it starts."""
 
+from typing import TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field
@@ -60,3 +61,12 @@ class Settings(BaseSettings):
 
     def url_for(self, service: str) -> str:
         return f"http://{self.reachable_host}:{self.port_for(service)}"
+
+
+S = TypeVar("S", bound=Settings)
+
+
+def narrowed(settings: Settings, cls: type[S]) -> S:
+    """`settings` when it already is a `cls` (a service process's own), else `cls` read from
+    the environment (an app built in a test from the shared settings alone)."""
+    return settings if isinstance(settings, cls) else cls()

@@ -11,7 +11,7 @@ import asyncpg
 import httpx
 
 from eventkit.db import create_pool, when_database_answers
-from eventkit.settings import Settings
+from eventkit.settings import Settings, narrowed
 from services.payout.conversion import load_config
 from services.payout.provider import SandboxProvider, http_deliver
 from services.payout.settings import PayoutSettings
@@ -31,7 +31,7 @@ class Payout:
 async def bootstrap(
     settings: Settings, local: PayoutSettings | None = None
 ) -> AsyncIterator[Payout]:
-    local, config = local or PayoutSettings(), load_config()
+    local, config = local or narrowed(settings, PayoutSettings), load_config()
     pool = await when_database_answers(
         lambda: create_pool(settings.database_for("payout"), min_size=1, max_size=5)
     )
@@ -41,7 +41,7 @@ async def bootstrap(
                 pool,
                 config["sandbox"],
                 local.callback_secret,
-                http_deliver(http, local.sandbox_callback_url(settings)),
+                http_deliver(http, local.sandbox_callback_url()),
             )
             yield Payout(local, config, pool, provider)
     finally:

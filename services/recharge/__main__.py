@@ -5,10 +5,12 @@ from schemas import topics
 from services.recharge import worker
 from services.recharge.api import create
 from services.recharge.handlers import HANDLERS
+from services.recharge.settings import RechargeSettings
 
 SPEC = ServiceSpec(
     name="recharge",
     migrations=Path(__file__).with_name("migrations"),
+    settings=RechargeSettings,
     app_factory=create,
     worker=worker.run,
     consumed_topics=[topics.MODERATION_COMMANDS],

@@ -12,7 +12,7 @@ from eventkit import problems
 from eventkit.auth import verify
 from eventkit.deps import system_clock
 from eventkit.http import create_app
-from eventkit.settings import Settings
+from eventkit.settings import Settings, narrowed
 from policy.countries import CountryNotServed, ServedCountry, served
 from schemas.money import Money
 from services.recharge import admin, purchases, webhooks
@@ -153,7 +153,7 @@ def create(settings: Settings, recharge_settings: RechargeSettings | None = None
         description=DESCRIPTION,
         on_stop=_unwire,
     )
-    return _state(app, recharge_settings or RechargeSettings())
+    return _state(app, recharge_settings or narrowed(settings, RechargeSettings))
 
 
 def receiver(settings: Settings, local: RechargeSettings, pool: asyncpg.Pool) -> FastAPI:

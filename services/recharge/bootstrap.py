@@ -14,7 +14,7 @@ import httpx
 from fastapi import Depends, FastAPI, Request
 
 from eventkit.db import create_pool, when_database_answers
-from eventkit.settings import Settings
+from eventkit.settings import Settings, narrowed
 from eventkit.webhooks import asgi_deliver, http_deliver
 from services.recharge.sandbox import SandboxProvider
 from services.recharge.settings import RechargeSettings
@@ -66,7 +66,7 @@ async def bootstrap(
     route alone as the in-process delivery target (same middleware and checks as over HTTP)."""
     from services.recharge.api import receiver
 
-    local = local or RechargeSettings()
+    local = local or narrowed(settings, RechargeSettings)
     pool = await when_database_answers(
         lambda: create_pool(settings.database_for("recharge"), min_size=1, max_size=5)
     )

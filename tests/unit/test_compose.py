@@ -22,8 +22,10 @@ OWN_SETTINGS = {"recharge": RechargeSettings, "payout": PayoutSettings}  # by ro
 
 def env_fields(cls: type[BaseSettings]) -> dict[str, str]:
     """Environment variable -> field name of a settings class."""
-    prefix = cls.model_config.get("env_prefix", "")
-    return {f"{prefix}{name}".upper(): name for name in cls.model_fields}
+    return {
+        str(field.validation_alias or name).upper(): name
+        for name, field in cls.model_fields.items()
+    }
 
 
 def settings_classes(role: str) -> list[type[BaseSettings]]:
@@ -73,7 +75,7 @@ def test_payout_worker_posts_callbacks_to_the_payout_api(monkeypatch):
     monkeypatch.delenv("PAYOUT_CALLBACK_URL", raising=False)
 
     def callback_url():
-        return PayoutSettings(_env_file=None).sandbox_callback_url(Settings(_env_file=None))
+        return PayoutSettings(_env_file=None).sandbox_callback_url()
 
     native = urlsplit(callback_url())
     for key, value in SERVICES["payout-worker"]["environment"].items():

@@ -5,10 +5,15 @@ through typed dependencies (eventkit/deps.py), never from `app.state` by hand.""
 import re
 from pathlib import Path
 
+import pytest
+from pydantic import ValidationError
+
 from eventkit.settings import SERVICES, Settings
 from services.gifting.__main__ import SPEC as GIFTING
 from services.payout.__main__ import SPEC as PAYOUT
+from services.payout.settings import PayoutSettings
 from services.recharge.__main__ import SPEC as RECHARGE
+from services.recharge.settings import RechargeSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -50,3 +55,21 @@ def test_routes_take_the_pool_and_clock_as_dependencies():
     for path, text in sources("services").items():
         assert "request.app.state.pool" not in text, path
     assert "logging.basicConfig" not in "".join(sources("services").values())
+
+
+def test_a_service_reads_one_validated_tree(monkeypatch):
+    """Recharge's and payout's own settings extend the shared ones: one object per process,
+    the same variable names as ever, refused whole when any part is invalid."""
+    assert RECHARGE.settings is RechargeSettings and PAYOUT.settings is PayoutSettings
+    monkeypatch.setenv("RECHARGE_WEBHOOK_SECRET", "s" * 40)
+    monkeypatch.setenv("WEBHOOK_SECRET", "not-this-one-" * 4)
+    monkeypatch.setenv("DB_PREFIX", "ns1")
+    monkeypatch.setenv("PAYOUT_PORT", "9003")
+    monkeypatch.delenv("PAYOUT_CALLBACK_URL", raising=False)
+    recharge = RechargeSettings(_env_file=None)
+    assert (recharge.webhook_secret, recharge.db_prefix) == ("s" * 40, "ns1")
+    payout = PayoutSettings(_env_file=None)
+    assert payout.sandbox_callback_url().startswith("http://127.0.0.1:9003/")
+    monkeypatch.setenv("RECHARGE_MAX_PURCHASES_PER_HOUR", "0")
+    with pytest.raises(ValidationError):
+        RechargeSettings(_env_file=None)
