@@ -1,5 +1,5 @@
 """Payout HTTP API for creators: earnings, payout method, payout requests and their status.
-Admin review lives in admin.py, provider callbacks in callbacks.py."""
+Admin review lives in admin.py, the provider's settlement webhooks in webhooks.py."""
 
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -19,7 +19,7 @@ from eventkit.settings import Settings
 from policy.eligibility import load_policy, refusal
 from schemas.events.payout import PayoutMethodSet, PayoutRequested
 from schemas.money import Money
-from services.payout import admin, callbacks
+from services.payout import admin, webhooks
 from services.payout.conversion import diamonds_to_fiat, load_config
 from services.payout.domain import (
     ActiveBan,
@@ -564,7 +564,7 @@ def create(settings: Settings) -> FastAPI:
         "Coinstream payout",
         "payout",
         settings,
-        [router, admin.router, callbacks.router],
+        [router, admin.router, webhooks.router],
         description="Creator earnings and payouts.",
     )
     app.state.clock = system_clock

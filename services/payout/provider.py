@@ -122,7 +122,7 @@ class SandboxProvider:
         await self.deliver_due(payout_id=payout_id)
 
     async def deliver_due(self, payout_id: str | None = None, batch: int = 100) -> int:
-        """Delivers undelivered callbacks whose time has come (or the first attempt of
+        """Delivers undelivered settlement webhooks whose time has come (or the first attempt of
         `payout_id`'s). Each attempt pushes the next one back (exponential backoff), so several
         deliverers never send one at the same moment. Returns how many were answered."""
         rows = await self.pool.fetch(

@@ -1,6 +1,5 @@
-"""Shared by the creator, admin and callback routes: the clock and a payout's public view."""
+"""Shared by the creator, admin and webhook routes: a payout's public view."""
 
-from datetime import datetime
 from uuid import UUID
 
 from fastapi import Request
@@ -8,11 +7,6 @@ from pydantic import BaseModel
 
 from schemas.money import Money
 from services.payout.errors import PayoutNotFound
-
-
-def clock(request: Request) -> datetime:
-    """The app's clock (tests replace app.state.clock to stand either side of midnight)."""
-    return request.app.state.clock()
 
 
 def config(request: Request) -> dict:

@@ -1,7 +1,7 @@
 """The payout worker (`python -m services.payout worker`): on every tick it voids payouts past
 their settlement timeout, releases reserves whose window is over, hands approved payouts to the
-provider, and lets the sandbox provider redeliver callbacks the API has not answered. Every step
-is safe to run in several workers at once."""
+provider, and lets the sandbox provider redeliver the settlement webhooks the API has not
+answered. Every step is safe to run in several workers at once."""
 
 import logging
 from datetime import UTC, datetime

@@ -1,17 +1,11 @@
-"""Shared by the purchase, webhook and admin routes: the clock and a purchase's public view."""
+"""Shared by the purchase, webhook and admin routes: a purchase's public view."""
 
 from datetime import datetime
 from uuid import UUID
 
-from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.money import Money
-
-
-def clock(request: Request) -> datetime:
-    """The app's clock (tests replace app.state.clock to move time)."""
-    return request.app.state.clock()
 
 
 class PurchasePublic(BaseModel):
