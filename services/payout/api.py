@@ -15,7 +15,7 @@ from eventkit.deps import ClockDep, PoolDep, system_clock
 from eventkit.fields import BLANK, Count, Reason, query_int
 from eventkit.http import create_app
 from eventkit.idempotency import IdempotencyKey, respond_once
-from eventkit.settings import Settings
+from eventkit.settings import Settings, narrowed
 from policy.eligibility import load_policy, refusal
 from schemas.events.payout import PayoutMethodSet, PayoutRequested
 from schemas.money import Money
@@ -569,5 +569,5 @@ def create(settings: Settings) -> FastAPI:
     )
     app.state.clock = system_clock
     app.state.config = load_config
-    app.state.payout_settings = PayoutSettings()
+    app.state.payout_settings = narrowed(settings, PayoutSettings)
     return app
