@@ -15,12 +15,13 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
-def pool(request: Request) -> asyncpg.Pool:
+# async, though they do no I/O: FastAPI runs a plain `def` dependency in a worker thread.
+async def pool(request: Request) -> asyncpg.Pool:
     """The service's database pool (opened by the app's lifespan, eventkit.http)."""
     return request.app.state.pool
 
 
-def now(request: Request) -> datetime:
+async def now(request: Request) -> datetime:
     """The time by the app's clock (`app.state.clock`, which tests replace to move time), read
     once per request."""
     clock: Clock = getattr(request.app.state, "clock", system_clock)

@@ -9,13 +9,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from eventkit import problems
 from eventkit.auth import CallerDep, UserId
+from eventkit.deps import ClockDep
 from eventkit.fields import Count
 from eventkit.idempotency import IdempotencyKey, request_hash
 from eventkit.problems import DomainError
 from policy.countries import CountryNotServed, ServedCountry, served
 from schemas.events.gifting import GiftContext
 from schemas.text import Id
-from services.gifting import gift_batch, spending
+from services.gifting import gift_batch
 from services.gifting.catalog import GiftUnavailable, load_catalog
 from services.gifting.errors import (
     Banned,
@@ -131,7 +132,7 @@ async def gift_catalog(
     ),
 )
 async def send_gift(
-    body: GiftCreate, caller: CallerDep, key: IdempotencyKey, request: Request
+    body: GiftCreate, caller: CallerDep, key: IdempotencyKey, now: ClockDep, request: Request
 ) -> Response:
     """Debits quantity x the gift's price from the caller's wallet and records `GiftSent`.
 
@@ -161,7 +162,7 @@ async def send_gift(
             body.context.id,
             price,
             body.catalog_version,
-            spending.clock(request),
+            now,
         )
     )
     if isinstance(outcome, DomainError):

@@ -3,7 +3,6 @@
 from datetime import datetime
 
 import asyncpg
-from fastapi import Request
 
 from eventkit.auth import Caller
 from eventkit.db import Statement
@@ -14,11 +13,6 @@ from schemas.envelope import Envelope
 from services.gifting import accounts, ledger
 from services.gifting.errors import Banned, InsufficientCoins, NotEligible
 from services.gifting.rules import Profile, sender_refusal
-
-
-def clock(request: Request) -> datetime:
-    """The app's clock (tests replace app.state.clock to stand either side of midnight)."""
-    return request.app.state.clock()
 
 
 async def check_spender(conn: asyncpg.Connection, caller: Caller, now: datetime) -> None:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from eventkit import problems
 from eventkit.auth import Caller, CallerDep
 from eventkit.codec import new_envelope
-from eventkit.deps import PoolDep
+from eventkit.deps import ClockDep, PoolDep
 from eventkit.eventstore import append
 from eventkit.fields import Count, Reason
 from eventkit.idempotency import IdempotencyKey, respond_once
@@ -119,7 +119,12 @@ async def check_seller(conn, caller: Caller, now: datetime) -> None:
     ),
 )
 async def put_item(
-    body: ItemCreate, caller: CallerDep, key: IdempotencyKey, request: Request, response: Response
+    body: ItemCreate,
+    caller: CallerDep,
+    key: IdempotencyKey,
+    now: ClockDep,
+    request: Request,
+    response: Response,
 ) -> ItemPublic:
     """Creators list their own items; admins list platform items. Re-listing bumps the version;
     unlocks already made keep the price they paid. A retry with the same Idempotency-Key
@@ -134,7 +139,7 @@ async def put_item(
 
     async def work(conn):
         if owner is not None:
-            await check_seller(conn, caller, spending.clock(request))
+            await check_seller(conn, caller, now)
             # Unlocks judge the owner on this profile, as gifts judge their recipient.
             await accounts.remember_caller(conn, caller)
         row = await conn.fetchrow(
@@ -241,7 +246,12 @@ def owner_refusal(item, now: datetime) -> str | None:
     ),
 )
 async def unlock(
-    body: UnlockCreate, caller: CallerDep, key: IdempotencyKey, request: Request, response: Response
+    body: UnlockCreate,
+    caller: CallerDep,
+    key: IdempotencyKey,
+    now: ClockDep,
+    request: Request,
+    response: Response,
 ) -> UnlockPublic:
     """Debits the item's price once and records `ContentUnlocked`. Unlocking an item the caller
     already unlocked charges nothing and answers 200 with the original unlock, whatever the
@@ -253,7 +263,6 @@ async def unlock(
     catalog = load_catalog()
 
     async def work(conn):
-        now = spending.clock(request)
         await accounts.remember_caller(conn, caller)
         item = await conn.fetchrow(_ITEM, body.item_id)
         if item is None:

@@ -80,11 +80,11 @@ async def bootstrap(
         await pool.close()
 
 
-def _provider(request: Request) -> SandboxProvider:
+async def _provider(request: Request) -> SandboxProvider:
     return request.app.state.provider
 
 
-def _settings(request: Request) -> RechargeSettings:
+async def _settings(request: Request) -> RechargeSettings:
     return request.app.state.recharge_settings
 
 
