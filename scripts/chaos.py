@@ -40,7 +40,7 @@ CATALOG_VERSION = load_catalog().version
 ITEM_COINS = 300
 # The rates the system under test runs with (the same config.json), as a creator shown them
 # by GET /v1/payouts/quote would name them; the rates do not move during a run.
-RATES_VERSION = load_config()["rates"]["version"]
+RATES_VERSION = load_config().rates.version
 
 
 @dataclass

@@ -44,7 +44,7 @@ async def approve(
             "UPDATE payouts SET status = 'pending', settle_by = $2"
             " WHERE payout_id = $1 AND status = 'review' RETURNING creator_id",
             payout_id,
-            settle_by(now, config(request)["settle_timeout_seconds"]),
+            settle_by(now, config(request).settle_timeout_seconds),
         )
         if creator_id is not None:
             await emit(

@@ -20,7 +20,7 @@ from policy.eligibility import load_policy, refusal
 from schemas.events.payout import PayoutMethodSet, PayoutRequested
 from schemas.money import Money
 from services.payout import admin, webhooks
-from services.payout.conversion import diamonds_to_fiat, load_config
+from services.payout.conversion import PayoutConfig, diamonds_to_fiat, load_config
 from services.payout.domain import (
     ActiveBan,
     ban_refusal,
@@ -85,13 +85,13 @@ class RatesPublic(BaseModel):
     minimum_payout_usd_minor: int
 
 
-def rates_public(cfg: dict) -> RatesPublic:
-    r = cfg["rates"]
+def rates_public(cfg: PayoutConfig) -> RatesPublic:
+    r = cfg.rates
     return RatesPublic(
-        version=r["version"],
-        usd_per_diamond=Decimal(r["usd_per_diamond"]),
-        usd_per_unit={k: Decimal(v) for k, v in r["usd_per_unit"].items()},
-        minimum_payout_usd_minor=cfg["minimum_payout_usd_minor"],
+        version=r.version,
+        usd_per_diamond=r.usd_per_diamond,
+        usd_per_unit=dict(r.usd_per_unit),
+        minimum_payout_usd_minor=cfg.minimum_payout_usd_minor,
     )
 
 
@@ -156,7 +156,7 @@ async def get_earnings(
 if TYPE_CHECKING:
     PayoutCurrency = str  # the configured codes, known only when the config is read
 else:
-    PayoutCurrency = Literal[tuple(sorted(load_config()["rates"]["usd_per_unit"]))]
+    PayoutCurrency = Literal[tuple(sorted(load_config().rates.usd_per_unit))]
 
 PAYOUT_CURRENCY = (
     "The creator's payout currency: payouts are paid in it (converted at the "
@@ -200,9 +200,9 @@ def masked(method: BankMethod | PaypalMethod) -> str:
     return f"{name[:1]}…@{domain}"
 
 
-def supported(currency: str, cfg: dict) -> str:
+def supported(currency: str, cfg: PayoutConfig) -> str:
     """The currency, when payouts can be paid in it (config rates.usd_per_unit)."""
-    units = cfg["rates"]["usd_per_unit"]
+    units = cfg.rates.usd_per_unit
     if currency not in units:
         raise UnsupportedCurrency(f"{currency} is not one of {sorted(units)}")
     return currency
@@ -357,20 +357,20 @@ async def quote_payout(
     cfg = config(request)
     usd = usd_value(diamonds, cfg)
     currency = supported(currency or await currency_on_file(pool, caller.user_id) or "USD", cfg)
-    rates = cfg["rates"]
+    rates = cfg.rates
     amount, fx = diamonds_to_fiat(
         diamonds,
-        Decimal(rates["usd_per_diamond"]),
-        Decimal(rates["usd_per_unit"][currency]),
+        rates.usd_per_diamond,
+        rates.usd_per_unit[currency],
         currency,
     )
     return PayoutQuote(
         diamonds=diamonds,
         amount=amount,
         usd_minor=usd.amount_minor,
-        usd_per_diamond=Decimal(rates["usd_per_diamond"]),
+        usd_per_diamond=rates.usd_per_diamond,
         fx_rate=fx,
-        rates_version=rates["version"],
+        rates_version=rates.version,
     )
 
 
@@ -409,25 +409,24 @@ async def request_payout(
     run only for a new request: a retry with the same Idempotency-Key replays the first answer
     even when the rates have moved on since."""
     cfg = config(request)
-    rates = cfg["rates"]
-    usd_per_diamond = Decimal(rates["usd_per_diamond"])
+    rates = cfg.rates
+    usd_per_diamond = rates.usd_per_diamond
     why = refusal(load_policy(), caller.country, caller.birthdate, caller.account_type, now)
     if why:
         raise NotEligible(why)
     day = payout_day(now)
 
     async def work(conn):
-        if body.rates_version != rates["version"]:
+        if body.rates_version != rates.version:
             raise RatesChanged(
-                f"rates version {body.rates_version} was shown; version "
-                f"{rates['version']} is current",
-                current_rates_version=rates["version"],
+                f"rates version {body.rates_version} was shown; version {rates.version} is current",
+                current_rates_version=rates.version,
             )
         if body.currency is not None:
             supported(body.currency, cfg)
         usd = usd_value(body.diamonds, cfg)
-        review = requires_review(usd.amount_minor, cfg["review_above_usd_minor"])
-        await refuse_when_banned(conn, caller.user_id, now, cfg["banned_may_withdraw"])
+        review = requires_review(usd.amount_minor, cfg.review_above_usd_minor)
+        await refuse_when_banned(conn, caller.user_id, now, cfg.banned_may_withdraw)
         on_file = await conn.fetchrow(
             "SELECT kind, coalesce(details->>'currency', 'USD') AS currency FROM payout_methods"
             " WHERE creator_id = $1",
@@ -440,7 +439,7 @@ async def request_payout(
             raise MethodMismatch(f"{body.method} requested, {method} on file")
         currency = supported(body.currency or on_file["currency"], cfg)
         amount, fx = diamonds_to_fiat(
-            body.diamonds, usd_per_diamond, Decimal(rates["usd_per_unit"][currency]), currency
+            body.diamonds, usd_per_diamond, rates.usd_per_unit[currency], currency
         )
         row = await conn.fetchrow(
             "UPDATE creators SET pending = pending + $2, version = version + 1, updated_at = now()"
@@ -459,12 +458,12 @@ async def request_payout(
             caller.user_id,
             day,
             usd.amount_minor,
-            cfg["daily_max_usd_minor"],
+            cfg.daily_max_usd_minor,
         )
         if used is None:
             raise DailyCapExceeded(
                 f"{usd.amount_minor} US cents more would pass the maximum of "
-                f"{cfg['daily_max_usd_minor']} for {day} (UTC)"
+                f"{cfg.daily_max_usd_minor} for {day} (UTC)"
             )
         payout_id = uuid4()
         await conn.execute(
@@ -482,7 +481,7 @@ async def request_payout(
             review,
             now,
             day,
-            None if review else settle_by(now, cfg["settle_timeout_seconds"]),
+            None if review else settle_by(now, cfg.settle_timeout_seconds),
         )
         event = await emit(
             conn,
@@ -495,7 +494,7 @@ async def request_payout(
                 amount=amount,
                 usd_per_diamond=usd_per_diamond,
                 fx_rate=fx,
-                rates_version=rates["version"],
+                rates_version=rates.version,
                 method=method,
                 available_after=row["available"],
                 requires_review=review,
@@ -516,19 +515,19 @@ async def request_payout(
     return await respond_once(request, response, caller.user_id, key, body, work, PayoutPublic)
 
 
-def usd_value(diamonds: int, cfg: dict) -> Money:
+def usd_value(diamonds: int, cfg: PayoutConfig) -> Money:
     """What `diamonds` are worth in US cents at the config's rates; refused below the minimum
     payout or above the daily maximum on its own."""
-    usd_per_diamond = Decimal(cfg["rates"]["usd_per_diamond"])
+    usd_per_diamond = cfg.rates.usd_per_diamond
     usd, _ = diamonds_to_fiat(diamonds, usd_per_diamond, Decimal(1), "USD")
-    minimum = cfg["minimum_payout_usd_minor"]
+    minimum = cfg.minimum_payout_usd_minor
     if below_minimum(usd.amount_minor, minimum):
         raise BelowMinimum(
             f"{diamonds} diamonds = {usd.amount_minor} US cents; minimum is {minimum}",
             minimum_diamonds=minimum_diamonds(minimum, usd_per_diamond),
-            rates_version=cfg["rates"]["version"],
+            rates_version=cfg.rates.version,
         )
-    cap = cfg["daily_max_usd_minor"]
+    cap = cfg.daily_max_usd_minor
     if over_daily_cap(0, usd.amount_minor, cap):
         raise DailyCapExceeded(f"{usd.amount_minor} US cents exceeds the daily maximum {cap}")
     return usd

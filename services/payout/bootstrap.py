@@ -12,7 +12,7 @@ import httpx
 
 from eventkit.db import create_pool, when_database_answers
 from eventkit.settings import Settings, narrowed
-from services.payout.conversion import load_config
+from services.payout.conversion import PayoutConfig, load_config
 from services.payout.provider import SandboxProvider, http_deliver
 from services.payout.settings import PayoutSettings
 
@@ -22,7 +22,7 @@ class Payout:
     """What payout's worker needs beyond the shared settings."""
 
     settings: PayoutSettings
-    config: dict
+    config: PayoutConfig
     pool: asyncpg.Pool
     provider: SandboxProvider
 
@@ -39,7 +39,7 @@ async def bootstrap(
         async with httpx.AsyncClient(timeout=10) as http:
             provider = SandboxProvider.from_config(
                 pool,
-                config["sandbox"],
+                config.sandbox,
                 local.callback_secret,
                 http_deliver(http, local.sandbox_callback_url()),
             )

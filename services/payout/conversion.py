@@ -1,9 +1,10 @@
 """Pure conversions: coins to diamonds, diamonds to fiat (Decimal, rounded down to whole units)."""
 
-import json
 from decimal import ROUND_DOWN, Decimal
 from functools import cache
 from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
 
 from schemas.money import Money, recordable
 
@@ -25,6 +26,48 @@ def diamonds_to_fiat(
     return Money(amount_minor=int(minor), currency=currency), fx
 
 
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Rates(_Frozen):
+    """The conversion in force; `version` is what a payout request names and records."""
+
+    version: int
+    usd_per_diamond: Decimal
+    usd_per_unit: dict[str, Decimal]  # US dollars per unit of each payout currency
+
+
+class ReserveConfig(_Frozen):
+    percent: Decimal
+    window_hours: float
+
+
+class WorkerConfig(_Frozen):
+    interval_seconds: float
+    batch: int
+
+
+class SandboxConfig(_Frozen):
+    outcome: str
+    failure_detail: str
+    delay_seconds: float
+
+
+class PayoutConfig(_Frozen):
+    """config.json, validated once: typed, exact (Decimal) and immutable."""
+
+    rates: Rates
+    minimum_payout_usd_minor: int
+    daily_max_usd_minor: int
+    review_above_usd_minor: int
+    reserve: ReserveConfig
+    settle_timeout_seconds: int
+    banned_may_withdraw: bool
+    worker: WorkerConfig
+    sandbox: SandboxConfig
+
+
 @cache
-def load_config(path: Path = CONFIG_FILE) -> dict:
-    return json.loads(path.read_text())
+def load_config(path: Path = CONFIG_FILE) -> PayoutConfig:
+    return PayoutConfig.model_validate_json(path.read_text())

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_DOWN, Decimal
 
+from services.payout.conversion import ReserveConfig
+
 
 @dataclass(frozen=True)
 class Reserve:
@@ -13,8 +15,8 @@ class Reserve:
     window: timedelta
 
     @classmethod
-    def from_config(cls, raw: dict) -> "Reserve":
-        return cls(Decimal(raw["percent"]), timedelta(hours=raw["window_hours"]))
+    def from_config(cls, raw: ReserveConfig) -> "Reserve":
+        return cls(raw.percent, timedelta(hours=raw.window_hours))
 
 
 def hold_for(diamonds: int, reserve: Reserve, earned_at: datetime) -> tuple[int, datetime | None]:

@@ -18,7 +18,7 @@ PLATFORM = "platform"  # unlocks of platform-owned items earn no creator anythin
 
 
 def reserve() -> Reserve:
-    return Reserve.from_config(load_config()["reserve"])
+    return Reserve.from_config(load_config().reserve)
 
 
 def credit_of(event: GiftSent | ContentUnlocked) -> Credit | None:

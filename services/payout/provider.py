@@ -20,6 +20,7 @@ from eventkit.webhooks import (  # noqa: F401 - re-exported: payout's callers im
     signature_ok,
 )
 from schemas.text import Id, Text
+from services.payout.conversion import SandboxConfig
 
 
 @dataclass(frozen=True)
@@ -78,11 +79,9 @@ class SandboxProvider:
 
     @classmethod
     def from_config(
-        cls, pool: asyncpg.Pool, raw: dict, secret: str, deliver: Deliver
+        cls, pool: asyncpg.Pool, raw: SandboxConfig, secret: str, deliver: Deliver
     ) -> "SandboxProvider":
-        return cls(
-            pool, secret, deliver, raw["outcome"], raw["failure_detail"], raw["delay_seconds"]
-        )
+        return cls(pool, secret, deliver, raw.outcome, raw.failure_detail, raw.delay_seconds)
 
     async def submit(self, order: PayoutOrder) -> str:
         ref = f"sbx-{uuid.uuid4().hex[:16]}"

@@ -6,10 +6,11 @@ from fastapi import Request
 from pydantic import BaseModel
 
 from schemas.money import Money
+from services.payout.conversion import PayoutConfig
 from services.payout.errors import PayoutNotFound
 
 
-def config(request: Request) -> dict:
+def config(request: Request) -> PayoutConfig:
     """The payout config in force (config.json; tests replace app.state.config to move the
     rates to a new version)."""
     return request.app.state.config()

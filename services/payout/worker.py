@@ -81,11 +81,11 @@ async def tick(
 
 async def run(settings: Settings) -> None:
     async with bootstrap(settings) as payout:
-        batch = payout.config["worker"]["batch"]
+        batch = payout.config.worker.batch
 
         async def once() -> dict[str, int]:
             done = await tick(payout.pool, payout.provider, datetime.now(UTC), batch)
             done["redelivered"] = await payout.provider.deliver_due()
             return done
 
-        await every(payout.config["worker"]["interval_seconds"], once, log)
+        await every(payout.config.worker.interval_seconds, once, log)

@@ -31,7 +31,7 @@ async def test_diamonds_and_held_follow_from_the_event_s_own_rates(prepared, poo
     for source, event in zip(sources, credited, strict=True):
         rate, percent = Decimal(event["diamonds_per_coin"]), Decimal(event["reserve_percent"])
         assert rate == Decimal(source.data["diamonds_per_coin"])  # the rate the gift recorded
-        assert percent == Decimal(load_config()["reserve"]["percent"])
+        assert percent == load_config().reserve.percent
         assert event["coins"] == source.data["coins"]
         assert event["diamonds"] == floor(event["coins"] * rate)
         assert event["held"] == floor(event["diamonds"] * percent / 100)

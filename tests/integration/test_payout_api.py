@@ -3,6 +3,7 @@
 import asyncio
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import orjson
 import pytest
@@ -28,7 +29,7 @@ from tests.support.creators import (
 # 18 today: an adult in the US, not in Korea (19)
 ADULT_18 = f"{date.today().year - 18}-01-01"
 BANK = {"kind": "bank", "account_holder": "Ada", "iban": "DE89370400440532013000"}
-RATES = load_config()["rates"]["version"]  # what GET /v1/earnings shows as rates.version
+RATES = load_config().rates.version  # what GET /v1/earnings shows as rates.version
 
 
 @pytest.fixture(scope="module")
@@ -516,10 +517,13 @@ async def test_a_payout_names_the_rates_it_was_shown_and_is_refused_when_they_ch
     assert r.status_code == 201, r.text
 
     config = app[1].state.config
-    moved = {
-        **config(),
-        "rates": {**config()["rates"], "version": RATES + 1, "usd_per_diamond": "0.004"},
-    }
+    moved = config().model_copy(
+        update={
+            "rates": config().rates.model_copy(
+                update={"version": RATES + 1, "usd_per_diamond": Decimal("0.004")}
+            )
+        }
+    )
     app[1].state.config = lambda: moved
     try:
         r = await ask(client, prepared, creator, 2000)  # still naming the old version
@@ -566,10 +570,13 @@ async def test_the_minimum_is_money_so_the_diamonds_it_takes_follow_the_rates(
     assert problem(r) == (409, "below-minimum")
     assert (r.json()["minimum_diamonds"], r.json()["rates_version"]) == (2000, RATES)
     config = app[1].state.config
-    moved = {
-        **config(),
-        "rates": {**config()["rates"], "version": RATES + 1, "usd_per_diamond": "0.004"},
-    }
+    moved = config().model_copy(
+        update={
+            "rates": config().rates.model_copy(
+                update={"version": RATES + 1, "usd_per_diamond": Decimal("0.004")}
+            )
+        }
+    )
     app[1].state.config = lambda: moved
     try:
         r = await client.get(

@@ -150,7 +150,7 @@ async def test_sandbox_failure_returns_the_diamonds_with_the_reason(flow):
 async def test_unsettled_payout_is_voided_after_the_timeout_and_late_callback_changes_nothing(flow):
     settings, client, pool = flow
     creator, pid = await requested(settings, client, pool)
-    timeout = timedelta(seconds=load_config()["settle_timeout_seconds"])
+    timeout = timedelta(seconds=load_config().settle_timeout_seconds)
     now = datetime.now(UTC)
     assert await void_overdue(pool, now + timeout - timedelta(minutes=1)) == 0
     assert await void_overdue(pool, now + timeout + timedelta(minutes=1)) >= 1
@@ -180,7 +180,7 @@ async def test_reserve_is_released_once_when_its_window_ends(flow):
     )
     e = (await client.get("/v1/earnings", headers=auth(settings, creator))).json()
     assert (e["earned"], e["held"], e["available"]) == (1555, 155, 1400)
-    window = timedelta(hours=load_config()["reserve"]["window_hours"])
+    window = timedelta(hours=load_config().reserve.window_hours)
     assert await release_due(pool, earned_at + window - timedelta(seconds=1)) == 0
     assert await release_due(pool, earned_at + window) == 100
     assert await release_due(pool, earned_at + window + timedelta(hours=2)) == 55
@@ -205,7 +205,7 @@ async def test_callbacks_racing_the_timeout_void_leave_exactly_one_outcome(flow)
         for outcome in ("success", "failure") * 25
     ]
     secret = PayoutSettings().callback_secret
-    overdue = datetime.now(UTC) + timedelta(seconds=load_config()["settle_timeout_seconds"] + 60)
+    overdue = datetime.now(UTC) + timedelta(seconds=load_config().settle_timeout_seconds + 60)
     results = await asyncio.gather(
         *(
             client.post(

@@ -140,7 +140,7 @@ def test_a_purchase_body_is_one_of_a_bundle_and_a_custom_amount():
 
 
 def test_payout_currencies_are_the_configured_ones_as_an_enum():
-    configured = sorted(load_config()["rates"]["usd_per_unit"])
+    configured = sorted(load_config().rates.usd_per_unit)
     schema = payout(Settings()).openapi()
     components = schema["components"]["schemas"]
 

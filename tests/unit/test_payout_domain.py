@@ -44,7 +44,7 @@ def test_payout_day_is_the_utc_calendar_day_on_both_sides_of_midnight():
 
 def test_daily_cap_minimum_and_review_thresholds_are_inclusive_where_they_should_be():
     cfg = load_config()
-    cap = cfg["daily_max_usd_minor"]
+    cap = cfg.daily_max_usd_minor
     assert cap == 100_000  # $1,000 a day by default
     assert not over_daily_cap(cap - 1000, 1000, cap) and over_daily_cap(cap - 999, 1000, cap)
     assert below_minimum(999, 1000) and not below_minimum(1000, 1000)
