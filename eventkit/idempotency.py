@@ -4,23 +4,21 @@ The key row is inserted in the same transaction as the command's effect. A concu
 blocks on the key's unique index until the first commits, then replays its stored response; a
 refused command rolls back its key too, so a retry is evaluated afresh.
 
-`run_once` spends two round trips of its own (claim the key, store the response). A hot command
-can fold both into its own statements instead (`run_once_folded`, a `Claim`): same rules, two
-round trips fewer.
+`run_once` spends two round trips of its own (claim the key, store the response). The gift
+path claims and stores keys for a whole batch with set-based statements instead
+(services/gifting/gift_store.py), under the same rules and the same `fingerprint`.
 """
 
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Annotated, Any, Literal, TypeVar, cast, overload
+from typing import Annotated, Any, TypeVar
 
 import asyncpg
 import orjson
 from fastapi import Depends, Header, Request, Response
 from pydantic import BaseModel
 
-from eventkit.db import Statement
 from eventkit.problems import IdempotencyKeyReused
 
 M = TypeVar("M", bound=BaseModel)
@@ -35,25 +33,9 @@ CLAIM = (
 SAVE = "UPDATE idempotency_keys SET status_code = $3, response = $4 WHERE caller = $1 AND key = $2"
 
 
-@dataclass(frozen=True)
-class Claim:
-    """For a command that claims its key and stores its response inside its own statements:
-    `CLAIM` with `args` (as a CTE; every write must depend on it returning a row), and
-    `save(...)` as one more write of its last statement."""
-
-    caller: str
-    key: str
-    fingerprint: str
-
-    @property
-    def args(self) -> tuple[str, str, str]:
-        return self.caller, self.key, self.fingerprint
-
-    def save(self, status: int, body: dict[str, Any]) -> Statement:
-        return SAVE, (self.caller, self.key, status, body)
-
-
-FoldedWork = Callable[[asyncpg.Connection, Claim], Awaitable[tuple[int, dict[str, Any]] | None]]
+def fingerprint(request: Request, body: BaseModel) -> str:
+    """What a key's first use is compared with: method + path + the validated body."""
+    return request_hash(f"{request.method} {request.url.path}", body.model_dump(mode="json"))
 
 
 def request_hash(route: str, body: Any) -> str:
@@ -75,18 +57,6 @@ async def run_once(
         status, body = await work(conn)
         await conn.execute(SAVE, caller, key, status, body)
         return status, body, False
-
-
-async def run_once_folded(
-    pool: asyncpg.Pool, caller: str, key: str, fingerprint: str, work: FoldedWork
-) -> tuple[int, dict[str, Any], bool]:
-    """run_once for work that claims the key and saves its response itself (see Claim); the
-    work returns None when the claim found the key taken."""
-    async with pool.acquire() as conn, conn.transaction():
-        done = await work(conn, Claim(caller, key, fingerprint))
-        if done is None:
-            return await _replay(conn, caller, key, fingerprint)
-        return *done, False
 
 
 async def _replay(
@@ -123,7 +93,6 @@ async def idempotency_key(
 IdempotencyKey = Annotated[str, Depends(idempotency_key)]
 
 
-@overload
 async def respond_once(
     request: Request,
     response: Response,
@@ -132,42 +101,12 @@ async def respond_once(
     body: BaseModel,
     work: Work,
     model: type[M],
-    folded: Literal[False] = False,
-) -> M: ...
-@overload
-async def respond_once(
-    request: Request,
-    response: Response,
-    caller: str,
-    key: str,
-    body: BaseModel,
-    work: FoldedWork,
-    model: type[M],
-    folded: Literal[True],
-) -> M: ...
-async def respond_once(
-    request: Request,
-    response: Response,
-    caller: str,
-    key: str,
-    body: BaseModel,
-    work: Work | FoldedWork,
-    model: type[M],
-    folded: bool = False,
 ) -> M:
-    """run_once (run_once_folded when `folded`) for a FastAPI route: fingerprints method + path
-    + body, sets the stored status and an `Idempotent-Replayed: true` header on replays, and
-    returns the response model."""
-    fingerprint = request_hash(f"{request.method} {request.url.path}", body.model_dump(mode="json"))
-    pool = request.app.state.pool
-    # The overloads pair `folded` with the kind of work; a checker cannot narrow a union of
-    # callables, so the pairing is restated here.
-    if folded:
-        status, out, replayed = await run_once_folded(
-            pool, caller, key, fingerprint, cast(FoldedWork, work)
-        )
-    else:
-        status, out, replayed = await run_once(pool, caller, key, fingerprint, cast(Work, work))
+    """run_once for a FastAPI route: fingerprints method + path + body, sets the stored status
+    and an `Idempotent-Replayed: true` header on replays, and returns the response model."""
+    status, out, replayed = await run_once(
+        request.app.state.pool, caller, key, fingerprint(request, body), work
+    )
     response.status_code = status
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"

@@ -11,7 +11,7 @@ from eventkit import problems
 from eventkit.auth import CallerDep, UserId
 from eventkit.deps import ClockDep
 from eventkit.fields import Count
-from eventkit.idempotency import IdempotencyKey, request_hash
+from eventkit.idempotency import IdempotencyKey, fingerprint
 from eventkit.problems import DomainError
 from policy.countries import CountryNotServed, ServedCountry, served
 from schemas.events.gifting import GiftContext
@@ -139,9 +139,9 @@ async def send_gift(
     Refused (and nothing recorded) when the sender is under age, outside an enabled country or
     banned from gifting; when the recipient is unknown, under age, banned from receiving or an
     ineligible account type; when the gift is not sold in the sender's region; and with 409 when
-    the balance is short (against the wallet row locked in PostgreSQL), or when `catalog_version` names a catalog
-    no longer in force. Gifts of the same kind to the same creator
-    and context within the combo window share a combo id and a running count.
+    the balance is short (against the wallet row locked in PostgreSQL), or when
+    `catalog_version` names a catalog no longer in force. Gifts of the same kind to the same
+    creator and context within the combo window share a combo id and a running count.
 
     Concurrent gifts are committed together (gift_batch): each still gets its own answer."""
     if body.creator_id == caller.user_id:
@@ -151,12 +151,11 @@ async def send_gift(
         price = catalog.price(body.gift_code, body.quantity, caller.country)
     except GiftUnavailable as exc:
         raise GiftNotFound(str(exc)) from None
-    fingerprint = request_hash(f"{request.method} {request.url.path}", body.model_dump(mode="json"))
     outcome = await request.app.state.gifts.submit(
         GiftCommand(
             caller,
             key,
-            fingerprint,
+            fingerprint(request, body),
             body.creator_id,
             body.context.kind,
             body.context.id,
