@@ -54,27 +54,71 @@ def reserve_percent(reserve: Reserve) -> Decimal:
     return reserve.percent if reserve.window > timedelta(0) else Decimal(0)
 
 
+@dataclass(frozen=True)
+class Earning:
+    """What one gift or unlock earns its creator: the credit, and the figures it yields at the
+    rate recorded on it and the reserve in force."""
+
+    cause: Envelope
+    credit: Credit
+    diamonds: int
+    held: int
+    release_at: datetime | None
+
+    @classmethod
+    def of(cls, cause: Envelope, c: Credit, reserve: Reserve) -> "Earning":
+        diamonds = diamonds_for(c.coins, c.diamonds_per_coin)
+        return cls(cause, c, diamonds, *hold_for(diamonds, reserve, cause.time))
+
+    def row(self) -> tuple:
+        """Its `credits` row, in _CREDIT_COLUMNS order."""
+        c = self.credit
+        return (
+            self.cause.id,
+            c.creator_id,
+            c.source,
+            c.source_id,
+            c.stream_id,
+            c.coins,
+            c.diamonds_per_coin,
+            self.diamonds,
+            self.held,
+            self.cause.time,
+            self.release_at,
+        )
+
+    def credited(self, reserve: Reserve, earned_after: int) -> DiamondsCredited:
+        c = self.credit
+        return DiamondsCredited(
+            creator_id=c.creator_id,
+            gift_event_id=str(self.cause.id),
+            gift_id=c.source_id,
+            stream_id=c.stream_id,
+            coins=c.coins,
+            diamonds_per_coin=c.diamonds_per_coin,
+            reserve_percent=reserve_percent(reserve),
+            diamonds=self.diamonds,
+            held=self.held,
+            release_at=self.release_at,
+            earned_after=earned_after,
+        )
+
+
+_CREDIT_COLUMNS = (
+    "source_event_id, creator_id, source, source_id, stream_id, coins, diamonds_per_coin,"
+    " diamonds, held, earned_at, release_at"
+)
+
+
 async def credit(conn, cause: Envelope, c: Credit, reserve: Reserve) -> int:
     """Credits once per source event id (the credits row is a second guard behind
     processed_events); part of it is held until the reserve window ends. Returns diamonds."""
-    diamonds = diamonds_for(c.coins, c.diamonds_per_coin)
-    held, release_at = hold_for(diamonds, reserve, cause.time)
+    earning = Earning.of(cause, c, reserve)
     fresh = await conn.fetchval(
-        "INSERT INTO credits (source_event_id, creator_id, source, source_id, stream_id, coins,"
-        " diamonds_per_coin, diamonds, held, earned_at, release_at)"
+        f"INSERT INTO credits ({_CREDIT_COLUMNS})"
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
         " ON CONFLICT DO NOTHING RETURNING true",
-        cause.id,
-        c.creator_id,
-        c.source,
-        c.source_id,
-        c.stream_id,
-        c.coins,
-        c.diamonds_per_coin,
-        diamonds,
-        held,
-        cause.time,
-        release_at,
+        *earning.row(),
     )
     if not fresh:
         return 0
@@ -84,34 +128,17 @@ async def credit(conn, cause: Envelope, c: Credit, reserve: Reserve) -> int:
         " held = creators.held + EXCLUDED.held, version = creators.version + 1,"
         " updated_at = now() RETURNING earned, version",
         c.creator_id,
-        diamonds,
-        held,
+        earning.diamonds,
+        earning.held,
     )
     await emit(
-        conn,
-        c.creator_id,
-        row["version"],
-        DiamondsCredited(
-            creator_id=c.creator_id,
-            gift_event_id=str(cause.id),
-            gift_id=c.source_id,
-            stream_id=c.stream_id,
-            coins=c.coins,
-            diamonds_per_coin=c.diamonds_per_coin,
-            reserve_percent=reserve_percent(reserve),
-            diamonds=diamonds,
-            held=held,
-            release_at=release_at,
-            earned_after=row["earned"],
-        ),
-        cause=cause,
+        conn, c.creator_id, row["version"], earning.credited(reserve, row["earned"]), cause=cause
     )
-    return diamonds
+    return earning.diamonds
 
 
-_CREDITS = """
-INSERT INTO credits (source_event_id, creator_id, source, source_id, stream_id, coins,
-                     diamonds_per_coin, diamonds, held, earned_at, release_at)
+_CREDITS = f"""
+INSERT INTO credits ({_CREDIT_COLUMNS})
 SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[],
                      $7::numeric[], $8::bigint[], $9::bigint[], $10::timestamptz[],
                      $11::timestamptz[])
@@ -141,61 +168,29 @@ async def credit_many(conn, credits: list[tuple[Envelope, Credit]], reserve: Res
     """credit() for a batch, in the order given, with set-based statements: a creator's row is
     updated once per batch however many gifts it received (a hot creator's storm), and each
     DiamondsCredited carries the running figures a one-by-one credit would have given."""
-    figures = []
-    for cause, c in credits:
-        diamonds = diamonds_for(c.coins, c.diamonds_per_coin)
-        figures.append((cause, c, diamonds, *hold_for(diamonds, reserve, cause.time)))
-    rows = [
-        (
-            cause.id,
-            c.creator_id,
-            c.source,
-            c.source_id,
-            c.stream_id,
-            c.coins,
-            c.diamonds_per_coin,
-            diamonds,
-            held,
-            cause.time,
-            release_at,
-        )
-        for cause, c, diamonds, held, release_at in figures
-    ]
+    earnings = [Earning.of(cause, c, reserve) for cause, c in credits]
     fresh = {
         r["source_event_id"]
-        for r in await conn.fetch(_CREDITS, *[list(col) for col in zip(*rows, strict=True)])
+        for r in await conn.fetch(
+            _CREDITS, *[list(col) for col in zip(*(e.row() for e in earnings), strict=True)]
+        )
     }
-    figures = [f for f in figures if f[0].id in fresh]
-    if not figures:
+    earnings = [e for e in earnings if e.cause.id in fresh]
+    if not earnings:
         return
-    touched = sorted({f[1].creator_id for f in figures})
+    touched = sorted({e.credit.creator_id for e in earnings})
     await conn.execute(_NEW_CREATORS, touched)
     creators = {
         r["creator_id"]: [r["earned"], r["held"], r["version"]]
         for r in await conn.fetch(_LOCK_CREATORS, touched)
     }
     events = []
-    for cause, c, diamonds, held, release_at in figures:
-        state = creators[c.creator_id]
-        state[0], state[1], state[2] = state[0] + diamonds, state[1] + held, state[2] + 1
+    for e in earnings:
+        state = creators[e.credit.creator_id]
+        state[0], state[1], state[2] = state[0] + e.diamonds, state[1] + e.held, state[2] + 1
         events.append(
             CREATORS.envelope(
-                c.creator_id,
-                state[2],
-                DiamondsCredited(
-                    creator_id=c.creator_id,
-                    gift_event_id=str(cause.id),
-                    gift_id=c.source_id,
-                    stream_id=c.stream_id,
-                    coins=c.coins,
-                    diamonds_per_coin=c.diamonds_per_coin,
-                    reserve_percent=reserve_percent(reserve),
-                    diamonds=diamonds,
-                    held=held,
-                    release_at=release_at,
-                    earned_after=state[0],
-                ),
-                cause=cause,
+                e.credit.creator_id, state[2], e.credited(reserve, state[0]), cause=e.cause
             )
         )
     await conn.execute(
