@@ -33,7 +33,6 @@ class GroupCommit(Generic[C, R]):
         self._queue: deque[tuple[C, asyncio.Future]] = deque()
         self._ready = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
-        self.batches = self.commands = 0  # for the bench and the tests: average batch size
 
     def start(self) -> None:
         self._tasks = [
@@ -87,8 +86,6 @@ class GroupCommit(Generic[C, R]):
         return batch
 
     async def _settle(self, batch: list[tuple[C, asyncio.Future]]) -> None:
-        self.batches += 1
-        self.commands += len(batch)
         try:
             outcomes = await self._flush([command for command, _ in batch])
         except Exception as exc:  # noqa: BLE001 - decided below, per command
