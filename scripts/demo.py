@@ -122,7 +122,7 @@ async def main(
                 wc[0] and wc[1] and wc[1]["diamonds_pending"] + wc[1]["diamonds_paid"] == 2000
             ),
         )
-        say(f"6. read models in PostgreSQL ({settings.db_prefix}_projections):")
+        say(f"7. read models in PostgreSQL ({settings.db_prefix}_projections):")
         say("   wallet_balances: ", dict(w))
         say("   creator_earnings:", dict(c))
     finally:
