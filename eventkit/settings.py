@@ -3,7 +3,8 @@ and PostgreSQL are, the prefixes, the token keys, and where each service listens
 (RechargeSettings, PayoutSettings: environment `<SERVICE>_*`), so a process's whole
 configuration is one object, validated when it starts."""
 
-from typing import TypeVar
+from pathlib import Path
+from typing import Literal, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field
@@ -17,6 +18,14 @@ SERVICES = ("recharge", "gifting", "payout", "projections")
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    # `production`: every secret comes from the environment and must be strong (eventkit.secrets)
+    env: Literal["development", "production"] = Field(
+        default="development", validation_alias="COINSTREAM_ENV"
+    )
+    secrets_dir: Path = Field(
+        default=local.SECRETS_DIR, description="Development secrets and keys (infra/secrets.py)"
+    )
 
     kafka_bootstrap_servers: str = local.KAFKA_BOOTSTRAP
     database_url: str = Field(
@@ -41,6 +50,10 @@ class Settings(BaseSettings):
     projections_metrics_port: int = Field(
         default=8005, ge=1, le=65535, description="The projections worker's /metrics"
     )
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
 
     def database_for(self, service: str) -> str:
         """The DSN of `service`'s own database on the configured server."""

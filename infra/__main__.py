@@ -4,6 +4,7 @@ run        up, print the addresses, then run every Procfile role under infra.sup
            that dies is restarted; Ctrl-C stops them all)
 up         start PostgreSQL and Kafka natively (unless DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS
            point elsewhere), then prepare
+secrets    generate the development secrets and keys that are missing (infra/secrets.py)
 prepare    create the databases, apply migrations and create the topics on whatever is configured
 down       stop the native servers (data is kept under .cache/, or where `status` says)
 forget     down, then delete a PostgreSQL cluster kept outside .cache/ (`make clean`)
@@ -17,17 +18,24 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from eventkit.settings import SERVICES, Settings
-from infra import kafka, paths, postgres
+from infra import kafka, paths, postgres, secrets
 
 __all__ = ["SERVICES", "ROOT", "main"]
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def start_native() -> None:
+    make_secrets()
     if not os.environ.get("DATABASE_URL"):
         postgres.start()
     if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
         kafka.start()
+
+
+def make_secrets() -> None:
+    made = secrets.ensure(Settings())
+    if made:
+        print(f"secrets: generated {', '.join(made)} in {Settings().secrets_dir}", flush=True)
 
 
 async def prepare() -> None:
@@ -92,6 +100,8 @@ def main() -> None:
     elif command == "up":
         start_native()
         asyncio.run(prepare())
+    elif command == "secrets":
+        make_secrets()
     elif command == "prepare":
         asyncio.run(prepare())
     elif command == "down":
