@@ -18,3 +18,26 @@ ALL = (
     DEAD_LETTER,
 )
 PARTITIONS = 4
+
+# Who may write each topic (its owner, whose key signs its events) and who reads it: the Kafka
+# ACLs (infra) and the signature checks (eventkit) both come from this one table. A principal
+# is a service role or an outside publisher; everyone may write DEAD_LETTER, nobody reads it
+# (only operators, as the broker's super user).
+OWNER = {
+    RECHARGE_EVENTS: "recharge",
+    SANCTIONS_EVENTS: "recharge",
+    GIFTING_EVENTS: "gifting",
+    PAYOUT_EVENTS: "payout",
+    ACCOUNTS_EVENTS: "accounts",
+    MODERATION_COMMANDS: "moderation",
+}
+READERS = {
+    RECHARGE_EVENTS: ("gifting", "projections"),
+    SANCTIONS_EVENTS: ("gifting", "payout", "projections"),
+    GIFTING_EVENTS: ("payout", "projections"),
+    PAYOUT_EVENTS: ("projections",),
+    ACCOUNTS_EVENTS: ("gifting",),
+    MODERATION_COMMANDS: ("recharge",),
+}
+SERVICE_PRINCIPALS = ("recharge", "gifting", "payout", "projections")
+OUTSIDE_PUBLISHERS = ("accounts", "moderation")
