@@ -28,6 +28,12 @@ class Settings(BaseSettings):
     )
 
     kafka_bootstrap_servers: str = local.KAFKA_BOOTSTRAP
+    # Every Kafka client authenticates (SCRAM-SHA-512, password `<principal>_kafka_password`);
+    # SASL_SSL (the broker's TLS listener, eventkit.kafka) for traffic between machines.
+    kafka_security_protocol: Literal["SASL_PLAINTEXT", "SASL_SSL"] = "SASL_PLAINTEXT"
+    kafka_ssl_cafile: Path | None = Field(
+        default=None, description="CA bundle that signed the broker's certificate (SASL_SSL)"
+    )
     database_url: str = Field(
         default=local.DATABASE_URL,
         description="Server URL; each service uses its own database on it (see database_for)",
