@@ -27,6 +27,12 @@ class Settings(BaseSettings):
         default=local.SECRETS_DIR, description="Development secrets and keys (infra/secrets.py)"
     )
 
+    # The public keys that verify signed events (eventkit/signing.py, docs/event-signing.md):
+    # unset, the development keyring `python -m infra secrets` writes under secrets_dir.
+    event_keyring: Path | None = Field(
+        default=None, description="JSON keyring of the event signers' public keys (EVENT_KEYRING)"
+    )
+
     kafka_bootstrap_servers: str = local.KAFKA_BOOTSTRAP
     # Every Kafka client authenticates (SCRAM-SHA-512, password `<principal>_kafka_password`);
     # SASL_SSL (the broker's TLS listener, eventkit.kafka) for traffic between machines.
