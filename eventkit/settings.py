@@ -48,6 +48,16 @@ class Settings(BaseSettings):
     topic_prefix: str = Field(default="", description="Prepended to every topic (tests use it)")
 
     jwt_secret: str = Field(default="dev-only-change-me-0123456789abcdef", min_length=32)
+    # User tokens are verified against the identity provider's public keys (eventkit/auth.py):
+    # a JWKS document over https, or a file:// one; unset, the development JWKS that
+    # `python -m infra secrets` writes as secrets_dir/jwks.json. Production must set it.
+    jwt_jwks_url: str | None = Field(default=None, description="The JWKS (JWT_JWKS_URL)")
+    jwt_jwks_lifespan_seconds: float = Field(
+        default=300, gt=0, description="Longest a removed key keeps verifying (JWKS cache)"
+    )
+    jwt_jwks_cooldown_seconds: float = Field(
+        default=30, ge=0, description="Least time between refreshes forced by an unknown kid"
+    )
     jwt_audience: str = "coinstream"
     jwt_issuer: str = "coinstream-dev"
     max_body_bytes: int = 64 * 1024
