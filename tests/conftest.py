@@ -5,6 +5,7 @@ import uuid
 
 import pytest
 
+import infra.secrets
 from eventkit.settings import Settings
 from infra.namespace import drop_namespace, prepare_namespace
 from infra.system import System
@@ -13,6 +14,7 @@ from tests.support.infrastructure import acquire
 
 @pytest.fixture(scope="session")
 def endpoints():
+    infra.secrets.ensure(Settings())  # the development secrets and keys every process reads
     found, containers = acquire()
     yield found
     for container in containers:
