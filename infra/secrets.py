@@ -6,7 +6,8 @@ import os
 import secrets as random
 from pathlib import Path
 
-from eventkit.secrets import MIN_LENGTH
+from eventkit import signing
+from eventkit.secrets import MIN_LENGTH, secret
 from eventkit.settings import Settings
 
 
@@ -25,7 +26,32 @@ def password(settings: Settings, name: str) -> bool:
     return _write_once(settings.secrets_dir / name, random.token_urlsafe(MIN_LENGTH))
 
 
+def signing_keys(settings: Settings) -> list[str]:
+    """Each publishing principal's event-signing key (unless one is there), and the development
+    keyring trusting the key each one signs with now (from its env var when set, else its
+    file); a key already in the keyring keeps its status. The names it made."""
+    made = [
+        name
+        for principal in signing.publishers()
+        if _write_once(
+            settings.secrets_dir / (name := signing.secret_name(principal)),
+            signing.new_private_key(),
+        )
+    ]
+    path = signing.keyring_path(settings)
+    ring = signing.read_keyring(path) if path.exists() else signing.Keyring()
+    before = set(ring.keys)
+    for principal in signing.publishers():
+        key = secret(settings, signing.secret_name(principal))
+        signing.trust(ring, principal, signing.public_of(key))
+    if set(ring.keys) != before:
+        signing.write_keyring(path, ring)
+        made.append(path.name)
+    return made
+
+
 def ensure(settings: Settings) -> list[str]:
     """Generates whatever development secret is missing; the names it made."""
     made: list[str] = []
+    made += signing_keys(settings)
     return made
