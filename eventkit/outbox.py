@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaProducer
 
 from eventkit.kafka import producer
 from eventkit.settings import Settings
+from eventkit.signing import owner_headers
 
 log = logging.getLogger(__name__)
 _LEADER_LOCK = 0x0B0C_5E7D
@@ -58,12 +59,15 @@ class OutboxRelay:
             "SELECT id, topic, key, value FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1",
             self.batch_size,
         )
-        futures = [
-            await kafka.send(
-                self.settings.topic(r["topic"]), value=r["value"], key=r["key"].encode()
+        futures = []
+        for r in rows:
+            topic, key, value = r["topic"], r["key"].encode(), r["value"]
+            # Signed with the key of the topic's owner, which is this service (each service's
+            # outbox holds its own topics only; in production its process holds no other key).
+            headers = owner_headers(self.settings, topic, value, key)
+            futures.append(
+                await kafka.send(self.settings.topic(topic), value=value, key=key, headers=headers)
             )
-            for r in rows
-        ]
         await asyncio.gather(*futures)
         return [r["id"] for r in rows]
 

@@ -130,6 +130,14 @@ def signed_headers(
     return signer(settings, principal).headers(topic, key, value)
 
 
+def owner_headers(
+    settings: Settings, topic: str, value: bytes | None, key: bytes | None = None
+) -> Headers:
+    """signed_headers as the owner of the contract topic `topic` (the relay, and tests playing
+    a publisher)."""
+    return signed_headers(settings, topics.OWNER[topic], topic, value, key)
+
+
 # --- the keyring ---------------------------------------------------------------------------
 
 
@@ -168,7 +176,7 @@ def read_keyring(path: Path) -> Keyring:
 def write_keyring(path: Path, ring: Keyring) -> None:
     """Replaces the file atomically, so a consumer re-reading it never sees half of it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(ring.model_dump(), indent=2, sort_keys=True) + "\n")
     os.replace(tmp, path)
 

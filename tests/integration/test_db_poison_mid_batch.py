@@ -21,6 +21,7 @@ from eventkit.consumer import IdempotentConsumer
 from eventkit.db import create_pool
 from eventkit.failures import is_permanent
 from eventkit.kafka import producer
+from eventkit.signing import owner_headers
 from schemas import topics
 from schemas.envelope import Envelope
 from schemas.events.accounts import AccountProfileUpdated
@@ -137,7 +138,9 @@ async def test_a_pill_postgresql_refuses_mid_batch_is_dead_lettered_and_the_rest
     await p.start()
     try:
         for event in (before, pill, after):  # one key: one partition, in this order
-            await p.send_and_wait(settings.topic(topic), encode(event), key=b"one-partition")
+            value, key = encode(event), b"one-partition"
+            headers = owner_headers(settings, topic, value, key)
+            await p.send_and_wait(settings.topic(topic), value, key=key, headers=headers)
     finally:
         await p.stop()
 

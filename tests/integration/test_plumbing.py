@@ -140,16 +140,18 @@ async def test_consumer_loop_sends_poison_to_the_dead_letter_topic(prepared, poo
     dead-letter topic with its reason, and the loop keeps going."""
     from eventkit.codec import encode
     from eventkit.kafka import producer
+    from eventkit.signing import owner_headers
 
     user = f"fan-{uuid.uuid4().hex[:8]}"
     marker = f"poison-{uuid.uuid4()}".encode()
     p = producer(prepared)
     await p.start()
     try:
-        await p.send_and_wait(prepared.topic(topics.RECHARGE_EVENTS), marker, key=b"x")
-        await p.send_and_wait(
-            prepared.topic(topics.RECHARGE_EVENTS), encode(envelope(user, coins=7)), key=b"x"
-        )
+        for value in (marker, encode(envelope(user, coins=7))):  # the poison is signed too
+            headers = owner_headers(prepared, topics.RECHARGE_EVENTS, value, b"x")
+            await p.send_and_wait(
+                prepared.topic(topics.RECHARGE_EVENTS), value, key=b"x", headers=headers
+            )
     finally:
         await p.stop()
     consumer = IdempotentConsumer(

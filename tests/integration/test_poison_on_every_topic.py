@@ -13,6 +13,7 @@ import pytest
 from eventkit.codec import encode, new_envelope
 from eventkit.consumer import IdempotentConsumer
 from eventkit.kafka import producer
+from eventkit.signing import owner_headers
 from schemas import topics
 from schemas.envelope import Envelope
 from schemas.events.sanctions import PlaceTransactionBan
@@ -95,10 +96,12 @@ async def test_every_kind_of_poison_on_every_consumed_topic_is_dead_lettered(nam
             for kind, value in poisons().items():
                 key = f"{run}|{topic}|{kind}".encode()
                 sent[key] = (topic, kind)
-                await p.send_and_wait(settings.topic(topic), value, key=key)
-        await p.send_and_wait(
-            settings.topic(good_topic), encode(good), key=good.aggregateid.encode()
-        )
+                # Signed by the topic's owner: what is under test is the payload.
+                headers = owner_headers(settings, topic, value, key)
+                await p.send_and_wait(settings.topic(topic), value, key=key, headers=headers)
+        value, key = encode(good), good.aggregateid.encode()
+        headers = owner_headers(settings, good_topic, value, key)
+        await p.send_and_wait(settings.topic(good_topic), value, key=key, headers=headers)
     finally:
         await p.stop()
 
@@ -143,7 +146,10 @@ async def test_a_ban_command_without_an_id_is_dead_lettered_not_applied(namespac
     await p.start()
     try:
         for value in (orjson.dumps(command), encode(good)):
-            await p.send_and_wait(settings.topic(topics.MODERATION_COMMANDS), value, key=b"mod")
+            headers = owner_headers(settings, topics.MODERATION_COMMANDS, value, b"mod")
+            await p.send_and_wait(
+                settings.topic(topics.MODERATION_COMMANDS), value, key=b"mod", headers=headers
+            )
     finally:
         await p.stop()
 

@@ -41,12 +41,14 @@ async def live(namespace):
 
 async def send_raw(settings, topic: str, values: list[bytes], key: bytes) -> None:
     from eventkit.kafka import producer
+    from eventkit.signing import owner_headers
 
     out = producer(settings)
     await out.start()
     try:
         for value in values:
-            await (await out.send(settings.topic(topic), value, key=key))
+            headers = owner_headers(settings, topic, value, key)
+            await (await out.send(settings.topic(topic), value, key=key, headers=headers))
     finally:
         await out.stop()
 

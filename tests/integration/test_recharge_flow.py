@@ -11,6 +11,7 @@ import pytest
 from eventkit.codec import encode, new_envelope
 from eventkit.consumer import IdempotentConsumer
 from eventkit.kafka import producer
+from eventkit.signing import owner_headers
 from schemas import topics
 from schemas.events.sanctions import LiftTransactionBan, PlaceTransactionBan
 from services.gifting.handlers import HANDLERS as GIFTING_HANDLERS
@@ -289,11 +290,13 @@ async def test_moderation_commands_place_and_lift_bans_once_through_kafka(rc):
     kafka = producer(rc.settings)
     await kafka.start()
     try:
-        for m in messages:
+        for value, key in [(encode(m), m.aggregateid.encode()) for m in messages] + [
+            (b"\x00junk", None)  # signed: it is the payload that is junk
+        ]:
+            headers = owner_headers(rc.settings, topics.MODERATION_COMMANDS, value, key)
             await kafka.send_and_wait(
-                rc.settings.topic(topics.MODERATION_COMMANDS), encode(m), key=m.aggregateid.encode()
+                rc.settings.topic(topics.MODERATION_COMMANDS), value, key=key, headers=headers
             )
-        await kafka.send_and_wait(rc.settings.topic(topics.MODERATION_COMMANDS), b"\x00junk")
     finally:
         await kafka.stop()
     consumer = IdempotentConsumer(

@@ -560,11 +560,18 @@ def differences(want: dict[str, dict], got: dict[str, dict], limit: int = 5) -> 
 async def publish(settings, messages: list[Published]) -> None:
     """Sends the messages in order (key = aggregate id, as the outbox relays do)."""
     from eventkit.kafka import producer
+    from eventkit.signing import owner_headers
 
     out = producer(settings)
     await out.start()
     try:
-        pending = [await out.send(settings.topic(m.topic), m.value(), key=m.key) for m in messages]
+        pending = []
+        for m in messages:
+            value = m.value()
+            headers = owner_headers(settings, m.topic, value, m.key)
+            pending.append(
+                await out.send(settings.topic(m.topic), value, key=m.key, headers=headers)
+            )
         for fut in pending:
             await fut
     finally:
