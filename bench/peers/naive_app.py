@@ -18,6 +18,8 @@ from eventkit.codec import encode, new_envelope
 from eventkit.idempotency import IdempotencyKey
 from eventkit.kafka import producer
 from eventkit.settings import Settings
+from eventkit.signing import owner_headers
+from schemas import topics
 from schemas.events.gifting import GiftSent
 from services.gifting.catalog import load_catalog
 from services.gifting.gifts import GiftCreate, GiftPublic
@@ -113,9 +115,10 @@ def create(dsn: str, topic: str) -> FastAPI:
                 event.dataversion,
                 event.model_dump(mode="json"),
             )
-        await request.app.state.producer.send_and_wait(
-            topic, encode(event), key=event.aggregateid.encode()
-        )
+        value, key = encode(event), event.aggregateid.encode()
+        # Signed as gifting's relay signs GiftSent, so the comparison carries the same cost.
+        headers = owner_headers(request.app.state.settings, topics.GIFTING_EVENTS, value, key)
+        await request.app.state.producer.send_and_wait(topic, value, key=key, headers=headers)
         return GiftPublic(
             gift_id=gift_id,
             event_id=event.id,

@@ -12,6 +12,8 @@ from aiokafka.structs import ConsumerRecord
 
 from eventkit.codec import encode, new_envelope
 from eventkit.consumer import IdempotentConsumer
+from eventkit.settings import Settings
+from eventkit.signing import owner_headers
 from schemas import topics
 from schemas.envelope import Envelope
 from schemas.events.base import Payload
@@ -67,10 +69,9 @@ def content_unlocked(owner: str, coins: int, rate: str = "1") -> Envelope:
 
 
 def record(env: Envelope, topic: str = topics.GIFTING_EVENTS, offset: int = 0) -> ConsumerRecord:
-    value = encode(env)
-    return ConsumerRecord(
-        topic, 0, offset, 0, 0, env.aggregateid.encode(), value, None, 0, len(value), []
-    )
+    value, key = encode(env), env.aggregateid.encode()
+    headers = owner_headers(Settings(), topic, value, key)  # as the topic's owner publishes it
+    return ConsumerRecord(topic, 0, offset, 0, 0, key, value, None, 0, len(value), headers)
 
 
 async def consume(settings, pool, *envelopes: Envelope, topic: str = topics.GIFTING_EVENTS):
