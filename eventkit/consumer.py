@@ -2,10 +2,12 @@
 
 Offsets are committed only after the database commit, so a crash re-delivers and the recorded
 id turns the repeat into a no-op. Messages no handler can apply go to the dead-letter topic
-with the reason in a header; the consumer goes on with the next one. That covers messages that
-decode but fail when applied in a way retrying cannot fix (eventkit.failures: a value or a
-constraint PostgreSQL refuses): each event is applied under its own savepoint, so such a
-failure undoes only that event, which is dead-lettered while the rest of the batch commits.
+with the reason in a header; the consumer goes on with the next one. That covers messages not
+signed by their topic's owner (eventkit.signing, checked before the payload is parsed), and
+messages that decode but fail when applied in a way retrying cannot fix (eventkit.failures: a
+value or a constraint PostgreSQL refuses): each event is applied under its own savepoint, so
+such a failure undoes only that event, which is dead-lettered while the rest of the batch
+commits.
 Only transient failures (connection lost, serialization failure, deadlock, ...) retry the batch.
 """
 
@@ -23,6 +25,7 @@ from eventkit.failures import describe, is_permanent
 from eventkit.kafka import producer
 from eventkit.retry import with_backoff
 from eventkit.settings import Settings
+from eventkit.signing import Verifier
 from schemas import topics
 from schemas.envelope import Envelope
 from schemas.events.base import Payload
@@ -56,8 +59,10 @@ Event = tuple[Envelope, Payload]
 Decoded = tuple[ConsumerRecord, Event | str]
 
 
-def _decode(record: ConsumerRecord) -> Decoded:
+def _decode(verifier: Verifier, record: ConsumerRecord) -> Decoded:
     try:
+        # Before anything parses it: only the topic owner's signed bytes get that far.
+        verifier.check(record.topic, record.key, record.value, record.headers)
         return record, decode(record.value)
     except PoisonMessage as exc:
         return record, exc.reason
@@ -90,6 +95,7 @@ class IdempotentConsumer:
         self.source_topics = [settings.topic(t) for t in source_topics]
         self.handlers = handlers
         self.batch_handlers = batch_handlers or {}
+        self.verifier = Verifier(settings)
         self.consumer: AIOKafkaConsumer | None = None
         self.dlq: AIOKafkaProducer | None = None
 
@@ -123,7 +129,7 @@ class IdempotentConsumer:
         try:
             async with self.pool.acquire() as conn, conn.transaction():
                 poison = []
-                for run in self._runs([_decode(r) for r in records]):
+                for run in self._runs([_decode(self.verifier, r) for r in records]):
                     poison += await self._apply_run(conn, run)
                 return poison
         except Exception as exc:

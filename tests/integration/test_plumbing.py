@@ -10,6 +10,7 @@ from eventkit.codec import decode, new_envelope
 from eventkit.consumer import IdempotentConsumer
 from eventkit.eventstore import ConcurrencyConflict, append, read_stream
 from eventkit.outbox import OutboxRelay
+from eventkit.signing import owner_headers
 from schemas import topics
 from schemas.events.recharge import CoinPurchased
 from schemas.money import Money
@@ -115,6 +116,7 @@ async def test_idempotent_consumer_dead_letters_poison_and_applies_the_rest(prep
         def __init__(self, value, offset):
             self.value, self.offset, self.key = value, offset, b"k"
             self.topic, self.partition = prepared.topic(topics.RECHARGE_EVENTS), 0
+            self.headers = owner_headers(prepared, topics.RECHARGE_EVENTS, value, self.key)
 
     from eventkit.codec import encode
 
@@ -140,7 +142,6 @@ async def test_consumer_loop_sends_poison_to_the_dead_letter_topic(prepared, poo
     dead-letter topic with its reason, and the loop keeps going."""
     from eventkit.codec import encode
     from eventkit.kafka import producer
-    from eventkit.signing import owner_headers
 
     user = f"fan-{uuid.uuid4().hex[:8]}"
     marker = f"poison-{uuid.uuid4()}".encode()
