@@ -2,11 +2,14 @@
 (git-ignored, mode 0600) with fresh random values, never typed by hand. Production reads the
 same names from the environment instead (eventkit.secrets)."""
 
+import json
 import os
 import secrets as random
 from pathlib import Path
 
-from eventkit import signing
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from eventkit import auth, signing
 from eventkit.secrets import MIN_LENGTH, secret
 from eventkit.settings import Settings
 
@@ -50,8 +53,30 @@ def signing_keys(settings: Settings) -> list[str]:
     return made
 
 
+def jwt_keys(settings: Settings) -> list[str]:
+    """The development token-minting key `jwt_signing_key` (unless one is there) and the
+    development JWKS publishing its public key; a key already in the JWKS stays, so deleting
+    the key file and running this again is a rotation (both keys published; remove the old
+    one from jwks.json once its tokens have expired). The names it made."""
+    made = []
+    fresh = auth.encode_private_key(Ed25519PrivateKey.generate())
+    if _write_once(settings.secrets_dir / auth.SIGNING_KEY, fresh):
+        made.append(auth.SIGNING_KEY)
+    jwk = auth.public_jwk(auth.dev_signer(settings)[0])
+    path = settings.secrets_dir / "jwks.json"
+    keys = json.loads(path.read_text())["keys"] if path.exists() else []
+    if jwk["kid"] not in {k.get("kid") for k in keys}:
+        # Written whole then renamed: a process reading the JWKS never sees half of one.
+        draft = path.with_suffix(f".{os.getpid()}.tmp")
+        draft.write_text(json.dumps({"keys": [*keys, jwk]}, indent=2) + "\n")
+        draft.replace(path)
+        made.append(path.name)
+    return made
+
+
 def ensure(settings: Settings) -> list[str]:
     """Generates whatever development secret is missing; the names it made."""
     made: list[str] = []
     made += signing_keys(settings)
+    made += jwt_keys(settings)
     return made

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 
+from eventkit.auth import jwks_url
 from eventkit.settings import SERVICES, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,7 +48,7 @@ def child_env(settings: Settings, **extra: str) -> dict[str, str]:
         "DATABASE_URL": s.database_url,
         "DB_PREFIX": s.db_prefix,
         "TOPIC_PREFIX": s.topic_prefix,
-        "JWT_SECRET": s.jwt_secret,
+        "JWT_JWKS_URL": jwks_url(s),  # the JWKS the tests' tokens are minted for
         "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
         **extra,
     }

@@ -34,8 +34,7 @@ def namespace(endpoints):
             database_url=endpoints.database_url,
             db_prefix=prefix,
             topic_prefix=f"{prefix}.",
-            jwt_secret="test-secret-" + "0123456789abcdef" * 4,
-        )  # 75 bytes: HS512-sized
+        )
         await prepare_namespace(settings)
         made.append(settings)
         return settings

@@ -5,7 +5,7 @@ synchronous Kafka send (`send_and_wait`, linger 0) per gift. No outbox, no relay
 Same JWT check and gift catalog as gifting; wallets are funded by a direct INSERT at setup.
 
 `python -m bench.peers.naive_app` with NAIVE_DSN (its database), KAFKA_BOOTSTRAP_SERVERS,
-NAIVE_TOPIC, NAIVE_PORT, JWT_SECRET in the environment."""
+NAIVE_TOPIC, NAIVE_PORT and JWT_JWKS_URL in the environment."""
 
 import os
 from contextlib import asynccontextmanager

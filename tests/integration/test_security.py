@@ -1,5 +1,5 @@
-"""Trying to break authentication on every service: forged, expired, mis-addressed and
-algorithm-swapped tokens, every non-public route called without one, and every admin route
+"""Trying to break authentication on every service: forged, expired, mis-addressed,
+algorithm-swapped and unpublished-key tokens, every non-public route called without one, and every admin route
 called by a valid user who is not an admin."""
 
 import base64
@@ -9,12 +9,13 @@ import time
 import jwt
 import pytest
 
-from eventkit.auth import mint_token
+from eventkit.auth import dev_signer, mint_token, public_jwk
 from services.gifting.api import create as gifting
 from services.payout.api import create as payout
 from services.projections.api import create as projections
 from services.recharge.api import create as recharge
 from tests.support.apps import api_client
+from tests.support.tokens import claims, new_key, signed
 
 APPS = {"recharge": recharge, "gifting": gifting, "payout": payout, "projections": projections}
 PUBLIC = {"/healthz", "/readyz", "/v1/catalog", "/v1/gifts/catalog", "/v1/items/{item_id}"}
@@ -22,48 +23,35 @@ PUBLIC = {"/healthz", "/readyz", "/v1/catalog", "/v1/gifts/catalog", "/v1/items/
 SIGNED = ("/v1/webhooks/", "/v1/callbacks/")
 
 
-def claims(settings, **over):
-    now = int(time.time())
-    return {
-        "sub": "mallory",
-        "roles": ["admin"],
-        "country": "US",
-        "birthdate": "1990-01-01",
-        "iat": now,
-        "exp": now + 600,
-        "aud": settings.jwt_audience,
-        "iss": settings.jwt_issuer,
-        **over,
-    }
-
-
 def forged_tokens(settings) -> dict[str, str]:
-    secret = settings.jwt_secret
+    key, kid = dev_signer(settings)  # the key the services' JWKS publishes
+
+    def sign(payload, algorithm="EdDSA", secret=key):
+        return jwt.encode(payload, secret, algorithm=algorithm, headers={"kid": kid})
+
     good = mint_token(settings, "mallory")
     header, payload, sig = good.split(".")
     tampered = json.loads(base64.urlsafe_b64decode(payload + "=="))
     tampered["sub"] = "victim"
     tampered_payload = base64.urlsafe_b64encode(json.dumps(tampered).encode()).rstrip(b"=")
     none_header = base64.urlsafe_b64encode(b'{"alg":"none","typ":"JWT"}').rstrip(b"=").decode()
+    public_x = public_jwk(key)["x"]  # anyone can key an HMAC with the published key
     return {
         "alg none": f"{none_header}.{payload}.",
-        "HS512 with the right secret": jwt.encode(claims(settings), secret, algorithm="HS512"),
-        "wrong secret": jwt.encode(claims(settings), "x" * 40, algorithm="HS256"),
-        "expired": jwt.encode(claims(settings, exp=int(time.time()) - 5), secret, "HS256"),
-        "wrong audience": jwt.encode(claims(settings, aud="other-app"), secret, "HS256"),
-        "wrong issuer": jwt.encode(claims(settings, iss="evil"), secret, "HS256"),
-        "no expiry": jwt.encode(
-            {k: v for k, v in claims(settings).items() if k != "exp"}, secret, "HS256"
-        ),
+        "HS256 with any secret": sign(claims(settings), "HS256", "x" * 64),
+        "HS512 keyed with the public key": sign(claims(settings), "HS512", public_x),
+        "unpublished key": signed(new_key(), claims(settings)),
+        "unpublished key, published kid": signed(new_key(), claims(settings), kid=kid),
+        "expired": sign(claims(settings, exp=int(time.time()) - 5)),
+        "wrong audience": sign(claims(settings, aud="other-app")),
+        "wrong issuer": sign(claims(settings, iss="evil")),
+        "no expiry": sign({k: v for k, v in claims(settings).items() if k != "exp"}),
         "tampered subject": f"{header}.{tampered_payload.decode()}.{sig}",
         "garbage": "not.a.token",
-        # Signed with the right secret, but naming no one a token may name.
-        **{
-            f"subject {sub!r}": jwt.encode(claims(settings, sub=sub), secret, "HS256")
-            for sub in BAD_SUBJECTS
-        },
-        "roles as a string": jwt.encode(claims(settings, roles="admin"), secret, "HS256"),
-        "country not a code": jwt.encode(claims(settings, country="usa"), secret, "HS256"),
+        # Signed with the published key, but naming no one a token may name.
+        **{f"subject {sub!r}": sign(claims(settings, sub=sub)) for sub in BAD_SUBJECTS},
+        "roles as a string": sign(claims(settings, roles="admin")),
+        "country not a code": sign(claims(settings, country="usa")),
     }
 
 
@@ -103,7 +91,8 @@ async def test_every_protected_route_refuses_missing_and_forged_tokens(prepared,
 
 async def test_a_token_with_an_empty_subject_buys_nothing(prepared, pools):
     """The outside run's case: `"sub": ""` got 202 from POST /v1/purchases."""
-    token = jwt.encode(claims(prepared, sub=""), prepared.jwt_secret, "HS256")
+    key, kid = dev_signer(prepared)
+    token = jwt.encode(claims(prepared, sub=""), key, "EdDSA", headers={"kid": kid})
     async with api_client(recharge, prepared) as client:
         r = await client.post(
             "/v1/purchases",
