@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Literal, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from eventkit import local
@@ -47,7 +47,6 @@ class Settings(BaseSettings):
     db_prefix: str = Field(default="coinstream", pattern=r"^[a-z][a-z0-9_]*$")
     topic_prefix: str = Field(default="", description="Prepended to every topic (tests use it)")
 
-    jwt_secret: str = Field(default="dev-only-change-me-0123456789abcdef", min_length=32)
     # User tokens are verified against the identity provider's public keys (eventkit/auth.py):
     # a JWKS document over https, or a file:// one; unset, the development JWKS that
     # `python -m infra secrets` writes as secrets_dir/jwks.json. Production must set it.
@@ -76,6 +75,20 @@ class Settings(BaseSettings):
     @property
     def production(self) -> bool:
         return self.env == "production"
+
+    @model_validator(mode="after")
+    def _no_weak_secret_in_production(self) -> "Settings":
+        # Every `*_secret` field of a process's settings (RECHARGE_WEBHOOK_SECRET,
+        # PAYOUT_CALLBACK_SECRET, ...): in production its dev default or a short value stops
+        # the process as it reads its settings, naming the variable (eventkit.secrets.strong).
+        if self.production:
+            from eventkit.secrets import strong  # eventkit.secrets imports this module
+
+            for name, field in type(self).model_fields.items():
+                if name.endswith("_secret"):
+                    alias = field.validation_alias
+                    strong(alias if isinstance(alias, str) else name.upper(), getattr(self, name))
+        return self
 
     def database_for(self, service: str) -> str:
         """The DSN of `service`'s own database on the configured server."""
