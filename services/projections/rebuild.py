@@ -11,9 +11,10 @@
 
 The copies then hold exactly the events the live worker had projected (a partition's processed
 offsets are always a prefix), so the worker resumes on them as if nothing happened; readers wait
-only for the swap itself. Events already dead-lettered are skipped again: those that do not
-decode, and those PostgreSQL refuses for good (eventkit.failures; found by halving the batch,
-as the live projector does).
+only for the swap itself. Events already dead-lettered are skipped again: those not signed by
+their topic's owner (services/projections/signatures.py), those that do not decode, and those
+PostgreSQL refuses for good (eventkit.failures; found by halving the batch, as the live
+projector does).
 """
 
 import asyncio
@@ -29,9 +30,11 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from eventkit.db import init_connection
 from eventkit.failures import describe, is_permanent
 from eventkit.settings import Settings
+from eventkit.signing import Verifier
 from services.projections.offsets import topic_partitions
 from services.projections.projector import decode_batch
 from services.projections.read_models import READ_MODELS, ReadModel
+from services.projections.signatures import signed_only
 from services.projections.upsert import Rows
 
 log = logging.getLogger(__name__)
@@ -71,6 +74,7 @@ class Replay:
 
     def __init__(self, settings: Settings, topics: list[str], batch_size: int):
         self.settings, self.topics, self.batch_size = settings, topics, batch_size
+        self.verifier = Verifier(settings)
         self.consumer = AIOKafkaConsumer(
             bootstrap_servers=settings.kafka_bootstrap_servers,
             enable_auto_commit=False,
@@ -121,6 +125,8 @@ class Replay:
                     # Whatever was fetched beyond the target is read again next time.
                     self.consumer.pause(tp)
                     self.consumer.seek(tp, self.position[tp])
+            # The live worker refused (and dead-lettered) what is not signed by its topic's owner.
+            batch, _ = signed_only(self.verifier, [(r, r.headers) for r in batch])
             if batch:
                 yield batch
 

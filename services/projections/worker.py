@@ -5,6 +5,8 @@ transient failures (eventkit.failures) are retried here, with backoff, until the
 event PostgreSQL refuses for good is sorted out by the projector and dead-lettered with the rest. Offsets commit on a timer, so
 a crash re-delivers recent events; the projector's event-id table makes that a no-op.
 Messages no read model can apply go to the dead-letter topic with the reason; the worker goes on.
+So do messages not signed by their topic's owner (eventkit.signing), refused before the
+projector sees them.
 """
 
 import asyncio
@@ -17,9 +19,11 @@ from eventkit.db import create_pool, when_database_answers
 from eventkit.deadletter import dead_letter_headers
 from eventkit.retry import with_backoff
 from eventkit.settings import Settings
+from eventkit.signing import Verifier
 from schemas import topics
 from services.projections.metrics import LagMonitor
 from services.projections.projector import Incoming, Projector
+from services.projections.signatures import signed_only
 
 log = logging.getLogger(__name__)
 SOURCE_TOPICS = (
@@ -79,20 +83,30 @@ def create_app(
         monitor = LagMonitor(settings, source_topics(settings), await projector())
         await monitor.run(metrics_port)
 
+    verifier = Verifier(settings)
+
     @app.agent(source, concurrency=1)
     async def project(stream):
         async for events in stream.take_events(batch_size, within=within):
-            batch = [
-                Incoming(
-                    e.message.value,
-                    e.message.key,
-                    e.message.topic,
-                    e.message.partition,
-                    e.message.offset,
-                )
-                for e in events
-            ]
-            poison = await _apply_with_retry(await projector(), batch)
+            batch, forged = signed_only(
+                verifier,
+                [
+                    (
+                        Incoming(
+                            e.message.value,
+                            e.message.key,
+                            e.message.topic,
+                            e.message.partition,
+                            e.message.offset,
+                        ),
+                        e.message.headers,
+                    )
+                    for e in events
+                ],
+            )
+            poison = forged + await _apply_with_retry(await projector(), batch)
+            if forged:
+                await _skip_with_retry(await projector(), [item for item, _ in forged])
             for item, reason in poison:
                 log.warning(
                     "dead-lettering %s[%s]@%s: %s", item.topic, item.partition, item.offset, reason
@@ -107,6 +121,17 @@ def create_app(
                 await fut
 
     return app
+
+
+async def _skip_with_retry(projector: Projector, items: list[Incoming]) -> None:
+    # Positions move past a refused message as past any poison, so lag reads 0 and a rebuild
+    # (which refuses it the same way) aims past it too.
+    async def skip_all() -> None:  # idempotent (positions only grow), so safe to retry whole
+        for item in items:
+            await projector._skip(item)
+
+    await with_backoff(skip_all, lambda exc: True, log)
+    projector.dead_lettered += len(items)
 
 
 async def _apply_with_retry(projector: Projector, batch: list[Incoming]):
