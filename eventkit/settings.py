@@ -5,7 +5,7 @@ configuration is one object, validated when it starts."""
 
 from pathlib import Path
 from typing import Literal, TypeVar
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -90,8 +90,28 @@ class Settings(BaseSettings):
                     strong(alias if isinstance(alias, str) else name.upper(), getattr(self, name))
         return self
 
-    def database_for(self, service: str) -> str:
-        """The DSN of `service`'s own database on the configured server."""
+    def database_for(self, service: str, login: str | None = None) -> str:
+        """The DSN of `service`'s own database as the PostgreSQL login role `<db_prefix>_<login>`
+        (default: the service's own; `projections_reader`: the read API's; `auditor`: the
+        read-only reconciler), with the secret `<login>_database_password` (eventkit.roles).
+        Only the server's address comes from database_url: its credentials are the admin's,
+        for migrations and ops tools alone (admin_database_for)."""
+        from eventkit.secrets import secret  # eventkit.secrets imports this module
+
+        login = login or service
+        user = f"{self.db_prefix}_{login}"
+        password = quote(secret(self, f"{login}_database_password"), safe="")
+        parts = urlsplit(self.database_url)
+        server = parts.netloc.rsplit("@", 1)[-1]
+        return urlunsplit(
+            parts._replace(
+                netloc=f"{user}:{password}@{server}", path=f"/{self.db_prefix}_{service}"
+            )
+        )
+
+    def admin_database_for(self, service: str) -> str:
+        """`service`'s database as database_url's role (the cluster admin): migrations, role
+        set-up and ops tools only, never a service process."""
         parts = urlsplit(self.database_url)
         return urlunsplit(parts._replace(path=f"/{self.db_prefix}_{service}"))
 
