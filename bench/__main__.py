@@ -17,7 +17,7 @@ import httpx
 
 from bench import cost, load, population, profile, report, system, vegeta, visibility
 from bench.peers import es_peer, ledger, pgbench
-from eventkit.db import ensure_database, migrate
+from eventkit.db import apply_migrations, ensure_database
 from eventkit.settings import Settings
 
 DEFAULT_RATES = "250,500,750,1000,1500,2000,2500,3000,4000"
@@ -320,13 +320,14 @@ def write_path_alone(settings, args, sut, gifting, fans, creators) -> dict:
 
 
 def start_naive(settings: Settings, fans) -> tuple[subprocess.Popen, str, str]:
-    dsn = settings.database_for("naive")
+    # A peer outside the services' roles: its own database, as the admin (the bench's server).
+    dsn = settings.admin_database_for("naive")
     topic = settings.topic("naive.gifts")
 
     async def prep():
         from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-        await migrate(dsn, system.ROOT / "services" / "gifting" / "migrations")
+        await apply_migrations(dsn, system.ROOT / "services" / "gifting" / "migrations")
         conn = await asyncpg.connect(dsn)
         try:
             await conn.executemany(

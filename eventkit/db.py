@@ -1,4 +1,5 @@
-"""Database bootstrap: create a service's database when missing and apply its SQL migrations.
+"""Database bootstrap: create a service's roles and database when missing and apply its SQL
+migrations as the database's owner role (eventkit/roles.py).
 
 Migrations are plain numbered .sql files applied once each, in order, inside a transaction and
 under an advisory lock (several processes may start at once). A migration library would pull in
@@ -17,6 +18,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import orjson
+
+from eventkit.roles import Roles, adopt, ensure_roles, grant, roles_for
+from eventkit.settings import Settings
 
 PLUMBING = Path(__file__).resolve().parent / "sql"
 _LOCK_KEY = 0x0C01_5EA3
@@ -39,7 +43,9 @@ async def when_database_answers(attempt: Callable[[], Awaitable[T]], patience: f
             await asyncio.sleep(1)
 
 
-async def ensure_database(dsn: str) -> None:
+async def ensure_database(dsn: str, owner: str | None = None) -> None:
+    """Creates the DSN's database when missing (`dsn`: the admin's), owned by `owner` if given
+    (and handed to it if it was made before, by the superuser)."""
     parts = urlsplit(dsn)
     name = parts.path.lstrip("/")
     admin = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres")))
@@ -49,6 +55,8 @@ async def ensure_database(dsn: str) -> None:
                 await admin.execute(f'CREATE DATABASE "{name}"')
             except asyncpg.DuplicateDatabaseError:
                 pass  # another process created it first
+        if owner:
+            await admin.execute(f'ALTER DATABASE "{name}" OWNER TO "{owner}"')
     finally:
         await admin.close()
 
@@ -57,18 +65,45 @@ def migration_files(*dirs: Path) -> list[Path]:
     return [p for d in dirs for p in sorted(d.glob("*.sql"))]
 
 
-async def migrate(dsn: str, *dirs: Path) -> list[str]:
-    """Applies the plumbing migrations, then each dir's; returns the names newly applied.
-    Each migration commits with its record, so a retry after an outage resumes where it was."""
-    return await when_database_answers(lambda: _migrate(dsn, *dirs))
+def migration_names(*dirs: Path) -> list[str]:
+    return [f"{p.parent.name}/{p.name}" for p in migration_files(PLUMBING, *dirs)]
 
 
-async def _migrate(dsn: str, *dirs: Path) -> list[str]:
-    await ensure_database(dsn)
+async def migrate(settings: Settings, service: str, *dirs: Path) -> list[str]:
+    """Makes `service`'s roles and database (eventkit.roles), applies the plumbing migrations,
+    then each dir's, as the database's owner role, and grants the login roles their rights;
+    returns the names newly applied. Connects with the admin's credentials (database_url):
+    only `prepare` and the `migrate` role run this, never a service process (see
+    wait_for_schema). Each migration commits with its record, so a retry after an outage
+    resumes where it was."""
+    return await when_database_answers(lambda: _migrate_service(settings, service, *dirs))
+
+
+async def _migrate_service(settings: Settings, service: str, *dirs: Path) -> list[str]:
+    admin_dsn = settings.admin_database_for(service)
+    parts = urlsplit(admin_dsn)
+    admin = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres")))
+    try:
+        roles = await ensure_roles(admin, settings, service)
+    finally:
+        await admin.close()
+    await ensure_database(admin_dsn, roles.owner)
+    return await apply_migrations(admin_dsn, *dirs, roles=roles)
+
+
+async def apply_migrations(dsn: str, *dirs: Path, roles: Roles | None = None) -> list[str]:
+    """Applies the migrations not yet recorded on the DSN's database (as `roles.owner`, with
+    the logins' grants after, when given; as the DSN's own role otherwise: the bench's peer)."""
+    if roles is None:
+        await ensure_database(dsn)
     conn = await asyncpg.connect(dsn)
     applied: list[str] = []
     try:
         await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
+        if roles is not None:
+            await adopt(conn, roles.owner)
+            # Session-wide: whatever the migrations create belongs to the owner.
+            await conn.execute(f'SET ROLE "{roles.owner}"')
         await _private(conn)
         await conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -83,24 +118,78 @@ async def _migrate(dsn: str, *dirs: Path) -> list[str]:
                 await conn.execute(path.read_text())
                 await conn.execute("INSERT INTO schema_migrations (name) VALUES ($1)", name)
             applied.append(name)
+        if roles is not None:
+            await grant(conn, roles)
     finally:
         await conn.close()
     return applied
 
 
+class SchemaNotReady(RuntimeError):
+    """The database lacks migrations this code needs (`prepare` / `migrate` has not run)."""
+
+
+_NOT_YET = (
+    asyncpg.InvalidCatalogNameError,  # no database yet
+    asyncpg.InvalidAuthorizationSpecificationError,  # no login role yet
+    asyncpg.InvalidPasswordError,  # its password not set yet
+    asyncpg.UndefinedTableError,  # no schema_migrations yet
+    asyncpg.InsufficientPrivilegeError,  # not granted yet
+)
+
+
+async def wait_for_schema(dsn: str, *dirs: Path, patience: float = 120.0) -> None:
+    """Waits until the database has every migration of `dirs` applied (a service's login role
+    cannot apply them: `python -m infra prepare` or `python -m services.<name> migrate` does,
+    and a process started beside it, as compose and `make run` start them, waits for it)."""
+    wanted = migration_names(*dirs)
+    deadline = asyncio.get_running_loop().time() + patience
+    while True:
+        missing = wanted
+        try:
+            conn = await asyncpg.connect(dsn)
+            try:
+                done = {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")}
+            finally:
+                await conn.close()
+            missing = [name for name in wanted if name not in done]
+            if not missing:
+                return
+            reason: object = f"migrations not applied: {', '.join(missing)}"
+        except (*UNREACHABLE, *_NOT_YET) as exc:
+            reason = repr(exc)
+        if asyncio.get_running_loop().time() > deadline:
+            raise SchemaNotReady(
+                f"{urlsplit(dsn).path.lstrip('/')} is not ready ({reason}): run "
+                "`python -m infra prepare` (or `python -m services.<name> migrate`) first"
+            )
+        log.warning("database schema not ready (%s); retrying in 1s", reason)
+        await asyncio.sleep(1)
+
+
 async def _private(conn: asyncpg.Connection) -> None:
     """Takes back PostgreSQL's default grants to PUBLIC on this database: CONNECT and TEMPORARY
-    would let any login on the server (an analyst's) into every service's database and let it
-    create temporary tables there. The services connect as the database's owner, who keeps
-    every right; a migration grants CONNECT back to a role that needs it (the projections'
-    analytics migration, to coinstream_analyst). Run under the migration lock, since two
-    concurrent GRANT/REVOKEs on one database fail with "tuple concurrently updated"."""
+    would let any login on the server (an analyst's, another service's) into every service's
+    database and let it create temporary tables there. eventkit.roles.grant gives CONNECT
+    back to the database's own logins; a migration grants it to another role that needs it
+    (the projections' analytics migration, to coinstream_analyst). Run under the migration
+    lock, since two concurrent GRANT/REVOKEs on one database fail with "tuple concurrently
+    updated"."""
     if await conn.fetchval(
         "SELECT has_database_privilege('public', current_database(), 'CONNECT')"
         " OR has_database_privilege('public', current_database(), 'TEMPORARY')"
     ):
         name = await conn.fetchval("SELECT current_database()")
         await conn.execute(f'REVOKE CONNECT, TEMPORARY ON DATABASE "{name}" FROM PUBLIC')
+
+
+async def owner_connect(settings: Settings, service: str) -> asyncpg.Connection:
+    """A connection to `service`'s database as its owner role (admin credentials, then SET
+    ROLE): for ops tools that change the schema at run time (the projections rebuild) and
+    tests that do; what it creates is the owner's, and so covered by the default grants."""
+    conn = await asyncpg.connect(settings.admin_database_for(service))
+    await conn.execute(f'SET ROLE "{roles_for(settings, service).owner}"')
+    return conn
 
 
 async def init_connection(conn: asyncpg.Connection) -> None:

@@ -24,12 +24,13 @@ def create_app(
     on_start: Hook | None = None,
     description: str = "",
     on_stop: Hook | None = None,
+    login: str | None = None,  # the database login role, when not the service's own
 ) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.pool = await when_database_answers(
-            lambda: create_pool(settings.database_for(service))
+            lambda: create_pool(settings.database_for(service, login))
         )
         if on_start:
             await on_start(app)

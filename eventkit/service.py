@@ -17,7 +17,7 @@ import uvloop
 from fastapi import FastAPI
 
 from eventkit.consumer import BatchHandlers, Handlers, IdempotentConsumer
-from eventkit.db import create_pool, migrate, when_database_answers
+from eventkit.db import create_pool, migrate, wait_for_schema, when_database_answers
 from eventkit.outbox import OutboxRelay
 from eventkit.settings import Settings
 
@@ -73,18 +73,19 @@ def main(spec: ServiceSpec) -> None:
     args = parser.parse_args()
     configure_logging(settings, f"{spec.name}-{args.role}")
     dsn = settings.database_for(spec.name)
-    if args.role == "migrate":
-        applied = asyncio.run(migrate(dsn, spec.migrations))
+    if args.role == "migrate":  # as the owner, with the admin's credentials (eventkit.db)
+        applied = asyncio.run(migrate(settings, spec.name, spec.migrations))
         print(f"{spec.name}: migrations applied: {applied or 'none (up to date)'}")
     elif args.role == "relay":
         uvloop.run(OutboxRelay(settings, dsn).run())
     elif args.role == "consumer":
         uvloop.run(run_consumer(spec, settings))
     elif args.role == "worker" and spec.worker:
-        asyncio.run(migrate(dsn, spec.migrations))
+        # The login role runs no DDL: `prepare` (or the migrate role) applies the migrations.
+        asyncio.run(wait_for_schema(dsn, spec.migrations))
         asyncio.run(spec.worker(settings))
     elif spec.app_factory is None:
         parser.error(f"{spec.name} has no api role")
     else:
-        asyncio.run(migrate(dsn, spec.migrations))
+        asyncio.run(wait_for_schema(dsn, spec.migrations))
         serve(spec.app_factory(settings), settings, args.port)

@@ -44,9 +44,7 @@ async def prepare() -> None:
 
     settings = Settings()
     for service in SERVICES:
-        applied = await migrate(
-            settings.database_for(service), ROOT / "services" / service / "migrations"
-        )
+        applied = await migrate(settings, service, ROOT / "services" / service / "migrations")
         if applied:
             print(f"{service}: applied {', '.join(applied)}")
     created = await create_topics(settings)

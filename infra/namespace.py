@@ -5,19 +5,20 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from eventkit.db import migrate
 from eventkit.kafka import create_topics
+from eventkit.roles import drop_roles
 from eventkit.settings import Settings
 from infra.__main__ import ROOT, SERVICES
 
 
 async def prepare_namespace(settings: Settings) -> None:
     for service in SERVICES:
-        await migrate(settings.database_for(service), ROOT / "services" / service / "migrations")
+        await migrate(settings, service, ROOT / "services" / service / "migrations")
     await create_topics(settings)
 
 
 def server_url(settings: Settings, database: str) -> str:
-    """A DSN for `database` on the configured server."""
-    return settings.database_for("x").rsplit("/", 1)[0] + f"/{database}"
+    """An admin DSN for `database` on the configured server."""
+    return settings.admin_database_for("x").rsplit("/", 1)[0] + f"/{database}"
 
 
 async def drop_namespace(settings: Settings, extra_databases: tuple[str, ...] = ()) -> None:
@@ -37,5 +38,6 @@ async def drop_namespace(settings: Settings, extra_databases: tuple[str, ...] = 
     try:
         for name in (*(f"{settings.db_prefix}_{s}" for s in SERVICES), *extra_databases):
             await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await drop_roles(conn, settings, SERVICES)
     finally:
         await conn.close()

@@ -74,9 +74,19 @@ def jwt_keys(settings: Settings) -> list[str]:
     return made
 
 
+def database_passwords(settings: Settings) -> list[str]:
+    """Each PostgreSQL login role's password (eventkit.roles: every service's, the read API's,
+    the auditor's), which the migration step sets on the roles. The names it made."""
+    from eventkit.roles import all_secret_names
+    from eventkit.settings import SERVICES
+
+    return [name for name in all_secret_names(SERVICES) if password(settings, name)]
+
+
 def ensure(settings: Settings) -> list[str]:
     """Generates whatever development secret is missing; the names it made."""
     made: list[str] = []
+    made += database_passwords(settings)
     made += signing_keys(settings)
     made += jwt_keys(settings)
     return made

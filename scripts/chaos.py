@@ -21,6 +21,7 @@ import httpx
 
 from eventkit.auth import mint_token
 from eventkit.db import create_pool
+from eventkit.roles import AUDITOR  # reads only: the read-only auditor login
 from eventkit.settings import Settings
 from eventkit.webhooks import http_deliver
 from infra import kafka, postgres
@@ -296,7 +297,7 @@ async def unsettled_purchases(settings: Settings, outcome: Outcome) -> list[str]
             for a in outcome.acknowledged.get("declined purchase", [])
         }
     )
-    recharge = await asyncpg.connect(settings.database_for("recharge"))
+    recharge = await asyncpg.connect(settings.database_for("recharge", AUDITOR))
     try:
         status = dict(
             await recharge.fetch(
@@ -318,7 +319,7 @@ async def unsettled_payouts(settings: Settings, outcome: Outcome) -> list[str]:
     its callbacks until the API answers, whichever worker dies: each acknowledged payout must
     end completed."""
     acked = [uuid.UUID(a["payout_id"]) for a in outcome.acknowledged.get("payout", [])]
-    payout = await asyncpg.connect(settings.database_for("payout"))
+    payout = await asyncpg.connect(settings.database_for("payout", AUDITOR))
     try:
         status = dict(
             await payout.fetch(
@@ -345,7 +346,7 @@ async def verify(settings: Settings, outcome: Outcome, settle_seconds: float) ->
             break
         await asyncio.sleep(1)
     outcome.discrepancies += report.discrepancies + unsettled
-    gifting = await asyncpg.connect(settings.database_for("gifting"))
+    gifting = await asyncpg.connect(settings.database_for("gifting", AUDITOR))
     try:
         for kind in ("gift", "unlock"):
             for ack in outcome.acknowledged.get(kind, []):

@@ -16,6 +16,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from eventkit.db import init_connection
+from eventkit.roles import AUDITOR
 from eventkit.settings import Settings
 from services.payout.conversion import diamonds_for
 from services.payout.lifecycle import OPEN
@@ -346,7 +347,8 @@ CHECKS: dict[str, Check] = {
 
 
 async def reconcile(settings: Settings) -> Report:
-    db = {s: await asyncpg.connect(settings.database_for(s)) for s in SERVICES}
+    # Every service's database, read-only: the auditor role may SELECT and nothing else.
+    db = {s: await asyncpg.connect(settings.database_for(s, AUDITOR)) for s in SERVICES}
     for conn in db.values():
         await init_connection(conn)
     try:

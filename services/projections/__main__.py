@@ -10,7 +10,8 @@ import argparse
 import asyncio
 from pathlib import Path
 
-from eventkit.db import migrate
+from eventkit.db import migrate, wait_for_schema
+from eventkit.roles import READER
 from eventkit.service import configure_logging, serve
 from eventkit.settings import Settings
 
@@ -33,7 +34,11 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=settings.projections_port)
     args = parser.parse_args()
     configure_logging(settings, f"projections-{args.role}")
-    asyncio.run(migrate(settings.database_for("projections"), MIGRATIONS))
+    if args.role in ("migrate", "rebuild"):  # ops: the admin's credentials, as the owner
+        asyncio.run(migrate(settings, "projections", MIGRATIONS))
+    else:  # the login roles run no DDL: wait for `prepare` to have applied the migrations
+        login = READER if args.role == "api" else None
+        asyncio.run(wait_for_schema(settings.database_for("projections", login), MIGRATIONS))
     if args.role == "migrate":
         print("projections: migrations applied")
     elif args.role == "rebuild":

@@ -14,6 +14,7 @@ from eventkit.auth import CallerDep
 from eventkit.deps import PoolDep
 from eventkit.fields import Instant, query_int
 from eventkit.http import create_app
+from eventkit.roles import READER
 from eventkit.settings import Settings
 from schemas.text import Id
 
@@ -228,4 +229,12 @@ async def leaderboard(
 
 
 def create(settings: Settings) -> FastAPI:
-    return create_app("Coinstream read API", "projections", settings, [router], description=__doc__)
+    # Read-only on the read models (eventkit.roles.READER): a bug here cannot write anything.
+    return create_app(
+        "Coinstream read API",
+        "projections",
+        settings,
+        [router],
+        description=__doc__,
+        login=READER,
+    )

@@ -27,7 +27,7 @@ from pathlib import Path
 import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
-from eventkit.db import init_connection
+from eventkit.db import init_connection, owner_connect
 from eventkit.failures import describe, is_permanent
 from eventkit.settings import Settings
 from eventkit.signing import Verifier
@@ -147,7 +147,9 @@ async def rebuild(
     models = chosen(names)
     report = Report([m.name for m in models])
     started = time.perf_counter()
-    conn = await asyncpg.connect(settings.database_for("projections"))
+    # Swapping tables is DDL: as the owner (an ops tool's admin credentials), so the new tables
+    # are the owner's and carry the default grants of the worker's and read API's roles.
+    conn = await owner_connect(settings, "projections")
     await init_connection(conn)
     replay = Replay(settings, source_topics(settings), batch_size)
     seen: set = set()

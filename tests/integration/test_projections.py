@@ -64,14 +64,13 @@ async def test_the_oracle_notices_an_event_counted_twice(fresh):
     ), found
 
 
-async def test_analyst_role_reads_the_views_and_nothing_else(prepared, pools):
+async def test_analyst_role_reads_the_views_and_nothing_else(prepared):
     """A login role in coinstream_analyst: SELECT on analytics.* works; base tables, writes,
     DDL and temp tables are refused."""
     name = f"analyst_{uuid.uuid4().hex[:8]}"
-    admin = pools["projections"]
+    admin = await asyncpg.connect(prepared.admin_database_for("projections"))
     await admin.execute(f"CREATE ROLE {name} LOGIN PASSWORD 'pw' IN ROLE coinstream_analyst")
-    dsn = prepared.database_for("projections").replace("coinstream:coinstream@", f"{name}:pw@")
-    assert dsn != prepared.database_for("projections")
+    dsn = f"postgresql://{name}:pw@{prepared.database_for('projections').split('@', 1)[1]}"
     conn = await asyncpg.connect(dsn)
     try:
         views = [
@@ -101,3 +100,4 @@ async def test_analyst_role_reads_the_views_and_nothing_else(prepared, pools):
     finally:
         await conn.close()
         await admin.execute(f"DROP ROLE {name}")
+        await admin.close()

@@ -129,10 +129,13 @@ SELECT (SELECT max(event_time) FROM public.projected_events) AS last_event_time,
            AS lag_events,
        (SELECT max(measured_at) FROM public.worker_status) AS lag_measured_at;
 
--- The read-only role (cluster-wide, so create it once; concurrent creators may race).
+-- The read-only role (cluster-wide, so create it once; concurrent creators may race). The
+-- migration step makes it first (eventkit/roles.py): the owner running this may not create roles.
 DO $$
 BEGIN
-    CREATE ROLE coinstream_analyst NOLOGIN;
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'coinstream_analyst') THEN
+        CREATE ROLE coinstream_analyst NOLOGIN;
+    END IF;
 EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
 END $$;
 GRANT USAGE ON SCHEMA analytics TO coinstream_analyst;
