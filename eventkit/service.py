@@ -1,8 +1,11 @@
 """The one command line every service shares: `python -m services.<name> <role>`.
 
 Roles: `api` (HTTP), `relay` (outbox -> Kafka), `consumer` (Kafka -> this service's database),
-`migrate` (create the database and apply migrations) and, for a service with one, `worker` (its
-periodic jobs). Each role is its own process so any one can be killed and restarted alone.
+`migrate` (create the database and its roles and apply migrations as its owner role, with the
+admin's DATABASE_URL; eventkit/roles.py) and, for a service with one, `worker` (its periodic
+jobs). The other roles log in as the service's login role, which may not run DDL: they wait
+until `python -m infra prepare` (or `migrate`) has applied every migration. Each role is its
+own process so any one can be killed and restarted alone.
 """
 
 import argparse
@@ -16,6 +19,7 @@ from typing import Any
 import uvloop
 from fastapi import FastAPI
 
+from eventkit import secrets
 from eventkit.consumer import BatchHandlers, Handlers, IdempotentConsumer
 from eventkit.db import create_pool, migrate, wait_for_schema, when_database_answers
 from eventkit.outbox import OutboxRelay
@@ -72,6 +76,7 @@ def main(spec: ServiceSpec) -> None:
     parser.add_argument("--port", type=int, default=settings.port_for(spec.name))
     args = parser.parse_args()
     configure_logging(settings, f"{spec.name}-{args.role}")
+    secrets.startup_check(settings, spec.name, args.role)  # production: every secret is set
     dsn = settings.database_for(spec.name)
     if args.role == "migrate":  # as the owner, with the admin's credentials (eventkit.db)
         applied = asyncio.run(migrate(settings, spec.name, spec.migrations))

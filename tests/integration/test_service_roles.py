@@ -191,13 +191,14 @@ async def test_a_database_made_before_the_roles_is_handed_to_the_owner(endpoints
         topic_prefix=f"{prefix}.",
     )
     try:
-        await apply_migrations(settings.admin_database_for("gifting"), migrations("gifting"))
-        roles = roles_for(settings, "gifting")
-        database, owners = await ownership(settings, "gifting")
-        assert roles.owner not in owners | {database}  # the old way: the superuser's
-        await migrate(settings, "gifting", migrations("gifting"))
-        await migrate(settings, "gifting", migrations("gifting"))  # idempotent
-        assert await ownership(settings, "gifting") == (roles.owner, {roles.owner})
+        for service in SERVICES:
+            await apply_migrations(settings.admin_database_for(service), migrations(service))
+            roles = roles_for(settings, service)
+            database, owners = await ownership(settings, service)
+            assert roles.owner not in owners | {database}  # the old way: the superuser's
+            await migrate(settings, service, migrations(service))
+            await migrate(settings, service, migrations(service))  # idempotent
+            assert await ownership(settings, service) == (roles.owner, {roles.owner}), service
         conn = await asyncpg.connect(settings.database_for("gifting"))
         try:
             await conn.execute("INSERT INTO wallets (user_id, balance) VALUES ('fan', 5)")
