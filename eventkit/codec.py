@@ -8,6 +8,7 @@ from pydantic import ValidationError
 from schemas.envelope import Envelope, utcnow
 from schemas.events.base import Payload
 from schemas.registry import payload_model
+from schemas.upcast import upcast
 
 
 class PoisonMessage(Exception):
@@ -51,7 +52,9 @@ def encode(envelope: Envelope) -> bytes:
 
 
 def decode(raw: bytes | None) -> tuple[Envelope, Payload]:
-    """Parses and validates an envelope and its payload, or raises PoisonMessage."""
+    """Parses and validates an envelope and its payload, or raises PoisonMessage. The payload
+    comes upcast to the newest version of its type (schemas.upcast); the envelope stays as it
+    was sent (its `dataversion` says which version that was)."""
     if not raw:
         raise PoisonMessage("empty message")
     try:
@@ -66,7 +69,7 @@ def decode(raw: bytes | None) -> tuple[Envelope, Payload]:
     if model is None:
         raise PoisonMessage(f"unknown event type/version: {envelope.type} v{envelope.dataversion}")
     try:
-        return envelope, model.model_validate(envelope.data)
+        return envelope, upcast(model.model_validate(envelope.data))
     except ValidationError as exc:
         raise PoisonMessage(
             f"bad {envelope.type} v{envelope.dataversion} payload: {_errors(exc)}"

@@ -18,6 +18,9 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from eventkit.db import init_connection
 from eventkit.roles import AUDITOR
 from eventkit.settings import Settings
+from schemas.events.gifting import GiftSentV2
+from schemas.registry import payload_model
+from schemas.upcast import upcast
 from services.payout.conversion import diamonds_for
 from services.payout.lifecycle import OPEN
 
@@ -133,11 +136,20 @@ async def clawbacks_applied_once(db) -> tuple[int, list[str]]:
 async def diamonds_match_gifts(db) -> tuple[int, list[str]]:
     owed: dict[str, int] = {}
     for r in await db["gifting"].fetch(
-        "SELECT event_type, envelope->'data' AS d FROM events"
+        "SELECT event_type, envelope->>'dataversion' AS v, envelope->'data' AS d FROM events"
         " WHERE event_type IN ('GiftSent', 'ContentUnlocked')"
     ):
         d = r["d"]
-        creator = d.get("creator_id") or d.get("owner_id")
+        if r["event_type"] == "GiftSent":  # every version, split as payout splits it
+            model = payload_model("GiftSent", int(r["v"]))
+            if model is None:
+                continue  # no consumer reads it either
+            gift = upcast(model.model_validate(d))
+            assert isinstance(gift, GiftSentV2)
+            for share in gift.split():
+                owed[share.creator_id] = owed.get(share.creator_id, 0) + share.diamonds
+            continue
+        creator = d["owner_id"]
         if creator == "platform":
             continue
         owed[creator] = owed.get(creator, 0) + diamonds_for(

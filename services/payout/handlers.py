@@ -1,5 +1,6 @@
 """What the payout service does with events it consumes: credits from gifts and unlocks, and
-the transaction bans it must enforce on withdrawals."""
+the transaction bans it must enforce on withdrawals. Gifts arrive as GiftSent v2 whatever
+version was sent (eventkit.codec upcasts v1), so there is one crediting rule for both."""
 
 from collections.abc import Sequence
 
@@ -8,9 +9,10 @@ import asyncpg
 from eventkit import bans
 from eventkit.consumer import BatchHandlers, Handlers, handle, handle_batch
 from schemas.envelope import Envelope
-from schemas.events.gifting import ContentUnlocked, GiftSent
+from schemas.events.gifting import ContentUnlocked, GiftSentV2
 from schemas.events.sanctions import TransactionBanLifted, TransactionBanPlaced
-from services.payout.conversion import load_config
+from schemas.upcast import upcast
+from services.payout.conversion import diamonds_for, load_config
 from services.payout.domain import Reserve
 from services.payout.ledger import Credit, credit, credit_many
 
@@ -21,35 +23,55 @@ def reserve() -> Reserve:
     return Reserve.from_config(load_config().reserve)
 
 
-def credit_of(event: GiftSent | ContentUnlocked) -> Credit | None:
-    """What a gift or an unlock earns its creator (at the rate recorded on it); None for an
-    unlock of a platform item, which earns no creator anything."""
-    if isinstance(event, GiftSent):
+def credits_of(event: GiftSentV2 | ContentUnlocked) -> list[Credit]:
+    """What a gift or an unlock earns (at the rate recorded on it): one credit per recipient of
+    a gift, split as GiftSentV2.split says; none for an unlock of a platform item, which earns
+    no creator anything."""
+    # A caller that validated a v1 payload itself (not through the codec) still gets v2 figures.
+    read = upcast(event)
+    if isinstance(read, GiftSentV2):
+        event = read
+    if isinstance(event, GiftSentV2):
         stream = event.context.id if event.context.kind == "live" else None
-        return Credit(
-            event.creator_id, "gift", event.gift_id, stream, event.coins, event.diamonds_per_coin
+        return [
+            Credit(
+                share.creator_id,
+                "gift",
+                event.gift_id,
+                stream,
+                share.coins,
+                event.diamonds_per_coin,
+                share.diamonds,
+            )
+            for share in event.split()
+        ]
+    if not isinstance(event, ContentUnlocked) or event.owner_id == PLATFORM:
+        return []
+    return [
+        Credit(
+            event.owner_id,
+            "unlock",
+            event.unlock_id,
+            None,
+            event.coins,
+            event.diamonds_per_coin,
+            diamonds_for(event.coins, event.diamonds_per_coin),
         )
-    if event.owner_id == PLATFORM:
-        return None
-    return Credit(
-        event.owner_id, "unlock", event.unlock_id, None, event.coins, event.diamonds_per_coin
-    )
+    ]
 
 
-async def on_earning(
-    conn: asyncpg.Connection, envelope: Envelope, event: GiftSent | ContentUnlocked
-) -> None:
-    """Credits the creator (DiamondsCredited), part held in reserve."""
-    if (c := credit_of(event)) is not None:
+Earning = GiftSentV2 | ContentUnlocked
+
+
+async def on_earning(conn: asyncpg.Connection, envelope: Envelope, event: Earning) -> None:
+    """Credits each creator (DiamondsCredited), part held in reserve."""
+    for c in credits_of(event):
         await credit(conn, envelope, c, reserve())
-
-
-Earning = GiftSent | ContentUnlocked
 
 
 async def on_earnings(conn: asyncpg.Connection, events: Sequence[tuple[Envelope, Earning]]) -> None:
     """on_earning for a run of gifts and unlocks: one set-based credit for the whole run."""
-    credits = [(envelope, c) for envelope, event in events if (c := credit_of(event))]
+    credits = [(envelope, c) for envelope, event in events for c in credits_of(event)]
     if credits:
         await credit_many(conn, credits, reserve())
 
@@ -68,7 +90,7 @@ async def on_ban_lifted(
 
 HANDLERS: Handlers = dict(
     [
-        handle(GiftSent, on_earning),
+        handle(GiftSentV2, on_earning),
         handle(ContentUnlocked, on_earning),
         handle(TransactionBanPlaced, on_ban_placed),
         handle(TransactionBanLifted, on_ban_lifted),
@@ -76,7 +98,7 @@ HANDLERS: Handlers = dict(
 )
 BATCH_HANDLERS: BatchHandlers = dict(
     [
-        handle_batch(GiftSent, on_earnings),
+        handle_batch(GiftSentV2, on_earnings),
         handle_batch(ContentUnlocked, on_earnings),
     ]
 )

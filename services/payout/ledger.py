@@ -18,7 +18,6 @@ from schemas.events.payout import (
     DiamondsCredited,
     DiamondsReleased,
 )
-from services.payout.conversion import diamonds_for
 from services.payout.domain import Reserve, hold_for
 
 SOURCE = "/coinstream/payout"
@@ -45,8 +44,9 @@ class Credit:
     source: str  # gift | unlock
     source_id: str
     stream_id: str | None
-    coins: int
+    coins: int  # this creator's part of the source's coins
     diamonds_per_coin: Decimal
+    diamonds: int  # what the part earns at that rate (handlers.credits_of: a gift's split)
 
 
 def reserve_percent(reserve: Reserve) -> Decimal:
@@ -67,8 +67,7 @@ class Earning:
 
     @classmethod
     def of(cls, cause: Envelope, c: Credit, reserve: Reserve) -> "Earning":
-        diamonds = diamonds_for(c.coins, c.diamonds_per_coin)
-        return cls(cause, c, diamonds, *hold_for(diamonds, reserve, cause.time))
+        return cls(cause, c, c.diamonds, *hold_for(c.diamonds, reserve, cause.time))
 
     def row(self) -> tuple:
         """Its `credits` row, in _CREDIT_COLUMNS order."""
@@ -111,8 +110,9 @@ _CREDIT_COLUMNS = (
 
 
 async def credit(conn, cause: Envelope, c: Credit, reserve: Reserve) -> int:
-    """Credits once per source event id (the credits row is a second guard behind
-    processed_events); part of it is held until the reserve window ends. Returns diamonds."""
+    """Credits a creator once per source event id (the credits row, keyed by both, is a second
+    guard behind processed_events); part of it is held until the reserve window ends.
+    Returns diamonds."""
     earning = Earning.of(cause, c, reserve)
     fresh = await conn.fetchval(
         f"INSERT INTO credits ({_CREDIT_COLUMNS})"
@@ -142,7 +142,7 @@ INSERT INTO credits ({_CREDIT_COLUMNS})
 SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[],
                      $7::numeric[], $8::bigint[], $9::bigint[], $10::timestamptz[],
                      $11::timestamptz[])
-ON CONFLICT DO NOTHING RETURNING source_event_id
+ON CONFLICT DO NOTHING RETURNING source_event_id, creator_id
 """
 
 # Every creator of the batch gets a row, then all are locked in creator order (two statements:
@@ -170,12 +170,12 @@ async def credit_many(conn, credits: list[tuple[Envelope, Credit]], reserve: Res
     DiamondsCredited carries the running figures a one-by-one credit would have given."""
     earnings = [Earning.of(cause, c, reserve) for cause, c in credits]
     fresh = {
-        r["source_event_id"]
+        (r["source_event_id"], r["creator_id"])
         for r in await conn.fetch(
             _CREDITS, *[list(col) for col in zip(*(e.row() for e in earnings), strict=True)]
         )
     }
-    earnings = [e for e in earnings if e.cause.id in fresh]
+    earnings = [e for e in earnings if (e.cause.id, e.credit.creator_id) in fresh]
     if not earnings:
         return
     touched = sorted({e.credit.creator_id for e in earnings})
@@ -204,11 +204,12 @@ async def release_due(pool: asyncpg.Pool, now: datetime, batch: int = 200) -> in
     (SKIP LOCKED lets several workers share the work). Returns diamonds released."""
     async with pool.acquire() as conn, conn.transaction():
         rows = await conn.fetch(
-            "WITH due AS (SELECT source_event_id FROM credits WHERE held > 0"
+            "WITH due AS (SELECT source_event_id, creator_id FROM credits WHERE held > 0"
             "  AND released_at IS NULL AND release_at <= $1 ORDER BY release_at LIMIT $2"
             "  FOR UPDATE SKIP LOCKED)"
             " UPDATE credits c SET released_at = $1 FROM due"
-            " WHERE c.source_event_id = due.source_event_id RETURNING c.creator_id, c.held",
+            " WHERE (c.source_event_id, c.creator_id) = (due.source_event_id, due.creator_id)"
+            " RETURNING c.creator_id, c.held",
             now,
             batch,
         )

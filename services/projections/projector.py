@@ -18,6 +18,7 @@ from eventkit.failures import describe, is_permanent
 from schemas.envelope import Envelope
 from schemas.events.base import Payload
 from schemas.registry import payload_model
+from schemas.upcast import upcast
 from services.projections.read_models import READ_MODELS, Fact, ReadModel
 
 
@@ -41,13 +42,14 @@ class Decoded:
 def fast_decode(raw: bytes | None) -> tuple[Envelope, Payload]:
     """eventkit.codec.decode, quicker for good messages (pydantic parses the JSON itself, about
     twice as fast as orjson + validate); anything it refuses goes through decode() for the
-    exact reason. Live worker and rebuild both use it, so they agree on what is poison."""
+    exact reason. Live worker and rebuild both use it, so they agree on what is poison; the
+    payload comes upcast to its type's newest version, as decode() gives it."""
     if raw:  # else decode() names the empty message
         try:
             envelope = Envelope.model_validate_json(raw)
             model = payload_model(envelope.type, envelope.dataversion)
             if model is not None:
-                return envelope, model.model_validate(envelope.data)
+                return envelope, upcast(model.model_validate(envelope.data))
         except (ValidationError, TypeError, ValueError):
             pass
     return decode(raw)

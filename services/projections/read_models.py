@@ -12,7 +12,7 @@ import asyncpg
 
 from schemas.envelope import Envelope
 from schemas.events.base import Payload
-from schemas.events.gifting import ContentUnlocked, GiftSent, ItemListed
+from schemas.events.gifting import ContentUnlocked, GiftSentV2, ItemListed
 from schemas.events.payout import (
     DiamondsCredited,
     DiamondsReleased,
@@ -182,7 +182,10 @@ PAYOUTS = Table(
 
 
 # A folding matches on the payload's class, not on the envelope's type name, so the checker knows
-# each case's fields. The registry maps each (type, version) to one class, so the two agree.
+# each case's fields. The registry maps each (type, version) to one class, so the two agree, and
+# the decoder upcasts older versions (schemas.upcast): a GiftSent is always a GiftSentV2 here.
+# A gift's creator, in the read models that name one (statement counterparty, leaderboards), is
+# its host, the first recipient; the guests' earnings arrive as their own DiamondsCredited.
 
 
 def fold_wallet_balances(facts: list[Fact]) -> list[Rows]:
@@ -198,7 +201,7 @@ def fold_wallet_balances(facts: list[Fact]) -> list[Rows]:
                 rows.add(
                     (p.user_id,), clawed_back=p.coins, balance=-p.coins, events=1, last_event_time=t
                 )
-            case GiftSent():
+            case GiftSentV2():
                 rows.add(
                     (p.sender_id,), gifted=p.coins, balance=-p.coins, events=1, last_event_time=t
                 )
@@ -219,8 +222,8 @@ def fold_wallet_statements(facts: list[Fact]) -> list[Rows]:
                 line = (p.user_id, "purchase", p.coins, p.purchase_id, p.provider, None)
             case CoinsClawedBack():
                 line = (p.user_id, "clawback", -p.coins, p.purchase_id, p.provider, None)
-            case GiftSent():
-                line = (p.sender_id, "gift", -p.coins, p.gift_id, p.creator_id, p.balance_after)
+            case GiftSentV2():
+                line = (p.sender_id, "gift", -p.coins, p.gift_id, p.host, p.balance_after)
             case ContentUnlocked():
                 line = (p.user_id, "unlock", -p.coins, p.unlock_id, p.item_id, p.balance_after)
         if line:
@@ -293,12 +296,12 @@ def fold_leaderboards(facts: list[Fact]) -> list[Rows]:
     gifters, combos = STREAM_GIFTERS.rows(), STREAM_COMBOS.rows()
     for f in facts:
         p, t = f.payload, f.envelope.time
-        if not isinstance(p, GiftSent) or p.context.kind != "live":
+        if not isinstance(p, GiftSentV2) or p.context.kind != "live":
             continue
         stream = p.context.id
         gifters.add(
             (stream, p.sender_id),
-            creator_id=p.creator_id,
+            creator_id=p.host,
             gifts=1,
             quantity=p.quantity,
             coins=p.coins,
@@ -308,7 +311,7 @@ def fold_leaderboards(facts: list[Fact]) -> list[Rows]:
             combos.add(
                 (stream, p.combo_id),
                 sender_id=p.sender_id,
-                creator_id=p.creator_id,
+                creator_id=p.host,
                 gift_code=p.gift_code,
                 gifts=1,
                 quantity=p.quantity,
@@ -416,7 +419,7 @@ def fold_commission(facts: list[Fact]) -> list[Rows]:
     for f in facts:
         p, t = f.payload, f.envelope.time
         match p:
-            case GiftSent():
+            case GiftSentV2():
                 source = "gift"
             case ContentUnlocked():
                 source = "unlock"
