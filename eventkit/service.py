@@ -19,6 +19,7 @@ from typing import Any
 import uvloop
 from fastapi import FastAPI
 
+from eventkit import secrets
 from eventkit.consumer import BatchHandlers, Handlers, IdempotentConsumer
 from eventkit.db import create_pool, migrate, wait_for_schema, when_database_answers
 from eventkit.outbox import OutboxRelay
@@ -75,6 +76,7 @@ def main(spec: ServiceSpec) -> None:
     parser.add_argument("--port", type=int, default=settings.port_for(spec.name))
     args = parser.parse_args()
     configure_logging(settings, f"{spec.name}-{args.role}")
+    secrets.startup_check(settings, spec.name, args.role)  # production: every secret is set
     dsn = settings.database_for(spec.name)
     if args.role == "migrate":  # as the owner, with the admin's credentials (eventkit.db)
         applied = asyncio.run(migrate(settings, spec.name, spec.migrations))

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from eventkit.db import migrate, wait_for_schema
 from eventkit.roles import READER
+from eventkit.secrets import startup_check
 from eventkit.service import configure_logging, serve
 from eventkit.settings import Settings
 
@@ -34,6 +35,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=settings.projections_port)
     args = parser.parse_args()
     configure_logging(settings, f"projections-{args.role}")
+    startup_check(settings, "projections", args.role)  # production: every secret is set
     if args.role in ("migrate", "rebuild"):  # ops: the admin's credentials, as the owner
         asyncio.run(migrate(settings, "projections", MIGRATIONS))
     else:  # the login roles run no DDL: wait for `prepare` to have applied the migrations

@@ -70,3 +70,9 @@ def test_a_remembered_token_is_refused_once_its_key_is_unpublished(provider):
     time.sleep(0.4)
     with pytest.raises(Unauthorized, match="no published signing key"):
         verify(settings, issued)
+
+
+def test_production_mints_no_token():
+    """Only the identity provider mints in production; the dev key is not even read."""
+    with pytest.raises(auth.MintingRefused):
+        auth.mint_token(Settings(COINSTREAM_ENV="production"), "fan-prod")
