@@ -13,7 +13,9 @@ FailureReason = Literal["provider_failure", "rejected", "timeout"]
 class DiamondsCredited(Payload):
     """The payout service credited a creator for a gift or unlock; `held` of them sit in
     reserve until `release_at`. Both figures follow from the rates the event records:
-    diamonds = floor(coins x diamonds_per_coin), held = floor(diamonds x reserve_percent / 100)."""
+    diamonds = floor(coins x diamonds_per_coin), held = floor(diamonds x reserve_percent / 100);
+    for a gift split between creators (GiftSent v2) `coins` and `diamonds` are this creator's
+    share of the gift's, as GiftSentV2.split divides them."""
 
     event_type = "DiamondsCredited"
 
