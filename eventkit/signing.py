@@ -111,12 +111,13 @@ class Signer:
         return [(KEY_ID_HEADER, self._kid), (SIGNATURE_HEADER, signature)]
 
 
-_signers: dict[tuple[str, Path, str | None], Signer] = {}
+_signers: dict[tuple[str, Path], Signer] = {}
 
 
 def signer(settings: Settings, principal: str) -> Signer:
-    """`principal`'s signer from its secret, loaded once per process (per secret source)."""
-    cache = (principal, settings.secrets_dir, os.environ.get(secret_name(principal).upper()))
+    """`principal`'s signer from its secret, loaded once per process (a new key is a restart,
+    step 2 of the rotation in docs/event-signing.md)."""
+    cache = (principal, settings.secrets_dir)
     if cache not in _signers:
         _signers[cache] = Signer(principal, secret(settings, secret_name(principal)))
     return _signers[cache]
