@@ -71,7 +71,7 @@ async def test_unknown_kids_and_symmetric_tokens_are_refused(prepared, tmp_path)
             "algorithm 'HS256' is not accepted",
         ),
         "alg none": (
-            jwt.encode(payload, None, "none", headers={"kid": published_kid}),
+            jwt.encode(payload, "", "none", headers={"kid": published_kid}),
             "algorithm 'none' is not accepted",
         ),
     }

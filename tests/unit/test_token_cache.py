@@ -75,4 +75,4 @@ def test_a_remembered_token_is_refused_once_its_key_is_unpublished(provider):
 def test_production_mints_no_token():
     """Only the identity provider mints in production; the dev key is not even read."""
     with pytest.raises(auth.MintingRefused):
-        auth.mint_token(Settings(COINSTREAM_ENV="production"), "fan-prod")
+        auth.mint_token(BASE.model_copy(update={"env": "production"}), "fan-prod")
