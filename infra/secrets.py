@@ -5,6 +5,7 @@ same names from the environment instead (eventkit.secrets)."""
 import json
 import os
 import secrets as random
+import tempfile
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -15,13 +16,22 @@ from eventkit.settings import Settings
 
 
 def _write_once(path: Path, value: str) -> bool:
+    """Writes `value` to `path` unless it exists. Written to a private temporary file first and
+    linked into place, so a process running `ensure` at the same time never reads half a secret
+    and exactly one of them makes it."""
     if path.exists():
         return False
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(value + "\n")
-    return True
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as f:  # mkstemp's file is 0600
+            f.write(value + "\n")
+        os.link(temporary, path)
+        return True
+    except FileExistsError:
+        return False
+    finally:
+        os.unlink(temporary)
 
 
 def password(settings: Settings, name: str) -> bool:
