@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from jwt import PyJWK, PyJWKClient
-from jwt.exceptions import PyJWKClientConnectionError
+from jwt.exceptions import PyJWKClientConnectionError, PyJWKSetError
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
 from eventkit import secrets
@@ -193,7 +193,8 @@ def signing_key(settings: Settings, token: str) -> PyJWK:
     )
     try:
         key = client.get_signing_key(kid)
-    except PyJWKClientConnectionError as exc:
+    except (PyJWKClientConnectionError, PyJWKSetError) as exc:
+        # The JWKS is unreachable or holds no usable key: not the caller's fault (503).
         raise ServiceUnavailable(f"the token signing keys cannot be fetched: {exc}") from None
     except jwt.PyJWTError:
         raise Unauthorized(f"invalid token: no published signing key has kid {kid!r}") from None

@@ -9,7 +9,7 @@ import pytest
 
 from eventkit import auth
 from eventkit.auth import verify
-from eventkit.problems import Unauthorized
+from eventkit.problems import ServiceUnavailable, Unauthorized
 from eventkit.settings import Settings
 from tests.support.tokens import Provider, new_key, token
 
@@ -76,3 +76,13 @@ def test_production_mints_no_token():
     """Only the identity provider mints in production; the dev key is not even read."""
     with pytest.raises(auth.MintingRefused):
         auth.mint_token(BASE.model_copy(update={"env": "production"}), "fan-prod")
+
+
+def test_an_unreadable_or_empty_jwks_is_unavailable_not_unauthorized(provider, tmp_path):
+    issued = token(BASE, provider.published[0], "fan-503")
+    missing = Provider(tmp_path / "missing.json")
+    with pytest.raises(ServiceUnavailable, match="cannot be fetched"):
+        verify(missing.settings(BASE), issued)
+    (tmp_path / "empty.json").write_text('{"keys": []}')
+    with pytest.raises(ServiceUnavailable):
+        verify(Provider(tmp_path / "empty.json").settings(BASE), issued)
