@@ -39,12 +39,12 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from eventkit.codec import PoisonMessage
 from eventkit.secrets import secret
 from eventkit.settings import Settings
-from schemas import topics
+from schemas import headers, topics
 from schemas.text import Id
 
 # The one place the header names are spelled (publishers, consumers, docs, tests).
-KEY_ID_HEADER = "coinstream-key-id"  # ASCII key id
-SIGNATURE_HEADER = "coinstream-signature"  # the raw 64-byte Ed25519 signature
+KEY_ID_HEADER = headers.KEY_ID
+SIGNATURE_HEADER = headers.SIGNATURE
 _FRAME = struct.Struct(">I")
 KEYRING_FILE = "event_keyring.json"
 # A running consumer notices an edited keyring (a new key, a revocation) within this long.

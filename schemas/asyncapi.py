@@ -8,9 +8,7 @@ Each message is one (type, version): an envelope (json/Envelope.json) whose `typ
 
 from typing import Any
 
-from eventkit.deadletter import dead_letter_headers
-from eventkit.signing import KEY_ID_HEADER, SIGNATURE_HEADER
-from schemas import topics
+from schemas import headers, topics
 from schemas.events.base import Payload
 from schemas.registry import CARRIED_ON, PAYLOADS
 
@@ -20,25 +18,25 @@ SIGNED_HEADERS = {
     "type": "object",
     "description": "Every message on an owned topic is signed by the topic's owner "
     "(docs/event-signing.md).",
-    "required": [KEY_ID_HEADER, SIGNATURE_HEADER],
+    "required": [headers.KEY_ID, headers.SIGNATURE],
     "properties": {
-        KEY_ID_HEADER: {
+        headers.KEY_ID: {
             "type": "string",
             "description": "Id of the owner's Ed25519 key in the keyring, `<owner>-<16 hex>`",
         },
-        SIGNATURE_HEADER: {
+        headers.SIGNATURE: {
             "type": "string",
             "description": "Raw 64-byte Ed25519 signature over the contract topic name, "
             "the key and the value, each length-prefixed",
         },
     },
 }
-# The dead-letter headers, named by the function every consumer writes them with.
+# The dead-letter headers (eventkit.deadletter writes them).
 DEAD_LETTER_HEADERS = {
     "type": "object",
     "description": "Why the message could not be applied, where it was read and by whom.",
-    "required": [name for name, _ in dead_letter_headers("", "", 0, 0, "")],
-    "properties": {name: {"type": "string"} for name, _ in dead_letter_headers("", "", 0, 0, "")},
+    "required": list(headers.DEAD_LETTER),
+    "properties": {name: {"type": "string"} for name in headers.DEAD_LETTER},
 }
 AGGREGATE_KEY = {
     "type": "string",
