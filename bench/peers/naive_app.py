@@ -115,10 +115,11 @@ def create(dsn: str, topic: str) -> FastAPI:
                 event.dataversion,
                 event.model_dump(mode="json"),
             )
-        value, key = encode(event), event.aggregateid.encode()
+        value, aggregate = encode(event), event.aggregateid.encode()
         # Signed as gifting's relay signs GiftSent, so the comparison carries the same cost.
-        headers = owner_headers(request.app.state.settings, topics.GIFTING_EVENTS, value, key)
-        await request.app.state.producer.send_and_wait(topic, value, key=key, headers=headers)
+        settings = request.app.state.settings
+        headers = owner_headers(settings, topics.GIFTING_EVENTS, value, aggregate)
+        await request.app.state.producer.send_and_wait(topic, value, key=aggregate, headers=headers)
         return GiftPublic(
             gift_id=gift_id,
             event_id=event.id,
