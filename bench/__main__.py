@@ -325,7 +325,9 @@ def start_naive(settings: Settings, fans) -> tuple[subprocess.Popen, str, str]:
     topic = settings.topic("naive.gifts")
 
     async def prep():
-        from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+        from aiokafka.admin import NewTopic
+
+        from eventkit.kafka import admin as kafka_admin
 
         await apply_migrations(dsn, system.ROOT / "services" / "gifting" / "migrations")
         conn = await asyncpg.connect(dsn)
@@ -336,7 +338,7 @@ def start_naive(settings: Settings, fans) -> tuple[subprocess.Popen, str, str]:
             )
         finally:
             await conn.close()
-        admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+        admin = kafka_admin(settings)
         await admin.start()
         try:
             await admin.create_topics([NewTopic(topic, 4, 1)])

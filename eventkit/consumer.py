@@ -22,7 +22,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from eventkit.codec import PoisonMessage, decode
 from eventkit.deadletter import dead_letter_headers
 from eventkit.failures import describe, is_permanent
-from eventkit.kafka import producer
+from eventkit.kafka import client_options, producer
 from eventkit.retry import with_backoff
 from eventkit.settings import Settings
 from eventkit.signing import Verifier
@@ -90,8 +90,11 @@ class IdempotentConsumer:
         source_topics: list[str],
         handlers: Handlers,
         batch_handlers: BatchHandlers | None = None,
+        *,
+        principal: str,  # the Kafka principal it reads (and dead-letters) as (eventkit.kafka)
     ):
         self.settings, self.pool, self.group = settings, pool, group
+        self.principal = principal
         self.source_topics = [settings.topic(t) for t in source_topics]
         self.handlers = handlers
         self.batch_handlers = batch_handlers or {}
@@ -102,13 +105,13 @@ class IdempotentConsumer:
     async def start(self) -> None:
         self.consumer = consumer = AIOKafkaConsumer(
             *self.source_topics,
-            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            **client_options(self.settings, self.principal),
             group_id=self.group,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             isolation_level="read_committed",
         )
-        self.dlq = dlq = producer(self.settings)
+        self.dlq = dlq = producer(self.settings, self.principal)
         await dlq.start()
         await consumer.start()
 

@@ -57,7 +57,7 @@ def create_app(
     problems.install(app)
     problems.document(app)
     app.add_middleware(_LimitBody, max_bytes=settings.max_body_bytes)
-    app.include_router(_health_router())
+    app.include_router(_health_router(service))
     for router in routers:
         app.include_router(router)
     return app
@@ -114,7 +114,7 @@ def _replay(messages: list[dict], receive):
     return replay
 
 
-def _health_router() -> APIRouter:
+def _health_router(service: str) -> APIRouter:
     router = APIRouter(tags=["health"])
 
     @router.get("/healthz", summary="Liveness: the process answers")
@@ -136,7 +136,7 @@ def _health_router() -> APIRouter:
             checks["postgres"] = f"down: {exc!r}"
         try:
             async with asyncio.timeout(5):
-                await ping(request.app.state.settings)
+                await ping(request.app.state.settings, service)
             checks["kafka"] = "ok"
         except Exception as exc:  # noqa: BLE001
             checks["kafka"] = f"down: {exc!r}"

@@ -25,9 +25,15 @@ _LEADER_LOCK = 0x0B0C_5E7D
 
 class OutboxRelay:
     def __init__(
-        self, settings: Settings, dsn: str, batch_size: int = 1000, idle_seconds: float = 0.02
+        self,
+        settings: Settings,
+        dsn: str,
+        batch_size: int = 1000,
+        idle_seconds: float = 0.02,
+        *,
+        principal: str,  # the service whose topics it writes (its Kafka principal)
     ):
-        self.settings, self.dsn = settings, dsn
+        self.settings, self.dsn, self.principal = settings, dsn, principal
         self.batch_size, self.idle_seconds = batch_size, idle_seconds
         self.conn: asyncpg.Connection | None = None
         self.producer: AIOKafkaProducer | None = None
@@ -37,7 +43,7 @@ class OutboxRelay:
         while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _LEADER_LOCK):
             log.info("another relay is active on this database; standing by")
             await asyncio.sleep(1)
-        self.producer = producer(self.settings)
+        self.producer = producer(self.settings, self.principal)
         await self.producer.start()
 
     def _started(self) -> tuple[asyncpg.Connection, AIOKafkaProducer]:

@@ -48,6 +48,7 @@ async def run_consumer(spec: ServiceSpec, settings: Settings) -> None:
             spec.consumed_topics,
             spec.handlers,
             spec.batch_handlers,
+            principal=spec.name,
         ).run()
     finally:
         await pool.close()
@@ -82,7 +83,7 @@ def main(spec: ServiceSpec) -> None:
         applied = asyncio.run(migrate(settings, spec.name, spec.migrations))
         print(f"{spec.name}: migrations applied: {applied or 'none (up to date)'}")
     elif args.role == "relay":
-        uvloop.run(OutboxRelay(settings, dsn).run())
+        uvloop.run(OutboxRelay(settings, dsn, principal=spec.name).run())
     elif args.role == "consumer":
         uvloop.run(run_consumer(spec, settings))
     elif args.role == "worker" and spec.worker:

@@ -50,6 +50,9 @@ async def prepare() -> None:
     created = await create_topics(settings)
     if created:
         print(f"kafka: created topics {', '.join(created)}")
+    from infra import kafka_access
+
+    await asyncio.to_thread(kafka_access.provision, settings)  # SCRAM users and the ACLs
 
 
 def addresses() -> list[str]:

@@ -1,12 +1,15 @@
 """A test namespace: its own databases (`<prefix>_<service>`) and topics (`<prefix>.<topic>`)."""
 
+import asyncio
+
 import asyncpg
-from aiokafka.admin import AIOKafkaAdminClient
 
 from eventkit.db import migrate
+from eventkit.kafka import admin as kafka_admin
 from eventkit.kafka import create_topics
 from eventkit.roles import drop_roles
 from eventkit.settings import Settings
+from infra import kafka_access
 from infra.__main__ import ROOT, SERVICES
 
 
@@ -14,6 +17,7 @@ async def prepare_namespace(settings: Settings) -> None:
     for service in SERVICES:
         await migrate(settings, service, ROOT / "services" / service / "migrations")
     await create_topics(settings)
+    await asyncio.to_thread(kafka_access.provision, settings)  # SCRAM users, this prefix's ACLs
 
 
 def server_url(settings: Settings, database: str) -> str:
@@ -24,7 +28,8 @@ def server_url(settings: Settings, database: str) -> str:
 async def drop_namespace(settings: Settings, extra_databases: tuple[str, ...] = ()) -> None:
     """Drops this prefix's databases and topics (and only those)."""
     assert settings.db_prefix != "coinstream", "refusing to drop the default databases"
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await asyncio.to_thread(kafka_access.delete_acls, settings)
+    admin = kafka_admin(settings)
     await admin.start()
     try:
         # The prefix's topics, and the internal topics of its faust app (`<db_prefix>-...`).

@@ -93,9 +93,19 @@ def database_passwords(settings: Settings) -> list[str]:
     return [name for name in all_secret_names(SERVICES) if password(settings, name)]
 
 
+def kafka(settings: Settings) -> list[str]:
+    """Each Kafka principal's SCRAM password, and the broker's TLS CA and certificate."""
+    from eventkit.kafka import PRINCIPALS
+    from infra.kafka_access import CA_FILE, ensure_tls
+
+    made = [n for n in (f"{p}_kafka_password" for p in PRINCIPALS) if password(settings, n)]
+    return made + ([CA_FILE] if ensure_tls(settings.secrets_dir) else [])
+
+
 def ensure(settings: Settings) -> list[str]:
     """Generates whatever development secret is missing; the names it made."""
     made: list[str] = []
+    made += kafka(settings)
     made += database_passwords(settings)
     made += signing_keys(settings)
     made += jwt_keys(settings)

@@ -88,9 +88,9 @@ async def wait_caught_up(settings: Settings, conn: asyncpg.Connection, timeout: 
 async def drop_faust_topics(settings: Settings) -> None:
     """faust's own topics are named after the app id (`<db prefix>-projections-v2-...`), which
     the namespace's topic prefix does not cover."""
-    from aiokafka.admin import AIOKafkaAdminClient
+    from eventkit.kafka import admin as kafka_admin
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    admin = kafka_admin(settings)
     await admin.start()
     try:
         mine = [t for t in await admin.list_topics() if t.startswith(f"{settings.db_prefix}-")]

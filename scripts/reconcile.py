@@ -16,6 +16,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from eventkit.db import init_connection
+from eventkit.kafka import ADMIN, client_options
 from eventkit.roles import AUDITOR
 from eventkit.settings import Settings
 from schemas.events.gifting import GiftSentV2
@@ -295,7 +296,7 @@ async def topic_event_ids(settings: Settings, topic: str) -> set[str]:
     """Every event id on `topic` up to its current end (undecodable messages are not ours to
     count: the consumers dead-letter them)."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **client_options(settings, ADMIN),
         enable_auto_commit=False,
         isolation_level="read_committed",
     )

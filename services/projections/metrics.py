@@ -16,6 +16,7 @@ from aiohttp import web
 from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
 
+from eventkit.kafka import client_options
 from eventkit.settings import Settings
 from services.projections.offsets import topic_partitions
 
@@ -119,7 +120,7 @@ class LagMonitor:
         try:
             while True:  # Kafka may be down when the worker (re)starts: retry, never crash it
                 consumer = AIOKafkaConsumer(
-                    bootstrap_servers=self.settings.kafka_bootstrap_servers,
+                    **client_options(self.settings, "projections"),
                     enable_auto_commit=False,
                 )
                 try:

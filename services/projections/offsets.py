@@ -2,6 +2,7 @@
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from eventkit.kafka import client_options
 from eventkit.settings import Settings
 
 
@@ -14,9 +15,7 @@ async def topic_partitions(consumer: AIOKafkaConsumer, topics: list[str]) -> lis
 
 
 async def end_offsets(settings: Settings, topics: list[str]) -> dict[tuple[str, int], int]:
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False
-    )
+    consumer = AIOKafkaConsumer(**client_options(settings, "projections"), enable_auto_commit=False)
     await consumer.start()
     try:
         tps = await topic_partitions(consumer, topics)

@@ -29,6 +29,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from eventkit.db import init_connection, owner_connect
 from eventkit.failures import describe, is_permanent
+from eventkit.kafka import client_options
 from eventkit.settings import Settings
 from eventkit.signing import Verifier
 from services.projections.offsets import topic_partitions
@@ -76,7 +77,7 @@ class Replay:
         self.settings, self.topics, self.batch_size = settings, topics, batch_size
         self.verifier = Verifier(settings)
         self.consumer = AIOKafkaConsumer(
-            bootstrap_servers=settings.kafka_bootstrap_servers,
+            **client_options(settings, "projections"),
             enable_auto_commit=False,
             max_partition_fetch_bytes=8 * 1024 * 1024,
             fetch_max_bytes=64 * 1024 * 1024,

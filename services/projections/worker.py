@@ -17,6 +17,7 @@ import faust
 
 from eventkit.db import create_pool, when_database_answers
 from eventkit.deadletter import dead_letter_headers
+from eventkit.kafka import faust_credentials
 from eventkit.retry import with_backoff
 from eventkit.settings import Settings
 from eventkit.signing import Verifier
@@ -49,6 +50,7 @@ def create_app(
     app = faust.App(
         f"{settings.db_prefix}-{GROUP_SUFFIX}",
         broker=f"kafka://{settings.kafka_bootstrap_servers}",
+        broker_credentials=faust_credentials(settings, "projections"),
         value_serializer="raw",
         key_serializer="raw",
         web_enabled=False,

@@ -20,7 +20,7 @@ from eventkit.codec import encode, new_envelope
 from eventkit.consumer import IdempotentConsumer
 from eventkit.db import create_pool, owner_connect
 from eventkit.failures import is_permanent
-from eventkit.kafka import producer
+from eventkit.kafka import ADMIN, client_options, producer
 from eventkit.signing import owner_headers
 from schemas import topics
 from schemas.envelope import Envelope
@@ -104,7 +104,7 @@ CASES = {
 async def lag(settings, group: str, topic: str) -> int:
     name = settings.topic(topic)
     c = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers, group_id=group, enable_auto_commit=False
+        **client_options(settings, ADMIN), group_id=group, enable_auto_commit=False
     )
     await c.start()
     try:
@@ -136,7 +136,7 @@ async def test_a_pill_postgresql_refuses_mid_batch_is_dead_lettered_and_the_rest
             f"ALTER TABLE {table} ADD CONSTRAINT refuses_the_pill CHECK (user_id <> '{pill_user}')"
         )
         await owner.close()
-    p = producer(settings)
+    p = producer(settings, topics.OWNER[topic])
     await p.start()
     try:
         for event in (before, pill, after):  # one key: one partition, in this order
@@ -147,7 +147,9 @@ async def test_a_pill_postgresql_refuses_mid_batch_is_dead_lettered_and_the_rest
         await p.stop()
 
     group = f"{settings.db_prefix}-{spec.name}"
-    consumer = IdempotentConsumer(settings, pool, group, spec.consumed_topics, spec.handlers)
+    consumer = IdempotentConsumer(
+        settings, pool, group, spec.consumed_topics, spec.handlers, principal=spec.name
+    )
     task = asyncio.create_task(consumer.run())
     try:
         for _ in range(150):

@@ -68,12 +68,18 @@ async def test_a_topic_of_v1_and_v2_gifts_credits_every_recipient_once(prepared,
         [topics.GIFTING_EVENTS],
         HANDLERS,
         BATCH_HANDLERS,
+        principal="payout",
     )
     records = [record(e, offset=i) for i, e in enumerate(events)]
     assert await consumer.apply(records) == []
     assert await consumer.apply(records) == []  # a replay from the start changes nothing
     one_by_one = IdempotentConsumer(
-        prepared, pools["payout"], "test-payout-single", [topics.GIFTING_EVENTS], HANDLERS
+        prepared,
+        pools["payout"],
+        "test-payout-single",
+        [topics.GIFTING_EVENTS],
+        HANDLERS,
+        principal="payout",
     )
     assert await one_by_one.apply(records) == []  # nor does another group's path, singly
 
@@ -94,6 +100,7 @@ async def test_the_projector_reads_both_versions_into_the_same_read_models(prepa
         [topics.GIFTING_EVENTS],
         HANDLERS,
         BATCH_HANDLERS,
+        principal="payout",
     )
     assert await consumer.apply([record(e, offset=i) for i, e in enumerate(events)]) == []
     payout_events = [e for c in owed for e in (await credited(pools["payout"], c))[2]]

@@ -32,6 +32,7 @@ async def run(settings, pool, events, batch: bool):
         [topics.GIFTING_EVENTS],
         HANDLERS,
         BATCH_HANDLERS if batch else None,
+        principal="payout",
     )
     return await consumer.apply([record(e, offset=i) for i, e in enumerate(events)])
 

@@ -72,13 +72,13 @@ async def test_relay_killed_before_marking_resends_and_consumers_count_once(prep
         await append(conn, topics.RECHARGE_EVENTS, *events)
     dsn = prepared.database_for("recharge")
 
-    crashed = OutboxRelay(prepared, dsn)
+    crashed = OutboxRelay(prepared, dsn, principal="recharge")
     await crashed.start()
     sent_before_crash = await crashed.send_batch()  # acked by Kafka, never marked
     await crashed.stop()
     assert len(sent_before_crash) >= 3
 
-    survivor = OutboxRelay(prepared, dsn)
+    survivor = OutboxRelay(prepared, dsn, principal="recharge")
     await survivor.start()
     try:
         assert await survivor.relay_once() >= 3  # the same rows go out again
@@ -93,7 +93,9 @@ async def test_relay_killed_before_marking_resends_and_consumers_count_once(prep
     assert len(mine) == 6, "each event should be on the topic twice"
     assert [decode(r.value)[0].aggregateversion for r in mine] == [1, 2, 3, 1, 2, 3]
 
-    consumer = IdempotentConsumer(prepared, pools["gifting"], "test", [], GIFTING_HANDLERS)
+    consumer = IdempotentConsumer(
+        prepared, pools["gifting"], "test", [], GIFTING_HANDLERS, principal="gifting"
+    )
     assert await consumer.apply(mine) == []
     assert (
         await pools["gifting"].fetchval("SELECT balance FROM wallets WHERE user_id = $1", user)
@@ -126,7 +128,9 @@ async def test_idempotent_consumer_dead_letters_poison_and_applies_the_rest(prep
         Record(orjson.dumps({"type": "Nope"}), 3),
         Record(encode(good), 4),
     ]
-    consumer = IdempotentConsumer(prepared, pools["gifting"], "test", [], GIFTING_HANDLERS)
+    consumer = IdempotentConsumer(
+        prepared, pools["gifting"], "test", [], GIFTING_HANDLERS, principal="gifting"
+    )
     poison = await consumer.apply(batch)
     assert [(r.offset, reason.split(":")[0]) for r, reason in poison] == [
         (1, "not JSON"),
@@ -145,7 +149,7 @@ async def test_consumer_loop_sends_poison_to_the_dead_letter_topic(prepared, poo
 
     user = f"fan-{uuid.uuid4().hex[:8]}"
     marker = f"poison-{uuid.uuid4()}".encode()
-    p = producer(prepared)
+    p = producer(prepared, "recharge")
     await p.start()
     try:
         for value in (marker, encode(envelope(user, coins=7))):  # the poison is signed too
@@ -161,6 +165,7 @@ async def test_consumer_loop_sends_poison_to_the_dead_letter_topic(prepared, poo
         f"{prepared.db_prefix}-dlq-test",
         [topics.RECHARGE_EVENTS],
         GIFTING_HANDLERS,
+        principal="admin",  # a group of its own, outside the ACLs
     )
     task = asyncio.create_task(consumer.run())
     try:
@@ -212,8 +217,9 @@ async def test_an_api_started_before_its_database_waits_for_it(prepared):
 async def test_dropping_a_namespace_removes_its_topics_and_its_faust_topics_only(endpoints):
     """drop_namespace deletes `<prefix>.*` and the faust app's `<db_prefix>-*` topics, and
     leaves a neighbour whose prefix merely starts the same way."""
-    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+    from aiokafka.admin import NewTopic
 
+    from eventkit.kafka import admin as kafka_admin
     from eventkit.settings import Settings
     from infra.namespace import drop_namespace, prepare_namespace
 
@@ -226,7 +232,7 @@ async def test_dropping_a_namespace_removes_its_topics_and_its_faust_topics_only
     )
     await prepare_namespace(mine)
     faust_topic, neighbour = f"{prefix}-projections-__assignor-__leader", f"{prefix}x-other"
-    admin = AIOKafkaAdminClient(bootstrap_servers=endpoints.kafka_bootstrap_servers)
+    admin = kafka_admin(mine)
     await admin.start()
     try:
         await admin.create_topics([NewTopic(t, 1, 1) for t in (faust_topic, neighbour)])

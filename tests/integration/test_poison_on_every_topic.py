@@ -12,7 +12,7 @@ import pytest
 
 from eventkit.codec import encode, new_envelope
 from eventkit.consumer import IdempotentConsumer
-from eventkit.kafka import producer
+from eventkit.kafka import ADMIN, producer
 from eventkit.signing import owner_headers
 from schemas import topics
 from schemas.envelope import Envelope
@@ -89,7 +89,7 @@ async def test_every_kind_of_poison_on_every_consumed_topic_is_dead_lettered(nam
     run = uuid.uuid4().hex[:8]
     sent: dict[bytes, tuple[str, str]] = {}  # key -> (topic, kind)
     good = good_event()
-    p = producer(settings)
+    p = producer(settings, ADMIN)  # one producer for every topic's publisher
     await p.start()
     try:
         for topic in spec.consumed_topics:
@@ -109,7 +109,12 @@ async def test_every_kind_of_poison_on_every_consumed_topic_is_dead_lettered(nam
 
     pool = await create_pool(settings.database_for(spec.name))
     consumer = IdempotentConsumer(
-        settings, pool, f"{settings.db_prefix}-{spec.name}", spec.consumed_topics, spec.handlers
+        settings,
+        pool,
+        f"{settings.db_prefix}-{spec.name}",
+        spec.consumed_topics,
+        spec.handlers,
+        principal=spec.name,
     )
     task = asyncio.create_task(consumer.run())
     try:
@@ -142,7 +147,7 @@ async def test_a_ban_command_without_an_id_is_dead_lettered_not_applied(namespac
     command = orjson.loads(encode(ban_command()))
     del command["id"]
     good = ban_command()
-    p = producer(settings)
+    p = producer(settings, "moderation")
     await p.start()
     try:
         for value in (orjson.dumps(command), encode(good)):
@@ -162,6 +167,7 @@ async def test_a_ban_command_without_an_id_is_dead_lettered_not_applied(namespac
         f"{settings.db_prefix}-recharge",
         RECHARGE.consumed_topics,
         RECHARGE.handlers,
+        principal="recharge",
     )
     task = asyncio.create_task(consumer.run())
     try:

@@ -43,7 +43,7 @@ async def send_raw(settings, topic: str, values: list[bytes], key: bytes) -> Non
     from eventkit.kafka import producer
     from eventkit.signing import owner_headers
 
-    out = producer(settings)
+    out = producer(settings, topics.OWNER[topic])
     await out.start()
     try:
         for value in values:

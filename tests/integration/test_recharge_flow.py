@@ -47,7 +47,9 @@ async def to_gifting_and_read_models(rc) -> None:
     """What gifting's consumer and the projections worker do with the records (duplicates
     included: both dedupe on the event id)."""
     records = await publish(rc)
-    consumer = IdempotentConsumer(rc.settings, rc.pools["gifting"], "test", [], GIFTING_HANDLERS)
+    consumer = IdempotentConsumer(
+        rc.settings, rc.pools["gifting"], "test", [], GIFTING_HANDLERS, principal="gifting"
+    )
     assert await consumer.apply(records) == []
     await Projector(rc.pools["projections"]).apply(
         [
@@ -287,7 +289,7 @@ async def test_moderation_commands_place_and_lift_bans_once_through_kafka(rc):
         command(LiftTransactionBan(ban_id=b, user_id=forgiven, reason="mistake")),
         command(PlaceTransactionBan(ban_id=b, user_id=forgiven, scopes=["buy"], reason="spam")),
     ]
-    kafka = producer(rc.settings)
+    kafka = producer(rc.settings, "moderation")
     await kafka.start()
     try:
         for value, key in [(encode(m), m.aggregateid.encode()) for m in messages] + [
@@ -305,6 +307,7 @@ async def test_moderation_commands_place_and_lift_bans_once_through_kafka(rc):
         f"{rc.settings.db_prefix}-recharge",
         [topics.MODERATION_COMMANDS],
         RECHARGE_HANDLERS,
+        principal="recharge",
     )
     task = asyncio.create_task(consumer.run())
     try:

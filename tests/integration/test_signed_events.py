@@ -54,7 +54,7 @@ def forgeries(settings, user: str) -> dict[bytes, tuple[bytes, list, str]]:
 
 async def send(settings, messages: list[tuple[bytes, bytes, list]]) -> None:
     """Writes (key, value, headers) to the recharge topic as the broker's super user."""
-    p = producer(settings)
+    p = producer(settings, "admin")
     await p.start()
     try:
         for key, value, headers in messages:
@@ -87,7 +87,12 @@ def good_purchase(settings, user: str, coins: int) -> tuple[bytes, bytes, list]:
 
 async def run_gifting(settings, pool, until_applied: str):
     consumer = IdempotentConsumer(
-        settings, pool, f"{settings.db_prefix}-gifting", GIFTING.consumed_topics, GIFTING.handlers
+        settings,
+        pool,
+        f"{settings.db_prefix}-gifting",
+        GIFTING.consumed_topics,
+        GIFTING.handlers,
+        principal="gifting",
     )
     task = asyncio.create_task(consumer.run())
     try:
@@ -183,6 +188,7 @@ async def test_during_a_rotation_both_keys_verify(namespace, tmp_path):
             f"{settings.db_prefix}-gifting",
             GIFTING.consumed_topics,
             GIFTING.handlers,
+            principal="gifting",
         )
         task = asyncio.create_task(consumer.run())
         try:

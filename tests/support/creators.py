@@ -75,7 +75,9 @@ def record(env: Envelope, topic: str = topics.GIFTING_EVENTS, offset: int = 0) -
 
 
 async def consume(settings, pool, *envelopes: Envelope, topic: str = topics.GIFTING_EVENTS):
-    consumer = IdempotentConsumer(settings, pool, "test-payout", [topic], HANDLERS)
+    consumer = IdempotentConsumer(
+        settings, pool, "test-payout", [topic], HANDLERS, principal="payout"
+    )
     return await consumer.apply([record(e, topic, i) for i, e in enumerate(envelopes)])
 
 

@@ -14,9 +14,12 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Endpoints:
-    kafka_bootstrap_servers: str
+    kafka_bootstrap_servers: str  # SASL_PLAINTEXT (SCRAM-SHA-512)
     database_url: str
     how: str
+    # The broker's SASL_SSL listener (KAFKA_TLS_BOOTSTRAP_SERVERS with endpoints from the
+    # environment; the native broker's TLS port otherwise).
+    kafka_tls_bootstrap_servers: str = ""
 
 
 def docker_engine_answers() -> bool:
@@ -31,45 +34,73 @@ def docker_engine_answers() -> bool:
 
 
 def from_testcontainers() -> tuple[Endpoints, list]:
+    """The apache/kafka image run with the native broker's own server.properties (SCRAM client
+    and TLS listeners, PLAIN controller, standard authorizer; infra.kafka.render_config), its
+    storage formatted with the admin SCRAM credential as infra/kafka.py formats it. Not run on
+    the development machine (no Docker there): kept in step with the native broker by sharing
+    its config."""
+    import socket
+    import tempfile
+    from pathlib import Path
+
     from testcontainers.core.container import DockerContainer
     from testcontainers.core.waiting_utils import wait_for_logs
     from testcontainers.postgres import PostgresContainer
 
+    from eventkit.kafka import ADMIN, MECHANISM, password
+    from eventkit.settings import Settings
+    from infra import kafka as native
+    from infra import kafka_access
+
     postgres = PostgresContainer(
         "postgres:15", username="coinstream", password="coinstream", dbname="postgres"
     ).start()
+
+    def free_port() -> int:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+
+    # Advertised addresses must be the host ports, known before the start: the container
+    # listens on the same port numbers it is published on.
+    port, tls_port, controller_port = free_port(), free_port(), free_port()
+    settings = Settings()
+    config = Path(tempfile.mkdtemp(prefix="coinstream-kafka-")) / "server.properties"
+    config.write_text(
+        native.render_config(
+            settings,
+            port=port,
+            controller_port=controller_port,
+            tls_port=tls_port,
+            bind="0.0.0.0",
+            tls_bind="0.0.0.0",
+            advertised="127.0.0.1",
+            tls_advertised="127.0.0.1",
+            data=Path("/var/lib/kafka/data"),
+        )
+    )
+    scram = f"{MECHANISM}=[name={ADMIN},password={password(settings, ADMIN)}]"
     kafka = (
         DockerContainer("apache/kafka:4.0.2")
-        .with_exposed_ports(9092)
-        .with_env("KAFKA_NODE_ID", "1")
-        .with_env("KAFKA_PROCESS_ROLES", "broker,controller")
-        .with_env("KAFKA_LISTENERS", "PLAINTEXT://:9092,CONTROLLER://:9093")
-        .with_env("KAFKA_CONTROLLER_LISTENER_NAMES", "CONTROLLER")
-        .with_env("KAFKA_CONTROLLER_QUORUM_VOTERS", "1@localhost:9093")
-        .with_env("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", "1")
-        .with_env("KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", "1")
-        .with_env("KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", "1")
-        .with_env("KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR", "1")
-        .with_env("KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR", "1")
-        .with_env("KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS", "0")
-        .with_env("KAFKA_AUTO_CREATE_TOPICS_ENABLE", "false")
-    )
-    # The advertised address must be the host port Docker picked, known only after start; the
-    # image reads it from the environment at start-up, so bind a fixed free host port first.
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    kafka = (
-        kafka.with_bind_ports(9092, port)
-        .with_env("KAFKA_ADVERTISED_LISTENERS", f"PLAINTEXT://127.0.0.1:{port}")
+        .with_bind_ports(port, port)
+        .with_bind_ports(tls_port, tls_port)
+        .with_volume_mapping(str(config.parent), "/etc/coinstream", "ro")
+        .with_command(
+            "bash -c '/opt/kafka/bin/kafka-storage.sh format -t \"$(/opt/kafka/bin/kafka-storage.sh"
+            ' random-uuid)" -c /etc/coinstream/server.properties --ignore-formatted'
+            f' --add-scram "{scram}" && exec /opt/kafka/bin/kafka-server-start.sh'
+            " /etc/coinstream/server.properties'"
+        )
         .start()
     )
     wait_for_logs(kafka, "Kafka Server started", timeout=120)
+    kafka_access.ensure_users(
+        settings.model_copy(update={"kafka_bootstrap_servers": f"127.0.0.1:{port}"})
+    )
     pg_port = postgres.get_exposed_port(5432)
     url = f"postgresql://coinstream:coinstream@127.0.0.1:{pg_port}/postgres"
-    return Endpoints(f"127.0.0.1:{port}", url, "testcontainers"), [kafka, postgres]
+    found = Endpoints(f"127.0.0.1:{port}", url, "testcontainers", f"127.0.0.1:{tls_port}")
+    return found, [kafka, postgres]
 
 
 def from_native(kafka_url: str | None = None, database_url: str | None = None) -> Endpoints:
@@ -84,14 +115,21 @@ def from_native(kafka_url: str | None = None, database_url: str | None = None) -
         kafka_url or paths.KAFKA_BOOTSTRAP,
         database_url or paths.DATABASE_URL,
         "native" if not (kafka_url or database_url) else "native+environment",
+        tls_servers(),
     )
+
+
+def tls_servers() -> str:
+    from infra import kafka
+
+    return os.environ.get("KAFKA_TLS_BOOTSTRAP_SERVERS", f"{kafka.TLS_HOST}:{kafka.TLS_PORT}")
 
 
 def acquire() -> tuple[Endpoints, list]:
     """Endpoints for this test session, and any containers to stop afterwards."""
     kafka, database = os.environ.get("KAFKA_BOOTSTRAP_SERVERS"), os.environ.get("DATABASE_URL")
     if kafka and database:
-        return Endpoints(kafka, database, "environment"), []
+        return Endpoints(kafka, database, "environment", tls_servers()), []
     if (
         not (kafka or database)
         and os.environ.get("COINSTREAM_TEST_INFRA", "auto") != "native"

@@ -5,6 +5,7 @@ import asyncio
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from eventkit.kafka import ADMIN, client_options
 from eventkit.outbox import OutboxRelay
 from eventkit.settings import Settings
 
@@ -12,8 +13,8 @@ from eventkit.settings import Settings
 async def read_topic(settings: Settings, topic: str, expect: int, timeout: float = 20.0):
     """Every record on `topic` once at least `expect` have arrived (or timeout), as a list."""
     name = settings.topic(topic)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False
+    consumer = AIOKafkaConsumer(  # as the operator: the tests read the dead-letter topic too
+        **client_options(settings, ADMIN), enable_auto_commit=False
     )
     await consumer.start()
     try:
@@ -47,7 +48,7 @@ async def _partitions(consumer: AIOKafkaConsumer, name: str) -> set[int]:
 
 async def relay_all(settings: Settings, service: str) -> None:
     """Relays the service's whole outbox to Kafka, as its relay process would."""
-    relay = OutboxRelay(settings, settings.database_for(service))
+    relay = OutboxRelay(settings, settings.database_for(service), principal=service)
     await relay.start()
     try:
         while await relay.relay_once():

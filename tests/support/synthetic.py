@@ -562,7 +562,7 @@ async def publish(settings, messages: list[Published]) -> None:
     from eventkit.kafka import producer
     from eventkit.signing import owner_headers
 
-    out = producer(settings)
+    out = producer(settings, "admin")  # publishes every topic's messages
     await out.start()
     try:
         pending = []
