@@ -252,7 +252,9 @@ def stop() -> None:
     if pid:
         stop_pid(pid)
         print("kafka: stopped", flush=True)
-    PID.unlink(missing_ok=True)
+    # Another session may have started a broker while this one was stopping: keep its pid.
+    if not pid_alive(PID):
+        PID.unlink(missing_ok=True)
 
 
 def status() -> str:
