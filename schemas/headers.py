@@ -6,3 +6,10 @@ SIGNATURE = "coinstream-signature"  # the raw 64-byte Ed25519 signature
 
 # In this order on every dead-lettered message (eventkit.deadletter writes them).
 DEAD_LETTER = ("reason", "topic", "partition", "offset", "consumer")
+
+# The CloudEvents Kafka protocol binding, structured content mode: the value is the whole
+# CloudEvent as JSON (the envelope), announced by this header (docs/contract.md says why).
+CONTENT_TYPE = "content-type"
+STRUCTURED_CONTENT_TYPE = "application/cloudevents+json; charset=UTF-8"
+# Binary mode's attribute headers; in structured mode they are optional copies of attributes.
+CE_PREFIX = "ce_"
