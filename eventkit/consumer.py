@@ -3,7 +3,8 @@
 Offsets are committed only after the database commit, so a crash re-delivers and the recorded
 id turns the repeat into a no-op. Messages no handler can apply go to the dead-letter topic
 with the reason in a header; the consumer goes on with the next one. That covers messages not
-signed by their topic's owner (eventkit.signing, checked before the payload is parsed), and
+signed by their topic's owner (eventkit.signing, checked before the payload is parsed), not in
+our CloudEvents Kafka binding or keyed by anything but their aggregateid (eventkit.binding), and
 messages that decode but fail when applied in a way retrying cannot fix (eventkit.failures: a
 value or a constraint PostgreSQL refuses): each event is applied under its own savepoint, so
 such a failure undoes only that event, which is dead-lettered while the rest of the batch
@@ -19,6 +20,7 @@ from typing import Any, TypeVar
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 
+from eventkit import binding
 from eventkit.codec import PoisonMessage, decode
 from eventkit.deadletter import dead_letter_headers
 from eventkit.failures import describe, is_permanent
@@ -63,7 +65,10 @@ def _decode(verifier: Verifier, record: ConsumerRecord) -> Decoded:
     try:
         # Before anything parses it: only the topic owner's signed bytes get that far.
         verifier.check(record.topic, record.key, record.value, record.headers)
-        return record, decode(record.value)
+        binding.check_headers(record.headers)
+        envelope, payload = decode(record.value)
+        binding.check_event(record.key, record.headers, envelope)
+        return record, (envelope, payload)
     except PoisonMessage as exc:
         return record, exc.reason
 

@@ -36,6 +36,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from eventkit.binding import binding_headers
 from eventkit.codec import PoisonMessage
 from eventkit.secrets import secret
 from eventkit.settings import Settings
@@ -127,8 +128,9 @@ def signed_headers(
     settings: Settings, principal: str, topic: str, value: bytes | None, key: bytes | None = None
 ) -> Headers:
     """The headers for publishing `value` on the contract topic `topic` as `principal`: the one
-    line every publisher (relay, test helpers, scripts) adds to its send."""
-    return signer(settings, principal).headers(topic, key, value)
+    line every publisher (relay, test helpers, scripts) adds to its send. Besides the signature,
+    the CloudEvents binding's content-type (eventkit.binding)."""
+    return signer(settings, principal).headers(topic, key, value) + binding_headers()
 
 
 def owner_headers(

@@ -1,7 +1,10 @@
-"""Poison on the bus: on every topic each command service consumes, six kinds of bad message —
+"""Poison on the bus: on every topic each command service consumes, ten kinds of bad message —
 garbage bytes, valid JSON of an unknown type, a known type with a bad payload, a future schema
-version, an envelope without its id or its time — each land in the dead-letter topic with its reason, and the consumer goes on to apply
-the good event published after them. (The projections worker has its own poison test in
+version, an envelope without its id or its time, and breaches of the CloudEvents Kafka binding
+(binary mode, a content-type that is not structured CloudEvents JSON, a ce_* header that
+contradicts the event, a Kafka key that is not the aggregateid) — each land in the dead-letter
+topic with its reason, and the consumer goes on to apply the good events published after them
+(one in the binding, one published before it, with no content-type). (The projections worker has its own poison test in
 test_projections_worker.py; events that decode but PostgreSQL refuses: test_db_poison_mid_batch.py.)"""
 
 import asyncio
@@ -14,6 +17,7 @@ from eventkit.codec import encode, new_envelope
 from eventkit.consumer import IdempotentConsumer
 from eventkit.kafka import ADMIN, producer
 from eventkit.signing import owner_headers
+from schemas import headers as names
 from schemas import topics
 from schemas.envelope import Envelope
 from schemas.events.sanctions import PlaceTransactionBan
@@ -62,7 +66,34 @@ EXPECTED = {
     "future version": b"unknown event type/version",
     "no id": b"not a valid envelope: id: Field required",
     "no time": b"not a valid envelope: time: Field required",
+    "binary mode": b"binding: binary content mode",
+    "not structured": b"binding: content-type 'application/json'",
+    "ce header contradicts": b"binding: header ce_type='GiftSent' does not match",
+    "key not the aggregate": b"binding: the Kafka key",
 }
+STRUCTURED = (names.CONTENT_TYPE, names.STRUCTURED_CONTENT_TYPE.encode())
+
+
+def binding_poisons(key: bytes) -> dict[str, tuple[bytes, list[tuple[str, bytes]]]]:
+    """kind -> (value, its headers besides the signature): valid events keyed by their
+    aggregate (`key`) whose binding alone is wrong, and one whose key is not its aggregate."""
+    doc = orjson.loads(encode(coin_purchased("fan-poison")))
+
+    def event(**changes) -> dict:
+        return {**doc, "id": str(uuid.uuid4()), "aggregateid": key.decode(), **changes}
+
+    binary = event()
+    ce = [(f"ce_{k}", str(binary[k]).encode()) for k in ("specversion", "id", "type", "source")]
+    return {
+        "binary mode": (orjson.dumps(binary["data"]), ce),  # binary mode's value is the data
+        "not structured": (orjson.dumps(event()), [(names.CONTENT_TYPE, b"application/json")]),
+        "ce header contradicts": (orjson.dumps(event()), [STRUCTURED, ("ce_type", b"GiftSent")]),
+        "key not the aggregate": (orjson.dumps(event(aggregateid="elsewhere")), [STRUCTURED]),
+    }
+
+
+def signature(settings, topic: str, value: bytes, key: bytes) -> list[tuple[str, bytes]]:
+    return [h for h in owner_headers(settings, topic, value, key) if h[0] != names.CONTENT_TYPE]
 
 
 def poisons() -> dict[str, bytes]:
@@ -88,7 +119,7 @@ async def test_every_kind_of_poison_on_every_consumed_topic_is_dead_lettered(nam
     spec, good_event, good_topic = CASES[service]
     run = uuid.uuid4().hex[:8]
     sent: dict[bytes, tuple[str, str]] = {}  # key -> (topic, kind)
-    good = good_event()
+    good, before_binding = good_event(), good_event()
     p = producer(settings, ADMIN)  # one producer for every topic's publisher
     await p.start()
     try:
@@ -99,9 +130,16 @@ async def test_every_kind_of_poison_on_every_consumed_topic_is_dead_lettered(nam
                 # Signed by the topic's owner: what is under test is the payload.
                 headers = owner_headers(settings, topic, value, key)
                 await p.send_and_wait(settings.topic(topic), value, key=key, headers=headers)
-        value, key = encode(good), good.aggregateid.encode()
-        headers = owner_headers(settings, good_topic, value, key)
-        await p.send_and_wait(settings.topic(good_topic), value, key=key, headers=headers)
+            for kind in binding_poisons(b""):
+                key = f"{run}|{topic}|{kind.replace(' ', '-')}".encode()  # an aggregate id
+                sent[key] = (topic, kind)
+                value, binding = binding_poisons(key)[kind]
+                headers = signature(settings, topic, value, key) + binding
+                await p.send_and_wait(settings.topic(topic), value, key=key, headers=headers)
+        for event, binding in ((before_binding, []), (good, [STRUCTURED])):
+            value, key = encode(event), event.aggregateid.encode()
+            headers = signature(settings, good_topic, value, key) + binding
+            await p.send_and_wait(settings.topic(good_topic), value, key=key, headers=headers)
     finally:
         await p.stop()
 
@@ -119,13 +157,17 @@ async def test_every_kind_of_poison_on_every_consumed_topic_is_dead_lettered(nam
     task = asyncio.create_task(consumer.run())
     try:
         for _ in range(150):
-            if await pool.fetchval(
-                "SELECT count(*) FROM processed_events WHERE event_id = $1", good.id
+            if (
+                await pool.fetchval(
+                    "SELECT count(*) FROM processed_events WHERE event_id = ANY($1::uuid[])",
+                    [good.id, before_binding.id],
+                )
+                == 2
             ):
                 break
             await asyncio.sleep(0.2)
         else:
-            raise AssertionError(f"{service}: the good event after the poison was not applied")
+            raise AssertionError(f"{service}: the good events after the poison were not applied")
         dead = await read_topic(settings, topics.DEAD_LETTER, expect=len(sent))
     finally:
         task.cancel()
@@ -150,10 +192,11 @@ async def test_a_ban_command_without_an_id_is_dead_lettered_not_applied(namespac
     p = producer(settings, "moderation")
     await p.start()
     try:
+        key = good.aggregateid.encode()  # both: one partition, the id-less one first
         for value in (orjson.dumps(command), encode(good)):
-            headers = owner_headers(settings, topics.MODERATION_COMMANDS, value, b"mod")
+            headers = owner_headers(settings, topics.MODERATION_COMMANDS, value, key)
             await p.send_and_wait(
-                settings.topic(topics.MODERATION_COMMANDS), value, key=b"mod", headers=headers
+                settings.topic(topics.MODERATION_COMMANDS), value, key=key, headers=headers
             )
     finally:
         await p.stop()

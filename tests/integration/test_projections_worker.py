@@ -13,6 +13,7 @@ import pytest
 from eventkit.codec import encode
 from eventkit.db import create_pool
 from schemas import topics
+from schemas.headers import CONTENT_TYPE, STRUCTURED_CONTENT_TYPE
 from scripts.projections_crash import WorkerProcess, drop_faust_topics, wait_caught_up
 from services.projections.rebuild import rebuild
 from tests.support.kafka import read_topic
@@ -39,16 +40,33 @@ async def live(namespace):
     await drop_faust_topics(settings)
 
 
-async def send_raw(settings, topic: str, values: list[bytes], key: bytes) -> None:
+def aggregate_key(value: bytes) -> bytes:
+    """The key a publisher gives `value`: its aggregateid (garbage gets a made-up one)."""
+    try:
+        return orjson.loads(value)["aggregateid"].encode()
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return b"poison"
+
+
+async def send_raw(
+    settings, topic: str, values: list[bytes], keys: list[bytes] | None = None, headers=None
+) -> None:
+    """Sends the values signed by the topic's owner, keyed by their aggregate (or `keys`), all
+    to partition 0, so the worker meets them in this order."""
     from eventkit.kafka import producer
     from eventkit.signing import owner_headers
 
     out = producer(settings, topics.OWNER[topic])
     await out.start()
     try:
-        for value in values:
-            headers = owner_headers(settings, topic, value, key)
-            await (await out.send(settings.topic(topic), value, key=key, headers=headers))
+        for i, value in enumerate(values):
+            key = keys[i] if keys else aggregate_key(value)
+            signed = owner_headers(settings, topic, value, key)
+            if headers and headers[i] is not None:  # the binding's headers replaced
+                signed = signed[:2] + headers[i]
+            await (
+                await out.send(settings.topic(topic), value, key=key, partition=0, headers=signed)
+            )
     finally:
         await out.stop()
 
@@ -76,15 +94,38 @@ async def test_poison_is_dead_lettered_and_the_next_good_event_projected(live):
         orjson.dumps(bad_payload),
         b"",
     ]
-    # One key: one partition, so the good event comes after every poison message.
-    await send_raw(settings, topics.RECHARGE_EVENTS, [*poison, encode(good)], key=b"k")
+    # Valid events whose CloudEvents binding alone is wrong (the signature is right).
+    structured = (CONTENT_TYPE, STRUCTURED_CONTENT_TYPE.encode())
+    ce = [("ce_id", doc["id"].encode()), ("ce_type", b"CoinPurchased")]
+    binding = {  # value -> (its key, its headers besides the signature)
+        orjson.dumps(doc["data"]): (good.aggregateid.encode(), ce),  # binary mode
+        orjson.dumps({**doc, "id": str(uuid.uuid4())}): (
+            good.aggregateid.encode(),
+            [(CONTENT_TYPE, b"application/json")],
+        ),
+        orjson.dumps({**doc, "id": str(uuid.uuid4())}): (
+            good.aggregateid.encode(),
+            [structured, ("ce_type", b"GiftSent")],
+        ),
+        orjson.dumps({**doc, "id": str(uuid.uuid4())}): (b"elsewhere", [structured]),
+    }
+    before_binding, _ = coin_purchased(user, 30)  # no content-type: published before the binding
+    values = [*poison, *binding, encode(before_binding), encode(good)]
+    keys = [aggregate_key(v) for v in poison] + [k for k, _ in binding.values()]
+    keys += [before_binding.aggregateid.encode(), good.aggregateid.encode()]
+    headers = [None] * len(poison) + [h for _, h in binding.values()] + [[], None]
+    # All on one partition, so the good events come after every poison message.
+    await send_raw(settings, topics.RECHARGE_EVENTS, values, keys, headers)
+    poison += list(binding)
 
     row = await eventually(
         lambda: pool.fetchrow(
-            "SELECT purchased, balance, events FROM wallet_balances WHERE user_id = $1", user
+            "SELECT purchased, balance, events FROM wallet_balances WHERE user_id = $1"
+            " AND events = 2",
+            user,
         )
     )
-    assert dict(row) == {"purchased": 70, "balance": 70, "events": 1}
+    assert dict(row) == {"purchased": 100, "balance": 100, "events": 2}
 
     dead = await read_topic(settings, topics.DEAD_LETTER, expect=len(poison))
     reasons = sorted(dict(r.headers)["reason"].decode() for r in dead)
@@ -95,11 +136,23 @@ async def test_poison_is_dead_lettered_and_the_next_good_event_projected(live):
     )
     assert [r.split(":")[0] for r in reasons] == [
         "bad CoinPurchased v1 payload",
+        "binding",
+        "binding",
+        "binding",
+        "binding",
         "empty message",
         "not JSON",
         "unknown event type/version",
         "unknown event type/version",
     ]
+    starts = (
+        "binding: binary content mode",
+        "binding: content-type 'application/json' is not",
+        "binding: header ce_type='GiftSent' does not match",
+        "binding: the Kafka key 'elsewhere' is not",
+    )
+    bound = [r for r in reasons if r.startswith("binding")]
+    assert all(r.startswith(s) for r, s in zip(bound, starts, strict=True)), bound
     assert any("CoinsMinted v1" in r for r in reasons) and any("v99" in r for r in reasons)
 
     async def metrics():
@@ -111,7 +164,7 @@ async def test_poison_is_dead_lettered_and_the_next_good_event_projected(live):
         return text if "consumer_lag_total 0" in text else None
 
     text = await eventually(metrics)
-    assert "coinstream_projections_dead_lettered_total 5" in text
+    assert "coinstream_projections_dead_lettered_total 9" in text
     assert "coinstream_projections_last_event_time_seconds" in text
     assert f'consumer_lag{{topic="{settings.topic(topics.RECHARGE_EVENTS)}"' in text
     lag = await pool.fetchval("SELECT lag_events FROM analytics.freshness")
