@@ -139,10 +139,12 @@ async def test_a_pill_postgresql_refuses_mid_batch_is_dead_lettered_and_the_rest
     p = producer(settings, topics.OWNER[topic])
     await p.start()
     try:
-        for event in (before, pill, after):  # one key: one partition, in this order
-            value, key = encode(event), b"one-partition"
+        for event in (before, pill, after):  # one partition, in this order
+            value, key = encode(event), event.aggregateid.encode()
             headers = owner_headers(settings, topic, value, key)
-            await p.send_and_wait(settings.topic(topic), value, key=key, headers=headers)
+            await p.send_and_wait(
+                settings.topic(topic), value, key=key, partition=0, headers=headers
+            )
     finally:
         await p.stop()
 

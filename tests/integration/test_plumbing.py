@@ -116,7 +116,7 @@ async def test_idempotent_consumer_dead_letters_poison_and_applies_the_rest(prep
 
     class Record:
         def __init__(self, value, offset):
-            self.value, self.offset, self.key = value, offset, b"k"
+            self.value, self.offset, self.key = value, offset, good.aggregateid.encode()
             self.topic, self.partition = prepared.topic(topics.RECHARGE_EVENTS), 0
             self.headers = owner_headers(prepared, topics.RECHARGE_EVENTS, value, self.key)
 
@@ -152,10 +152,12 @@ async def test_consumer_loop_sends_poison_to_the_dead_letter_topic(prepared, poo
     p = producer(prepared, "recharge")
     await p.start()
     try:
-        for value in (marker, encode(envelope(user, coins=7))):  # the poison is signed too
-            headers = owner_headers(prepared, topics.RECHARGE_EVENTS, value, b"x")
+        good = envelope(user, coins=7)
+        key = good.aggregateid.encode()  # the poison too: one partition, poison first
+        for value in (marker, encode(good)):  # the poison is signed too
+            headers = owner_headers(prepared, topics.RECHARGE_EVENTS, value, key)
             await p.send_and_wait(
-                prepared.topic(topics.RECHARGE_EVENTS), value, key=b"x", headers=headers
+                prepared.topic(topics.RECHARGE_EVENTS), value, key=key, headers=headers
             )
     finally:
         await p.stop()

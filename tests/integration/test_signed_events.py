@@ -81,8 +81,9 @@ def assert_dead_lettered(settings, dead, forged, consumer: str) -> None:
 
 
 def good_purchase(settings, user: str, coins: int) -> tuple[bytes, bytes, list]:
-    value = encode(coin_purchased(user, coins)[0])
-    return b"good", value, signing.owner_headers(settings, RECHARGE, value, b"good")
+    event = coin_purchased(user, coins)[0]
+    value, key = encode(event), event.aggregateid.encode()  # keyed as the relay keys it
+    return key, value, signing.owner_headers(settings, RECHARGE, value, key)
 
 
 async def run_gifting(settings, pool, until_applied: str):
@@ -172,10 +173,11 @@ async def test_during_a_rotation_both_keys_verify(namespace, tmp_path):
     settings = base.model_copy(update={"event_keyring": tmp_path / "keyring.json"})
 
     users = {key: f"fan-{uuid.uuid4().hex[:8]}" for key in ("old", "new", "revoked")}
-    messages = []
+    messages, keys = [], {}
     for name, private in (("revoked", revoked), ("old", old), ("new", new)):
-        value = encode(coin_purchased(users[name], 10)[0])
-        key = name.encode()
+        event = coin_purchased(users[name], 10)[0]
+        value, key = encode(event), event.aggregateid.encode()
+        keys[name] = key
         messages.append(
             (key, value, signing.Signer("recharge", private).headers(RECHARGE, key, value))
         )
@@ -204,7 +206,7 @@ async def test_during_a_rotation_both_keys_verify(namespace, tmp_path):
             await asyncio.gather(task, return_exceptions=True)
         dead = await read_topic(settings, topics.DEAD_LETTER, expect=1)
         assert [(r.key, dict(r.headers)["reason"].split(b" is ")[-1]) for r in dead] == [
-            (b"revoked", b"revoked")
+            (keys["revoked"], b"revoked")
         ]
         assert (
             await pool.fetchval("SELECT count(*) FROM wallets WHERE user_id = $1", users["revoked"])
