@@ -13,13 +13,23 @@ from schemas.events.base import Payload
 from schemas.registry import CARRIED_ON, PAYLOADS
 
 KAFKA_BINDING = "0.5.0"
+# The value's media type: the envelope is a CloudEvent in the JSON event format.
+STRUCTURED_MEDIA_TYPE = headers.STRUCTURED_CONTENT_TYPE.split(";")[0]
 
 SIGNED_HEADERS = {
     "type": "object",
     "description": "Every message on an owned topic is signed by the topic's owner "
-    "(docs/event-signing.md).",
-    "required": [headers.KEY_ID, headers.SIGNATURE],
+    "(docs/event-signing.md) and in the CloudEvents Kafka binding's structured content mode "
+    "(docs/contract.md; messages published before the binding carry no content-type and are "
+    "still read).",
+    "required": [headers.CONTENT_TYPE, headers.KEY_ID, headers.SIGNATURE],
     "properties": {
+        headers.CONTENT_TYPE: {
+            "type": "string",
+            "const": headers.STRUCTURED_CONTENT_TYPE,
+            "description": "The value is the whole CloudEvent as JSON (structured mode); "
+            "ce_* headers are optional and must then match the event",
+        },
         headers.KEY_ID: {
             "type": "string",
             "description": "Id of the owner's Ed25519 key in the keyring, `<owner>-<16 hex>`",
@@ -62,7 +72,7 @@ def _message(model: type[Payload]) -> dict[str, Any]:
         "name": model.event_type,
         "title": f"{model.event_type} v{model.version}",
         "summary": _summary(model),
-        "contentType": "application/json",
+        "contentType": STRUCTURED_MEDIA_TYPE,
         "headers": {"$ref": "#/components/schemas/SignedHeaders"},
         "payload": {
             "allOf": [
