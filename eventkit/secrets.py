@@ -63,7 +63,8 @@ def needed(principal: str, role: str) -> list[str]:
     """The secrets a `principal` process (`python -m services.<principal> <role>`) reads:
     its database login's password (`migrate`, and projections' `rebuild`, which migrates
     first: every login's of its database, as they set them on the roles), its Kafka password
-    when it talks to Kafka, and its event-signing key when it publishes."""
+    when it talks to Kafka (an API's /readyz does), and its event-signing key when it
+    publishes."""
     from eventkit import roles  # eventkit.roles imports this module
 
     if role in ("migrate", "rebuild"):
@@ -71,7 +72,8 @@ def needed(principal: str, role: str) -> list[str]:
     else:
         login = roles.READER if (principal, role) == ("projections", "api") else principal
         names = [f"{login}_database_password"]
-    if role in ("relay", "consumer") or (principal, role) in KAFKA_WORKERS:
+    # (an API only answers /readyz from Kafka, as its own principal, with no rights to use)
+    if role in ("api", "relay", "consumer") or (principal, role) in KAFKA_WORKERS:
         names.append(f"{principal}_kafka_password")
     if role == "relay":  # the outbox relay signs what it publishes (eventkit.signing)
         names.append(f"{principal}_signing_key")

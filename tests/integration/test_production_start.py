@@ -16,7 +16,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 STRONG = "s3cret-" + "x" * 40
 # What a production `gifting api` needs: its login's password and the identity provider's JWKS.
-GIFTING_API = {"GIFTING_DATABASE_PASSWORD": STRONG, "JWT_JWKS_URL": "https://idp.example/jwks"}
+GIFTING_API = {
+    "GIFTING_DATABASE_PASSWORD": STRONG,
+    "GIFTING_KAFKA_PASSWORD": STRONG,  # its /readyz asks Kafka
+    "JWT_JWKS_URL": "https://idp.example/jwks",
+}
 SECRET_LIKE = ("_PASSWORD", "_SIGNING_KEY", "_SECRET", "JWT_JWKS_URL", "EVENT_KEYRING")
 
 
@@ -59,7 +63,7 @@ CASES = {
         "services.gifting",
         "api",
         {"JWT_JWKS_URL": "https://idp.example/jwks"},
-        ["GIFTING_DATABASE_PASSWORD is not set"],
+        ["GIFTING_DATABASE_PASSWORD is not set", "GIFTING_KAFKA_PASSWORD is not set"],
     ),
     "login password short": (
         "services.gifting",
