@@ -2,13 +2,14 @@
 npm, installed as PostgreSQL is when missing), and each Node project's pinned packages installed
 from its committed package-lock.json into a git-ignored folder, .cache/node/<project>/.
 
-A project (tools/asyncapi, examples/node) is its package.json, its package-lock.json and its
+A project (tools/asyncapi, tools/dashboard, examples/node) is its package.json, its package-lock.json and its
 scripts; they are copied beside the installed node_modules and run from there, so the work
 tree never holds a node_modules. `npm ci` runs again only when the lock changes.
 
     python -m infra.node install              # every project
     python -m infra.node asyncapi [FILE]      # the official AsyncAPI parser on schemas/asyncapi.yaml
     python -m infra.node run examples/node consumer.js ...
+    python -m infra.node dashboard            # the dashboard's static assets (Apache ECharts)
 """
 
 import fcntl
@@ -21,7 +22,10 @@ from pathlib import Path
 
 from infra.paths import CACHE, ROOT
 
-PROJECTS = (ROOT / "tools" / "asyncapi", ROOT / "examples" / "node")
+DASHBOARD = ROOT / "tools" / "dashboard"
+PROJECTS = (ROOT / "tools" / "asyncapi", DASHBOARD, ROOT / "examples" / "node")
+# The files of the dashboard's npm packages the read API serves (name -> path in node_modules).
+DASHBOARD_ASSETS = {"echarts.min.js": "echarts/dist/echarts.min.js"}
 HOME = CACHE / "node"
 MIN_MAJOR = 18  # kafkajs 2 and @asyncapi/parser 3 need it
 
@@ -77,6 +81,13 @@ def install(project: Path) -> Path:
     return target
 
 
+def dashboard_assets() -> dict[str, Path]:
+    """The dashboard's static files from its locked npm packages (installed when missing), so
+    the read API serves them itself and the browser never fetches a CDN."""
+    where = install(DASHBOARD) / "node_modules"
+    return {name: where / relative for name, relative in DASHBOARD_ASSETS.items()}
+
+
 def run(
     project: Path, script: str, *args: str, env: dict[str, str] | None = None, timeout=120
 ) -> subprocess.CompletedProcess[str]:
@@ -105,6 +116,10 @@ def main(argv: list[str]) -> None:
         sys.stdout.write(done.stdout)
         sys.stderr.write(done.stderr)
         raise SystemExit(done.returncode)
+    if argv[0] == "dashboard":
+        for name, path in dashboard_assets().items():
+            print(f"{name}\t{path}")
+        return
     if argv[0] == "run" and len(argv) >= 3:
         done = run(ROOT / argv[1], argv[2], *argv[3:], timeout=None)
         sys.stdout.write(done.stdout)

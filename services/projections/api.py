@@ -1,5 +1,6 @@
 """Read API over the read models: fans see their own wallet and statement, creators their own
-earnings, anyone signed in a stream's leaderboard. Every answer says how fresh it is: the time
+earnings, anyone signed in a stream's leaderboard; the web dashboards at /dashboard
+(services/projections/dashboard). Every answer says how fresh it is: the time
 of the newest event projected and the worker's lag (as it last measured it), because a read
 model trails the services by design."""
 
@@ -17,6 +18,7 @@ from eventkit.http import create_app
 from eventkit.roles import READER
 from eventkit.settings import Settings
 from schemas.text import Id
+from services.projections import dashboard
 
 router = APIRouter(prefix="/v1", tags=["read models"])
 AUTH = problems.problem_responses(problems.Unauthorized)
@@ -234,7 +236,7 @@ def create(settings: Settings) -> FastAPI:
         "Coinstream read API",
         "projections",
         settings,
-        [router],
+        [router, dashboard.api, dashboard.pages],
         description=__doc__,
         login=READER,
     )

@@ -1,0 +1,161 @@
+"""The web dashboards, served by the read API on its own origin: a creator's earnings, an
+analyst's revenue and liabilities, an operator's lag. `pages` serves the one HTML page and its
+static files (Apache ECharts from the locked npm package, infra.node, never a CDN); `api` serves
+the JSON each view draws, behind the same bearer tokens as every route (no cookies, so no CSRF).
+
+Who sees what is decided here, server-side: a creator only their own figures (asking for
+another creator's is a 403), analysts (role `analyst`, or `admin`) the platform's, admins ops.
+Every query is bounded (queries.py) and every day range capped (ranges.py)."""
+
+import asyncio
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import FileResponse, HTMLResponse
+
+from eventkit import problems
+from eventkit.auth import Caller, CallerDep
+from eventkit.deps import PoolDep
+from schemas.text import Id
+from services.projections.dashboard import queries as q
+from services.projections.dashboard.ranges import DayRange, InvalidRange, day_range
+
+STATIC = Path(__file__).parent / "static"
+REFUSED = problems.problem_responses(problems.Unauthorized, problems.Forbidden, InvalidRange)
+
+api = APIRouter(prefix="/v1/dashboard", tags=["dashboards"])
+pages = APIRouter(include_in_schema=False)
+
+# Panels the issue asks for whose data no process records yet: drawn as "not collected yet".
+CREATOR_MISSING = [
+    {
+        "key": "next_release",
+        "title": "Next reserve release",
+        "why": "DiamondsReleased carries no release time and no read model keeps release_at",
+    },
+]
+ANALYST_MISSING = [
+    {
+        "key": "gifts_per_minute",
+        "title": "Gifts per minute during a stream",
+        "why": "no read model keeps gifts by minute (stream_gifters and stream_combos are totals)",
+    },
+]
+OPS_MISSING = [
+    {"key": "group_lag", "title": "Consumer lag of the services' groups", "why": "not collected"},
+    {"key": "dead_letters", "title": "Dead letters by reason", "why": "not collected"},
+    {"key": "outbox", "title": "Outbox depth and relay lag per service", "why": "not collected"},
+    {"key": "red", "title": "Request rate, errors and latency per route", "why": "not collected"},
+    {"key": "reconcile", "title": "Last reconcile result", "why": "not recorded by make reconcile"},
+]
+
+
+def _need(caller: Caller, *roles: str) -> None:
+    if not any(caller.has(r) for r in roles):
+        raise problems.Forbidden(f"role {' or '.join(roles)} required")
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+async def _panel(pool, panel: q.Panel, *args: Any) -> dict[str, Any]:
+    rows = await pool.fetch(panel.sql, *args)
+    return {"view": panel.view, "rows": [dict(r) for r in rows]}
+
+
+def _range(span: DayRange) -> dict[str, Any]:
+    return {"from": span.first, "to": span.last, "days": span.days}
+
+
+FromQ = Annotated[date | None, Query(alias="from", description="First UTC day (included)")]
+ToQ = Annotated[date | None, Query(alias="to", description="Last UTC day (included)")]
+
+
+@api.get("/creator", summary="The calling creator's dashboard data", responses=REFUSED)
+async def creator(
+    caller: CallerDep,
+    pool: PoolDep,
+    first: FromQ = None,
+    last: ToQ = None,
+    creator_id: Annotated[Id | None, Query(description="Must be the caller's own id")] = None,
+    stream_id: Annotated[Id | None, Query(description="One of the caller's streams")] = None,
+) -> dict[str, Any]:
+    _need(caller, "creator")
+    if creator_id is not None and creator_id != caller.user_id:
+        raise problems.Forbidden("a creator sees only their own figures")
+    span = day_range(first, last, _today())
+    me = caller.user_id
+    panels = {
+        "totals": await _panel(pool, q.CREATOR_TOTALS, me),
+        "days": await _panel(pool, q.CREATOR_DAYS, me, span.first, span.last),
+        "streams": await _panel(pool, q.CREATOR_STREAMS, me, span.first, span.last),
+        "gift_types": await _panel(pool, q.CREATOR_GIFT_TYPES, me),
+        "gifters": await _panel(pool, q.CREATOR_GIFTERS, me),
+        "payouts": await _panel(pool, q.CREATOR_PAYOUTS, me),
+    }
+    stream = stream_id or next((r["stream_id"] for r in panels["streams"]["rows"]), None)
+    panels["stream_gifters"] = await _panel(pool, q.STREAM_GIFTERS, stream, me)
+    return {
+        "creator_id": me,
+        "stream_id": stream,
+        "range": _range(span),
+        "panels": panels,
+        "missing": CREATOR_MISSING,
+        "freshness": (await _panel(pool, q.FRESHNESS))["rows"][0],
+    }
+
+
+@api.get("/analyst", summary="The platform's revenue, funnel and liabilities", responses=REFUSED)
+async def analyst(
+    caller: CallerDep, pool: PoolDep, first: FromQ = None, last: ToQ = None
+) -> dict[str, Any]:
+    _need(caller, "analyst", "admin")
+    span = day_range(first, last, _today())
+    panels = {
+        p.key: await _panel(pool, p, span.first, span.last)
+        for p in (q.REVENUE, q.FUNNEL, q.COMMISSION, q.TOP_CREATORS)
+    }
+    panels["liabilities"] = await _panel(pool, q.LIABILITIES)
+    panels["open_payouts"] = await _panel(pool, q.OPEN_PAYOUTS)
+    return {
+        "range": _range(span),
+        "panels": panels,
+        "missing": ANALYST_MISSING,
+        "freshness": (await _panel(pool, q.FRESHNESS))["rows"][0],
+    }
+
+
+@api.get("/ops", summary="What the projections keep of the system's health", responses=REFUSED)
+async def ops(caller: CallerDep, pool: PoolDep) -> dict[str, Any]:
+    _need(caller, "admin")
+    return {
+        "panels": {"lag": await _panel(pool, q.LAG)},
+        "missing": OPS_MISSING,
+        "freshness": (await _panel(pool, q.FRESHNESS))["rows"][0],
+    }
+
+
+@pages.get("/dashboard", response_class=HTMLResponse)
+async def page() -> FileResponse:
+    return FileResponse(STATIC / "index.html", headers=_NO_STORE)
+
+
+_NO_STORE = {"Cache-Control": "no-store"}
+_TYPES = {".js": "text/javascript", ".css": "text/css"}
+_OWN = {"app.js", "app.css"}
+
+
+@pages.get("/dashboard/static/{name}")
+async def static(name: str) -> FileResponse:
+    if name in _OWN:
+        return FileResponse(STATIC / name, media_type=_TYPES[Path(name).suffix])
+    from infra.node import DASHBOARD_ASSETS, dashboard_assets
+
+    if name not in DASHBOARD_ASSETS:
+        raise problems.NotFound(f"no static file {name}")
+    # The first call may `npm ci` the locked package (a fresh clone): off the event loop.
+    assets = await asyncio.to_thread(dashboard_assets)
+    return FileResponse(assets[name], media_type=_TYPES[Path(name).suffix])
