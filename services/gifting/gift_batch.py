@@ -12,11 +12,11 @@ import asyncpg
 
 from eventkit.codec import new_envelope
 from eventkit.group_commit import GroupCommit
-from eventkit.problems import DomainError, IdempotencyKeyReused
+from eventkit.problems import DomainError
 from policy.eligibility import load_policy
 from schemas import topics
 from schemas.events.gifting import GiftContext, GiftSent
-from services.gifting import gift_store
+from services.gifting import gift_store, spend_store
 from services.gifting.catalog import GiftCatalog, load_catalog
 from services.gifting.gift_decide import (
     Accepted,
@@ -27,12 +27,10 @@ from services.gifting.gift_decide import (
     final_combos,
     final_wallets,
 )
-from services.gifting.gift_store import GiftRecord, StoredAnswer
+from services.gifting.gift_store import GiftRecord
+from services.gifting.spend_decide import Outcome, StoredAnswer, replayed
 
 SOURCE = "/coinstream/gifting"
-
-# (status, body, replayed) or the refusal, per command
-Outcome = tuple[int, dict, bool] | DomainError
 
 
 def batcher(
@@ -47,8 +45,8 @@ def batcher(
 async def run_batch(pool: asyncpg.Pool, commands: list[GiftCommand]) -> list[Outcome]:
     catalog, policy = load_catalog(), load_policy()
     async with pool.acquire() as conn, conn.transaction():
-        fresh = await gift_store.claim(conn, commands)
-        await gift_store.remember_callers(conn, commands)
+        fresh = await spend_store.claim(conn, commands)
+        await spend_store.remember_callers(conn, commands)
         rows = await gift_store.lock_and_read(conn, commands, fresh)
         decisions = decide(
             commands, rows, policy, catalog.version, timedelta(seconds=catalog.combo_window_seconds)
@@ -57,7 +55,7 @@ async def run_batch(pool: asyncpg.Pool, commands: list[GiftCommand]) -> list[Out
         refused = [
             c.claim for c, d in zip(commands, decisions, strict=True) if isinstance(d, DomainError)
         ]
-        stored = await gift_store.stored_answers(
+        stored = await spend_store.stored_answers(
             conn, [d.command.claim for d in decisions if isinstance(d, Replay)]
         )
         await gift_store.write(
@@ -116,11 +114,6 @@ def outcome(
     if record is not None:
         return 201, record.response, False
     if isinstance(decision, Replay):
-        answer = stored[decision.command.claim]
-        if answer.request_hash != decision.command.fingerprint:
-            return IdempotencyKeyReused(
-                "this Idempotency-Key was first used with a different request body"
-            )
-        return answer.status, answer.body, True
+        return replayed(stored[decision.command.claim], decision.command.fingerprint)
     assert not isinstance(decision, Accepted)  # an accepted gift always has its record
     return decision

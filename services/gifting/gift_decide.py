@@ -16,14 +16,12 @@ from policy.eligibility import Policy
 from schemas.events.gifting import ContextKind
 from services.gifting.catalog import GiftPrice
 from services.gifting.errors import (
-    InsufficientCoins,
-    NotEligible,
     PriceChanged,
     RecipientNotEligible,
     RecipientNotFound,
 )
-from services.gifting.rules import Profile, recipient_refusal, sender_refusal
-from services.gifting.spending import spending_banned
+from services.gifting.rules import Profile, recipient_refusal
+from services.gifting.spend_decide import Replay, Wallet, debit, spender_refusal
 
 
 @dataclass(frozen=True)
@@ -56,12 +54,6 @@ class GiftCommand:
 
 
 @dataclass(frozen=True)
-class Wallet:
-    balance: int
-    version: int
-
-
-@dataclass(frozen=True)
 class Combo:
     combo_id: UUID
     count: int
@@ -90,13 +82,6 @@ class Accepted:
     combo: Combo
 
 
-@dataclass(frozen=True)
-class Replay:
-    """The key was used before: the stored answer is the outcome."""
-
-    command: GiftCommand
-
-
 Decision = Accepted | Replay | DomainError
 
 
@@ -115,14 +100,11 @@ def decide(
         if command.claim not in rows.fresh:
             out.append(Replay(command))
             continue
-        refusal = refuse(command, rows, wallets, policy, catalog_version)
-        if refusal is not None:
-            out.append(refusal)
+        refusal = refuse(command, rows, policy, catalog_version)
+        wallet = refusal or debit(wallets, command.caller.user_id, command.price.coins)
+        if isinstance(wallet, DomainError):
+            out.append(wallet)
             continue
-        wallet = wallets[command.caller.user_id]
-        wallets[command.caller.user_id] = wallet = Wallet(
-            wallet.balance - command.price.coins, wallet.version + 1
-        )
         combo = next_combo(combos.get(command.combo_key), command, combo_window, new_id)
         combos[command.combo_key] = combo
         out.append(Accepted(command, new_id(), new_id(), wallet.balance, wallet.version, combo))
@@ -132,19 +114,14 @@ def decide(
 def refuse(
     command: GiftCommand,
     rows: BatchRows,
-    wallets: dict[str, Wallet],
     policy: Policy,
     catalog_version: int,
 ) -> DomainError | None:
-    """Why this gift is refused, checked in this order, or None."""
-    caller, now = command.caller, command.received_at
-    why = sender_refusal(
-        policy, Profile(caller.country, caller.birthdate, caller.account_type), now
-    )
-    if why:
-        return NotEligible(why)
-    if caller.user_id in rows.banned_from_gift:
-        return spending_banned()
+    """Why this gift is refused before its balance is checked (in this order), or None."""
+    now = command.received_at
+    refusal = spender_refusal(command.caller, rows.banned_from_gift, policy, now)
+    if refusal:
+        return refusal
     if command.catalog_version not in (None, catalog_version):
         return PriceChanged(
             f"catalog version {command.catalog_version} is no longer in force",
@@ -158,10 +135,6 @@ def refuse(
         return RecipientNotEligible(why)
     if command.creator_id in rows.banned_from_receive:
         return RecipientNotEligible("recipient is banned from receiving gifts")
-    wallet = wallets.get(caller.user_id)
-    balance = wallet.balance if wallet else 0
-    if balance < command.price.coins:
-        return InsufficientCoins(f"{command.price.coins} coins needed", balance=balance)
     return None
 
 
