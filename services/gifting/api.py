@@ -75,6 +75,16 @@ async def get_statement(
     )
 
 
+async def start_batching(app: FastAPI) -> None:
+    await gifts.start_batching(app)
+    await unlocks.start_batching(app)
+
+
+async def stop_batching(app: FastAPI) -> None:
+    await gifts.stop_batching(app)
+    await unlocks.stop_batching(app)
+
+
 def create(settings: Settings) -> FastAPI:
     app = create_app(
         "Coinstream gifting",
@@ -82,8 +92,8 @@ def create(settings: Settings) -> FastAPI:
         settings,
         [router, gifts.router, unlocks.router],
         description="Wallets, gifts and unlocks.",
-        on_start=gifts.start_batching,
-        on_stop=gifts.stop_batching,
+        on_start=start_batching,
+        on_stop=stop_batching,
     )
     app.state.clock = lambda: datetime.now(UTC)  # tests replace it to stand around midnight
     return app

@@ -2,9 +2,10 @@
 
 from datetime import datetime
 from typing import Annotated
-from uuid import UUID, uuid4
+from uuid import UUID
 
-from fastapi import APIRouter, Path, Request, Response
+import orjson
+from fastapi import APIRouter, FastAPI, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from eventkit import problems
@@ -13,13 +14,13 @@ from eventkit.codec import new_envelope
 from eventkit.deps import ClockDep, PoolDep
 from eventkit.eventstore import append
 from eventkit.fields import Count, Reason
-from eventkit.idempotency import IdempotencyKey, respond_once
+from eventkit.idempotency import IdempotencyKey, fingerprint, respond_once
+from eventkit.problems import DomainError
 from policy.eligibility import load_policy
 from schemas import topics
-from schemas.events.gifting import ContentUnlocked, ItemListed
+from schemas.events.gifting import ItemListed
 from schemas.text import Id
-from services.gifting import accounts, spending
-from services.gifting.catalog import load_catalog
+from services.gifting import accounts, unlock_batch
 from services.gifting.errors import (
     Banned,
     InsufficientCoins,
@@ -32,11 +33,9 @@ from services.gifting.errors import (
     SellerNotEligible,
 )
 from services.gifting.rules import Profile, earner_refusal
+from services.gifting.unlock_batch import SOURCE, public_owner
+from services.gifting.unlock_decide import UnlockCommand
 
-SOURCE = "/coinstream/gifting"
-# How the event contract (ItemListed, ContentUnlocked) and the public view name the owner of a
-# platform item. In gifting's tables a platform item is a flag with no owner (migration 003).
-PLATFORM = "platform"
 router = APIRouter(prefix="/v1", tags=["unlocks"])
 
 ItemId = Annotated[Id, Field(pattern=r"^[A-Za-z0-9._:-]+$", examples=["video-123"])]
@@ -87,10 +86,6 @@ class UnlockPublic(BaseModel):
     balance_after: int = Field(description="Wallet balance right after this unlock")
     unlocked_at: datetime
     already_unlocked: bool = False
-
-
-def _public_owner(owner_id: str | None) -> str:
-    return PLATFORM if owner_id is None else owner_id
 
 
 async def check_seller(conn, caller: Caller, now: datetime) -> None:
@@ -155,7 +150,7 @@ async def put_item(
         )
         if row is None:
             raise ItemExists(f"{body.item_id} belongs to another owner")
-        public_owner = _public_owner(owner)
+        owner_name = public_owner(owner)
         await append(
             conn,
             topics.GIFTING_EVENTS,
@@ -163,19 +158,19 @@ async def put_item(
                 SOURCE,
                 ItemListed(
                     item_id=body.item_id,
-                    owner_id=public_owner,
+                    owner_id=owner_name,
                     title=body.title,
                     coins=body.coins,
                     item_version=row["version"],
                 ),
                 aggregate_id=f"item-{body.item_id}",
                 aggregate_version=row["version"],
-                subject=public_owner,
+                subject=owner_name,
             ),
         )
         return 201, ItemPublic(
             item_id=body.item_id,
-            owner_id=public_owner,
+            owner_id=owner_name,
             platform=body.platform,
             title=body.title,
             coins=body.coins,
@@ -198,39 +193,13 @@ async def get_item(item_id: Annotated[Id, Path()], pool: PoolDep) -> ItemPublic:
     )
     if row is None:
         raise ItemNotFound(item_id)
-    return ItemPublic(**{**row, "owner_id": _public_owner(row["owner_id"])})
-
-
-# The item, and what the unlock must know of its owner (profile, ban from receiving), in the
-# one read the unlock already makes. A platform item has no owner: nothing to join or ban.
-_ITEM = f"""
-SELECT i.owner_id, i.coins, p.user_id IS NOT NULL AS owner_known,
-       p.country, p.birthdate, p.account_type,
-       {accounts.banned_sql("i.owner_id", "'receive'")} AS owner_banned
-FROM items i LEFT JOIN profiles p ON p.user_id = i.owner_id
-WHERE i.item_id = $1
-"""
-
-
-def owner_refusal(item, now: datetime) -> str | None:
-    """Why the item's owner may not earn from an unlock (the rules of a gift's recipient)."""
-    if item["owner_id"] is None:
-        return None
-    if not item["owner_known"]:
-        return "the item's owner is unknown to gifting (no account profile yet)"
-    why = earner_refusal(
-        load_policy(), Profile(item["country"], item["birthdate"], item["account_type"]), now
-    )
-    if why:
-        return f"the item's owner cannot earn: {why}"
-    if item["owner_banned"]:
-        return "the item's owner is banned from receiving coins"
-    return None
+    return ItemPublic(**{**row, "owner_id": public_owner(row["owner_id"])})
 
 
 @router.post(
     "/unlocks",
     status_code=201,
+    response_model=UnlockPublic,
     summary="Unlock an item with coins",
     responses=problems.problem_responses(
         problems.Unauthorized,
@@ -246,13 +215,8 @@ def owner_refusal(item, now: datetime) -> str | None:
     ),
 )
 async def unlock(
-    body: UnlockCreate,
-    caller: CallerDep,
-    key: IdempotencyKey,
-    now: ClockDep,
-    request: Request,
-    response: Response,
-) -> UnlockPublic:
+    body: UnlockCreate, caller: CallerDep, key: IdempotencyKey, now: ClockDep, request: Request
+) -> Response:
     """Debits the item's price once and records `ContentUnlocked`. Unlocking an item the caller
     already unlocked charges nothing and answers 200 with the original unlock, whatever the
     Idempotency-Key. Refused (and nothing recorded) like a gift: a spender who is not eligible
@@ -260,88 +224,20 @@ async def unlock(
     receive a gift (under age, a country not served, an ineligible account type, banned from
     receiving: 403 `recipient-not-eligible`; platform items have no owner to check); a price
     other than the `coins` the caller names (409 `price-changed`); a short balance."""
-    catalog = load_catalog()
-
-    async def work(conn):
-        await accounts.remember_caller(conn, caller)
-        item = await conn.fetchrow(_ITEM, body.item_id)
-        if item is None:
-            raise ItemNotFound(body.item_id)
-        if item["owner_id"] == caller.user_id:
-            raise SelfUnlock("the item's owner cannot unlock it")
-        unlock_id, event_id = uuid4(), uuid4()
-        # The unique (user, item) row is claimed first: a concurrent unlock of the same item
-        # waits here and then finds it taken, so it can never charge a second time.
-        claimed = await conn.fetchval(
-            "INSERT INTO unlocks (user_id, item_id, unlock_id, event_id, coins, balance_after)"
-            " VALUES ($1, $2, $3, $4, $5, 0) ON CONFLICT DO NOTHING RETURNING true",
-            caller.user_id,
-            body.item_id,
-            unlock_id,
-            event_id,
-            item["coins"],
-        )
-        if not claimed:
-            prior = await conn.fetchrow(
-                "SELECT unlock_id, coins, balance_after, created_at FROM unlocks"
-                " WHERE user_id = $1 AND item_id = $2",
-                caller.user_id,
-                body.item_id,
-            )
-            return 200, UnlockPublic(
-                unlock_id=prior["unlock_id"],
-                item_id=body.item_id,
-                coins=prior["coins"],
-                balance_after=prior["balance_after"],
-                unlocked_at=prior["created_at"],
-                already_unlocked=True,
-            ).model_dump(mode="json")
-        await spending.check_spender(conn, caller, now)
-        if item["coins"] != body.coins:
-            raise PriceChanged(
-                f"{body.item_id} now costs {item['coins']} coins, not {body.coins}",
-                coins=item["coins"],
-            )
-        why = owner_refusal(item, now)
-        if why:
-            raise RecipientNotEligible(why)
-        balance_after, version = await spending.debit(conn, caller.user_id, item["coins"])
-        event = new_envelope(
-            SOURCE,
-            ContentUnlocked(
-                unlock_id=str(unlock_id),
-                user_id=caller.user_id,
-                item_id=body.item_id,
-                owner_id=_public_owner(item["owner_id"]),
-                coins=item["coins"],
-                diamonds_per_coin=catalog.diamonds_per_coin,
-                commission_rate=catalog.commission_rate,
-                rates_version=catalog.rates_version,
-                catalog_version=catalog.version,
-                balance_after=balance_after,
-            ),
-            aggregate_id=f"wallet-{caller.user_id}",
-            aggregate_version=version,
-            subject=body.item_id,
-            event_id=event_id,
-        )
-        created = await conn.fetchval(
-            "UPDATE unlocks SET balance_after = $3 WHERE user_id = $1 AND item_id = $2"
-            " RETURNING created_at",
-            caller.user_id,
-            body.item_id,
-            balance_after,
-        )
-        await spending.record(conn, caller.user_id, "unlock", item["coins"], balance_after, event)
-        return 201, UnlockPublic(
-            unlock_id=unlock_id,
-            item_id=body.item_id,
-            coins=item["coins"],
-            balance_after=balance_after,
-            unlocked_at=created,
-        ).model_dump(mode="json")
-
-    return await respond_once(request, response, caller.user_id, key, body, work, UnlockPublic)
+    # Concurrent unlocks are committed together (unlock_batch): each still gets its own answer.
+    outcome = await request.app.state.unlocks.submit(
+        UnlockCommand(caller, key, fingerprint(request, body), body.item_id, body.coins, now)
+    )
+    if isinstance(outcome, DomainError):
+        raise outcome
+    status, out, replayed = outcome
+    # Built as UnlockPublic writes it (unlock_batch.response) or the stored answer of one.
+    return Response(
+        orjson.dumps(out),
+        status,
+        media_type="application/json",
+        headers={"Idempotent-Replayed": "true"} if replayed else None,
+    )
 
 
 @router.get(
@@ -352,7 +248,8 @@ async def unlock(
 async def list_unlocks(caller: CallerDep, pool: PoolDep) -> list[UnlockPublic]:
     rows = await pool.fetch(
         "SELECT unlock_id, item_id, coins, balance_after, created_at FROM unlocks"
-        " WHERE user_id = $1 ORDER BY created_at",
+        # one batch's unlocks share created_at; a user's balance falls with each of them
+        " WHERE user_id = $1 ORDER BY created_at, balance_after DESC",
         caller.user_id,
     )
     return [
@@ -365,3 +262,12 @@ async def list_unlocks(caller: CallerDep, pool: PoolDep) -> list[UnlockPublic]:
         )
         for r in rows
     ]
+
+
+async def start_batching(app: FastAPI) -> None:
+    app.state.unlocks = unlock_batch.batcher(app.state.pool)
+    app.state.unlocks.start()
+
+
+async def stop_batching(app: FastAPI) -> None:
+    await app.state.unlocks.stop()
