@@ -1,4 +1,4 @@
-"""The web dashboards in Debian's Chromium (Selenium + chromedriver, infra.browser) against the
+"""The web dashboards in Debian's Chromium (Selenium + chromedriver, tests.support.browser) against the
 running system after the demo's story, and their JSON in-process: each view drawn with a real
 token shows the read models' numbers, a creator cannot open another creator's page, bad tokens
 get the sign-in page, wrong roles a 403 page, absurd ranges a problem, and a year of one
@@ -20,7 +20,6 @@ from selenium.webdriver.support.ui import WebDriverWait
 from eventkit.auth import mint_token
 from eventkit.codec import encode
 from eventkit.db import create_pool
-from infra.browser import ensure_chromium
 from infra.node import dashboard_assets
 from infra.paths import CACHE
 from schemas.events.payout import DiamondsCredited
@@ -28,6 +27,7 @@ from scripts import demo
 from services.projections.api import create
 from services.projections.projector import Incoming, Projector
 from tests.support.apps import api_client
+from tests.support.browser import ensure_chromium
 from tests.support.creators import envelope
 
 SHOTS = CACHE / "screenshots"
@@ -79,6 +79,7 @@ async def test_roles_ranges_and_a_year_of_one_creator_under_a_second(prepared, p
         for k in range(3)
     ]
     await project(pools["projections"], events)
+    dashboard_assets()  # what `python -m infra.node install` puts where the read API serves it
     async with api_client(create, prepared) as http:
         me = bearer(prepared, creator, ["creator"])
         started = time.perf_counter()

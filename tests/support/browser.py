@@ -1,7 +1,7 @@
 """Debian's Chromium and its chromedriver for the dashboards' browser tests, installed as
 PostgreSQL and Node.js are when missing (apt-get, as root); never downloaded from elsewhere.
 
-    python -m infra.browser        # prints the chromium and chromedriver paths
+    python -m tests.support.browser   # prints the chromium and chromedriver paths
 """
 
 import os

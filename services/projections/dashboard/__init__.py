@@ -7,7 +7,6 @@ Who sees what is decided here, server-side: a creator only their own figures (as
 another creator's is a 403), analysts (role `analyst`, or `admin`) the platform's, admins ops.
 Every query is bounded (queries.py) and every day range capped (ranges.py)."""
 
-import asyncio
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -148,14 +147,22 @@ _TYPES = {".js": "text/javascript", ".css": "text/css"}
 _OWN = {"app.js", "app.css"}
 
 
+# The locked npm packages as `python -m infra.node install` puts them (infra.node.DASHBOARD_ASSETS
+# names the same files; a service imports nothing from infra).
+NODE_MODULES = (
+    Path(__file__).resolve().parents[3] / ".cache" / "node" / "dashboard" / "node_modules"
+)
+ASSETS = {"echarts.min.js": NODE_MODULES / "echarts" / "dist" / "echarts.min.js"}
+
+
 @pages.get("/dashboard/static/{name}")
 async def static(name: str) -> FileResponse:
     if name in _OWN:
         return FileResponse(STATIC / name, media_type=_TYPES[Path(name).suffix])
-    from infra.node import DASHBOARD_ASSETS, dashboard_assets
-
-    if name not in DASHBOARD_ASSETS:
+    if name not in ASSETS:
         raise problems.NotFound(f"no static file {name}")
-    # The first call may `npm ci` the locked package (a fresh clone): off the event loop.
-    assets = await asyncio.to_thread(dashboard_assets)
-    return FileResponse(assets[name], media_type=_TYPES[Path(name).suffix])
+    if not ASSETS[name].is_file():
+        raise problems.ServiceUnavailable(
+            "dashboard assets not installed: python -m infra.node install"
+        )
+    return FileResponse(ASSETS[name], media_type=_TYPES[Path(name).suffix])
