@@ -16,7 +16,7 @@ from eventkit.problems import DomainError
 from policy.eligibility import load_policy
 from schemas import topics
 from schemas.events.gifting import GiftContext, GiftSent
-from services.gifting import gift_store, spend_store
+from services.gifting import gift_store, spend_batch, spend_store
 from services.gifting.catalog import GiftCatalog, load_catalog
 from services.gifting.gift_decide import (
     Accepted,
@@ -33,13 +33,8 @@ from services.gifting.spend_decide import Outcome, StoredAnswer, replayed
 SOURCE = "/coinstream/gifting"
 
 
-def batcher(
-    pool: asyncpg.Pool, max_batch: int = 256, flushers: int = 2
-) -> GroupCommit[GiftCommand, Outcome]:
-    async def flush(commands: list[GiftCommand]) -> list[Outcome]:
-        return await run_batch(pool, commands)
-
-    return GroupCommit(flush, key=lambda c: c.claim, max_batch=max_batch, flushers=flushers)
+def batcher(pool: asyncpg.Pool) -> GroupCommit[GiftCommand, Outcome]:
+    return spend_batch.batcher(pool, run_batch)
 
 
 async def run_batch(pool: asyncpg.Pool, commands: list[GiftCommand]) -> list[Outcome]:

@@ -3,7 +3,6 @@
 from typing import Annotated
 from uuid import UUID
 
-import orjson
 from fastapi import APIRouter, FastAPI, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -12,11 +11,10 @@ from eventkit.auth import CallerDep, UserId
 from eventkit.deps import ClockDep
 from eventkit.fields import Count
 from eventkit.idempotency import IdempotencyKey, fingerprint
-from eventkit.problems import DomainError
 from policy.countries import CountryNotServed, ServedCountry, served
 from schemas.events.gifting import GiftContext
 from schemas.text import Id
-from services.gifting import gift_batch
+from services.gifting import gift_batch, spend_batch
 from services.gifting.catalog import GiftUnavailable, load_catalog
 from services.gifting.errors import (
     Banned,
@@ -164,17 +162,7 @@ async def send_gift(
             now,
         )
     )
-    if isinstance(outcome, DomainError):
-        raise outcome
-    status, out, replayed = outcome
-    # The body was built from typed values (gift_batch.gift_record) or is the stored answer
-    # of one: sent as it is, without FastAPI validating and encoding it again.
-    return Response(
-        orjson.dumps(out),
-        status,
-        media_type="application/json",
-        headers={"Idempotent-Replayed": "true"} if replayed else None,
-    )
+    return spend_batch.respond(outcome)  # the body: gift_batch.gift_record's, or stored
 
 
 async def start_batching(app: FastAPI) -> None:

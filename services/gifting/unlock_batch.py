@@ -22,7 +22,7 @@ from eventkit.problems import DomainError
 from policy.eligibility import load_policy
 from schemas import topics
 from schemas.events.gifting import ContentUnlocked
-from services.gifting import spend_store, unlock_store
+from services.gifting import spend_batch, spend_store, unlock_store
 from services.gifting.catalog import GiftCatalog, load_catalog
 from services.gifting.spend_decide import Outcome, Replay, StoredAnswer, replayed
 from services.gifting.spend_store import Answer
@@ -42,13 +42,8 @@ SOURCE = "/coinstream/gifting"
 PLATFORM = "platform"
 
 
-def batcher(
-    pool: asyncpg.Pool, max_batch: int = 256, flushers: int = 2
-) -> GroupCommit[UnlockCommand, Outcome]:
-    async def flush(commands: list[UnlockCommand]) -> list[Outcome]:
-        return await run_batch(pool, commands)
-
-    return GroupCommit(flush, key=lambda c: c.claim, max_batch=max_batch, flushers=flushers)
+def batcher(pool: asyncpg.Pool) -> GroupCommit[UnlockCommand, Outcome]:
+    return spend_batch.batcher(pool, run_batch)
 
 
 async def run_batch(pool: asyncpg.Pool, commands: list[UnlockCommand]) -> list[Outcome]:

@@ -4,7 +4,6 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-import orjson
 from fastapi import APIRouter, FastAPI, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -15,12 +14,11 @@ from eventkit.deps import ClockDep, PoolDep
 from eventkit.eventstore import append
 from eventkit.fields import Count, Reason
 from eventkit.idempotency import IdempotencyKey, fingerprint, respond_once
-from eventkit.problems import DomainError
 from policy.eligibility import load_policy
 from schemas import topics
 from schemas.events.gifting import ItemListed
 from schemas.text import Id
-from services.gifting import accounts, unlock_batch
+from services.gifting import accounts, spend_batch, unlock_batch
 from services.gifting.errors import (
     Banned,
     InsufficientCoins,
@@ -228,16 +226,7 @@ async def unlock(
     outcome = await request.app.state.unlocks.submit(
         UnlockCommand(caller, key, fingerprint(request, body), body.item_id, body.coins, now)
     )
-    if isinstance(outcome, DomainError):
-        raise outcome
-    status, out, replayed = outcome
-    # Built as UnlockPublic writes it (unlock_batch.response) or the stored answer of one.
-    return Response(
-        orjson.dumps(out),
-        status,
-        media_type="application/json",
-        headers={"Idempotent-Replayed": "true"} if replayed else None,
-    )
+    return spend_batch.respond(outcome)  # the body: as UnlockPublic writes it (unlock_batch)
 
 
 @router.get(
