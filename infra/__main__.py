@@ -42,6 +42,7 @@ async def prepare() -> None:
     from eventkit.db import migrate
     from eventkit.kafka import create_topics
 
+    make_secrets()  # outside production, whatever is missing (a fresh cache dir)
     settings = Settings()
     for service in SERVICES:
         applied = await migrate(settings, service, ROOT / "services" / service / "migrations")

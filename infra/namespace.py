@@ -9,11 +9,12 @@ from eventkit.kafka import admin as kafka_admin
 from eventkit.kafka import create_topics
 from eventkit.roles import drop_roles
 from eventkit.settings import Settings
-from infra import kafka_access
+from infra import kafka_access, secrets
 from infra.__main__ import ROOT, SERVICES
 
 
 async def prepare_namespace(settings: Settings) -> None:
+    secrets.ensure(settings)  # a private cache dir (chaos) starts with none
     for service in SERVICES:
         await migrate(settings, service, ROOT / "services" / service / "migrations")
     await create_topics(settings)

@@ -103,8 +103,11 @@ def kafka(settings: Settings) -> list[str]:
 
 
 def ensure(settings: Settings) -> list[str]:
-    """Generates whatever development secret is missing; the names it made."""
+    """Generates whatever development secret is missing; the names it made. Nothing in
+    production, where every secret comes from the environment."""
     made: list[str] = []
+    if settings.production:
+        return made
     made += kafka(settings)
     made += database_passwords(settings)
     made += signing_keys(settings)
