@@ -13,6 +13,7 @@ addresses  where each service, Kafka and PostgreSQL listen, from the settings th
 
 import asyncio
 import os
+import subprocess
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -67,7 +68,7 @@ def addresses() -> list[str]:
         f"payout      {http['payout']}/docs",
         f"projections faust worker -> PostgreSQL database {settings.db_prefix}_projections, "
         f"metrics http://{host}:{settings.projections_metrics_port}/metrics",
-        f"read API    {http['projections']}/docs",
+        f"read API    {http['projections']}/docs, dashboard {http['projections']}/dashboard",
         f"kafka       {settings.kafka_bootstrap_servers}",
         f"postgres    {shown_url(settings.database_url)}",
     ]
@@ -82,11 +83,23 @@ def shown_url(url: str) -> str:
     return url.replace(f":{parts.password}@", ":***@", 1)
 
 
+def dashboard_assets() -> None:
+    """The read API's dashboard serves Apache ECharts from the locked npm package: install it
+    (npm ci, once per lock). Without npm the rest of the system runs; the page says how."""
+    from infra import node
+
+    try:
+        node.dashboard_assets()
+    except (OSError, SystemExit, subprocess.CalledProcessError) as exc:
+        print(f"dashboard: charting library not installed ({exc}); python -m infra.node install")
+
+
 def run() -> int:
     from infra.supervisor import Supervisor, read_procfile
 
     start_native()
     asyncio.run(prepare())
+    dashboard_assets()
     print("\n".join(addresses()), flush=True)
     # The Procfile says `python`: this interpreter's (the venv's), however `run` was started.
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}

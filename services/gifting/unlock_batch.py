@@ -14,7 +14,7 @@ wait on each other at worst, never deadlock.
 from datetime import datetime
 
 import asyncpg
-from pydantic_core import to_jsonable_python
+from pydantic import TypeAdapter
 
 from eventkit.codec import new_envelope
 from eventkit.group_commit import GroupCommit
@@ -138,5 +138,8 @@ def response(item_id: str, unlock: Unlocked, *, already: bool) -> dict:
     }
 
 
+_TIME = TypeAdapter(datetime)  # the time as the response model writes it
+
+
 def _json_time(at: datetime) -> str:
-    return to_jsonable_python(at)
+    return _TIME.dump_python(at, mode="json")
