@@ -71,6 +71,17 @@ class Settings(BaseSettings):
     projections_metrics_port: int = Field(
         default=8005, ge=1, le=65535, description="The projections worker's /metrics"
     )
+    # Where each process without an HTTP API serves /metrics (an API serves it on its own port).
+    recharge_relay_metrics_port: int = Field(default=9101, ge=1, le=65535)
+    recharge_consumer_metrics_port: int = Field(default=9102, ge=1, le=65535)
+    recharge_worker_metrics_port: int = Field(default=9103, ge=1, le=65535)
+    gifting_relay_metrics_port: int = Field(default=9111, ge=1, le=65535)
+    gifting_consumer_metrics_port: int = Field(default=9112, ge=1, le=65535)
+    payout_relay_metrics_port: int = Field(default=9121, ge=1, le=65535)
+    payout_consumer_metrics_port: int = Field(default=9122, ge=1, le=65535)
+    payout_worker_metrics_port: int = Field(default=9123, ge=1, le=65535)
+    projections_relay_metrics_port: int = Field(default=9131, ge=1, le=65535)
+    projections_consumer_metrics_port: int = Field(default=9132, ge=1, le=65535)
 
     @property
     def production(self) -> bool:
@@ -121,6 +132,15 @@ class Settings(BaseSettings):
     def port_for(self, service: str) -> int:
         """Where `service`'s HTTP API listens (`<SERVICE>_PORT`)."""
         return int(getattr(self, f"{service}_port"))
+
+    def metrics_port_for(self, service: str, role: str) -> int:
+        """Where the `role` process of `service` serves /metrics: an API on its own port, the
+        projections worker on projections_metrics_port, any other on `<SERVICE>_<ROLE>_METRICS_PORT`."""
+        if role == "api":
+            return self.port_for(service)
+        if service == "projections" and role == "worker":
+            return self.projections_metrics_port
+        return int(getattr(self, f"{service}_{role}_metrics_port"))
 
     @property
     def reachable_host(self) -> str:
