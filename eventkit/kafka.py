@@ -106,10 +106,18 @@ async def create_topics(settings: Settings, partitions: int = topics.PARTITIONS)
         existing = set(await client.list_topics())
         wanted = [settings.topic(t) for t in topics.ALL]
         missing = [t for t in wanted if t not in existing]
+        replicas = settings.kafka_replication_factor
+        # Replicated, a write is acknowledged once another replica has it too, and a replica
+        # that fell behind never becomes leader (acknowledged events are never lost).
+        configs = (
+            {"min.insync.replicas": str(replicas - 1), "unclean.leader.election.enable": "false"}
+            if replicas > 1
+            else {}
+        )
         if missing:
             try:
                 await client.create_topics(
-                    [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in missing]
+                    [NewTopic(t, partitions, replicas, topic_configs=configs) for t in missing]
                 )
             except TopicAlreadyExistsError:
                 pass

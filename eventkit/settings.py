@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     kafka_ssl_cafile: Path | None = Field(
         default=None, description="CA bundle that signed the broker's certificate (SASL_SSL)"
     )
+    kafka_replication_factor: int = Field(
+        default=1, ge=1, description="Replicas of each topic create_topics makes (cluster: 3)"
+    )
     database_url: str = Field(
         default=local.DATABASE_URL,
         description="Server URL; each service uses its own database on it (see database_for)",
