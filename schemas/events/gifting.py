@@ -19,14 +19,14 @@ class GiftContext(BaseModel):
     id: Id
 
 
-class GiftSent(Payload):
-    """Coins left the sender's wallet as a gift; the creator earns diamonds at the recorded rate."""
+class GiftFields(Payload):
+    """What every version of GiftSent says besides whom the gift is for (each version's own
+    schema is frozen under schemas/released/, so sharing these cannot change a released one)."""
 
     event_type = "GiftSent"
 
     gift_id: Id
     sender_id: Id
-    creator_id: Id
     context: GiftContext
     gift_code: Id
     quantity: int = Field(gt=0)
@@ -39,6 +39,12 @@ class GiftSent(Payload):
     combo_id: Id | None = None
     combo_count: int = Field(default=1, ge=1)
     balance_after: int
+
+
+class GiftSent(GiftFields):
+    """Coins left the sender's wallet as a gift; the creator earns diamonds at the recorded rate."""
+
+    creator_id: Id
 
 
 WHOLE_BP = 10_000  # basis points in the whole gift
@@ -69,33 +75,18 @@ def _floor(coins: int, share_bp: int, rate: Decimal) -> int:
     return coins * share_bp * numerator // (WHOLE_BP * denominator)
 
 
-class GiftSentV2(Payload):
+class GiftSentV2(GiftFields):
     """Coins left the sender's wallet as a gift to one or more creators (a multi-guest LIVE:
     the host first, then the guests), each earning diamonds for their share at the recorded
     rate. A v1 GiftSent reads as this with its creator as the only recipient at 10,000 bp."""
 
-    event_type = "GiftSent"
     version = 2
 
-    gift_id: Id
-    sender_id: Id
     recipients: tuple[Recipient, ...] = Field(
         min_length=1,
         max_length=9,
         description="Host first; shares in basis points sum to 10,000; one entry per creator",
     )
-    context: GiftContext
-    gift_code: Id
-    quantity: int = Field(gt=0)
-    unit_price: Coins
-    coins: Coins = Field(gt=0, description="quantity x unit_price")
-    diamonds_per_coin: Rate = Field(description="Coin->diamond rate in force")
-    commission_rate: Rate = Field(description="Platform share of the gift's value")
-    rates_version: int
-    catalog_version: int
-    combo_id: Id | None = None
-    combo_count: int = Field(default=1, ge=1)
-    balance_after: int
 
     @model_validator(mode="after")
     def _shares_make_one_gift(self) -> "GiftSentV2":
