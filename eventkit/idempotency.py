@@ -4,9 +4,9 @@ The key row is inserted in the same transaction as the command's effect. A concu
 blocks on the key's unique index until the first commits, then replays its stored response; a
 refused command rolls back its key too, so a retry is evaluated afresh.
 
-`run_once` spends two round trips of its own (claim the key, store the response). The gift
-path claims and stores keys for a whole batch with set-based statements instead
-(services/gifting/gift_store.py), under the same rules and the same `fingerprint`.
+`run_once` spends two round trips of its own (claim the key, store the response). Gifts and
+unlocks claim and store keys for a whole batch with set-based statements instead
+(services/gifting/spend_store.py), under the same rules and the same `fingerprint`.
 """
 
 import hashlib
