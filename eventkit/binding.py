@@ -9,11 +9,14 @@ publisher calls). Consumers check, after the signature and around the decode:
   UTF-8, more than one, or binary mode (`ce_*` headers without a `content-type`) is refused;
 - after parsing (check_event): the Kafka key must be the `aggregateid`, and any `ce_*` header
   present (the binding allows them in structured mode) must name an attribute of the event
-  and carry its value.
+  and carry its value; the one exception is the distributed-tracing extension
+  (`ce_traceparent`, `ce_tracestate`: eventkit.tracing), which the document does not carry:
+  a well-formed W3C value, of the same trace as the message's `traceparent` header.
 A message with neither a `content-type` nor any `ce_*` header is one published before the
 binding (the value is the same document): it is read, so topics written earlier replay.
 """
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -89,6 +92,34 @@ def _same(attribute: str, header: str, value: Any) -> bool:
     return header == str(value)
 
 
+# The CloudEvents distributed-tracing extension, carried as headers only (eventkit.tracing):
+# the document is signed and does not name them.
+_TRACING = ("traceparent", "tracestate")
+_TRACEPARENT = re.compile(r"^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
+
+
+def _check_tracing(attribute: str, text: str, found: Sequence[tuple[str, bytes]]) -> None:
+    """A `ce_traceparent` must be a W3C traceparent (not the all-zero ids), and of the same
+    trace as the message's own `traceparent` header when it has one; `ce_tracestate` is
+    free-form (W3C list syntax, at most 512 characters)."""
+    if attribute == "tracestate":
+        if len(text) > 512:
+            raise PoisonMessage("binding: header ce_tracestate is longer than 512 characters")
+        return
+    match = _TRACEPARENT.match(text)
+    if not match or match[1] == "ff" or set(match[2]) == {"0"} or set(match[3]) == {"0"}:
+        raise PoisonMessage(
+            f"binding: header ce_traceparent={text[:200]!r} is not a W3C traceparent"
+        )
+    hop = _named(found, "traceparent")
+    if hop:
+        other = _TRACEPARENT.match(hop[0].decode("latin-1"))
+        if other and other[2] != match[2]:
+            raise PoisonMessage(
+                "binding: header ce_traceparent names another trace than the traceparent header"
+            )
+
+
 def check_attributes(
     key: bytes | None, found: Sequence[tuple[str, bytes]] | None, event: Mapping[str, Any]
 ) -> None:
@@ -105,6 +136,9 @@ def check_attributes(
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise PoisonMessage(f"binding: header {name} is not UTF-8") from None
+        if attribute in _TRACING and attribute not in event:
+            _check_tracing(attribute, text, found or ())
+            continue
         if attribute == "data" or not _same(attribute, text, event.get(attribute)):
             raise PoisonMessage(
                 f"binding: header {name}={text[:200]!r} does not match the event's "
