@@ -38,6 +38,13 @@ upgrade: lock
 run: venv
 	$(BIN)/python -m infra run
 
+## Scaled out on this machine (docs/scaling.md): three Kafka nodes, COINSTREAM_INSTANCES (2) of
+## every role, HAProxy on the usual API ports, a PostgreSQL standby for the readers; its data in
+## .cache/cluster. Ctrl-C stops all of it.
+.PHONY: cluster
+cluster: venv
+	$(BIN)/python -m infra.cluster run
+
 up: venv
 	$(BIN)/python -m infra up
 

@@ -1,4 +1,5 @@
-"""Apache Kafka broker, single KRaft node (broker + controller) on 127.0.0.1.
+"""Apache Kafka broker, single KRaft node (broker + controller) on 127.0.0.1; `make cluster`
+starts three such nodes as one cluster (start_nodes below, a three-voter quorum).
 
 Jars come from Maven Central (infra/kafka/pom.xml) into .cache/kafka/lib and are reused when
 present; storage is formatted once, so topics and offsets survive a stop/start.
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 from eventkit import kafka as clients
@@ -135,23 +137,58 @@ def _fingerprint(password: str) -> str:
     return hashlib.sha256(password.encode()).hexdigest()
 
 
-def _java(main: str, *args: str) -> list[str]:
+def _java(main: str, *args: str, home: Path = HOME, heap: str = HEAP) -> list[str]:
     return [
         "java",
-        HEAP,
+        heap,
         "-cp",
         f"{LIB}/*",
         f"-Dlog4j2.configurationFile={HERE / 'log4j2.properties'}",
-        f"-Dkafka.logs.dir={HOME}",
+        f"-Dkafka.logs.dir={home}",
         main,
         *args,
     ]
 
 
+def _new_cluster_id() -> str:
+    cluster_id = "-"
+    while cluster_id.startswith("-"):  # as Kafka's Uuid.randomUuid: "-x" would parse as a flag
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    return cluster_id
+
+
+def _formatted(data: Path, password: str) -> bool:
+    """Whether `data` holds storage formatted with this admin password."""
+    secured = data / SECURED.name
+    return (data / "meta.properties").exists() and (
+        secured.exists() and secured.read_text().strip() == _fingerprint(password)
+    )
+
+
+def _format(config: Path, data: Path, cluster_id: str, password: str, home: Path = HOME) -> None:
+    subprocess.run(
+        _java(
+            "kafka.tools.StorageTool",
+            "format",
+            "-t",
+            cluster_id,
+            "-c",
+            str(config),
+            "--ignore-formatted",
+            "--add-scram",
+            f"{clients.MECHANISM}=[name={clients.ADMIN},password={password}]",
+            home=home,
+        ),
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    (data / SECURED.name).write_text(_fingerprint(password) + "\n")
+
+
 def _format_storage() -> None:
     password = _admin_password()
     if (DATA / "meta.properties").exists():
-        if SECURED.exists() and SECURED.read_text().strip() == _fingerprint(password):
+        if _formatted(DATA, password):
             return
         # Formatted before the broker was secured, or with another admin password: its
         # metadata holds no (or the wrong) admin credential, so the broker could not even
@@ -163,25 +200,7 @@ def _format_storage() -> None:
             flush=True,
         )
         shutil.rmtree(DATA)
-    cluster_id = "-"
-    while cluster_id.startswith("-"):  # as Kafka's Uuid.randomUuid: "-x" would parse as a flag
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-    subprocess.run(
-        _java(
-            "kafka.tools.StorageTool",
-            "format",
-            "-t",
-            cluster_id,
-            "-c",
-            str(CONFIG),
-            "--ignore-formatted",
-            "--add-scram",
-            f"{clients.MECHANISM}=[name={clients.ADMIN},password={password}]",
-        ),
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    SECURED.write_text(_fingerprint(password) + "\n")
+    _format(CONFIG, DATA, _new_cluster_id(), password)
 
 
 def start(wait_seconds: float = 120) -> None:
@@ -217,19 +236,32 @@ def start(wait_seconds: float = 120) -> None:
     print(f"kafka: ready on {KAFKA_BOOTSTRAP} (log {LOG})", flush=True)
 
 
-def wait_ready(wait_seconds: float = 120, bootstrap: str = KAFKA_BOOTSTRAP) -> None:
-    """An open port is not enough: retry an admin call (list topics) until it answers."""
+def wait_ready(
+    wait_seconds: float = 120,
+    bootstrap: str = KAFKA_BOOTSTRAP,
+    watch: list[tuple[Path, Path]] | None = None,
+    brokers: int = 1,
+) -> None:
+    """An open port is not enough: retry an admin call (describe the cluster) until it answers
+    with `brokers` brokers registered. `watch`: the (pid file, log) of each broker started
+    here, whose exit ends the wait (default: the one-node broker's, on its own address)."""
     import logging
 
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # "not yet" is expected here
+    if watch is None:
+        watch = [(PID, LOG)] if bootstrap == KAFKA_BOOTSTRAP else []
     deadline = time.monotonic() + wait_seconds
     last: Exception | None = None
     while time.monotonic() < deadline:
-        if bootstrap == KAFKA_BOOTSTRAP and PID.exists() and not pid_alive(PID):
-            sys.exit(f"kafka: broker exited during start-up; log tail:\n{log_tail(LOG)}")
+        for pid_file, log in watch:
+            if pid_file.exists() and not pid_alive(pid_file):
+                sys.exit(f"kafka: broker exited during start-up; log tail:\n{log_tail(log)}")
         try:
-            asyncio.run(_list_topics(_local(bootstrap)))
-            return
+            found = asyncio.run(_broker_count(_local(bootstrap)))
+            if found >= brokers:
+                return
+            last = RuntimeError(f"{found} of {brokers} brokers registered")
+            time.sleep(0.5)
         except Exception as exc:  # noqa: BLE001 - any failure means "not yet"
             last = exc
             time.sleep(1)
@@ -238,11 +270,12 @@ def wait_ready(wait_seconds: float = 120, bootstrap: str = KAFKA_BOOTSTRAP) -> N
     )
 
 
-async def _list_topics(settings: Settings) -> list[str]:
+async def _broker_count(settings: Settings) -> int:
     admin = clients.admin(settings, request_timeout_ms=5000)
     await admin.start()
     try:
-        return await admin.list_topics()
+        await admin.list_topics()
+        return len((await admin.describe_cluster())["brokers"])
     finally:
         await admin.close()
 
@@ -270,3 +303,152 @@ def crash() -> None:
         os.kill(pid, 9)
         while pid_alive(PID) or port_open(KAFKA_PORT):
             time.sleep(0.05)
+
+
+# --- Several nodes as one cluster (`make cluster`, infra/cluster.py) -------------------------
+# Each node is broker and controller, with the one-node template's listeners and security
+# (the controller listener authenticated with PLAIN, brokers with SCRAM as `admin`), its own
+# ports, log dir and node id; the controllers form one static quorum.
+
+
+@dataclass(frozen=True)
+class Node:
+    node_id: int
+    port: int  # CLIENT: clients and the other brokers (SASL_PLAINTEXT, SCRAM)
+    controller_port: int
+    tls_port: int
+    home: Path
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def data(self) -> Path:
+        return self.home / "data"
+
+    @property
+    def config(self) -> Path:
+        return self.home / "server.properties"
+
+    @property
+    def log(self) -> Path:
+        return self.home / "kafka.log"
+
+    @property
+    def pid(self) -> Path:
+        return self.home / "kafka.pid"
+
+
+def cluster_nodes(home: Path, first_port: int, count: int = 3) -> list[Node]:
+    """`count` nodes under `home`, node n on ports first_port + 10(n-1) (client), +1
+    (controller), +2 (TLS)."""
+    return [
+        Node(n, p, p + 1, p + 2, home / f"node{n}")
+        for n, p in ((n, first_port + 10 * (n - 1)) for n in range(1, count + 1))
+    ]
+
+
+def bootstrap_of(nodes: list[Node]) -> str:
+    return ",".join(node.address for node in nodes)
+
+
+def cluster_overrides(node: Node, nodes: list[Node]) -> str:
+    """What a node of a cluster changes in the one-node template: its id, the quorum and the
+    replication of the internal topics and of every topic created without its own factor.
+    java.util.Properties keeps the last value of a repeated key, so these lines win."""
+    replicas = min(3, len(nodes))
+    isr = max(1, replicas - 1)
+    voters = ",".join(f"{n.node_id}@127.0.0.1:{n.controller_port}" for n in nodes)
+    return (
+        "\n# --- a node of a cluster (infra/kafka.py cluster_overrides) ---\n"
+        f"node.id={node.node_id}\n"
+        f"controller.quorum.voters={voters}\n"
+        f"offsets.topic.replication.factor={replicas}\n"
+        f"transaction.state.log.replication.factor={replicas}\n"
+        f"transaction.state.log.min.isr={isr}\n"
+        f"share.coordinator.state.topic.replication.factor={replicas}\n"
+        f"share.coordinator.state.topic.min.isr={isr}\n"
+        f"default.replication.factor={replicas}\n"
+        f"min.insync.replicas={isr}\n"
+        # An out-of-sync replica never becomes leader: acknowledged writes are never lost.
+        "unclean.leader.election.enable=false\n"
+    )
+
+
+def render_node_config(settings: Settings, node: Node, nodes: list[Node]) -> str:
+    return render_config(
+        settings,
+        port=node.port,
+        controller_port=node.controller_port,
+        tls_port=node.tls_port,
+        data=node.data,
+    ) + cluster_overrides(node, nodes)
+
+
+def start_nodes(nodes: list[Node], wait_seconds: float = 180, heap: str = "-Xmx512m") -> None:
+    """Starts the nodes that are not running (all formatted with one cluster id and the admin
+    credential, once), then waits until every broker is registered and the users exist."""
+    settings = Settings()
+    password = _admin_password()
+    home = nodes[0].home.parent
+    home.mkdir(parents=True, exist_ok=True)
+    mark(home)
+    fetch_jars()
+    for node in nodes:
+        if not pid_alive(node.pid) and port_open(node.port):
+            sys.exit(port_taken("kafka", node.port, "COINSTREAM_CLUSTER_KAFKA_PORT"))
+    for node in nodes:
+        node.home.mkdir(parents=True, exist_ok=True)
+        node.config.touch(mode=0o600)  # the admin password and the TLS key
+        node.config.chmod(0o600)
+        node.config.write_text(render_node_config(settings, node, nodes))
+    id_file = home / "cluster-id"
+    if not all(_formatted(node.data, password) for node in nodes):
+        # One node formatted apart from the others could not join them: start them all afresh
+        # (a development cache; the message says what is dropped).
+        if any(node.data.exists() for node in nodes):
+            print(f"kafka: re-formatting the cluster's storage under {home}", flush=True)
+        for node in nodes:
+            shutil.rmtree(node.data, ignore_errors=True)
+        id_file.write_text(_new_cluster_id())
+        for node in nodes:
+            _format(node.config, node.data, id_file.read_text(), password, home=node.home)
+    for node in nodes:
+        if pid_alive(node.pid):
+            continue
+        with open(node.log, "ab") as log:
+            proc = subprocess.Popen(
+                _java("kafka.Kafka", str(node.config), home=node.home, heap=heap),
+                stdout=log,
+                stderr=log,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        node.pid.write_text(str(proc.pid))
+    bootstrap = bootstrap_of(nodes)
+    wait_ready(wait_seconds, bootstrap, watch=[(n.pid, n.log) for n in nodes], brokers=len(nodes))
+    kafka_access.ensure_users(_local(bootstrap))
+    print(f"kafka: {len(nodes)} nodes ready on {bootstrap} (logs {home}/node*/)", flush=True)
+
+
+def stop_nodes(nodes: list[Node], grace: float = 30.0) -> None:
+    """SIGTERM to every node at once (one by one, the last would wait for a quorum that has
+    gone), SIGKILL to any still there after `grace` seconds."""
+    pids = [(node, pid) for node in nodes if (pid := pid_alive(node.pid))]
+    for _, pid in pids:
+        try:
+            os.kill(pid, 15)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + grace
+    for node, pid in pids:
+        while pid_alive(node.pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if pid_alive(node.pid):
+            os.kill(pid, 9)
+            while pid_alive(node.pid):
+                time.sleep(0.05)
+        node.pid.unlink(missing_ok=True)
+    if pids:
+        print(f"kafka: stopped {len(pids)} nodes", flush=True)

@@ -232,3 +232,81 @@ def crash() -> None:
         time.sleep(0.05)
     if exists(pid):
         (DATA / "postmaster.pid").unlink(missing_ok=True)
+
+
+# --- A streaming standby (`make cluster`): a hot copy for readers on its own port ------------
+# pg_basebackup -R copies the primary and writes the standby's primary_conninfo (as the
+# cluster's superuser, allowed by initdb's `host replication` line); it replays the primary's
+# WAL from then on and answers read-only queries (the analysts' views, the read API).
+
+# Seconds the standby's replay is behind the primary: 0 when it has replayed all it received
+# (an idle primary writes nothing to wait for), else the age of the last replayed transaction.
+REPLAY_LAG_SQL = (
+    "SELECT CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0"
+    " ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END::float8"
+)
+
+
+def standby_home() -> Path:
+    return home().with_name(f"{home().name}-standby")
+
+
+def _standby_data() -> Path:
+    return standby_home() / "data"
+
+
+def start_standby(port: int, wait_seconds: float = 60) -> None:
+    """Starts the standby of the running primary on `port` (copied from it the first time)."""
+    bindir, sdata = _bindir(), _standby_data()
+    slog = standby_home() / "postgres.log"
+    if pid_alive(sdata / "postmaster.pid"):
+        return
+    if port_open(port):
+        sys.exit(port_taken("postgres standby", port, "COINSTREAM_CLUSTER_STANDBY_PORT"))
+    if not (sdata / "PG_VERSION").exists():
+        standby_home().mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            shutil.chown(standby_home(), "postgres", "postgres")
+            standby_home().chmod(0o700)
+        primary = (
+            f"host=127.0.0.1 port={POSTGRES_PORT} user={POSTGRES_USER} "
+            f"password={POSTGRES_PASSWORD} application_name=standby"
+        )
+        _as_owner(
+            [f"{bindir}/pg_basebackup", "-D", str(sdata), "-R", "-X", "stream", "-c", "fast"]
+            + ["-d", primary],
+            check=True,
+        )
+        with open(sdata / "postgresql.conf", "a") as conf:  # the last setting of a name wins
+            conf.write(
+                "\n# coinstream streaming standby\n"
+                f"port = {port}\nunix_socket_directories = '{sdata}'\n"
+                "hot_standby = on\nhot_standby_feedback = on\n"
+            )
+    if os.geteuid() == 0:
+        slog.touch()
+        shutil.chown(slog, "postgres", "postgres")
+    _as_owner(
+        [f"{bindir}/pg_ctl", "-D", str(sdata), "-l", str(slog), "-w"]
+        + ["-t", str(int(wait_seconds)), "start"],
+        check=False,
+        stdout=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + wait_seconds
+    while not port_open(port):
+        if time.monotonic() > deadline:
+            sys.exit(f"postgres standby: did not start; log tail:\n{log_tail(slog)}")
+        time.sleep(0.3)
+    print(f"postgres: standby of :{POSTGRES_PORT} ready on 127.0.0.1:{port} (log {slog})")
+
+
+def stop_standby() -> None:
+    sdata = _standby_data()
+    if not (sdata / "postmaster.pid").exists():
+        return
+    _as_owner(
+        [f"{_bindir()}/pg_ctl", "-D", str(sdata), "-m", "fast", "-w", "stop"],
+        check=False,
+        stdout=subprocess.DEVNULL,
+    )
+    print("postgres: standby stopped", flush=True)
