@@ -14,13 +14,14 @@ Only transient failures (connection lost, serialization failure, deadlock, ...) 
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 
-from eventkit import binding
+from eventkit import binding, metrics, tracing
 from eventkit.codec import PoisonMessage, decode
 from eventkit.deadletter import dead_letter_headers
 from eventkit.failures import describe, is_permanent
@@ -172,7 +173,10 @@ class IdempotentConsumer:
             events = [(record, event) for record, event in run if not isinstance(event, str)]
             try:
                 async with conn.transaction():  # savepoint: a refusal falls back to one by one
-                    await self._apply_together(conn, events)
+                    with tracing.processing_batch(
+                        run[0][0].topic, self.group, [r.headers for r, _ in events]
+                    ):
+                        await self._apply_together(conn, events)
                 return []
             except Exception as exc:
                 if not is_permanent(exc):
@@ -218,15 +222,16 @@ class IdempotentConsumer:
         if handler is None:
             return None  # a valid event this service has no interest in
         try:
-            async with conn.transaction():  # savepoint: a refused event undoes only itself
-                fresh = await conn.fetchval(
-                    "INSERT INTO processed_events (event_id, topic) VALUES ($1, $2)"
-                    " ON CONFLICT DO NOTHING RETURNING true",
-                    envelope.id,
-                    record.topic,
-                )
-                if fresh:
-                    await handler(conn, envelope, payload)
+            with tracing.processing(record.topic, self.group, record.headers):
+                async with conn.transaction():  # savepoint: a refused event undoes only itself
+                    fresh = await conn.fetchval(
+                        "INSERT INTO processed_events (event_id, topic) VALUES ($1, $2)"
+                        " ON CONFLICT DO NOTHING RETURNING true",
+                        envelope.id,
+                        record.topic,
+                    )
+                    if fresh:
+                        await handler(conn, envelope, payload)
         except PoisonMessage as exc:
             return record, exc.reason
         except Exception as exc:
@@ -241,12 +246,17 @@ class IdempotentConsumer:
             try:
                 await self.start()
                 consumer, dlq = self._started()
+                measured = 0.0
                 while True:
                     batches = await consumer.getmany(timeout_ms=500, max_records=500)
+                    if time.monotonic() - measured >= 1.0:  # lag: local figures, no broker call
+                        await self._measure_lag(consumer)
+                        measured = time.monotonic()
                     records = [r for batch in batches.values() for r in batch]
                     if not records:
                         continue
                     poison = await self._apply_with_retry(records)
+                    self._count(records, poison)
                     for record, reason in poison:
                         log.warning(
                             "dead-lettering %s[%s]@%s: %s",
@@ -262,6 +272,24 @@ class IdempotentConsumer:
                 await asyncio.sleep(1)
             finally:
                 await self.stop()
+
+    def _count(self, records: list[ConsumerRecord], poison: list[tuple[ConsumerRecord, str]]):
+        dead = {id(record) for record, _ in poison}
+        for record in records:
+            family = (
+                metrics.CONSUMER_DEAD_LETTERED if id(record) in dead else metrics.CONSUMER_PROCESSED
+            )
+            family.labels(self.group, record.topic).inc()
+
+    async def _measure_lag(self, consumer: AIOKafkaConsumer) -> None:
+        """The broker's high watermark (from the last fetch) minus the group's position."""
+        for tp in consumer.assignment():
+            high = consumer.highwater(tp)
+            if high is None:
+                continue  # nothing fetched from it yet
+            position = await consumer.position(tp)
+            lag = max(0, high - position)
+            metrics.CONSUMER_LAG.labels(self.group, tp.topic, str(tp.partition)).set(lag)
 
     async def _apply_with_retry(
         self, records: list[ConsumerRecord]

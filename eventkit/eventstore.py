@@ -2,6 +2,7 @@
 
 import asyncpg
 
+from eventkit import tracing
 from eventkit.codec import encode
 from eventkit.db import Statement, one_round_trip
 from schemas.envelope import Envelope
@@ -31,9 +32,10 @@ async def append(conn: asyncpg.Connection, topic: str, *envelopes: Envelope) -> 
         )
     except asyncpg.UniqueViolationError as exc:
         raise ConcurrencyConflict(str(exc)) from exc
+    traceparent = tracing.current_traceparent()  # None unless tracing is on
     await conn.executemany(
-        "INSERT INTO outbox (event_id, topic, key, value) VALUES ($1, $2, $3, $4)",
-        [(e.id, topic, e.aggregateid, encode(e)) for e in envelopes],
+        "INSERT INTO outbox (event_id, topic, key, value, traceparent) VALUES ($1, $2, $3, $4, $5)",
+        [(e.id, topic, e.aggregateid, encode(e), traceparent) for e in envelopes],
     )
 
 
@@ -60,8 +62,9 @@ async def append_with(
             ),
         ),
         (
-            "INSERT INTO outbox (event_id, topic, key, value) VALUES ($1, $2, $3, $4)",
-            (envelope.id, topic, envelope.aggregateid, value),
+            "INSERT INTO outbox (event_id, topic, key, value, traceparent)"
+            " VALUES ($1, $2, $3, $4, $5)",
+            (envelope.id, topic, envelope.aggregateid, value, tracing.current_traceparent()),
         ),
         *also,
     )

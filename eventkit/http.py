@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from eventkit import problems
+from eventkit import metrics, problems, tracing
 from eventkit.db import create_pool, when_database_answers
 from eventkit.kafka import ping
 from eventkit.settings import Settings
@@ -57,9 +57,12 @@ def create_app(
     problems.install(app)
     problems.document(app)
     app.add_middleware(_LimitBody, max_bytes=settings.max_body_bytes)
+    app.add_middleware(metrics.RedMiddleware, service=service)  # outermost: 413s are counted
     app.include_router(_health_router(service))
+    app.include_router(metrics.router())
     for router in routers:
         app.include_router(router)
+    tracing.instrument_app(app)  # a no-op unless tracing is configured (eventkit.tracing)
     return app
 
 

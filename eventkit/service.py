@@ -10,7 +10,9 @@ own process so any one can be killed and restarted alone.
 
 import argparse
 import asyncio
+import json
 import logging
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +21,7 @@ from typing import Any
 import uvloop
 from fastapi import FastAPI
 
-from eventkit import secrets
+from eventkit import metrics, secrets, tracing
 from eventkit.consumer import BatchHandlers, Handlers, IdempotentConsumer
 from eventkit.db import create_pool, migrate, wait_for_schema, when_database_answers
 from eventkit.outbox import OutboxRelay
@@ -54,12 +56,37 @@ async def run_consumer(spec: ServiceSpec, settings: Settings) -> None:
         await pool.close()
 
 
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, process, level, logger, message, and the correlation id
+    (a log call's `extra={"correlation_id": ...}`, else null) and trace id (the current span's,
+    null when tracing is off) on every line, so a log search joins a trace or a business flow."""
+
+    converter = time.gmtime  # UTC, so the Z each time ends with is true
+
+    def __init__(self, process: str):
+        super().__init__()
+        self.process = process
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+            "process": self.process,
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "correlation_id": getattr(record, "correlation_id", None),
+            "trace_id": getattr(record, "trace_id", None) or tracing.trace_id(),
+        }
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, default=str)
+
+
 def configure_logging(settings: Settings, process: str) -> None:
-    """The one logging set-up of every process (`process` names it in each line)."""
-    logging.basicConfig(
-        level=settings.log_level,
-        format=f"%(asctime)s {process} %(levelname)s %(message)s",
-    )
+    """The one logging set-up of every process: JSON lines on stderr (JsonFormatter)."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter(process))
+    logging.basicConfig(level=settings.log_level, handlers=[handler], force=True)
     logging.getLogger("aiokafka").setLevel(logging.WARNING)  # group chatter drowns the rest
 
 
@@ -78,6 +105,11 @@ def main(spec: ServiceSpec) -> None:
     args = parser.parse_args()
     configure_logging(settings, f"{spec.name}-{args.role}")
     secrets.startup_check(settings, spec.name, args.role)  # production: every secret is set
+    tracing.configure(f"{spec.name}-{args.role}")  # only with OTEL_EXPORTER_OTLP_ENDPOINT set
+    if args.role in ("relay", "consumer", "worker") and spec.name != "projections":
+        # The projections worker serves its own (services/projections/metrics.py); an API
+        # serves /metrics on its HTTP port (eventkit.http).
+        metrics.serve(settings.host, settings.metrics_port_for(spec.name, args.role))
     dsn = settings.database_for(spec.name)
     if args.role == "migrate":  # as the owner, with the admin's credentials (eventkit.db)
         applied = asyncio.run(migrate(settings, spec.name, spec.migrations))
