@@ -1,8 +1,8 @@
 """The outbox relay: publishes committed outbox rows to Kafka, then marks them sent.
 
 A crash between send and mark re-sends those rows on restart (consumers dedupe on event id), so
-nothing committed is ever lost. One relay per database is active at a time (a session advisory
-lock), which keeps per-aggregate order even with several replicas running as standbys.
+nothing committed is ever lost. Several replicas share the outbox by shards of aggregate keys,
+one publisher per shard (eventkit.relay_shards), which keeps per-aggregate order.
 
 The relay polls (every 20 ms when idle) rather than waiting for NOTIFY: PostgreSQL serialises
 the commits of every transaction that notifies, which cost the gift path most of its group
@@ -16,13 +16,12 @@ import time
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
-from eventkit import metrics, tracing
+from eventkit import metrics, relay_shards, tracing
 from eventkit.kafka import producer
 from eventkit.settings import Settings
 from eventkit.signing import owner_headers
 
 log = logging.getLogger(__name__)
-_LEADER_LOCK = 0x0B0C_5E7D
 
 
 class OutboxRelay:
@@ -34,19 +33,33 @@ class OutboxRelay:
         idle_seconds: float = 0.02,
         *,
         principal: str,  # the service whose topics it writes (its Kafka principal)
+        rebalance_seconds: float = 1.0,  # how often it re-counts replicas and takes free shards
     ):
         self.settings, self.dsn, self.principal = settings, dsn, principal
         self.batch_size, self.idle_seconds = batch_size, idle_seconds
+        self.rebalance_seconds = rebalance_seconds
         self.conn: asyncpg.Connection | None = None
         self.producer: AIOKafkaProducer | None = None
+        self.shards: set[int] = set()  # the shards whose rows it publishes (locks of self.conn)
+        self._rebalanced_at = 0.0
 
     async def start(self) -> None:
         self.conn = conn = await asyncpg.connect(self.dsn)
-        while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _LEADER_LOCK):
-            log.info("another relay is active on this database; standing by")
-            await asyncio.sleep(1)
+        await relay_shards.join(conn)
+        self.shards = set()
+        await self.rebalance()
         self.producer = producer(self.settings, self.principal)
         await self.producer.start()
+
+    async def rebalance(self) -> None:
+        """Takes this replica's share of the shards (between batches only: see relay_shards)."""
+        conn, self._rebalanced_at = self.conn, time.monotonic()
+        if conn is None:
+            raise RuntimeError("the relay is not started")
+        before = self.shards
+        self.shards = await relay_shards.rebalance(conn, before)
+        if self.shards != before:
+            log.info("relay holds %d of %d shards", len(self.shards), relay_shards.SHARDS)
 
     def _started(self) -> tuple[asyncpg.Connection, AIOKafkaProducer]:
         if self.conn is None or self.producer is None:
@@ -59,13 +72,19 @@ class OutboxRelay:
         if self.conn and not self.conn.is_closed():
             await self.conn.close()
         self.producer = self.conn = None
+        self.shards = set()  # the locks went with the session
 
     async def send_batch(self) -> list[int]:
-        """Sends the oldest unsent rows in order and waits for every ack; returns their ids."""
+        """Sends the oldest unsent rows of its shards in order and waits for every ack; returns
+        their ids."""
         conn, kafka = self._started()
+        if not self.shards:
+            return []
         rows = await conn.fetch(
-            "SELECT id, topic, key, value FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1",
+            "SELECT id, topic, key, value FROM outbox WHERE sent_at IS NULL"
+            f" AND {relay_shards.SHARD_OF_KEY} = ANY($2::int[]) ORDER BY id LIMIT $1",
             self.batch_size,
+            sorted(self.shards),
         )
         futures = []
         traced = await self._traceparents(conn, rows)
@@ -133,6 +152,8 @@ class OutboxRelay:
                     if time.monotonic() - measured >= 1.0:  # /metrics: once a second at most
                         await self.measure()
                         measured = time.monotonic()
+                    if time.monotonic() - self._rebalanced_at >= self.rebalance_seconds:
+                        await self.rebalance()
                     if await self.relay_once() < self.batch_size:
                         await asyncio.sleep(self.idle_seconds)
             except Exception as exc:  # noqa: BLE001 - any outage: reconnect, never exit
