@@ -1,4 +1,5 @@
-"""Consumer lag and freshness of the projections worker, in Prometheus text format.
+"""Consumer lag and freshness of the projections worker, as Prometheus metrics
+(prometheus-client; the family names are those docs/observability.md lists).
 
 Every few seconds: the topics' end offsets (a group-less consumer, so it never joins the
 worker's group) minus the positions the worker recorded in the same transactions as its batches.
@@ -15,6 +16,8 @@ from datetime import UTC, datetime
 from aiohttp import web
 from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from eventkit.kafka import client_options
 from eventkit.settings import Settings
@@ -60,43 +63,57 @@ class LagMonitor:
         )
         self.measured_at = time.time()
 
-    def render(self) -> str:
+    def collect(self):
+        """The families, read from the monitor's state at each scrape (a prometheus-client
+        custom collector: no copy of the figures to keep in step)."""
         name = "coinstream_projections"
-        lines = [
-            f"# HELP {name}_consumer_lag Messages on the topic not yet projected.",
-            f"# TYPE {name}_consumer_lag gauge",
-        ]
+        lag = GaugeMetricFamily(
+            f"{name}_consumer_lag",
+            "Messages on the topic not yet projected.",
+            labels=["topic", "partition"],
+        )
         for (topic, part), (end, done) in sorted(self.lag.items()):
-            lines.append(
-                f'{name}_consumer_lag{{topic="{topic}",partition="{part}"}} {max(0, end - done)}'
-            )
+            lag.add_metric([topic, str(part)], max(0, end - done))
+        yield lag
         total = sum(max(0, e - d) for e, d in self.lag.values())
-        lines += [f"# TYPE {name}_consumer_lag_total gauge", f"{name}_consumer_lag_total {total}"]
+        yield GaugeMetricFamily(f"{name}_consumer_lag_total", "Sum of consumer_lag.", value=total)
         if self.last_event_time:
             ts = self.last_event_time.timestamp()
-            lines += [
-                f"# HELP {name}_last_event_time_seconds Time of the newest event projected.",
-                f"# TYPE {name}_last_event_time_seconds gauge",
-                f"{name}_last_event_time_seconds {ts:.3f}",
-                f"# TYPE {name}_last_event_age_seconds gauge",
-                f"{name}_last_event_age_seconds {max(0.0, time.time() - ts):.3f}",
-            ]
-        lines += [
-            f"# TYPE {name}_events_projected_total counter",
-            f"{name}_events_projected_total {self.projector.projected}",
-            f"# TYPE {name}_dead_lettered_total counter",
-            f"{name}_dead_lettered_total {self.projector.dead_lettered}",
-        ]
+            yield GaugeMetricFamily(
+                f"{name}_last_event_time_seconds", "Time of the newest event projected.", value=ts
+            )
+            yield GaugeMetricFamily(
+                f"{name}_last_event_age_seconds",
+                "Seconds since the newest event projected.",
+                value=max(0.0, time.time() - ts),
+            )
+        projector = self.projector
+        yield CounterMetricFamily(
+            f"{name}_events_projected",
+            "Events projected.",
+            value=projector.projected if projector else 0,
+        )
+        yield CounterMetricFamily(
+            f"{name}_dead_lettered",
+            "Messages sent to the dead-letter topic.",
+            value=projector.dead_lettered if projector else 0,
+        )
         if self.measured_at:
-            lines += [
-                f"# TYPE {name}_lag_measured_age_seconds gauge",
-                f"{name}_lag_measured_age_seconds {time.time() - self.measured_at:.3f}",
-            ]
-        return "\n".join(lines) + "\n"
+            yield GaugeMetricFamily(
+                f"{name}_lag_measured_age_seconds",
+                "Seconds since the lag was last measured.",
+                value=time.time() - self.measured_at,
+            )
+
+    def render(self) -> str:
+        """The Prometheus text exposition of this monitor's families (prometheus-client)."""
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(self)
+        return generate_latest(registry).decode()
 
     async def serve(self, port: int) -> web.AppRunner | None:
         async def metrics(_request):
-            return web.Response(text=self.render(), content_type="text/plain")
+            return web.Response(text=self.render(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
         async def healthz(_request):
             return web.json_response({"status": "ok"})
