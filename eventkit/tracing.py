@@ -56,9 +56,11 @@ def enable(process: str, exporter: SpanExporter) -> TracerProvider:
 
 
 def _install(process: str, processor) -> TracerProvider:
-    provider = TracerProvider(resource=Resource.create({"service.name": process}))
+    provider = trace.get_tracer_provider()
+    if not isinstance(provider, TracerProvider):  # the global provider can be set only once
+        provider = TracerProvider(resource=Resource.create({"service.name": process}))
+        trace.set_tracer_provider(provider)
     provider.add_span_processor(processor)
-    trace.set_tracer_provider(provider)
     if not _state["enabled"]:  # the instrumentations patch the libraries once per process
         from opentelemetry.instrumentation.aiokafka import AIOKafkaInstrumentor
         from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
@@ -67,6 +69,18 @@ def _install(process: str, processor) -> TracerProvider:
         AIOKafkaInstrumentor().instrument()
     _state["enabled"] = True
     return provider
+
+
+def disable() -> None:
+    """Undoes `enable` (a test's), so the rest of its process runs untraced."""
+    if not _state["enabled"]:
+        return
+    from opentelemetry.instrumentation.aiokafka import AIOKafkaInstrumentor
+    from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
+
+    AsyncPGInstrumentor().uninstrument()
+    AIOKafkaInstrumentor().uninstrument()
+    _state["enabled"] = False
 
 
 def instrument_app(app) -> None:
