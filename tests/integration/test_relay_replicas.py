@@ -212,3 +212,19 @@ async def test_a_relay_killed_mid_batch_hands_its_shards_over_in_order(prepared,
         )
     )
     assert balances == {u: sum(range(1, VERSIONS + 1)) for u in users}
+
+
+async def test_a_relay_started_after_another_stopped_takes_every_shard(prepared):
+    """What relay_all (one test after another) relies on: stop() returns once the server has
+    ended the session, so its locks are free and its member lock no longer counts."""
+    for _ in range(5):
+        first = relay(prepared)
+        await first.start()
+        assert len(first.shards) == relay_shards.SHARDS
+        await first.stop()
+        second = relay(prepared)
+        await second.start()
+        try:
+            assert len(second.shards) == relay_shards.SHARDS
+        finally:
+            await second.stop()
