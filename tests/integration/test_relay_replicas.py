@@ -163,6 +163,7 @@ async def test_a_relay_killed_mid_batch_hands_its_shards_over_in_order(prepared,
         await asyncio.sleep(0.5)
         assert not any(s.shards for s in survivors), "the victim's shards are not free yet"
         conn = victim.conn
+        assert conn is not None
         if how == "server ends its session":
             died = set(await victim.send_batch())  # acked by Kafka, never marked
             admin = await pools["recharge"].acquire()
