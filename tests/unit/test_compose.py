@@ -123,3 +123,68 @@ def test_named_files_exist_and_versions_match_native():
     assert SERVICES["kafka"]["image"] == f"apache/kafka:{kafka_version}"
     assert SERVICES["postgres"]["image"].startswith("postgres:15")
     assert SERVICES["prepare"]["command"] == "python -m infra prepare"
+
+
+# --- metrics: Prometheus scrapes every process, Grafana shows what they export --------------
+
+PROMETHEUS = yaml.safe_load((ROOT / "infra" / "prometheus.yml").read_text())
+DASHBOARD_DIR = ROOT / "infra" / "grafana" / "dashboards"
+
+
+def test_prometheus_scrapes_every_procfile_process_at_its_metrics_port():
+    settings = Settings(_env_file=None)
+    scraped = {
+        job["job_name"]: target
+        for job in PROMETHEUS["scrape_configs"]
+        for config in job["static_configs"]
+        for target in config["targets"]
+    }
+    expected = {}
+    for role, command in procfile().items():
+        _, _, module, process = command.split()[:4]
+        service = module.split(".")[1]
+        expected[role] = f"{role}:{settings.metrics_port_for(service, process)}"
+    assert scraped == expected
+    for role in expected:
+        assert role in SERVICES and "build" in SERVICES[role], role
+
+
+def test_grafana_is_provisioned_from_the_checked_in_files():
+    grafana, prometheus = SERVICES["grafana"], SERVICES["prometheus"]
+    assert grafana["image"].startswith("grafana/grafana") and prometheus["image"].startswith(
+        "prom/prometheus"
+    )
+    for service in (grafana, prometheus):
+        for volume in service["volumes"]:
+            source = volume.split(":")[0]
+            assert (ROOT / source).exists(), source
+    assert grafana["environment"]["GF_AUTH_DISABLE_LOGIN_FORM"] == "true"
+    assert all(p.startswith("127.0.0.1:") for s in (grafana, prometheus) for p in s["ports"])
+
+
+def test_the_dashboard_queries_only_families_the_processes_export():
+    import json
+
+    from eventkit import metrics
+
+    exported = {
+        family.name
+        for family in metrics.HTTP_REQUESTS.collect()
+        + metrics.HTTP_DURATION.collect()
+        + metrics.REFUSALS.collect()
+        + metrics.IDEMPOTENT_REPLAYS.collect()
+        + metrics.OUTBOX_DEPTH.collect()
+        + metrics.OUTBOX_OLDEST_AGE.collect()
+        + metrics.RELAY_PUBLISH_SECONDS.collect()
+        + metrics.CONSUMER_LAG.collect()
+        + metrics.CONSUMER_PROCESSED.collect()
+        + metrics.CONSUMER_DEAD_LETTERED.collect()
+    } | {"coinstream_projections_consumer_lag", "coinstream_projections_last_event_age_seconds"}
+    queried = set()
+    for path in DASHBOARD_DIR.glob("*.json"):
+        for panel in json.loads(path.read_text())["panels"]:
+            for target in panel["targets"]:
+                queried |= set(re.findall(r"coinstream_[a-z_]+", target["expr"]))
+    suffixes = ("_total", "_bucket", "_count", "_sum")
+    bare = {next((q[: -len(s)] for s in suffixes if q.endswith(s)), q) for q in queried}
+    assert bare and bare <= exported, bare - exported
