@@ -221,6 +221,7 @@ class IdempotentConsumer:
         handler = self.handlers.get(envelope.type)
         if handler is None:
             return None  # a valid event this service has no interest in
+        flow = tracing.CORRELATION_ID.set(str(envelope.correlationid))
         try:
             with tracing.processing(record.topic, self.group, record.headers):
                 async with conn.transaction():  # savepoint: a refused event undoes only itself
@@ -238,6 +239,8 @@ class IdempotentConsumer:
             if not is_permanent(exc):
                 raise
             return record, describe(exc)
+        finally:
+            tracing.CORRELATION_ID.reset(flow)
         return None
 
     async def run(self) -> None:

@@ -58,7 +58,8 @@ async def run_consumer(spec: ServiceSpec, settings: Settings) -> None:
 
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, process, level, logger, message, and the correlation id
-    (a log call's `extra={"correlation_id": ...}`, else null) and trace id (the current span's,
+    (a log call's `extra={"correlation_id": ...}`, else the event's while a consumer applies it,
+    else null) and trace id (the current span's,
     null when tracing is off) on every line, so a log search joins a trace or a business flow."""
 
     converter = time.gmtime  # UTC, so the Z each time ends with is true
@@ -74,7 +75,8 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
-            "correlation_id": getattr(record, "correlation_id", None),
+            "correlation_id": getattr(record, "correlation_id", None)
+            or tracing.CORRELATION_ID.get(),
             "trace_id": getattr(record, "trace_id", None) or tracing.trace_id(),
         }
         if record.exc_info:

@@ -15,6 +15,7 @@ own header for the hop (the produce span). Both share the trace id; eventkit.bin
 that they do. Our structured-mode document itself is signed and unchanged.
 """
 
+import contextvars
 import logging
 import os
 from collections.abc import Iterator, Sequence
@@ -32,6 +33,11 @@ TRACEPARENT = "traceparent"  # the W3C header, as Kafka carries it too
 CE_TRACEPARENT = headers.CE_PREFIX + "traceparent"
 CE_TRACESTATE = headers.CE_PREFIX + "tracestate"
 _state = {"enabled": False}
+# The business flow a log line belongs to (the event's correlationid while a consumer applies
+# it), read by eventkit.service.JsonFormatter; tracing on or off.
+CORRELATION_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "correlation_id", default=None
+)
 
 
 def enabled() -> bool:
