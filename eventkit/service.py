@@ -58,11 +58,11 @@ async def run_consumer(spec: ServiceSpec, settings: Settings) -> None:
 
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, process, level, logger, message, and the correlation id
-    (a log call's `extra={"correlation_id": ...}`, else the event's while a consumer applies it,
-    else null) and trace id (the current span's,
-    null when tracing is off) on every line, so a log search joins a trace or a business flow."""
+    (a log call's `extra={"correlation_id": ...}`, else the event's while a consumer applies
+    it, else null) and trace id (the current span's, null when tracing is off) on every line,
+    so a log search joins a trace or a business flow."""
 
-    converter = time.gmtime  # UTC, so the Z each time ends with is true
+    converter = staticmethod(time.gmtime)  # UTC, so the Z each time ends with is true
 
     def __init__(self, process: str):
         super().__init__()
