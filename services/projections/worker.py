@@ -56,6 +56,8 @@ def create_app(
         web_enabled=False,
         datadir=tempfile.mkdtemp(prefix="coinstream-faust-"),
         topic_partitions=topics.PARTITIONS,
+        # Its own topics (the assignor's) replicate as the contract's do (`make cluster`: 3).
+        topic_replication_factor=settings.kafka_replication_factor,
         consumer_auto_offset_reset="earliest",
         broker_commit_interval=1.0,
         # A SIGKILLed member holds its partitions until its session expires: keep that short
