@@ -17,6 +17,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Generic, TypeVar
 
+from eventkit import tracing
+
 log = logging.getLogger(__name__)
 
 C = TypeVar("C")
@@ -33,6 +35,9 @@ class GroupCommit(Generic[C, R]):
         self._queue: deque[tuple[C, asyncio.Future]] = deque()
         self._ready = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
+        # The request context of each queued command when tracing is on (by its future), so the
+        # rows a batch writes carry their own request's trace (eventkit.tracing.batch).
+        self._traces: dict[int, str] = {}
 
     def start(self) -> None:
         self._tasks = [
@@ -52,6 +57,8 @@ class GroupCommit(Generic[C, R]):
         if not self._tasks:
             raise RuntimeError("GroupCommit not started")
         future = asyncio.get_running_loop().create_future()
+        if traceparent := tracing.current_traceparent():  # None unless tracing is on
+            self._traces[id(future)] = traceparent
         self._queue.append((command, future))
         self._ready.set()
         return await asyncio.shield(future)  # a client that hangs up does not cancel the batch
@@ -86,10 +93,13 @@ class GroupCommit(Generic[C, R]):
         return batch
 
     async def _settle(self, batch: list[tuple[C, asyncio.Future]]) -> None:
+        traces = {self._key(c): self._traces.get(id(f)) for c, f in batch} if self._traces else {}
         try:
-            outcomes = await self._flush([command for command, _ in batch])
+            with tracing.batch(traces):
+                outcomes = await self._flush([command for command, _ in batch])
         except Exception as exc:  # noqa: BLE001 - decided below, per command
             if len(batch) == 1:
+                self._traces.pop(id(batch[0][1]), None)
                 _answer(batch[0][1], exc)
                 return
             log.warning("batch of %d failed (%r); retrying each alone", len(batch), exc)
@@ -97,6 +107,7 @@ class GroupCommit(Generic[C, R]):
                 await self._settle([item])
             return
         for (_, future), outcome in zip(batch, outcomes, strict=True):
+            self._traces.pop(id(future), None)
             _answer(future, outcome)
 
 

@@ -129,6 +129,41 @@ def publishing(traceparent: str | None) -> Iterator[list[tuple[str, bytes]]]:
         context.detach(token)
 
 
+# While a group commit flushes a batch: the request context of each command, by its key.
+_BATCH: contextvars.ContextVar[dict | None] = contextvars.ContextVar("batch_traces", default=None)
+
+
+@contextmanager
+def batch(traces: dict) -> Iterator[None]:
+    """Around one group-commit flush: a span in the one request's trace (a batch of one) or
+    linked to each request's (several), and `traceparent_for` answers for its commands."""
+    if not _state["enabled"] or not any(traces.values()):
+        yield
+        return
+    contexts = [propagate.extract({TRACEPARENT: t}) for t in traces.values() if t]
+    links = [trace.Link(trace.get_current_span(c).get_span_context()) for c in contexts]
+    tracer = trace.get_tracer("coinstream.group_commit")
+    parent = contexts[0] if len(traces) == 1 else None
+    flow = _BATCH.set(traces)
+    try:
+        with tracer.start_as_current_span(
+            "group commit",
+            context=parent,
+            links=[] if parent else links,
+            attributes={"coinstream.batch.size": len(traces)},
+        ):
+            yield
+    finally:
+        _BATCH.reset(flow)
+
+
+def traceparent_for(key) -> str | None:
+    """The traceparent of the batched command whose group-commit key is `key` (its request's),
+    for the outbox row it writes; None when tracing is off or outside a traced batch."""
+    traces = _BATCH.get() if _state["enabled"] else None
+    return traces.get(key) if traces else None
+
+
 def _carrier(found: Sequence[tuple[str, bytes]] | None) -> dict[str, str]:
     return {
         k.lower(): v.decode("latin-1")

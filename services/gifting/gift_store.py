@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from eventkit import tracing
 from schemas.envelope import Envelope
 from services.gifting.gift_decide import BatchRows, Combo, GiftCommand
 from services.gifting.rules import Profile
@@ -141,7 +142,14 @@ async def write(
         topic,
         "gift",
         [
-            Spend(r.command.caller.user_id, r.coins, r.balance_after, r.wallet_version, r.event)
+            Spend(
+                r.command.caller.user_id,
+                r.coins,
+                r.balance_after,
+                r.wallet_version,
+                r.event,
+                tracing.traceparent_for(r.command.claim),
+            )
             for r in records
         ],
         [Answer(*r.command.claim, 201, r.response) for r in records],

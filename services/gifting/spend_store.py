@@ -72,8 +72,10 @@ wallet AS (
     WHERE w.user_id = v.user_id),
 spend AS (
     SELECT * FROM unnest(:event_ids::uuid[], :spent_by::text[], :coins::bigint[],
-                         :balances_after::bigint[], :versions::integer[], :values::bytea[])
-        WITH ORDINALITY AS s (event_id, user_id, coins, balance_after, version, value, n)),
+                         :balances_after::bigint[], :versions::integer[], :values::bytea[],
+                         :traceparents::text[])
+        WITH ORDINALITY AS s (event_id, user_id, coins, balance_after, version, value,
+                              traceparent, n)),
 ledger AS (
     INSERT INTO wallet_ledger (user_id, event_id, kind, delta, balance_after)
     SELECT user_id, event_id, :kind, -coins, balance_after FROM spend ORDER BY n),
@@ -83,8 +85,8 @@ event AS (
            convert_from(value, 'UTF8')::jsonb
     FROM spend ORDER BY n),
 outbox AS (
-    INSERT INTO outbox (event_id, topic, key, value)
-    SELECT event_id, :topic, 'wallet-' || user_id, value FROM spend ORDER BY n),
+    INSERT INTO outbox (event_id, topic, key, value, traceparent)
+    SELECT event_id, :topic, 'wallet-' || user_id, value, traceparent FROM spend ORDER BY n),
 saved AS (
     UPDATE idempotency_keys k SET status_code = r.status, response = r.response::jsonb
     FROM unnest(:saved_callers::text[], :saved_keys::text[], :saved_statuses::integer[],
@@ -107,6 +109,7 @@ class Spend:
     balance_after: int
     version: int
     event: Envelope
+    traceparent: str | None = None  # its request's, when tracing is on (eventkit.tracing)
 
 
 @dataclass(frozen=True)
@@ -226,7 +229,15 @@ async def write(
             ),
             **columns(
                 (
-                    (s.event.id, s.user_id, s.coins, s.balance_after, s.version, encode(s.event))
+                    (
+                        s.event.id,
+                        s.user_id,
+                        s.coins,
+                        s.balance_after,
+                        s.version,
+                        encode(s.event),
+                        s.traceparent,
+                    )
                     for s in spends
                 ),
                 "event_ids",
@@ -235,6 +246,7 @@ async def write(
                 "balances_after",
                 "versions",
                 "values",
+                "traceparents",
             ),
             **columns(
                 ((a.caller, a.key, a.status, orjson.dumps(a.body).decode()) for a in answers),

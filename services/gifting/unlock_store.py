@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from eventkit import tracing
 from schemas.envelope import Envelope
 from services.gifting import accounts
 from services.gifting.rules import Profile
@@ -147,6 +148,7 @@ async def write(
                 r.unlock.balance_after,
                 r.wallet_version,
                 r.event,
+                tracing.traceparent_for(r.command.claim),
             )
             for r in records
         ],
