@@ -1,4 +1,4 @@
-"""One command followed by OpenTelemetry (eventkit.tracing) into an in-memory exporter: the
+"""One gift, and one purchase, followed by OpenTelemetry (eventkit.tracing) into an in-memory exporter: the
 HTTP request, its transaction, the outbox row's stored traceparent, the relay's produce span
 and the consumer's process span (with its own database spans) share one trace id. The tree is
 printed (pytest -s shows it). Tracing is turned off again afterwards, so the rest of the
@@ -12,12 +12,17 @@ from opentelemetry.trace import SpanKind
 
 from eventkit import tracing
 from eventkit.consumer import IdempotentConsumer
+from eventkit.db import create_pool
 from eventkit.outbox import OutboxRelay
 from schemas import topics
+from services.gifting.api import create as create_gifting
 from services.gifting.handlers import HANDLERS as GIFTING_HANDLERS
-from tests.support.apps import auth, new_id
+from services.payout.handlers import BATCH_HANDLERS as PAYOUT_BATCH
+from services.payout.handlers import HANDLERS as PAYOUT_HANDLERS
+from tests.support.apps import api_client, auth, new_id
 from tests.support.kafka import read_topic
 from tests.support.recharge import recharge_app, settle
+from tests.support.wallets import fund_wallet
 
 
 @pytest.fixture
@@ -106,3 +111,68 @@ async def test_one_purchase_is_one_trace_from_http_to_the_consumer(namespace, sp
     process = next(s for s in joined if s.name.startswith("process"))
     below = [s for s in joined if s.parent and s.parent.span_id == process.context.span_id]
     assert any(s.kind == SpanKind.CLIENT for s in below), "the consumer's own DB spans"
+
+
+def assert_joined(finished, trace_id: int) -> list:
+    """HTTP, database, produce and consume spans under `trace_id`; the consumer's process span
+    has database spans of its own below it. Returns the trace's spans."""
+    joined = [s for s in finished if s.context.trace_id == trace_id]
+    kinds = {s.kind for s in joined}
+    names = " | ".join(s.name for s in joined)
+    assert {SpanKind.SERVER, SpanKind.CLIENT, SpanKind.PRODUCER, SpanKind.CONSUMER} <= kinds, names
+    process = next(s for s in joined if s.name.startswith("process"))
+    below = [s for s in joined if s.parent and s.parent.span_id == process.context.span_id]
+    assert any(s.kind == SpanKind.CLIENT for s in below), "the consumer's own DB spans"
+    return joined
+
+
+async def test_one_gift_is_one_trace_from_http_through_group_commit_to_payout(namespace, spans):
+    settings = await namespace("tracegift")
+    fan, creator = new_id("fan"), new_id("star")
+    async with api_client(create_gifting, settings) as gifting:
+        r = await gifting.get("/v1/wallet", headers=auth(settings, creator, roles=["creator"]))
+        assert r.status_code == 200, r.text
+        pool = await create_pool(settings.database_for("gifting"), max_size=2)
+        try:
+            await fund_wallet(pool, fan, 100)
+            body = {
+                "creator_id": creator,
+                "context": {"kind": "live", "id": new_id("live")},
+                "gift_code": "rose",
+                "quantity": 1,
+            }
+            r = await gifting.post("/v1/gifts", json=body, headers=auth(settings, fan))
+            assert r.status_code == 201, r.text
+            row = await pool.fetchrow(
+                "SELECT event_id, traceparent FROM outbox WHERE key = $1", f"wallet-{fan}"
+            )
+        finally:
+            await pool.close()
+    assert row["traceparent"], "the group commit wrote the request's traceparent with the row"
+
+    relay = OutboxRelay(settings, settings.database_for("gifting"), principal="gifting")
+    await relay.start()
+    try:
+        while await relay.relay_once():
+            pass
+    finally:
+        await relay.stop()
+    records = [
+        r
+        for r in await read_topic(settings, topics.GIFTING_EVENTS, expect=1)
+        if r.key == f"wallet-{fan}".encode()
+    ]
+    payout = await create_pool(settings.database_for("payout"), max_size=2)
+    try:
+        consumer = IdempotentConsumer(
+            settings, payout, "trace-gift", [], PAYOUT_HANDLERS, PAYOUT_BATCH, principal="payout"
+        )
+        assert await consumer.apply(records) == []
+    finally:
+        await payout.close()
+
+    trace_id = int(row["traceparent"].split("-")[1], 16)
+    finished = spans.get_finished_spans()
+    print("\n" + tree(finished, trace_id))
+    joined = assert_joined(finished, trace_id)
+    assert any(s.name == "group commit" for s in joined), "the batch's own span and statements"
