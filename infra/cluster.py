@@ -234,21 +234,30 @@ def run() -> int:
     from eventkit.settings import SERVICES, Settings
     from infra import kafka, postgres
     from infra.__main__ import make_secrets, prepare
+    from infra.proc import port_open
     from infra.supervisor import Supervisor, read_procfile
 
     ports, count = Ports.from_env(), instances()
     # Until the supervisor takes over the signals, SIGTERM stops the start-up as Ctrl-C does
     # (the servers already started are stopped below).
     signal.signal(signal.SIGTERM, _interrupt)
+    settings = Settings()
+    apis = [s for s in SERVICES if f"{s}{API_SUFFIX}" in read_procfile(ROOT / "Procfile")]
+    taken = [s for s in apis if port_open(settings.port_for(s), settings.reachable_host)]
+    if taken:  # before anything starts: HAProxy could not bind them
+        sys.exit(
+            "cluster: the front ports of "
+            + ", ".join(f"{s} ({settings.port_for(s)})" for s in taken)
+            + " are taken (`make run`?): stop it, or set "
+            + ", ".join(f"{s.upper()}_PORT" for s in taken)
+        )
     try:
         make_secrets()
         postgres.start()
         postgres.start_standby(ports.standby)
         kafka.start_nodes(nodes())
         asyncio.run(prepare())  # migrations on the primary, topics (RF 3), users and ACLs
-        settings = Settings()
         procfile = read_procfile(ROOT / "Procfile")
-        apis = [s for s in SERVICES if f"{s}{API_SUFFIX}" in procfile]
         front = {s: settings.port_for(s) for s in apis}
         config = cache() / "haproxy.cfg"
         config.write_text(haproxy_config(apis, count, ports, front, settings.host))
