@@ -154,3 +154,22 @@ class RedMiddleware:
                 REFUSALS.labels(self.service, template, kind).inc()
             if seen["replayed"]:
                 IDEMPOTENT_REPLAYS.labels(self.service, template).inc()
+
+
+# Every process of the system as (service, role), the Procfile's (tests/unit/test_metrics.py
+# keeps them in step): where the ops dashboard scrapes, each at Settings.metrics_port_for.
+PROCESSES = (
+    ("recharge", "api"),
+    ("recharge", "relay"),
+    ("recharge", "consumer"),
+    ("recharge", "worker"),
+    ("gifting", "api"),
+    ("gifting", "relay"),
+    ("gifting", "consumer"),
+    ("payout", "api"),
+    ("payout", "relay"),
+    ("payout", "consumer"),
+    ("payout", "worker"),
+    ("projections", "worker"),
+    ("projections", "api"),
+)

@@ -296,8 +296,10 @@ async def test_the_three_views_in_chromium_draw_the_read_models(system, browser)
     browser.save_screenshot(str(SHOTS / "dashboard-analyst.png"))
     open_view(browser, base, analyst, "/analyst?from=1999-01-01&to=2025-01-01", "problem")
 
-    # ops: the projections' lag per partition, and what is not collected yet
+    # ops: the projections' lag per partition, the processes' own /metrics, what is missing
     open_view(browser, base, mint_token(settings, "ops-1", ["admin"]), "/ops", "ops")
     assert table(browser, "lag")
-    assert len(browser.find_elements(By.CSS_SELECTOR, "[data-missing]")) >= 4
+    for key in ("group_lag", "outbox", "red", "dead_letters", "processes"):
+        assert browser.find_elements(By.CSS_SELECTOR, f"[data-panel={key}]"), key
+    assert len(browser.find_elements(By.CSS_SELECTOR, "[data-missing]")) >= 1
     browser.save_screenshot(str(SHOTS / "dashboard-ops.png"))

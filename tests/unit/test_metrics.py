@@ -108,3 +108,58 @@ def test_the_middleware_costs_little_per_request(capsys):
     with capsys.disabled():
         print(f"\nRED middleware: {cost * 1e6:.1f} µs per request (in-process CPU)")
     assert cost < 100e-6
+
+
+def test_every_procfile_process_is_listed_for_the_ops_view():
+    from eventkit.metrics import PROCESSES
+    from infra.system import procfile
+
+    listed = {tuple(command.split()[2:4]) for command in procfile().values()}
+    assert {(f"services.{s}", r) for s, r in PROCESSES} == listed
+
+
+def test_the_ops_view_reads_the_families_into_rows():
+    from services.projections.dashboard.signals import rows
+
+    text = "\n".join(
+        [
+            "# TYPE coinstream_consumer_lag gauge",
+            'coinstream_consumer_lag{group="g",topic="t",partition="2"} 7.0',
+            "# TYPE coinstream_consumer_dead_lettered counter",
+            'coinstream_consumer_dead_lettered_total{group="g",topic="t"} 3.0',
+            "# TYPE coinstream_outbox_depth gauge",
+            'coinstream_outbox_depth{service="gifting"} 12.0',
+            "# TYPE coinstream_outbox_oldest_unsent_age_seconds gauge",
+            'coinstream_outbox_oldest_unsent_age_seconds{service="gifting"} 0.25',
+            "# TYPE coinstream_http_requests counter",
+            'coinstream_http_requests_total{service="gifting",method="POST",route="/v1/gifts",status="201"} 8.0',
+            'coinstream_http_requests_total{service="gifting",method="POST",route="/v1/gifts",status="409"} 1.0',
+            'coinstream_http_requests_total{service="gifting",method="POST",route="/v1/gifts",status="500"} 1.0',
+            "# TYPE coinstream_http_request_duration_seconds histogram",
+            'coinstream_http_request_duration_seconds_sum{service="gifting",method="POST",route="/v1/gifts"} 0.05',
+            'coinstream_http_request_duration_seconds_count{service="gifting",method="POST",route="/v1/gifts"} 10.0',
+            "",
+        ]
+    )
+    panels = rows([("gifting-api", text), ("payout-relay", None)])
+    assert panels["group_lag"]["rows"] == [
+        {"process": "gifting-api", "group": "g", "topic": "t", "partition": 2, "lag": 7}
+    ]
+    assert panels["dead_letters"]["rows"][0]["dead_lettered"] == 3
+    assert panels["outbox"]["rows"] == [
+        {"service": "gifting", "depth": 12, "oldest_unsent_seconds": 0.25}
+    ]
+    assert panels["red"]["rows"] == [
+        {
+            "service": "gifting",
+            "route": "POST /v1/gifts",
+            "requests": 10,
+            "errors": 1,
+            "refusals": 1,
+            "mean_ms": 5.0,
+        }
+    ]
+    assert panels["processes"]["rows"] == [
+        {"process": "gifting-api", "answers": True},
+        {"process": "payout-relay", "answers": False},
+    ]

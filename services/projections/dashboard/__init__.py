@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
 from eventkit import problems
@@ -19,6 +19,7 @@ from eventkit.auth import Caller, CallerDep
 from eventkit.deps import PoolDep
 from schemas.text import Id
 from services.projections.dashboard import queries as q
+from services.projections.dashboard import signals
 from services.projections.dashboard.ranges import DayRange, InvalidRange, day_range
 
 STATIC = Path(__file__).parent / "static"
@@ -43,10 +44,12 @@ ANALYST_MISSING = [
     },
 ]
 OPS_MISSING = [
-    {"key": "group_lag", "title": "Consumer lag of the services' groups", "why": "not collected"},
-    {"key": "dead_letters", "title": "Dead letters by reason", "why": "not collected"},
-    {"key": "outbox", "title": "Outbox depth and relay lag per service", "why": "not collected"},
-    {"key": "red", "title": "Request rate, errors and latency per route", "why": "not collected"},
+    {
+        "key": "dead_letter_reasons",
+        "title": "Dead letters by reason",
+        "why": "the counters are by group and topic; each reason is free text, in its message's"
+        " header on the dead-letter topic",
+    },
     {"key": "reconcile", "title": "Last reconcile result", "why": "not recorded by make reconcile"},
 ]
 
@@ -128,10 +131,11 @@ async def analyst(
 
 
 @api.get("/ops", summary="What the projections keep of the system's health", responses=REFUSED)
-async def ops(caller: CallerDep, pool: PoolDep) -> dict[str, Any]:
+async def ops(caller: CallerDep, pool: PoolDep, request: Request) -> dict[str, Any]:
     _need(caller, "admin")
+    scraped = await signals.collect(request.app.state.settings)  # every process's /metrics
     return {
-        "panels": {"lag": await _panel(pool, q.LAG)},
+        "panels": {"lag": await _panel(pool, q.LAG), **scraped},
         "missing": OPS_MISSING,
         "freshness": (await _panel(pool, q.FRESHNESS))["rows"][0],
     }

@@ -239,6 +239,19 @@ async function opsView() {
   panel(grid, "lag", "Consumer lag: projections, per partition", lag,
     ["consumer", "topic", "partition", "end_offset", "next_offset", "lag", "measured_at"],
     bars("where", ["lag"], true));
+  // From each process's own /metrics (signals.py), read as the admin opens the view.
+  const p = body.panels;
+  p.group_lag.rows.forEach((r) => { r.where = `${r.group} ${r.topic}[${r.partition}]`; });
+  panel(grid, "group_lag", "Consumer lag: the services' groups, per partition", p.group_lag,
+    ["process", "group", "topic", "partition", "lag"], bars("where", ["lag"], true));
+  panel(grid, "outbox", "Outbox depth and relay lag per service", p.outbox,
+    ["service", "depth", "oldest_unsent_seconds", "published"], bars("service", ["depth"]));
+  panel(grid, "red", "Requests, errors and latency per route (since each process started)", p.red,
+    ["service", "route", "requests", "errors", "refusals", "mean_ms"],
+    bars("route", ["requests", "errors", "refusals"], true));
+  panel(grid, "dead_letters", "Dead letters by group and topic", p.dead_letters,
+    ["process", "group", "topic", "dead_lettered"]);
+  panel(grid, "processes", "Processes answering /metrics", p.processes, ["process", "answers"]);
   missing(grid, body.missing);
 }
 
