@@ -60,6 +60,13 @@ class System:
         self.roles = procfile()
         self.ports = {svc: free_port() for svc in SERVICES}
         self.metrics_port = free_port()  # the projections worker's /metrics
+        # Every other relay/consumer/worker's /metrics too, so two systems on one host (tests
+        # in parallel, `make run`) never answer for each other (eventkit.metrics).
+        self.metrics_ports = {
+            name.upper(): free_port()
+            for name in Settings.model_fields
+            if name.endswith("_metrics_port") and name != "projections_metrics_port"
+        }
         self.procs: dict[str, subprocess.Popen] = {}
         LOGS.mkdir(parents=True, exist_ok=True)
 
@@ -71,6 +78,7 @@ class System:
         return child_env(
             self.settings,
             PROJECTIONS_METRICS_PORT=str(self.metrics_port),
+            **{name: str(port) for name, port in self.metrics_ports.items()},
             **{f"{svc.upper()}_PORT": str(p) for svc, p in self.ports.items()},
         )
 
