@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = 64 * 1024
 
     log_level: str = "INFO"
+    # OpenTelemetry traces are exported over OTLP/HTTP to this base URL (the standard variable;
+    # `/v1/traces` is appended), and are off when it is unset (eventkit.tracing).
+    otel_exporter_otlp_endpoint: str | None = None
     host: str = Field(default="127.0.0.1", description="Where the HTTP servers listen")
     # The one list of ports: `<SERVICE>_PORT` is where that service's HTTP API listens.
     recharge_port: int = Field(default=8001, ge=1, le=65535)
