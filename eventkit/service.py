@@ -107,7 +107,7 @@ def main(spec: ServiceSpec) -> None:
     args = parser.parse_args()
     configure_logging(settings, f"{spec.name}-{args.role}")
     secrets.startup_check(settings, spec.name, args.role)  # production: every secret is set
-    tracing.configure(f"{spec.name}-{args.role}")  # only with OTEL_EXPORTER_OTLP_ENDPOINT set
+    tracing.configure(settings, f"{spec.name}-{args.role}")  # with OTEL_EXPORTER_OTLP_ENDPOINT
     if args.role in ("relay", "consumer", "worker") and spec.name != "projections":
         # The projections worker serves its own (services/projections/metrics.py); an API
         # serves /metrics on its HTTP port (eventkit.http).

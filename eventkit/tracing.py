@@ -17,7 +17,6 @@ that they do. Our structured-mode document itself is signed and unchanged.
 
 import contextvars
 import logging
-import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
@@ -26,6 +25,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
 
+from eventkit.settings import Settings
 from schemas import headers
 
 log = logging.getLogger(__name__)
@@ -44,15 +44,18 @@ def enabled() -> bool:
     return _state["enabled"]
 
 
-def configure(process: str) -> bool:
-    """Exports over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT is set (the exporter reads the
-    standard OTEL_* variables); otherwise leaves tracing off."""
-    if not os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+def configure(settings: Settings, process: str) -> bool:
+    """Exports over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT is set; otherwise leaves
+    tracing off."""
+    base = settings.otel_exporter_otlp_endpoint
+    if not base:
         return False
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-    _install(process, BatchSpanProcessor(OTLPSpanExporter()))
-    log.info("traces exported to %s", os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"])
+    # The generic variable names the collector; traces go to its /v1/traces (as the spec says).
+    exporter = OTLPSpanExporter(endpoint=f"{base.rstrip('/')}/v1/traces")
+    _install(process, BatchSpanProcessor(exporter))
+    log.info("traces exported to %s", base)
     return True
 
 

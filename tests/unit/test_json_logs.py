@@ -44,3 +44,18 @@ def test_while_a_consumer_applies_an_event_the_line_names_its_flow():
         assert line({})["correlation_id"] == "5f0c0c1e-0000-4000-8000-000000000001"
     finally:
         tracing.CORRELATION_ID.reset(flow)
+
+
+def test_without_an_otlp_endpoint_nothing_is_traced_or_patched():
+    import asyncpg
+    from aiokafka import AIOKafkaProducer
+
+    from eventkit.settings import Settings
+
+    before = (asyncpg.Connection.execute, AIOKafkaProducer.send)
+    assert tracing.configure(Settings(_env_file=None), "gifting-api") is False
+    assert not tracing.enabled()
+    assert (asyncpg.Connection.execute, AIOKafkaProducer.send) == before  # not instrumented
+    assert tracing.current_traceparent() is None and tracing.trace_id() is None
+    with tracing.publishing("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01") as extra:
+        assert extra == []  # no ce_traceparent header when off

@@ -39,7 +39,10 @@ async def collect(settings: Settings) -> dict[str, dict[str, Any]]:
 
 def rows(scraped: list[tuple[str, str | None]]) -> dict[str, dict[str, Any]]:
     """The panels from each process's exposition text (None: it did not answer). Pure."""
-    lag, dead, outbox, up = [], [], defaultdict(dict), []
+    lag: list[dict[str, Any]] = []
+    dead: list[dict[str, Any]] = []
+    up: list[dict[str, Any]] = []
+    outbox: dict[str, dict[str, Any]] = defaultdict(dict)
     red: dict[tuple, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for process, text in scraped:
         up.append({"process": process, "answers": text is not None})
