@@ -10,6 +10,7 @@ import argparse
 import asyncio
 from pathlib import Path
 
+from eventkit import tracing
 from eventkit.db import migrate, wait_for_schema
 from eventkit.roles import READER
 from eventkit.secrets import startup_check
@@ -36,6 +37,7 @@ def main() -> None:
     args = parser.parse_args()
     configure_logging(settings, f"projections-{args.role}")
     startup_check(settings, "projections", args.role)  # production: every secret is set
+    tracing.configure(settings, f"projections-{args.role}")  # with OTEL_EXPORTER_OTLP_ENDPOINT
     if args.role in ("migrate", "rebuild"):  # ops: the admin's credentials, as the owner
         asyncio.run(migrate(settings, "projections", MIGRATIONS))
     else:  # the login roles run no DDL: wait for `prepare` to have applied the migrations
