@@ -42,7 +42,7 @@ class Ports:
     postgres: int = 27432
     standby: int = 27433
     instances: int = 27000  # API k (SERVICES order), instance i: 27000 + 10k + i
-    metrics: int = 27080  # projections worker instance i: 27080 + i
+    metrics: int = 27080  # projections worker instance i: 27080 + i; other roles from 27120
 
     @classmethod
     def from_env(cls) -> "Ports":
@@ -119,7 +119,24 @@ def instance_env(role: str, instance: int, ports: Ports) -> dict[str, str]:
         return env
     if role == WORKER_ROLE:
         return {"PROJECTIONS_METRICS_PORT": str(ports.metrics + instance)}
+    own = role.replace("-", "_")
+    if own in METERED:  # a relay, consumer or worker: two instances must not share /metrics
+        port = ports.metrics + 40 + 10 * METERED.index(own) + instance
+        return {f"{own.upper()}_METRICS_PORT": str(port)}
     return {}
+
+
+def _metered() -> list[str]:
+    from eventkit.settings import Settings
+
+    fields = [f for f in Settings.model_fields if f.endswith("_metrics_port")]
+    return sorted(
+        f.removesuffix("_metrics_port") for f in fields if f != "projections_metrics_port"
+    )
+
+
+# The roles besides the APIs and the projections worker with a /metrics port of their own.
+METERED = _metered()
 
 
 def roles(

@@ -19,7 +19,22 @@ def listening_ports(count: int) -> list[int]:
         PORTS.standby,
         *(cluster.instance_port(PORTS, s, i) for s in SERVICES for i in range(1, count + 1)),
         *(PORTS.metrics + i for i in range(1, count + 1)),
+        *(
+            int(port)
+            for r in PROCFILE
+            if r != cluster.WORKER_ROLE and not r.endswith("-api")
+            for i in range(1, count + 1)
+            for name, port in cluster.instance_env(r, i, PORTS).items()
+            if name.endswith("_METRICS_PORT")
+        ),
     ]
+
+
+def test_each_relay_consumer_and_worker_instance_has_a_metrics_port_of_its_own():
+    background = [r for r in PROCFILE if r != cluster.WORKER_ROLE and not r.endswith("-api")]
+    for count in (2, 3):
+        ports = [p for p in listening_ports(count) if p > PORTS.metrics + count]
+        assert len(ports) >= len(background) * count
 
 
 def test_every_role_runs_in_each_instance_and_every_listener_has_a_port_of_its_own():
@@ -45,7 +60,10 @@ def test_api_instances_get_their_port_and_the_read_api_reads_the_standby():
     assert f"DATABASE_URL={cluster.standby_url(PORTS)}" in roles["projections-api.1"]
     assert f":{PORTS.standby}/" in cluster.standby_url(PORTS)
     assert f"PROJECTIONS_METRICS_PORT={PORTS.metrics + 2}" in roles["projections.2"]
-    assert roles["gifting-relay.1"] == PROCFILE["gifting-relay"]  # the shared settings
+    relay = roles["gifting-relay.1"]  # the shared settings, but a metrics port of its own
+    assert relay.startswith("env GIFTING_RELAY_METRICS_PORT=") and relay.endswith(
+        PROCFILE["gifting-relay"]
+    )
 
 
 def test_haproxy_fronts_each_api_on_its_port_and_checks_readyz():

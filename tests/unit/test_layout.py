@@ -7,7 +7,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION = ["schemas", "policy", "eventkit", "services", "infra"]
-COMMANDS = {"schemas.generate"}  # `python -m schemas.generate` (make schemas)
+# `python -m schemas.generate` (make schemas), `python -m infra.cluster` (make cluster)
+COMMANDS = {"schemas.generate", "infra.cluster"}
 # The process harness the tests and the benchmark share with `python -m infra`.
 HARNESS = {"infra.namespace", "infra.system"}
 
