@@ -1,7 +1,8 @@
 """Day ranges a dashboard may ask for: pure checks, so every query is bounded before it runs.
 
 A range is two UTC days, both included. Absurd ones (reversed, longer than MAX_DAYS, outside
-the years the platform can have data for) are refused with a typed 422 problem, never run."""
+the years the platform can have data for) are refused with a typed 409 problem, never run: a
+well-formed request the data window refuses, as recharge and payout answer their limits."""
 
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -14,7 +15,7 @@ EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
 
 
 class InvalidRange(DomainError):
-    status, code, title = 422, "invalid-range", "The date range cannot be served"
+    status, code, title = 409, "invalid-range", "The date range cannot be served"
 
 
 @dataclass(frozen=True)
