@@ -115,7 +115,11 @@ async def gift_through_the_balancer(settings: Settings) -> dict:
 
         # The read API's instances read the standby: the gift got there through Kafka, the
         # projections workers, the primary and streaming replication.
-        return await wait_for(projected, lambda w: w.get("gifted") == 3000, 60, "read model")
+        # (the purchase and the gift travel different topics, so either may be projected first)
+        def both(w: dict) -> bool:
+            return (w.get("purchased"), w.get("gifted")) == (3500, 3000)
+
+        return await wait_for(projected, both, 60, "read model")
 
 
 async def standby_state(settings: Settings, fan_rows_of: str | None = None) -> tuple[bool, float]:
