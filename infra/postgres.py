@@ -175,26 +175,33 @@ def start(wait_seconds: float = 60) -> None:
         check=False,
         stdout=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + wait_seconds
-    while not port_open(POSTGRES_PORT):
-        if time.monotonic() > deadline:
-            sys.exit(f"postgres: did not start; log tail:\n{log_tail(LOG)}")
-        time.sleep(0.3)
+    _wait_open(POSTGRES_PORT, wait_seconds, LOG, "postgres")
     print(
         f"postgres: ready on 127.0.0.1:{POSTGRES_PORT} as {POSTGRES_USER} (log {LOG})", flush=True
     )
 
 
-def stop() -> None:
-    DATA = data()
-    if not (DATA / "postmaster.pid").exists():
+def _wait_open(port: int, wait_seconds: float, log: Path, what: str) -> None:
+    deadline = time.monotonic() + wait_seconds
+    while not port_open(port):
+        if time.monotonic() > deadline:
+            sys.exit(f"{what}: did not start; log tail:\n{log_tail(log)}")
+        time.sleep(0.3)
+
+
+def _stop(data_dir: Path, what: str) -> None:
+    if not (data_dir / "postmaster.pid").exists():
         return
     _as_owner(
-        [f"{_bindir()}/pg_ctl", "-D", str(DATA), "-m", "fast", "-w", "stop"],
+        [f"{_bindir()}/pg_ctl", "-D", str(data_dir), "-m", "fast", "-w", "stop"],
         check=False,
         stdout=subprocess.DEVNULL,
     )
-    print("postgres: stopped", flush=True)
+    print(f"{what} stopped", flush=True)
+
+
+def stop() -> None:
+    _stop(data(), "postgres:")
 
 
 def forget() -> None:
@@ -292,21 +299,9 @@ def start_standby(port: int, wait_seconds: float = 60) -> None:
         check=False,
         stdout=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + wait_seconds
-    while not port_open(port):
-        if time.monotonic() > deadline:
-            sys.exit(f"postgres standby: did not start; log tail:\n{log_tail(slog)}")
-        time.sleep(0.3)
+    _wait_open(port, wait_seconds, slog, "postgres standby")
     print(f"postgres: standby of :{POSTGRES_PORT} ready on 127.0.0.1:{port} (log {slog})")
 
 
 def stop_standby() -> None:
-    sdata = _standby_data()
-    if not (sdata / "postmaster.pid").exists():
-        return
-    _as_owner(
-        [f"{_bindir()}/pg_ctl", "-D", str(sdata), "-m", "fast", "-w", "stop"],
-        check=False,
-        stdout=subprocess.DEVNULL,
-    )
-    print("postgres: standby stopped", flush=True)
+    _stop(_standby_data(), "postgres: standby")
