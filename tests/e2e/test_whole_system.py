@@ -138,7 +138,7 @@ async def test_reconciliation_holds_after_the_faults_and_names_planted_discrepan
         )
         plants = [  # (check, what it must name, database, corruption, repair, arguments)
             (
-                "wallet: purchased - clawed back - gifted - unlocked = balance",
+                "wallet: balance = the sum of its ledger, every entry of a known kind",
                 fan,
                 "gifting",
                 "UPDATE wallets SET balance = balance + 1 WHERE user_id = $1",
