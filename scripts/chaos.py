@@ -12,9 +12,11 @@ import argparse
 import asyncio
 import os
 import random
+import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import asyncpg
 import httpx
@@ -44,6 +46,15 @@ ITEM_COINS = 300
 RATES_VERSION = load_config().rates.version
 
 
+class Target(Protocol):
+    """What the load drives: a System (one instance of each role) or a cluster's balancer,
+    named by the settings its clients mint tokens and open databases with."""
+
+    settings: Settings
+
+    def url(self, service: str) -> str: ...
+
+
 @dataclass
 class Outcome:
     seed: int
@@ -52,9 +63,17 @@ class Outcome:
     refused: int = 0
     refusals: Counter = field(default_factory=Counter)  # "kind status problem" -> count
     discrepancies: list[str] = field(default_factory=list)
+    ack_times: list[float] = field(default_factory=list)  # time.monotonic() of each answer
 
     def ack(self, kind: str, body: dict) -> None:
         self.acknowledged.setdefault(kind, []).append(body)
+        self.ack_times.append(time.monotonic())
+
+    def stall(self, since: float, until: float) -> float:
+        """The longest gap between acknowledgements (or the window's ends) in [since, until]:
+        how long clients waited for any answer around a fault."""
+        moments = [since, *(t for t in self.ack_times if since < t < until), until]
+        return max(b - a for a, b in zip(moments, moments[1:], strict=False))
 
     @property
     def acked(self) -> int:
@@ -123,7 +142,7 @@ class Client:
 
 
 async def load(
-    system: System, rng: random.Random, outcome: Outcome, duration: float, clients: int
+    system: Target, rng: random.Random, outcome: Outcome, duration: float, clients: int
 ) -> None:
     fans = [f"fan-{outcome.seed}-{i}" for i in range(clients * 2)]
     creators = [f"creator-{outcome.seed}-{i}" for i in range(3)]
@@ -212,7 +231,7 @@ class Chargebacks:
     cancellations) through the sandbox: its signed webhook is queued in the recharge database
     and redelivered by recharge-worker until answered, faults or not."""
 
-    def __init__(self, system: System, http: httpx.AsyncClient, outcome: Outcome):
+    def __init__(self, system: Target, http: httpx.AsyncClient, outcome: Outcome):
         self.system, self.http, self.outcome = system, http, outcome
         self.done: set[str] = set()
 
