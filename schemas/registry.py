@@ -2,7 +2,7 @@
 carries it: one table, by topic."""
 
 from schemas import topics
-from schemas.events import accounts, gifting, payout, recharge, sanctions
+from schemas.events import accounts, gifting, payout, recharge, rooms, sanctions
 from schemas.events.base import Payload
 
 BY_TOPIC: dict[str, tuple[type[Payload], ...]] = {
@@ -22,6 +22,13 @@ BY_TOPIC: dict[str, tuple[type[Payload], ...]] = {
         gifting.GiftSentV2,
         gifting.ContentUnlocked,
         gifting.ItemListed,
+        rooms.RoomSharesSet,
+        rooms.GoalSet,
+        rooms.GoalProgressed,
+        rooms.GoalReached,
+        rooms.BattleStarted,
+        rooms.BattleScored,
+        rooms.BattleEnded,
     ),
     topics.PAYOUT_EVENTS: (
         payout.DiamondsCredited,
