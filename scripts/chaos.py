@@ -64,6 +64,7 @@ class Outcome:
     refusals: Counter = field(default_factory=Counter)  # "kind status problem" -> count
     discrepancies: list[str] = field(default_factory=list)
     ack_times: list[float] = field(default_factory=list)  # time.monotonic() of each answer
+    retry_times: list[float] = field(default_factory=list)  # of each retry (5xx, no answer)
 
     def ack(self, kind: str, body: dict) -> None:
         self.acknowledged.setdefault(kind, []).append(body)
@@ -96,9 +97,11 @@ class Client:
             try:
                 r = await self.http.post(url, json=body, headers=headers)
             except httpx.HTTPError:
+                self.outcome.retry_times.append(time.monotonic())
                 await asyncio.sleep(0.5)
                 continue
             if r.status_code >= 500:
+                self.outcome.retry_times.append(time.monotonic())
                 await asyncio.sleep(0.5)
                 continue
             if r.status_code < 300:
