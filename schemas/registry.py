@@ -2,8 +2,7 @@
 carries it: one table, by topic."""
 
 from schemas import topics
-from schemas.events import accounts, gifting, payout, recharge, rooms, sanctions
-from schemas.events import subscriptions as subs
+from schemas.events import accounts, gifting, live_events, payout, recharge, rooms, sanctions
 from schemas.events.base import Payload
 
 BY_TOPIC: dict[str, tuple[type[Payload], ...]] = {
@@ -23,13 +22,6 @@ BY_TOPIC: dict[str, tuple[type[Payload], ...]] = {
         gifting.GiftSentV2,
         gifting.ContentUnlocked,
         gifting.ItemListed,
-        subs.SubscriptionPriceSet,
-        subs.SubscriptionStarted,
-        subs.SubscriptionRenewed,
-        subs.SubscriptionsGifted,
-        subs.SubscriptionRenewalFailed,
-        subs.SubscriptionCancelled,
-        subs.SubscriptionLapsed,
         rooms.RoomSharesSet,
         rooms.GoalSet,
         rooms.GoalProgressed,
@@ -37,6 +29,11 @@ BY_TOPIC: dict[str, tuple[type[Payload], ...]] = {
         rooms.BattleStarted,
         rooms.BattleScored,
         rooms.BattleEnded,
+        live_events.LiveEventScheduled,
+        live_events.TicketPurchased,
+        live_events.TicketRefunded,
+        live_events.LiveEventCancelled,
+        live_events.LiveEventStarted,
     ),
     topics.PAYOUT_EVENTS: (
         payout.DiamondsCredited,
