@@ -30,6 +30,7 @@ from schemas.events.recharge import (
     PurchaseCreated,
     PurchaseFailed,
 )
+from services.projections import panels
 from services.projections.upsert import KEEP, MAX, MIN, Column, Rows, Table
 
 
@@ -502,5 +503,7 @@ READ_MODELS: dict[str, ReadModel] = {
         ReadModel("purchases", (PURCHASES,), fold_purchases),
         ReadModel("commission", (COMMISSION,), fold_commission),
         ReadModel("payouts", (PAYOUTS,), fold_payouts),
+        ReadModel("reserves", (panels.RESERVE_LOTS, panels.RESERVES), panels.fold_reserves),
+        ReadModel("gift_minutes", (panels.GIFT_MINUTES,), panels.fold_gift_minutes),
     )
 }
