@@ -51,6 +51,27 @@ def test_a_tampered_message_is_refused(settings, topic, key, value):
     assert reason.startswith("signature: bad signature by key recharge-"), reason
 
 
+@pytest.mark.parametrize("cut", [lambda s: s[:63], lambda s: s + b"\0", lambda s: b""])
+def test_a_signature_of_the_wrong_length_is_a_bad_signature(settings, cut):
+    # libsodium refuses these before verifying (a ValueError, not a BadSignatureError): still
+    # a dead letter with the reason, never an exception that stops the consumer.
+    headers = dict(signing.owner_headers(settings, RECHARGE, VALUE, b"k"))
+    headers[signing.SIGNATURE_HEADER] = cut(headers[signing.SIGNATURE_HEADER])
+    reason = refused(
+        signing.Verifier(settings), settings.topic(RECHARGE), b"k", VALUE, list(headers.items())
+    )
+    assert reason.startswith("signature: bad signature by key recharge-"), reason
+
+
+def test_the_verifier_accepts_what_the_signer_signs_over_many_keys_and_messages(settings):
+    # Signing stays OpenSSL's and verifying is libsodium's: the two must agree on every pair.
+    verifier = signing.Verifier(settings)
+    for i in range(200):
+        value, key = os.urandom(i * 7), os.urandom(i % 13) or None
+        headers = signing.owner_headers(settings, RECHARGE, value, key)
+        verifier.check(settings.topic(RECHARGE), key, value, headers)
+
+
 def test_a_signature_by_another_principal_is_refused_naming_both(settings):
     headers = signing.signed_headers(settings, "gifting", RECHARGE, VALUE, b"k")
     reason = refused(signing.Verifier(settings), settings.topic(RECHARGE), b"k", VALUE, headers)
