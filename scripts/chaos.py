@@ -236,7 +236,8 @@ class Chargebacks:
 
     def __init__(self, system: Target, http: httpx.AsyncClient, outcome: Outcome):
         self.system, self.http, self.outcome = system, http, outcome
-        self.done: set[str] = set()
+        # Never the same purchase twice, across loads sharing one outcome too.
+        self.done = {a["purchase_id"] for a in outcome.acknowledged.get("chargeback", [])}
 
     async def __aenter__(self) -> "Chargebacks":
         self.pool = await create_pool(
