@@ -13,7 +13,7 @@ from eventkit.deps import PoolDep
 from eventkit.fields import query_int
 from eventkit.http import create_app
 from eventkit.settings import Settings
-from services.gifting import accounts, gifts, ledger, unlocks
+from services.gifting import accounts, gifts, ledger, live_events, unlocks
 
 router = APIRouter(prefix="/v1", tags=["wallet"])
 
@@ -90,7 +90,7 @@ def create(settings: Settings) -> FastAPI:
         "Coinstream gifting",
         "gifting",
         settings,
-        [router, gifts.router, unlocks.router],
+        [router, gifts.router, unlocks.router, live_events.router],
         description="Wallets, gifts and unlocks.",
         on_start=start_batching,
         on_stop=stop_batching,
