@@ -10,11 +10,13 @@ from eventkit import bans
 from eventkit.consumer import BatchHandlers, Handlers, handle, handle_batch
 from schemas.envelope import Envelope
 from schemas.events.gifting import ContentUnlocked, GiftSentV2
+from schemas.events.live_events import LiveEventStarted
 from schemas.events.sanctions import TransactionBanLifted, TransactionBanPlaced
 from schemas.upcast import upcast
 from services.payout.conversion import diamonds_for, load_config
 from services.payout.domain import Reserve
 from services.payout.ledger import Credit, credit, credit_many
+from services.payout.live_events import on_live_event_started
 
 PLATFORM = "platform"  # unlocks of platform-owned items earn no creator anything
 
@@ -92,6 +94,7 @@ HANDLERS: Handlers = dict(
     [
         handle(GiftSentV2, on_earning),
         handle(ContentUnlocked, on_earning),
+        handle(LiveEventStarted, on_live_event_started),
         handle(TransactionBanPlaced, on_ban_placed),
         handle(TransactionBanLifted, on_ban_lifted),
     ]
