@@ -3,6 +3,7 @@ carries it: one table, by topic."""
 
 from schemas import topics
 from schemas.events import accounts, gifting, live_events, payout, recharge, rooms, sanctions
+from schemas.events import spending as controls
 from schemas.events.base import Payload
 
 BY_TOPIC: dict[str, tuple[type[Payload], ...]] = {
@@ -34,6 +35,7 @@ BY_TOPIC: dict[str, tuple[type[Payload], ...]] = {
         live_events.TicketRefunded,
         live_events.LiveEventCancelled,
         live_events.LiveEventStarted,
+        controls.SpendingLimitsChanged,
     ),
     topics.PAYOUT_EVENTS: (
         payout.DiamondsCredited,
