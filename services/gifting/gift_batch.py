@@ -15,7 +15,7 @@ from eventkit.group_commit import GroupCommit
 from eventkit.problems import DomainError
 from policy.eligibility import load_policy
 from schemas import topics
-from schemas.events.gifting import GiftContext, GiftSent
+from schemas.events.gifting import GiftContext, GiftSentV2, Recipient
 from services.gifting import gift_store, spend_batch, spend_store
 from services.gifting.catalog import GiftCatalog, load_catalog
 from services.gifting.gift_decide import (
@@ -65,13 +65,16 @@ async def run_batch(pool: asyncpg.Pool, commands: list[GiftCommand]) -> list[Out
 
 
 def gift_record(accepted: Accepted, catalog: GiftCatalog) -> GiftRecord:
+    """Every gift is a GiftSent v2 (its consumers read v2: schemas/COMPATIBILITY.md), with the
+    recipients and shares it was decided on: one creator at 10,000 bp, or a room's."""
     command, price = accepted.command, accepted.command.price
+    recipients = tuple(Recipient(creator_id=c, share_bp=bp) for c, bp in accepted.recipients)
     event = new_envelope(
         SOURCE,
-        GiftSent(
+        GiftSentV2(
             gift_id=str(accepted.gift_id),
             sender_id=command.caller.user_id,
-            creator_id=command.creator_id,
+            recipients=recipients,
             context=GiftContext(kind=command.context_kind, id=command.context_id),
             gift_code=price.gift_code,
             quantity=price.quantity,
@@ -87,7 +90,7 @@ def gift_record(accepted: Accepted, catalog: GiftCatalog) -> GiftRecord:
         ),
         aggregate_id=f"wallet-{command.caller.user_id}",
         aggregate_version=accepted.wallet_version,
-        subject=command.creator_id,
+        subject=recipients[0].creator_id,
         event_id=accepted.event_id,
     )
     response = {
@@ -97,7 +100,10 @@ def gift_record(accepted: Accepted, catalog: GiftCatalog) -> GiftRecord:
         "combo_id": str(accepted.combo.combo_id),
         "combo_count": accepted.combo.count,
         "balance_after": accepted.balance_after,
+        "recipients": [r.model_dump() for r in recipients],
     }
+    if command.room_id is not None:
+        response["room_id"] = command.room_id
     return GiftRecord(
         command, price.coins, accepted.balance_after, accepted.wallet_version, event, response
     )

@@ -15,12 +15,9 @@ from eventkit.problems import DomainError
 from policy.eligibility import Policy
 from schemas.events.gifting import ContextKind
 from services.gifting.catalog import GiftPrice
-from services.gifting.errors import (
-    PriceChanged,
-    RecipientNotEligible,
-    RecipientNotFound,
-)
-from services.gifting.rules import Profile, recipient_refusal
+from services.gifting.errors import PriceChanged
+from services.gifting.rooms_decide import Room, Shares, recipients_of, recipients_refusal
+from services.gifting.rules import Profile
 from services.gifting.spend_decide import Replay, Wallet, debit, spender_refusal
 
 
@@ -31,22 +28,28 @@ class GiftCommand:
     caller: Caller
     key: str
     fingerprint: str
-    creator_id: str
+    creator_id: str | None  # None for a gift to a room (room_id)
     context_kind: ContextKind
     context_id: str
     price: GiftPrice
     catalog_version: int | None  # the catalog the sender was shown, when named
     received_at: datetime  # the app's clock: age and combos are judged at this instant
+    room_id: str | None = None  # a multi-guest gift: to the room's recipients (rooms_decide)
 
     @property
     def claim(self) -> tuple[str, str]:
         return self.caller.user_id, self.key
 
     @property
+    def target(self) -> str:
+        """Whom the gift names: its creator, or its room (a combo continues per target)."""
+        return self.creator_id if self.creator_id is not None else f"room:{self.room_id}"
+
+    @property
     def combo_key(self) -> tuple[str, str, str, str, str]:
         return (
             self.caller.user_id,
-            self.creator_id,
+            self.target,
             self.context_kind,
             self.context_id,
             self.price.gift_code,
@@ -70,6 +73,7 @@ class BatchRows:
     banned_from_gift: frozenset[str]
     banned_from_receive: frozenset[str]
     combos: dict[tuple, Combo] = field(default_factory=dict)
+    rooms: dict[str, Room] = field(default_factory=dict)  # the rooms named, shares in force
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,7 @@ class Accepted:
     balance_after: int
     wallet_version: int
     combo: Combo
+    recipients: Shares = ()  # host first, with the shares in force (GiftSent v2)
 
 
 Decision = Accepted | Replay | DomainError
@@ -107,7 +112,13 @@ def decide(
             continue
         combo = next_combo(combos.get(command.combo_key), command, combo_window, new_id)
         combos[command.combo_key] = combo
-        out.append(Accepted(command, new_id(), new_id(), wallet.balance, wallet.version, combo))
+        shares = recipients_of(
+            command.caller.user_id, command.creator_id, command.room_id, rows.rooms
+        )
+        assert not isinstance(shares, DomainError)  # refuse() returned it
+        out.append(
+            Accepted(command, new_id(), new_id(), wallet.balance, wallet.version, combo, shares)
+        )
     return out
 
 
@@ -127,15 +138,10 @@ def refuse(
             f"catalog version {command.catalog_version} is no longer in force",
             catalog_version=catalog_version,
         )
-    recipient = rows.profiles.get(command.creator_id)
-    if recipient is None:
-        return RecipientNotFound(f"{command.creator_id} is unknown to gifting")
-    why = recipient_refusal(policy, recipient, now)
-    if why:
-        return RecipientNotEligible(why)
-    if command.creator_id in rows.banned_from_receive:
-        return RecipientNotEligible("recipient is banned from receiving gifts")
-    return None
+    shares = recipients_of(command.caller.user_id, command.creator_id, command.room_id, rows.rooms)
+    if isinstance(shares, DomainError):
+        return shares
+    return recipients_refusal(shares, rows.profiles, rows.banned_from_receive, policy, now)
 
 
 def next_combo(last: Combo | None, command: GiftCommand, window: timedelta, new_id) -> Combo:

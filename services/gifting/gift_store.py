@@ -10,7 +10,10 @@ import asyncpg
 
 from eventkit import tracing
 from schemas.envelope import Envelope
+from services.gifting import limits_store
 from services.gifting.gift_decide import BatchRows, Combo, GiftCommand
+from services.gifting.rooms import read_rooms
+from services.gifting.rooms_decide import every_recipient
 from services.gifting.rules import Profile
 from services.gifting.spend_decide import Wallet
 from services.gifting.spend_store import (
@@ -81,11 +84,17 @@ class GiftRecord:
 async def lock_and_read(
     conn: asyncpg.Connection, commands: Sequence[GiftCommand], fresh: frozenset
 ) -> BatchRows:
+    # The rooms first (no lock: the shares in force as this batch starts), so the one read of
+    # profiles and bans below covers every recipient of every room.
+    rooms = await read_rooms(conn, sorted({c.room_id for c in commands if c.room_id}))
+    recipients = every_recipient(
+        [c.creator_id for c in commands], [c.room_id for c in commands], rooms
+    )
     row = await conn.fetchrow(
         *bound(
             _LOCK_AND_READ,
             spenders=sorted({c.caller.user_id for c in commands}),
-            recipients=sorted({c.creator_id for c in commands}),
+            recipients=recipients,
         )
     )
     profiles = {
@@ -121,11 +130,12 @@ async def lock_and_read(
             ] = Combo(r["combo_id"], r["count"], r["last_at"])
     return BatchRows(
         fresh=fresh,
-        wallets=wallets_of(row),
+        wallets=await limits_store.guarded(conn, wallets_of(row), commands, "gift"),
         profiles=profiles,
         banned_from_gift=frozenset(row["banned_from_gift"] or []),
         banned_from_receive=frozenset(row["banned_from_receive"] or []),
         combos=combos,
+        rooms=rooms,
     )
 
 
