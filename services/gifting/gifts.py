@@ -4,7 +4,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, FastAPI, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from eventkit import problems
 from eventkit.auth import CallerDep, UserId
@@ -12,7 +12,7 @@ from eventkit.deps import ClockDep
 from eventkit.fields import Count
 from eventkit.idempotency import IdempotencyKey, fingerprint
 from policy.countries import CountryNotServed, ServedCountry, served
-from schemas.events.gifting import GiftContext
+from schemas.events.gifting import GiftContext, Recipient
 from schemas.text import Id
 from services.gifting import gift_batch, spend_batch
 from services.gifting.catalog import GiftUnavailable, load_catalog
@@ -27,6 +27,7 @@ from services.gifting.errors import (
     SelfGift,
 )
 from services.gifting.gift_decide import GiftCommand
+from services.gifting.rooms_errors import RoomNotFound, SenderIsRecipient
 
 router = APIRouter(prefix="/v1", tags=["gifts"])
 
@@ -59,12 +60,36 @@ class GiftCreate(BaseModel):
                     "gift_code": "rose",
                     "quantity": 10,
                     "catalog_version": 2,
-                }
-            ]
+                },
+                {
+                    "room_id": "room-1",
+                    "context": {"kind": "live", "id": "stream-1"},
+                    "gift_code": "galaxy",
+                    "catalog_version": 2,
+                },
+            ],
+            # What _one_target checks, said in the document: one of the two, not both.
+            "oneOf": [
+                {
+                    "required": ["creator_id"],
+                    "properties": {"creator_id": {"type": "string"}, "room_id": {"type": "null"}},
+                },
+                {
+                    "required": ["room_id"],
+                    "properties": {"room_id": {"type": "string"}, "creator_id": {"type": "null"}},
+                },
+            ],
         },
     )
 
-    creator_id: UserId
+    creator_id: UserId | None = Field(
+        default=None, description="The creator the gift is for; or name `room_id` instead"
+    )
+    room_id: Id | None = Field(
+        default=None,
+        description="A multi-guest room (PUT /v1/rooms/{room_id}): the gift is split between "
+        "its recipients with the shares in force, recorded on the GiftSent v2",
+    )
     context: GiftContext
     gift_code: Annotated[Id, Field(max_length=64)]
     quantity: Count = Field(default=1, ge=1, le=999, description="Batch send: N of the same gift")
@@ -78,6 +103,12 @@ class GiftCreate(BaseModel):
         "`price-changed` and nothing is charged. Recommended.",
     )
 
+    @model_validator(mode="after")
+    def _one_target(self) -> "GiftCreate":
+        if (self.creator_id is None) == (self.room_id is None):
+            raise ValueError("name exactly one of creator_id and room_id")
+        return self
+
 
 class GiftPublic(BaseModel):
     gift_id: UUID
@@ -86,6 +117,10 @@ class GiftPublic(BaseModel):
     combo_id: UUID
     combo_count: int
     balance_after: int
+    recipients: list[Recipient] = Field(
+        default=[], description="Host first, with the shares in force"
+    )
+    room_id: str | None = None
 
 
 @router.get(
@@ -125,6 +160,8 @@ async def gift_catalog(
         SelfGift,
         RecipientNotFound,
         RecipientNotEligible,
+        RoomNotFound,
+        SenderIsRecipient,
         problems.IdempotencyKeyReused,
         problems.MissingIdempotencyKey,
     ),
@@ -140,6 +177,11 @@ async def send_gift(
     the balance is short (against the wallet row locked in PostgreSQL), or when
     `catalog_version` names a catalog no longer in force. Gifts of the same kind to the same
     creator and context within the combo window share a combo id and a running count.
+
+    A gift naming `room_id` instead of `creator_id` is for the room's recipients with the
+    shares in force (PUT /v1/rooms/{room_id}): the sender is debited once, each recipient
+    earns their share, and if any one of them may not receive the whole gift is refused (422
+    `sender-is-recipient` when the sender is one of them).
 
     Concurrent gifts are committed together (gift_batch): each still gets its own answer."""
     if body.creator_id == caller.user_id:
@@ -160,6 +202,7 @@ async def send_gift(
             price,
             body.catalog_version,
             now,
+            body.room_id,
         )
     )
     return spend_batch.respond(outcome)  # the body: gift_batch.gift_record's, or stored
