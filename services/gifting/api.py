@@ -13,7 +13,8 @@ from eventkit.deps import PoolDep
 from eventkit.fields import query_int
 from eventkit.http import create_app
 from eventkit.settings import Settings
-from services.gifting import accounts, gifts, ledger, live_events, unlocks
+from services.gifting import accounts, gifts, ledger, live_events, rooms, subscriptions, unlocks
+from services.gifting import spending_limits
 
 router = APIRouter(prefix="/v1", tags=["wallet"])
 
@@ -90,7 +91,15 @@ def create(settings: Settings) -> FastAPI:
         "Coinstream gifting",
         "gifting",
         settings,
-        [router, gifts.router, unlocks.router, live_events.router],
+        [
+            router,
+            gifts.router,
+            unlocks.router,
+            rooms.router,
+            live_events.router,
+            subscriptions.router,
+            spending_limits.router,
+        ],
         description="Wallets, gifts and unlocks.",
         on_start=start_batching,
         on_stop=stop_batching,
