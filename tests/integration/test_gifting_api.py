@@ -92,12 +92,12 @@ async def test_accepted_gift_debits_and_writes_event_and_outbox_together(client,
     assert row["key"] == f"wallet-{fan}"
     data = row["envelope"]["data"]
     assert (
-        data["creator_id"],
+        data["recipients"],
         data["coins"],
         data["diamonds_per_coin"],
         data["commission_rate"],
         data["rates_version"],
-    ) == (cr, 15, "1", "0.5", 1)
+    ) == ([{"creator_id": cr, "share_bp": 10_000}], 15, "1", "0.5", 1)
 
 
 async def test_100_concurrent_gifts_of_the_whole_balance_exactly_one_succeeds(
