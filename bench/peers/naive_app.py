@@ -59,6 +59,9 @@ def create(dsn: str, topic: str) -> FastAPI:
         request: Request,
         response: Response,
     ):
+        if body.creator_id is None:  # the naive peer gifts one creator, never a room
+            response.status_code = 422
+            return {"type": "room-gifts-not-supported"}
         catalog = load_catalog()
         price = catalog.price(body.gift_code, body.quantity, caller.country)
         async with request.app.state.pool.acquire() as conn, conn.transaction():
