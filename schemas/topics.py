@@ -21,8 +21,9 @@ PARTITIONS = 4
 
 # Who may write each topic (its owner, whose key signs its events) and who reads it: the Kafka
 # ACLs (infra) and the signature checks (eventkit) both come from this one table. A principal
-# is a service role or an outside publisher; everyone may write DEAD_LETTER, nobody reads it
-# (only operators, as the broker's super user).
+# is a service role or an outside publisher; everyone may write DEAD_LETTER, and only
+# projections reads it (besides operators, as the broker's super user): it counts the dead
+# letters by reason from their headers for the ops view (services/projections/dead_letters.py).
 OWNER = {
     RECHARGE_EVENTS: "recharge",
     SANCTIONS_EVENTS: "recharge",
@@ -38,6 +39,7 @@ READERS = {
     PAYOUT_EVENTS: ("projections",),
     ACCOUNTS_EVENTS: ("gifting",),
     MODERATION_COMMANDS: ("recharge",),
+    DEAD_LETTER: ("projections",),
 }
 SERVICE_PRINCIPALS = ("recharge", "gifting", "payout", "projections")
 OUTSIDE_PUBLISHERS = ("accounts", "moderation")
