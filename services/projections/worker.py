@@ -22,9 +22,10 @@ from eventkit.retry import with_backoff
 from eventkit.settings import Settings
 from eventkit.signing import Verifier
 from schemas import topics
+from services.projections import dead_letters
 from services.projections.metrics import LagMonitor
 from services.projections.projector import Incoming, Projector
-from services.projections.signatures import signed_only
+from services.projections.signatures import signed_decoded
 
 log = logging.getLogger(__name__)
 SOURCE_TOPICS = (
@@ -87,12 +88,13 @@ def create_app(
         monitor = LagMonitor(settings, source_topics(settings), await projector())
         await monitor.run(metrics_port)
 
+    dead_letters.attach(app, dead_letter, projector)  # the ops view's counts by reason
     verifier = Verifier(settings)
 
     @app.agent(source, concurrency=1)
     async def project(stream):
         async for events in stream.take_events(batch_size, within=within):
-            batch, forged = signed_only(
+            batch, forged = signed_decoded(
                 verifier,
                 [
                     (
