@@ -9,6 +9,7 @@ from eventkit.auth import Caller
 from eventkit.problems import DomainError, IdempotencyKeyReused
 from policy.eligibility import Policy
 from services.gifting.errors import InsufficientCoins, NotEligible
+from services.gifting.limits_decide import Guard
 from services.gifting.rules import Profile, sender_refusal
 from services.gifting.spending import spending_banned
 
@@ -27,12 +28,17 @@ class Command(Protocol):
     def fingerprint(self) -> str: ...
     @property
     def claim(self) -> tuple[str, str]: ...
+    @property
+    def received_at(self) -> datetime: ...
 
 
 @dataclass(frozen=True)
 class Wallet:
     balance: int
     version: int
+    # The spending controls its owner's spends pass (limits_store.guarded), with the running
+    # totals of the batch; None: unchecked (a wallet read for anything but a spend).
+    guard: Guard | None = None
 
 
 @dataclass(frozen=True)
@@ -63,14 +69,22 @@ def spender_refusal(
     return None
 
 
-def debit(wallets: dict[str, Wallet], user_id: str, coins: int) -> Wallet | InsufficientCoins:
+def debit(wallets: dict[str, Wallet], user_id: str, coins: int) -> Wallet | DomainError:
     """Takes `coins` from the running state of `wallets` (updated in place) when it covers
-    them: the next spend of the same user in the batch sees the balance this one left."""
+    them and the owner's spending controls let them go: the next spend of the same user in the
+    batch sees the balance, and the spend totals, this one left."""
     wallet = wallets.get(user_id)
-    balance = wallet.balance if wallet else 0
-    if wallet is None or balance < coins:
-        return InsufficientCoins(f"{coins} coins needed", balance=balance)
-    wallets[user_id] = after = Wallet(balance - coins, wallet.version + 1)
+    if wallet is None:
+        return InsufficientCoins(f"{coins} coins needed", balance=0)
+    guard = wallet.guard
+    refusal = guard.refusal(coins) if guard else None
+    if refusal:
+        return refusal
+    if wallet.balance < coins:
+        return InsufficientCoins(f"{coins} coins needed", balance=wallet.balance)
+    wallets[user_id] = after = Wallet(
+        wallet.balance - coins, wallet.version + 1, guard.counted(coins) if guard else None
+    )
     return after
 
 

@@ -92,6 +92,14 @@ saved AS (
     FROM unnest(:saved_callers::text[], :saved_keys::text[], :saved_statuses::integer[],
                 :responses::text[]) AS r (caller, key, status, response)
     WHERE k.caller = r.caller AND k.key = r.key),
+spent_in AS (
+    -- every spend counts in its user's windows (limits_store reads them): UTC calendar periods
+    -- by this transaction's clock, the clock limits_store.WINDOW_STARTS reads them by
+    INSERT INTO spend_windows AS sw (user_id, period, starts_at, coins)
+    SELECT s.user_id, p.period, date_trunc(p.period, now(), 'UTC'), sum(s.coins)
+    FROM spend s CROSS JOIN (VALUES ('day'), ('week'), ('month')) AS p (period)
+    GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+    ON CONFLICT (user_id, period, starts_at) DO UPDATE SET coins = sw.coins + EXCLUDED.coins),
 refused AS (
     DELETE FROM idempotency_keys k
     USING unnest(:refused_callers::text[], :refused_keys::text[]) AS r (caller, key)

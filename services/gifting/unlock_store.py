@@ -13,7 +13,7 @@ import asyncpg
 
 from eventkit import tracing
 from schemas.envelope import Envelope
-from services.gifting import accounts
+from services.gifting import accounts, limits_store
 from services.gifting.rules import Profile
 from services.gifting.spend_decide import Wallet
 from services.gifting.spend_store import (
@@ -121,7 +121,7 @@ async def lock_and_read(
         fresh=fresh,
         items=items,
         unlocked=unlocked,
-        wallets=wallets_of(row),
+        wallets=await limits_store.guarded(conn, wallets_of(row), commands, "unlock"),
         banned_from_gift=frozenset(row["banned_from_gift"] or []),
         now=row["now"],
     )
