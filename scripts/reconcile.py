@@ -2,7 +2,8 @@
 prints a report and exits 1 naming each discrepancy.  `python -m scripts.reconcile`
 
 Reads each service's own database (a read-only audit; services never do this themselves) and
-the Kafka topics the outboxes publish to.
+the Kafka topics the outboxes publish to; writes only its result, a row of the projections
+database's reconcile_runs that the ops view shows (scripts/reconcile_record.py).
 """
 
 import asyncio
@@ -22,6 +23,7 @@ from eventkit.settings import Settings
 from schemas.events.gifting import GiftSentV2
 from schemas.registry import payload_model
 from schemas.upcast import upcast
+from scripts.reconcile_record import record
 from services.payout.conversion import diamonds_for
 from services.payout.lifecycle import OPEN
 
@@ -392,6 +394,7 @@ async def reconcile(settings: Settings) -> Report:
             report.checks.append((name, examined, found))
         examined, found = await published_events_on_kafka(settings, db)
         report.checks.append(("every event marked sent is on Kafka", examined, found))
+        await record(db["projections"], report)  # the ops view's last reconcile result
         return report
     finally:
         for conn in db.values():
