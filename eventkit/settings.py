@@ -83,6 +83,7 @@ class Settings(BaseSettings):
     recharge_worker_metrics_port: int = Field(default=9103, ge=1, le=65535)
     gifting_relay_metrics_port: int = Field(default=9111, ge=1, le=65535)
     gifting_consumer_metrics_port: int = Field(default=9112, ge=1, le=65535)
+    gifting_worker_metrics_port: int = Field(default=9113, ge=1, le=65535)
     payout_relay_metrics_port: int = Field(default=9121, ge=1, le=65535)
     payout_consumer_metrics_port: int = Field(default=9122, ge=1, le=65535)
     payout_worker_metrics_port: int = Field(default=9123, ge=1, le=65535)
