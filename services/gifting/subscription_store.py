@@ -391,7 +391,7 @@ async def standing(
     return {
         "fan_id": fan,
         "creator_id": creator_id,
-        "entitled": bool(sub) and entitled(sub["status"], sub["period_end"], now),
+        "entitled": sub is not None and entitled(sub["status"], sub["period_end"], now),
         "months": months,
         "tier": load_config().tier(months),
         "subscription_id": str(sub["subscription_id"]) if sub else None,

@@ -12,11 +12,17 @@ from schemas.envelope import Envelope
 from schemas.events.gifting import ContentUnlocked, GiftSentV2
 from schemas.events.live_events import LiveEventStarted
 from schemas.events.sanctions import TransactionBanLifted, TransactionBanPlaced
+from schemas.events.subscriptions import (
+    SubscriptionRenewed,
+    SubscriptionsGifted,
+    SubscriptionStarted,
+)
 from schemas.upcast import upcast
 from services.payout.conversion import diamonds_for, load_config
 from services.payout.domain import Reserve
 from services.payout.ledger import Credit, credit, credit_many
 from services.payout.live_events import on_live_event_started
+from services.payout.subscriptions import on_subscription_charge
 
 PLATFORM = "platform"  # unlocks of platform-owned items earn no creator anything
 
@@ -95,6 +101,10 @@ HANDLERS: Handlers = dict(
         handle(GiftSentV2, on_earning),
         handle(ContentUnlocked, on_earning),
         handle(LiveEventStarted, on_live_event_started),
+        *(
+            handle(t, on_subscription_charge)
+            for t in (SubscriptionStarted, SubscriptionRenewed, SubscriptionsGifted)
+        ),
         handle(TransactionBanPlaced, on_ban_placed),
         handle(TransactionBanLifted, on_ban_lifted),
     ]

@@ -10,11 +10,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from eventkit.codec import new_envelope
+from schemas.envelope import Envelope
 from schemas.events.sanctions import TransactionBanPlaced
 from services.gifting.api import create
 from services.gifting.handlers import on_ban_placed
 from services.gifting.subscription_renewals import renew_due
 from tests.support.apps import api_client, auth, new_id
+from tests.support.creators import consume
 from tests.support.wallets import fund_wallet
 
 PRICE = 300
@@ -390,3 +392,41 @@ async def test_gifted_subscriptions_are_all_or_nothing(client, prepared, pools):
     row = await sub_row(pools, viewers[0], creator)
     assert row["status"] == "ended" and row["ended_reason"] == "not-renewing"
     assert await balance(pools, gifter) == 8 * PRICE
+
+
+async def test_payout_credits_the_creator_s_share_once_per_charge(client, prepared, pools):
+    """The charge events gifting wrote (a subscribe, a renewal, a gift of two months), fed to
+    payout's consumer twice: the creator earns floor(coins x share x rate) per charge, once."""
+    creator = await creator_with_price(client, prepared, coins=333)
+    fan, viewer = new_id("fan"), new_id("viewer")
+    await fund_wallet(pools["gifting"], fan, 10_000)
+    await client.get("/v1/wallet", headers=auth(prepared, viewer))
+    other = new_id("viewer")
+    await client.get("/v1/wallet", headers=auth(prepared, other))
+    sub = (await subscribe(client, prepared, fan, creator, coins=333)).json()
+    await renew_due(pools["gifting"], datetime.fromisoformat(sub["period_end"]) + DAY)
+    r = await client.post(
+        "/v1/subscription-gifts",
+        json={"creator_id": creator, "coins": 333, "recipients": [viewer, other]},
+        headers=auth(prepared, fan),
+    )
+    assert r.status_code == 201, r.text
+    rows = await pools["gifting"].fetch(
+        "SELECT envelope FROM events WHERE envelope->'data'->>'creator_id' = $1"
+        " AND event_type IN ('SubscriptionStarted', 'SubscriptionRenewed', 'SubscriptionsGifted')"
+        " ORDER BY envelope->>'time'",
+        creator,
+    )
+    envelopes = [Envelope.model_validate(r["envelope"]) for r in rows]
+    assert [e.type for e in envelopes] == [
+        "SubscriptionStarted",
+        "SubscriptionRenewed",
+        "SubscriptionsGifted",
+    ]
+    assert await consume(prepared, pools["payout"], *envelopes) == []
+    assert await consume(prepared, pools["payout"], *envelopes) == []  # redelivered: no-op
+    earned = await pools["payout"].fetchval(
+        "SELECT earned FROM creators WHERE creator_id = $1", creator
+    )
+    # 333 x 0.5 = 166 coins -> 166 diamonds per month; the gift: 666 x 0.5 = 333.
+    assert earned == 166 + 166 + 333
