@@ -14,7 +14,7 @@ from eventkit.fields import query_int
 from eventkit.http import create_app
 from eventkit.settings import Settings
 from services.gifting import accounts, gifts, ledger, live_events, rooms, subscriptions, unlocks
-from services.gifting import spending_limits
+from services.gifting import battles, goals, spending_limits
 
 router = APIRouter(prefix="/v1", tags=["wallet"])
 
@@ -96,6 +96,8 @@ def create(settings: Settings) -> FastAPI:
             gifts.router,
             unlocks.router,
             rooms.router,
+            goals.router,
+            battles.router,
             live_events.router,
             subscriptions.router,
             spending_limits.router,

@@ -19,16 +19,20 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from eventkit.auth import mint_token
 from eventkit.codec import encode
-from eventkit.db import create_pool
+from eventkit.db import create_pool, init_connection
+from eventkit.deadletter import dead_letter_headers
 from infra.node import dashboard_assets
 from infra.paths import CACHE
-from schemas.events.payout import DiamondsCredited
+from schemas.events.payout import DiamondsCredited, DiamondsReleased
 from scripts import demo
+from scripts.reconcile_record import record as record_reconcile
 from services.projections.api import create
+from services.projections.dead_letters import DeadLetter
+from services.projections.dead_letters import record as record_dead_letters
 from services.projections.projector import Incoming, Projector
 from tests.support.apps import api_client
 from tests.support.browser import ensure_chromium
-from tests.support.creators import envelope
+from tests.support.creators import envelope, gift_sent
 
 SHOTS = CACHE / "screenshots"
 
@@ -139,6 +143,111 @@ async def test_roles_ranges_and_a_year_of_one_creator_under_a_second(prepared, p
         js = await http.get("/dashboard/static/echarts.min.js")
         assert js.status_code == 200 and len(js.content) > 100_000
         assert (await http.get("/dashboard/static/nope.js")).status_code == 404
+
+
+def held(creator: str, diamonds: int, release_at: datetime, when: datetime):
+    """A credit whose `diamonds` are all held until `release_at`."""
+    return envelope(
+        DiamondsCredited(
+            creator_id=creator,
+            gift_event_id=str(uuid.uuid4()),
+            gift_id=f"g-{uuid.uuid4().hex[:8]}",
+            coins=diamonds * 10,
+            diamonds_per_coin="1",
+            reserve_percent="10",
+            diamonds=diamonds * 10,
+            held=diamonds,
+            release_at=release_at,
+            earned_after=diamonds * 10,
+        ),
+        creator,
+        when,
+    )
+
+
+async def test_the_reserve_gifts_per_minute_dead_letters_and_reconcile_panels(prepared, pools):
+    pool = pools["projections"]
+    creator, stream = f"creator-{uuid.uuid4().hex[:6]}", f"live-{uuid.uuid4().hex[:6]}"
+    t0 = datetime(2025, 6, 1, 20, 0, 5, tzinfo=UTC)
+    week = timedelta(days=7)
+    released = envelope(DiamondsReleased(creator_id=creator, diamonds=30, held_after=70), creator)
+    events = [
+        # three lots held a week; the first released since (the worker releases oldest first)
+        held(creator, 30, t0 + week, t0),
+        held(creator, 50, t0 + week + timedelta(hours=1), t0 + timedelta(hours=1)),
+        held(creator, 20, t0 + week + timedelta(hours=2), t0 + timedelta(hours=2)),
+        released,
+        # a live stream: 2 gifts in its first minute, none in the second, 1 in the third
+        gift_sent(creator, 5, stream=stream, time=t0),
+        gift_sent(creator, 7, stream=stream, time=t0 + timedelta(seconds=50)),
+        gift_sent(creator, 11, stream=stream, time=t0 + timedelta(minutes=2)),
+    ]
+    await project(pool, events)
+    await project(pool, events)  # a redelivery changes nothing (the event ids repeat)
+    consumer = f"c-{uuid.uuid4().hex[:6]}"
+    part = 1000 + uuid.uuid4().int % 1_000_000
+    letters = [
+        DeadLetter(part, i, t0, dead_letter_headers(reason, "src", 0, i, consumer))
+        for i, reason in enumerate(["not JSON: a", "not JSON: b", "signature: bad"])
+    ]
+    await record_dead_letters(pool, letters)
+
+    class Report:
+        checks = [("a check", 12, []), ("another", 3, ["x is off by 1", "y is off by 2"])]
+        discrepancies = ["x is off by 1", "y is off by 2"]
+
+    async with pool.acquire() as conn:
+        await init_connection(conn)
+        await record_reconcile(conn, Report())
+
+    async with api_client(create, prepared) as http:
+        me = bearer(prepared, creator, ["creator"])
+        body = (
+            await http.get("/v1/dashboard/creator?from=2025-06-01&to=2025-06-01", headers=me)
+        ).json()
+        reserve = body["panels"]["reserve"]
+        assert reserve["view"] == "analytics.reserve_lots"
+        assert [(r["release_at"][:16], r["diamonds"]) for r in reserve["rows"]] == [
+            ("2025-06-08T21:00", 50),
+            ("2025-06-08T22:00", 20),
+        ]
+        assert body["panels"]["totals"]["rows"][0]["diamonds_held"] == 70
+
+        analyst = bearer(prepared, "analyst-1", ["analyst"])
+        r = await http.get(
+            f"/v1/dashboard/analyst?from=2025-06-01&to=2025-06-01&stream_id={stream}",
+            headers=analyst,
+        )
+        gpm = r.json()["panels"]["gifts_per_minute"]
+        assert gpm["view"] == "analytics.gifts_per_minute" and not gpm["capped"]
+        assert [(x["minute"][11:16], x["gifts"], x["coins"]) for x in gpm["rows"]] == [
+            ("20:00", 2, 12),
+            ("20:02", 1, 11),
+        ]
+        # outside the range: nothing; the stream is a parameter like any other, capped and typed
+        r = await http.get(
+            f"/v1/dashboard/analyst?from=2025-06-02&to=2025-06-02&stream_id={stream}",
+            headers=analyst,
+        )
+        assert r.json()["panels"]["gifts_per_minute"]["rows"] == []
+        r = await http.get("/v1/dashboard/analyst?stream_id=a%20b", headers=analyst)
+        assert r.status_code == 422
+
+        ops = (await http.get("/v1/dashboard/ops", headers=bearer(prepared, "o", ["admin"]))).json()
+        reasons = {
+            (x["reason"], x["messages"])
+            for x in ops["panels"]["dead_letter_reasons"]["rows"]
+            if x["consumer"] == consumer
+        }
+        assert reasons == {("not JSON", 2), ("signature", 1)}
+        assert ops["panels"]["dead_letter_reasons"]["view"] == "analytics.dead_letters"
+        rec = ops["panels"]["reconcile"]
+        assert rec["view"] == "analytics.reconcile_runs" and rec["run"]["discrepancies"] == 2
+        assert [(c["check"], c["examined"], c["found"]) for c in rec["rows"]] == [
+            ("a check", 12, 0),
+            ("another", 3, 2),
+        ]
+        assert ops["missing"] == []
 
 
 # -- in Chromium, against the running system ---------------------------------------------------

@@ -131,3 +131,59 @@ FRESHNESS = Panel(
     "SELECT last_event_time, lag_events, lag_measured_at,"
     " extract(epoch FROM now() - last_event_time)::float8 AS age_seconds FROM analytics.freshness",
 )
+
+# -- the reserve, gifts per minute, dead letters, reconcile (migration 008) -------------------
+# The lots still held are the newest whose diamonds add up to the creator's held - released
+# (panels.py says why); walked newest first over the (creator_id, release_at) key, at most
+# RESERVE_SCAN lots (a creator with more lots than that inside one reserve window would see a
+# next release later than the true one: then `scanned` says so). The oldest lot still held may
+# be partly released (a release batch split lots of one instant): its remainder is shown.
+RESERVE_SCAN = 5000
+RESERVE = Panel(
+    "reserve",
+    "analytics.reserve_lots",
+    "SELECT release_at, credits, least(diamonds, still - (later - diamonds))::bigint AS diamonds,"
+    " scanned FROM (SELECT release_at, credits, diamonds, count(*) OVER () AS scanned,"
+    " sum(diamonds) OVER (ORDER BY release_at DESC) AS later FROM (SELECT release_at, credits,"
+    " diamonds FROM creator_reserve_lots WHERE creator_id = $1 ORDER BY release_at DESC"
+    f" LIMIT {RESERVE_SCAN}) newest) lots,"
+    " (SELECT held - released AS still FROM creator_reserves WHERE creator_id = $1) r"
+    " WHERE later - diamonds < still ORDER BY release_at LIMIT 10",
+)
+
+
+def _minutes_between(first: str, last: str) -> str:
+    """The UTC minutes of the days `first`..`last` (SQL parameters), both included."""
+    return (
+        f"minute >= ({first}::date)::timestamp AT TIME ZONE 'UTC'"
+        f" AND minute < ({last}::date + 1)::timestamp AT TIME ZONE 'UTC'"
+    )
+
+
+MINUTES_CAP = 1440  # a day of minutes per request
+# The analyst's default stream: the one with the newest gift in the day range.
+LATEST_STREAM = Panel(
+    "latest_stream",
+    "analytics.gifts_per_minute",
+    f"SELECT stream_id FROM stream_gift_minutes WHERE {_minutes_between('$1', '$2')}"
+    " ORDER BY minute DESC LIMIT 1",
+)
+GIFTS_PER_MINUTE = Panel(
+    "gifts_per_minute",
+    "analytics.gifts_per_minute",
+    "SELECT minute, gifts, quantity, coins FROM stream_gift_minutes WHERE stream_id = $1"
+    f" AND {_minutes_between('$2', '$3')} ORDER BY minute LIMIT {MINUTES_CAP}",
+)
+
+DEAD_LETTER_REASONS = Panel(
+    "dead_letter_reasons",
+    "analytics.dead_letters",
+    "SELECT consumer, topic, reason, messages, first_seen, last_seen, example"
+    " FROM dead_letter_counts ORDER BY messages DESC, consumer, topic, reason LIMIT 200",
+)
+RECONCILE = Panel(
+    "reconcile",
+    "analytics.reconcile_runs",
+    "SELECT run_id, finished_at, discrepancies, checks FROM reconcile_runs"
+    " ORDER BY finished_at DESC LIMIT 1",
+)

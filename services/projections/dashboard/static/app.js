@@ -81,7 +81,7 @@ function csv(columns, rows) {
 }
 
 // A panel: title, the view it reads, a CSV link, a chart (when there are rows) and the table.
-function panel(grid, key, title, data, columns, option) {
+function panel(grid, key, title, data, columns, option, empty = "Nothing here yet for this range.") {
   const rows = data.rows;
   const section = el("section", { class: "panel", "data-panel": key, "data-view": data.view,
     "data-rows": rows.length });
@@ -90,7 +90,7 @@ function panel(grid, key, title, data, columns, option) {
     text: "CSV" });
   section.append(link, el("h2", { text: title }), el("p", { class: "source", text: `reads ${data.view}` }));
   if (!rows.length) {
-    section.append(el("p", { class: "empty", text: "Nothing here yet for this range." }));
+    section.append(el("p", { class: "empty", text: empty }));
     grid.append(section);
     return;
   }
@@ -137,15 +137,21 @@ function params() {
   return q;
 }
 
-function rangeForm(range, extra = "") {
+// The day range, and any other fields of the view's query ([name, value, label]).
+function rangeForm(range, fields = []) {
   const from = el("input", { type: "date", name: "from", value: range.from });
   const to = el("input", { type: "date", name: "to", value: range.to });
+  const more = fields.map(([name, value, label]) =>
+    [name, el("input", { type: "text", name, id: name, value: value || "", placeholder: label }), label]);
   const form = el("form", { class: "range", id: "range" },
     el("label", {}, "From ", from), el("label", {}, "To ", to),
+    ...more.map(([, input, label]) => el("label", {}, `${label} `, input)),
     el("button", { type: "submit", text: "Show" }));
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
-    location.hash = `${location.hash.split("?")[0]}?from=${from.value}&to=${to.value}${extra}`;
+    const q = new URLSearchParams({ from: from.value, to: to.value });
+    for (const [name, input] of more) if (input.value.trim()) q.set(name, input.value.trim());
+    location.hash = `${location.hash.split("?")[0]}?${q.toString()}`;
   });
   return form;
 }
@@ -171,6 +177,11 @@ async function creatorView(path) {
   for (const k of ["diamonds_earned", "diamonds_available", "diamonds_held", "diamonds_pending", "diamonds_paid"]) {
     grid.append(el("div", { class: "stat", "data-stat": k }, el("b", { text: String(t[k] ?? 0) }), k.replace("diamonds_", "")));
   }
+  // The next reserve release: the oldest lot still held (analytics.reserve_lots).
+  const next = p.reserve.rows[0];
+  grid.append(el("div", { class: "stat", "data-stat": "next_release" },
+    el("b", { text: next ? String(next.diamonds) : "0" }),
+    next ? `released ${next.release_at.replace("T", " ").slice(0, 16)} UTC` : "nothing held"));
   stats.append(grid);
   if (!p.totals.rows.length) stats.append(el("p", { class: "empty", id: "empty", text: "No diamonds yet: gifts you receive show up here." }));
   const panels = el("div", { class: "grid" });
@@ -185,6 +196,10 @@ async function creatorView(path) {
     ["rank", "sender_id", "gifts", "quantity", "coins"], bars("sender_id", ["coins"], true));
   panel(panels, "gifters", "Top gifters over time", p.gifters, ["sender_id", "streams", "gifts", "coins"],
     bars("sender_id", ["coins"], true));
+  panel(panels, "reserve", "Reserve: the next releases", p.reserve, ["release_at", "credits", "diamonds"],
+    (rows) => ({ xAxis: { type: "time" }, yAxis: { type: "value" },
+      series: [{ name: "diamonds", type: "bar", data: rows.map((r) => [r.release_at, r.diamonds]) }] }),
+    "Nothing held in reserve.");
   panel(panels, "payouts", "Payout history", p.payouts,
     ["payout_id", "requested_at", "diamonds", "currency", "amount_minor", "method", "status", "completed_at"]);
   missing(panels, body.missing);
@@ -194,7 +209,8 @@ async function analystView() {
   const body = await load(`/v1/dashboard/analyst?${params().toString()}`);
   if (!body) return;
   clear("analyst");
-  app.append(el("h1", { text: "Analyst" }), rangeForm(body.range), freshness(body.freshness));
+  app.append(el("h1", { text: "Analyst" }),
+    rangeForm(body.range, [["stream_id", body.stream_id, "Stream"]]), freshness(body.freshness));
   const p = body.panels;
   const grid = el("div", { class: "grid" });
   app.append(grid);
@@ -224,6 +240,14 @@ async function analystView() {
   panel(grid, "open_payouts", "Open payouts by currency", p.open_payouts, ["currency", "payouts", "diamonds", "amount_minor"]);
   panel(grid, "top_creators", "Top creators (diamonds earned in range)", p.top_creators,
     ["creator_id", "credits", "coins", "diamonds_earned"], bars("creator_id", ["diamonds_earned"], true));
+  const gpm = p.gifts_per_minute;
+  panel(grid, "gifts_per_minute",
+    `Gifts per minute during ${body.stream_id || "a stream"}${gpm.capped ? " (first day of minutes only)" : ""}`,
+    gpm, ["minute", "gifts", "quantity", "coins"],
+    (rows) => ({ legend: { top: 0 }, xAxis: { type: "time" }, yAxis: { type: "value" },
+      series: ["gifts", "coins"].map((k) => ({ name: k, type: "bar", yAxisIndex: 0,
+        data: rows.map((r) => [r.minute, r[k]]) })) }),
+    "No live gifts in this range.");
   missing(grid, body.missing);
 }
 
@@ -249,9 +273,20 @@ async function opsView() {
   panel(grid, "red", "Requests, errors and latency per route (since each process started)", p.red,
     ["service", "route", "requests", "errors", "refusals", "mean_ms"],
     bars("route", ["requests", "errors", "refusals"], true));
-  panel(grid, "dead_letters", "Dead letters by group and topic", p.dead_letters,
+  panel(grid, "dead_letters", "Dead letters by group and topic (since each process started)", p.dead_letters,
     ["process", "group", "topic", "dead_lettered"]);
   panel(grid, "processes", "Processes answering /metrics", p.processes, ["process", "answers"]);
+  // Read from the dead-letter topic itself, kept across restarts (analytics.dead_letters).
+  panel(grid, "dead_letter_reasons", "Dead letters by reason", p.dead_letter_reasons,
+    ["consumer", "topic", "reason", "messages", "last_seen", "example"],
+    (rows) => bars("k", ["messages"], true)(rows.map((r) => ({ k: `${r.consumer}: ${r.reason}`, messages: r.messages }))),
+    "No dead letters.");
+  const run = p.reconcile.run;
+  panel(grid, "reconcile", run
+    ? `Last reconcile: ${run.discrepancies ? `${run.discrepancies} discrepancies` : "OK"}, ${run.finished_at.replace("T", " ").slice(0, 19)} UTC`
+    : "Last reconcile", p.reconcile, ["check", "examined", "found", "first"], null,
+    "No reconcile run recorded yet (make reconcile).");
+  if (run) grid.querySelector("[data-panel=reconcile]").dataset.discrepancies = run.discrepancies;
   missing(grid, body.missing);
 }
 
