@@ -154,6 +154,13 @@ def roles(
     return out
 
 
+# What the balancer asks of an instance: that its PostgreSQL answers (/readyz's body says so
+# whatever its status). The APIs only write to PostgreSQL (the outboxes), so while Kafka has no
+# quorum they still accept commands, which the relays publish once it is back; a /readyz 503
+# that names only Kafka must not take every instance out of the balancer.
+POSTGRES_OK = '"postgres":"ok"'
+
+
 def haproxy_config(apis: list[str], count: int, ports: Ports, front: dict[str, int], host: str):
     """HAProxy's configuration: per API a frontend on `front[api]` and its instances."""
     sections = []
@@ -166,7 +173,8 @@ def haproxy_config(apis: list[str], count: int, ports: Ports, front: dict[str, i
             f"\nfrontend {service}\n    bind {host}:{front[service]}\n"
             f"    default_backend {service}\n"
             f"\nbackend {service}\n    balance roundrobin\n"
-            "    option httpchk GET /readyz\n    http-check expect status 200\n"
+            "    option httpchk GET /readyz\n"
+            f"    http-check expect string '{POSTGRES_OK}'\n"
             f"{servers}\n"
         )
     template = (Path(__file__).with_name("haproxy.cfg")).read_text()
