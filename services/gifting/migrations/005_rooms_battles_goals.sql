@@ -57,7 +57,11 @@ CREATE TABLE battle_sides (
     host_id   text    NOT NULL,
     room_id   text,
     score     bigint  NOT NULL DEFAULT 0,
+    version   integer NOT NULL DEFAULT 0, -- of its BattleScored events (stream battle-<id>-<side>)
     ends_at   timestamptz NOT NULL,
+    -- false once the battle ended: on the side row, which a gift batch locks, so a batch that
+    -- waited on the end's lock re-reads it and adds nothing after BattleEnded.
+    open      boolean NOT NULL DEFAULT true,
     PRIMARY KEY (battle_id, side)
 );
 CREATE INDEX battle_sides_host ON battle_sides (host_id, ends_at);
