@@ -52,6 +52,10 @@ class GiftCatalog:
             if "regions" not in g or country in g["regions"]
         }
 
+    def min_fan_level(self, gift_code: str) -> int:
+        """The fan level a sender needs with the creator to send this gift (0: anyone)."""
+        return self.raw["gifts"].get(gift_code, {}).get("min_fan_level", 0)
+
     def price(self, gift_code: str, quantity: int, country: str | None) -> GiftPrice:
         gift = self.raw["gifts"].get(gift_code)
         if gift is None:
