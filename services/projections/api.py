@@ -231,12 +231,14 @@ async def leaderboard(
 
 
 def create(settings: Settings) -> FastAPI:
+    from services.projections import multi_guest_api  # it reads this module's Freshness
+
     # Read-only on the read models (eventkit.roles.READER): a bug here cannot write anything.
     return create_app(
         "Coinstream read API",
         "projections",
         settings,
-        [router, dashboard.api, dashboard.pages],
+        [router, multi_guest_api.router, dashboard.api, dashboard.pages],
         description=__doc__,
         login=READER,
     )

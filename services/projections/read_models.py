@@ -30,7 +30,7 @@ from schemas.events.recharge import (
     PurchaseCreated,
     PurchaseFailed,
 )
-from services.projections import panels
+from services.projections import battles, goals, panels
 from services.projections.upsert import KEEP, MAX, MIN, Column, Rows, Table
 
 
@@ -503,6 +503,9 @@ READ_MODELS: dict[str, ReadModel] = {
         ReadModel("purchases", (PURCHASES,), fold_purchases),
         ReadModel("commission", (COMMISSION,), fold_commission),
         ReadModel("payouts", (PAYOUTS,), fold_payouts),
+        ReadModel("battles", battles.BATTLE_TABLES, battles.fold_battles),
+        ReadModel("stream_recipients", battles.RECIPIENT_TABLES, battles.fold_stream_recipients),
+        ReadModel("live_goals", goals.TABLES, goals.fold_goals),
         ReadModel("reserves", (panels.RESERVE_LOTS, panels.RESERVES), panels.fold_reserves),
         ReadModel("gift_minutes", (panels.GIFT_MINUTES,), panels.fold_gift_minutes),
     )
