@@ -16,7 +16,7 @@ from eventkit.problems import DomainError
 from policy.eligibility import load_policy
 from schemas import topics
 from schemas.events.gifting import GiftContext, GiftSentV2, Recipient
-from services.gifting import gift_store, goals_store, spend_batch, spend_store
+from services.gifting import fan_levels_store, gift_store, goals_store, spend_batch, spend_store
 from services.gifting.catalog import GiftCatalog, load_catalog
 from services.gifting.gift_decide import (
     Accepted,
@@ -64,6 +64,7 @@ async def run_batch(pool: asyncpg.Pool, commands: list[GiftCommand]) -> list[Out
         await goals_store.tally(
             conn, topics.GIFTING_EVENTS, [d for d in decisions if isinstance(d, Accepted)]
         )
+        await fan_levels_store.record(conn, [r.event for r in records if r])
     return [outcome(d, r, stored) for d, r in zip(decisions, records, strict=True)]
 
 
