@@ -14,7 +14,7 @@ from eventkit.idempotency import IdempotencyKey, fingerprint
 from policy.countries import CountryNotServed, ServedCountry, served
 from schemas.events.gifting import GiftContext, Recipient
 from schemas.text import Id
-from services.gifting import gift_batch, spend_batch
+from services.gifting import fan_levels_store, gift_batch, spend_batch
 from services.gifting.catalog import GiftUnavailable, load_catalog
 from services.gifting.errors import (
     Banned,
@@ -27,6 +27,7 @@ from services.gifting.errors import (
     SelfGift,
 )
 from services.gifting.gift_decide import GiftCommand
+from services.gifting.live_events_errors import FanLevelTooLow
 from services.gifting.rooms_errors import RoomNotFound, SenderIsRecipient
 
 router = APIRouter(prefix="/v1", tags=["gifts"])
@@ -36,6 +37,9 @@ class GiftOffer(BaseModel):
     gift_code: str
     name: str
     coins: int
+    min_fan_level: int = Field(
+        default=0, description="The fan level with the creator needed to send it (0: anyone)"
+    )
 
 
 class GiftCatalogPublic(BaseModel):
@@ -139,7 +143,12 @@ async def gift_catalog(
         version=catalog.version,
         country=country,
         gifts=[
-            GiftOffer(gift_code=code, name=g["name"], coins=g["coins"])
+            GiftOffer(
+                gift_code=code,
+                name=g["name"],
+                coins=g["coins"],
+                min_fan_level=g.get("min_fan_level", 0),
+            )
             for code, g in catalog.available_in(country).items()
         ],
     )
@@ -162,6 +171,7 @@ async def gift_catalog(
         RecipientNotEligible,
         RoomNotFound,
         SenderIsRecipient,
+        FanLevelTooLow,
         problems.IdempotencyKeyReused,
         problems.MissingIdempotencyKey,
     ),
@@ -175,7 +185,9 @@ async def send_gift(
     banned from gifting; when the recipient is unknown, under age, banned from receiving or an
     ineligible account type; when the gift is not sold in the sender's region; and with 409 when
     the balance is short (against the wallet row locked in PostgreSQL), or when
-    `catalog_version` names a catalog no longer in force. Gifts of the same kind to the same
+    `catalog_version` names a catalog no longer in force. A gift with a `min_fan_level` (the
+    catalog) needs that fan level with the creator (a room's host): below it, 403
+    `fan-level-too-low` naming the level needed. Gifts of the same kind to the same
     creator and context within the combo window share a combo id and a running count.
 
     A gift naming `room_id` instead of `creator_id` is for the room's recipients with the
@@ -191,6 +203,9 @@ async def send_gift(
         price = catalog.price(body.gift_code, body.quantity, caller.country)
     except GiftUnavailable as exc:
         raise GiftNotFound(str(exc)) from None
+    await fan_levels_store.gate(
+        request.app.state.pool, caller.user_id, body.creator_id, body.room_id, body.gift_code, now
+    )
     outcome = await request.app.state.gifts.submit(
         GiftCommand(
             caller,
