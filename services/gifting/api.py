@@ -13,8 +13,19 @@ from eventkit.deps import PoolDep
 from eventkit.fields import query_int
 from eventkit.http import create_app
 from eventkit.settings import Settings
-from services.gifting import accounts, gifts, ledger, live_events, rooms, subscriptions, unlocks
-from services.gifting import battles, goals, spending_limits
+from services.gifting import (
+    accounts,
+    battles,
+    fan_levels_api,
+    gifts,
+    goals,
+    ledger,
+    live_events,
+    rooms,
+    spending_limits,
+    subscriptions,
+    unlocks,
+)
 
 router = APIRouter(prefix="/v1", tags=["wallet"])
 
@@ -99,6 +110,7 @@ def create(settings: Settings) -> FastAPI:
             goals.router,
             battles.router,
             live_events.router,
+            fan_levels_api.router,
             subscriptions.router,
             spending_limits.router,
         ],
