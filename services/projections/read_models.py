@@ -13,6 +13,7 @@ import asyncpg
 from schemas.envelope import Envelope
 from schemas.events.base import Payload
 from schemas.events.gifting import ContentUnlocked, GiftSentV2, ItemListed
+from schemas.events.live_events import TicketPurchased, TicketRefunded
 from schemas.events.payout import (
     DiamondsCredited,
     DiamondsReleased,
@@ -30,7 +31,7 @@ from schemas.events.recharge import (
     PurchaseCreated,
     PurchaseFailed,
 )
-from services.projections import battles, goals, panels
+from services.projections import battles, fan_levels, goals, panels, tickets
 from services.projections.upsert import KEEP, MAX, MIN, Column, Rows, Table
 
 
@@ -210,6 +211,10 @@ def fold_wallet_balances(facts: list[Fact]) -> list[Rows]:
                 rows.add(
                     (p.user_id,), unlocked=p.coins, balance=-p.coins, events=1, last_event_time=t
                 )
+            case TicketPurchased():  # held until the event starts or is refunded
+                rows.add((p.fan_id,), balance=-p.coins, events=1, last_event_time=t)
+            case TicketRefunded():
+                rows.add((p.fan_id,), balance=p.coins, events=1, last_event_time=t)
     return [rows]
 
 
@@ -227,6 +232,17 @@ def fold_wallet_statements(facts: list[Fact]) -> list[Rows]:
                 line = (p.sender_id, "gift", -p.coins, p.gift_id, p.host, p.balance_after)
             case ContentUnlocked():
                 line = (p.user_id, "unlock", -p.coins, p.unlock_id, p.item_id, p.balance_after)
+            case TicketPurchased():
+                line = (p.fan_id, "ticket", -p.coins, p.ticket_id, p.live_event_id, p.balance_after)
+            case TicketRefunded():
+                line = (
+                    p.fan_id,
+                    "ticket_refund",
+                    p.coins,
+                    p.ticket_id,
+                    p.live_event_id,
+                    p.balance_after,
+                )
         if line:
             user, kind, coins, reference, counterparty, after = line
             rows.add(
@@ -508,5 +524,7 @@ READ_MODELS: dict[str, ReadModel] = {
         ReadModel("live_goals", goals.TABLES, goals.fold_goals),
         ReadModel("reserves", (panels.RESERVE_LOTS, panels.RESERVES), panels.fold_reserves),
         ReadModel("gift_minutes", (panels.GIFT_MINUTES,), panels.fold_gift_minutes),
+        ReadModel("live_events", tickets.TABLES, tickets.fold_live_events),
+        ReadModel("fan_levels", fan_levels.TABLES, fan_levels.fold_fan_days),
     )
 }
