@@ -79,6 +79,13 @@ chaos: venv
 	$(CHAOS_ENV) $(BIN)/python -m scripts.chaos --seeds $(SEEDS) $(ARGS); \
 	status=$$?; $(CHAOS_ENV) $(BIN)/python -m infra down; exit $$status
 
+## The cluster fault test, seed by seed, on a cluster of its own (.cache/chaos-cluster, ports
+## 28000-28433): leader broker, one instance of every role, two brokers down; then every check.
+## SEEDS=1,2 ARGS="--duration 40 --outage 10"
+.PHONY: chaos-cluster
+chaos-cluster: venv
+	$(BIN)/python -m scripts.chaos_cluster --seeds $(SEEDS) $(ARGS)
+
 ## Buy coins, send a gift, request a payout, read the balances (needs `make run` in another shell).
 demo: venv
 	$(BIN)/python -m scripts.demo
