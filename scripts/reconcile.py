@@ -23,7 +23,7 @@ from eventkit.settings import Settings
 from schemas.events.gifting import GiftSentV2
 from schemas.registry import payload_model
 from schemas.upcast import upcast
-from scripts import reconcile_splits
+from scripts import reconcile_splits, reconcile_tickets
 from scripts.reconcile_record import record
 from services.payout.conversion import diamonds_for
 from services.payout.lifecycle import OPEN
@@ -86,6 +86,8 @@ LEDGER_KINDS = {
     "clawback": "clawed back",
     "gift": "gifted",
     "unlock": "unlocked",
+    "ticket": "bought tickets",
+    "ticket_refund": "refunded tickets",
 }
 
 
@@ -171,6 +173,8 @@ async def diamonds_match_gifts(db) -> tuple[int, list[str]]:
         owed[creator] = owed.get(creator, 0) + diamonds_for(
             d["coins"], Decimal(d["diamonds_per_coin"])
         )
+    for creator, diamonds in (await reconcile_tickets.ticket_diamonds_owed(db)).items():
+        owed[creator] = owed.get(creator, 0) + diamonds  # started live events' tickets
     earned = {c: e for c, e in await db["payout"].fetch("SELECT creator_id, earned FROM creators")}
     found = disagreements(
         "creator", "diamonds earned", "gifts x rate", owed, "payout", earned, zero=0
@@ -380,6 +384,7 @@ CHECKS: dict[str, Check] = {
     "payouts read model agrees with payout": payouts_read_model_matches,
     "purchases read model agrees with recharge": purchases_read_model_matches,
     "every published event projected": every_event_projected_once,
+    **reconcile_tickets.CHECKS,
     **reconcile_splits.CHECKS,
 }
 
