@@ -1,5 +1,6 @@
 """The README's demo: buy coins, send a gift, request a payout, then read the balances that
-each service and the read models hold. Needs the system running (`make run`)."""
+each service and the read models hold; then a gift to a multi-guest room, split between its
+host and guest. Needs the system running (`make run`)."""
 
 import asyncio
 import os
@@ -127,7 +128,46 @@ async def main(
         say("   creator_earnings:", dict(c))
     finally:
         await conn.close()
+    await multi_guest_gift(settings, gifting, payout, fan_token, say)
     return {"fan": fan, "creator": creator, "wallet": dict(w), "earnings": dict(c)}
+
+
+async def multi_guest_gift(settings: Settings, gifting: str, payout: str, fan_token: str, say):
+    """A multi-guest room (docs/multi-guest.md): its host keeps 70%, a guest gets 30%; the fan
+    sends one gift to the room, debited once, and each creator earns their share."""
+    host, guest = f"host-{uuid.uuid4().hex[:8]}", f"guest-{uuid.uuid4().hex[:8]}"
+    tokens = {u: mint_token(settings, u, roles=["creator"]) for u in (host, guest)}
+    room = f"room-{uuid.uuid4().hex[:8]}"
+    async with httpx.AsyncClient(timeout=10) as http:
+        for token in tokens.values():  # known recipients once signed in
+            (await http.get(f"{gifting}/v1/wallet", headers=headers(token))).raise_for_status()
+        r = await http.put(
+            f"{gifting}/v1/rooms/{room}",
+            headers=headers(tokens[host]),
+            json={"host_share_bp": 7000, "guests": [{"creator_id": guest, "share_bp": 3000}]},
+        )
+        r.raise_for_status()
+        say(f"8. {host} opened room {room}, shares:", r.json()["recipients"])
+        r = await http.post(
+            f"{gifting}/v1/gifts",
+            headers=headers(fan_token),
+            json={
+                "room_id": room,
+                "context": {"kind": "live", "id": room},
+                "gift_code": "finger_heart",
+                "quantity": 20,
+            },
+        )
+        r.raise_for_status()
+        say("9. one gift of 20 x Finger Heart (100 coins) to the room:", r.json())
+
+        async def earned(user):
+            r = await http.get(f"{payout}/v1/earnings", headers=headers(tokens[user]))
+            return r.json()
+
+        for user in (host, guest):
+            e = await eventually(lambda u=user: earned(u), lambda e: e.get("earned"))
+            say(f"   {user} earned {e['earned']} diamonds")
 
 
 if __name__ == "__main__":
