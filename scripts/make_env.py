@@ -20,8 +20,11 @@ identity provider holds it; for a compose stack it stays in DIR, and
 """
 
 import argparse
+import base64
 import os
+import re
 import shutil
+import uuid
 from pathlib import Path
 
 from eventkit.auth import SIGNING_KEY
@@ -29,7 +32,7 @@ from eventkit.secrets import env_name
 from eventkit.settings import Settings
 from infra import kafka_access
 from infra import secrets as generate
-from infra.kafka import render_config
+from infra.kafka import cluster_nodes, cluster_overrides, render_config
 from infra.kafka_access import CA_FILE
 from schemas.topics import OUTSIDE_PUBLISHERS, SERVICE_PRINCIPALS
 from services.payout.settings import PayoutSettings
@@ -71,7 +74,9 @@ def generate_all(directory: Path) -> list[str]:
 
 
 # Inside the compose network clients reach the broker as `kafka`; from the host, as localhost.
-COMPOSE_TLS_HOSTS = ("kafka", "localhost", "127.0.0.1")
+COMPOSE_TLS_HOSTS = ("kafka", "kafka-2", "kafka-3", "localhost", "127.0.0.1")
+# docker-compose.cluster.yml's three Kafka nodes (node 1 keeps the one-node stack's name).
+CLUSTER_NODES = ("kafka", "kafka-2", "kafka-3")
 PUBLIC = ("jwks.json", "event_keyring.json", CA_FILE)
 
 
@@ -95,6 +100,41 @@ def compose_files(directory: Path) -> None:
         data=Path("/var/lib/kafka/data"),
     )
     write_private(directory / "kafka" / "server.properties", config)
+    cluster_files(directory, settings)
+
+
+def cluster_files(directory: Path, settings: Settings) -> None:
+    """docker-compose.cluster.yml's nodes: `kafka-cluster/node<n>/server.properties` (the
+    native cluster's overrides, the quorum on the compose hosts) and one shared cluster id
+    (kept, as the nodes' storage is formatted with it once)."""
+    home = directory / "kafka-cluster"
+    home.mkdir(exist_ok=True, mode=0o700)
+    id_file = home / "cluster-id"
+    if not id_file.exists():
+        id_file.write_text(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=") + "\n")
+    nodes = cluster_nodes(home, 9092)
+    voters = ",".join(
+        f"{n.node_id}@{host}:9093" for n, host in zip(nodes, CLUSTER_NODES, strict=True)
+    )
+    for node, host in zip(nodes, CLUSTER_NODES, strict=True):
+        node.home.mkdir(exist_ok=True, mode=0o700)
+        config = render_config(
+            settings,
+            port=9092,
+            controller_port=9093,
+            tls_port=9094,
+            bind="0.0.0.0",
+            tls_bind="0.0.0.0",
+            advertised=host,
+            tls_advertised=host,
+            data=Path("/var/lib/kafka/data"),
+        ) + re.sub(
+            r"controller\.quorum\.voters=.*",
+            f"controller.quorum.voters={voters}",
+            cluster_overrides(node, nodes),
+        )
+        write_private(node.home / "server.properties", config)
+        shutil.copyfile(id_file, node.home / "cluster-id")
 
 
 def env_lines(directory: Path) -> list[str]:
