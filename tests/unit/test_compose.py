@@ -188,3 +188,112 @@ def test_the_dashboard_queries_only_families_the_processes_export():
     suffixes = ("_total", "_bucket", "_count", "_sum")
     bare = {next((q[: -len(s)] for s in suffixes if q.endswith(s)), q) for q in queried}
     assert bare and bare <= exported, bare - exported
+
+
+# --- docker-compose.cluster.yml: `make cluster`'s shape as an override ----------------------
+
+
+class ComposeLoader(yaml.SafeLoader):
+    """Reads compose's `!reset` (an override dropping the base file's value)."""
+
+
+RESET = object()
+ComposeLoader.add_constructor("!reset", lambda loader, node: RESET)
+CLUSTER = yaml.load((ROOT / "docker-compose.cluster.yml").read_text(), ComposeLoader)
+OVERRIDE = CLUSTER["services"]
+NODES = ("kafka", "kafka-2", "kafka-3")
+
+
+def merged(name: str) -> dict:
+    """A service as compose merges it: maps key by key, a `!reset` drops the base's value."""
+    service = {**SERVICES.get(name, {})}
+    for key, value in OVERRIDE.get(name, {}).items():
+        if value is RESET:
+            service.pop(key, None)
+        elif isinstance(value, dict) and isinstance(service.get(key), dict):
+            service[key] = {**service[key], **value}
+        else:
+            service[key] = value
+    return service
+
+
+def test_cluster_runs_three_kafka_nodes_from_make_envs_configurations(tmp_path):
+    from scripts import make_env
+
+    make_env.generate_all(tmp_path)
+    make_env.compose_files(tmp_path)
+    ids = set()
+    for n, name in enumerate(NODES, start=1):
+        node = merged(name)
+        assert node["image"] == SERVICES["kafka"]["image"]
+        mount = f"./.cache/compose/kafka-cluster/node{n}:/etc/coinstream:ro"
+        assert mount in node["volumes"]
+        assert "cluster-id" in " ".join(node["command"])  # one id for the three, not random
+        assert any(v.endswith(":/var/lib/kafka/data") for v in node["volumes"])
+        config = (tmp_path / "kafka-cluster" / f"node{n}" / "server.properties").read_text()
+        last = {}  # java.util.Properties: the last value of a key wins
+        for line in config.splitlines():
+            if "=" in line and not line.startswith("#"):
+                key, value = line.split("=", 1)
+                last[key] = value
+        assert last["node.id"] == str(n)
+        assert last["controller.quorum.voters"] == ",".join(
+            f"{i}@{host}:9093" for i, host in enumerate(NODES, start=1)
+        )
+        assert f"CLIENT://{name}:9092" in last["advertised.listeners"]
+        assert (last["default.replication.factor"], last["min.insync.replicas"]) == ("3", "2")
+        assert last["unclean.leader.election.enable"] == "false"
+        ids.add((tmp_path / "kafka-cluster" / f"node{n}" / "cluster-id").read_text())
+    assert len(ids) == 1
+    volumes = [v.split(":")[0] for n in NODES for v in merged(n)["volumes"] if v[0] != "."]
+    assert len(set(volumes)) == 3 and set(volumes) <= set(CLUSTER["volumes"]) | set(
+        COMPOSE["volumes"]
+    )
+
+
+def test_cluster_runs_two_replicas_of_every_role_on_the_three_brokers():
+    for role in procfile():
+        service = merged(role)
+        assert service["deploy"]["replicas"] == 2, role
+        assert "ports" not in service, f"{role}: two replicas cannot share a host port"
+        env = service["environment"]
+        assert env["KAFKA_BOOTSTRAP_SERVERS"] == ",".join(f"{n}:9092" for n in NODES), role
+        for cls in settings_classes(role):  # still real settings
+            fields = env_fields(cls)
+            cls(_env_file=None, **{fields[k]: v for k, v in env.items() if k in fields})
+    prepare = merged("prepare")
+    assert prepare["environment"]["KAFKA_REPLICATION_FACTOR"] == "3"
+    assert set(NODES) <= set(prepare["depends_on"])
+
+
+def test_cluster_balances_each_api_on_its_port_and_checks_postgres_through_readyz():
+    from infra.cluster import POSTGRES_OK
+
+    haproxy = merged("haproxy")
+    source = haproxy["volumes"][0].split(":")[0]
+    config = (ROOT / source).read_text()
+    published = []
+    for name in ("recharge", "gifting", "payout", "projections"):
+        port = default(f"{name}_port")
+        published.append(f"{port}:{port}")
+        assert f"frontend {name}\n    bind :{port}\n" in config
+        assert f"server-template {name}- 2 {name}-api:{port}\n" in config
+    assert haproxy["ports"] == published
+    assert config.count("option httpchk GET /readyz") == 4
+    assert config.count(f"http-check expect string '{POSTGRES_OK}'") == 4
+    assert "resolvers docker" in config  # replicas found again as they come and go
+
+
+def test_cluster_read_api_reads_a_streaming_standby():
+    standby = merged("postgres-standby")
+    assert standby["image"] == SERVICES["postgres"]["image"]
+    command = " ".join(standby["command"])
+    assert "pg_basebackup -h postgres" in command and " -R " in command
+    assert "hot_standby=on" in command
+    read_api = merged("projections-api")["environment"]
+    assert urlsplit(read_api["DATABASE_URL"]).hostname == "postgres-standby"
+    hba = [v for v in merged("postgres")["volumes"] if "docker-entrypoint-initdb.d" in v]
+    assert hba and (ROOT / hba[0].split(":")[0]).exists()
+    assert "host replication" in (ROOT / hba[0].split(":")[0]).read_text()
+    callback = urlsplit(merged("payout-worker")["environment"]["PAYOUT_CALLBACK_URL"])
+    assert (callback.hostname, callback.port) == ("haproxy", default("payout_port"))
