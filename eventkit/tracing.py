@@ -220,3 +220,39 @@ def processing_batch(
         },
     ):
         yield
+
+
+@contextmanager
+def projecting(
+    messages: Sequence[tuple[str, Sequence[tuple[str, bytes]] | None]],
+) -> Iterator[None]:
+    """Around the projections worker's batch (its (topic, headers) per message): a `receive
+    <topic>` span per traced message, in that message's trace (parented on its `traceparent`
+    header), then one `project` span for the fold and its transaction. For a batch of one
+    traced message that span is a child of its receive span, so the whole fold joins the
+    command's trace; for several it is linked to each (a fold serves them all at once)."""
+    if not _state["enabled"]:
+        yield
+        return
+    tracer = trace.get_tracer("coinstream.projections")
+    received = []
+    for topic, found in messages:
+        carrier = _carrier(found)
+        if TRACEPARENT not in carrier:
+            continue
+        with tracer.start_as_current_span(
+            f"receive {topic}",
+            context=propagate.extract(carrier),
+            kind=trace.SpanKind.CONSUMER,
+            attributes={"messaging.system": "kafka", "messaging.destination.name": topic},
+        ) as span:
+            received.append(span.get_span_context())
+    one = len(received) == 1
+    parent = trace.set_span_in_context(trace.NonRecordingSpan(received[0])) if one else None
+    with tracer.start_as_current_span(
+        "project",
+        context=parent,
+        links=[] if one else [trace.Link(c) for c in received],
+        attributes={"messaging.batch.message_count": len(messages)},
+    ):
+        yield

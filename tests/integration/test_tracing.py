@@ -1,7 +1,8 @@
 """One gift, and one purchase, followed by OpenTelemetry (eventkit.tracing) into an in-memory exporter: the
 HTTP request, its transaction, the outbox row's stored traceparent, the relay's produce span
-and the consumer's process span (with its own database spans) share one trace id. The tree is
-printed (pytest -s shows it). Tracing is turned off again afterwards, so the rest of the
+and the consumer's process span (with its own database spans) share one trace id; for the gift,
+so do the projections worker's receive and project spans (with the fold's statements). The
+tree is printed (pytest -s shows it). Tracing is turned off again afterwards, so the rest of the
 session runs untraced as production does by default."""
 
 import uuid
@@ -19,6 +20,7 @@ from services.gifting.api import create as create_gifting
 from services.gifting.handlers import HANDLERS as GIFTING_HANDLERS
 from services.payout.handlers import BATCH_HANDLERS as PAYOUT_BATCH
 from services.payout.handlers import HANDLERS as PAYOUT_HANDLERS
+from services.projections.projector import Incoming, Projector
 from tests.support.apps import api_client, auth, new_id
 from tests.support.kafka import read_topic
 from tests.support.recharge import recharge_app, settle
@@ -170,9 +172,26 @@ async def test_one_gift_is_one_trace_from_http_through_group_commit_to_payout(na
         assert await consumer.apply(records) == []
     finally:
         await payout.close()
+    # The projections worker's batch, as its agent wraps it (services/projections/worker.py).
+    projections = await create_pool(settings.database_for("projections"), max_size=2)
+    try:
+        with tracing.projecting([(r.topic, r.headers) for r in records]):
+            batch = [Incoming(r.value, r.key, r.topic, r.partition, r.offset) for r in records]
+            assert await Projector(projections).apply(batch) == []
+    finally:
+        await projections.close()
 
     trace_id = int(row["traceparent"].split("-")[1], 16)
     finished = spans.get_finished_spans()
     print("\n" + tree(finished, trace_id))
     joined = assert_joined(finished, trace_id)
     assert any(s.name == "group commit" for s in joined), "the batch's own span and statements"
+    # payout-consumer's process span and the projector's receive + project spans, one trace
+    assert any(s.name.startswith("process ") for s in joined), "payout-consumer"
+    receive = next(
+        s for s in joined if s.name.startswith("receive ") and s.kind == SpanKind.CONSUMER
+    )
+    project = next(s for s in joined if s.name == "project")
+    assert project.parent.span_id == receive.context.span_id
+    below = [s for s in joined if s.parent and s.parent.span_id == project.context.span_id]
+    assert any(s.kind == SpanKind.CLIENT for s in below), "the fold's own statements"
