@@ -15,6 +15,7 @@ import tempfile
 
 import faust
 
+from eventkit import tracing
 from eventkit.db import create_pool, when_database_answers
 from eventkit.deadletter import dead_letter_headers
 from eventkit.kafka import faust_credentials
@@ -110,7 +111,9 @@ def create_app(
                     for e in events
                 ],
             )
-            poison = forged + await _apply_with_retry(await projector(), batch)
+            # The receive and fold spans of the batch (eventkit.tracing; nothing when off).
+            with tracing.projecting([(e.message.topic, e.message.headers) for e in events]):
+                poison = forged + await _apply_with_retry(await projector(), batch)
             if forged:
                 await _skip_with_retry(await projector(), [item for item, _ in forged])
             for item, reason in poison:
