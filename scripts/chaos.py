@@ -226,7 +226,50 @@ async def load(
                         ["creator"],
                     )
 
-        await asyncio.gather(*(client_loop(p) for p in plans))
+        await asyncio.gather(
+            *(client_loop(p) for p in plans),
+            room_gifts(
+                c, gifting, outcome.seed, fans, creators, random.Random(rng.random()), deadline
+            ),
+        )
+
+
+async def room_gifts(
+    c: "Client",
+    gifting: str,
+    seed: int,
+    fans: list[str],
+    creators: list[str],
+    plan: random.Random,
+    deadline: float,
+) -> None:
+    """Gifts to a multi-guest room (docs/multi-guest.md) beside the load: one room, its host
+    and two guests the load's creators, each gift split three ways (checked by the splits
+    reconcile and, acknowledged, by the ledger like any gift)."""
+    room = f"room-{seed}"
+    shares = {
+        "host_share_bp": 5000,
+        "guests": [
+            {"creator_id": g, "share_bp": bp}
+            for g, bp in zip(creators[1:3], (3333, 1667), strict=True)
+        ],
+    }
+    if await c.put(f"{gifting}/v1/rooms/{room}", creators[0], shares, ["creator"]) >= 300:
+        return
+    while asyncio.get_running_loop().time() < deadline:
+        await c.command(
+            "gift",
+            f"{gifting}/v1/gifts",
+            plan.choice(fans),
+            {
+                "room_id": room,
+                "gift_code": plan.choice(["rose", "finger_heart"]),
+                "quantity": plan.randint(1, 7),
+                "context": {"kind": "live", "id": room},
+                "catalog_version": CATALOG_VERSION,
+            },
+        )
+        await asyncio.sleep(plan.uniform(0.05, 0.3))
 
 
 class Chargebacks:
