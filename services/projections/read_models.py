@@ -31,7 +31,8 @@ from schemas.events.recharge import (
     PurchaseCreated,
     PurchaseFailed,
 )
-from services.projections import battles, fan_levels, goals, panels, tickets
+from schemas.events.subscriptions import SubscriptionCharge
+from services.projections import battles, fan_levels, goals, panels, subscriptions, tickets
 from services.projections.upsert import KEEP, MAX, MIN, Column, Rows, Table
 
 
@@ -215,6 +216,8 @@ def fold_wallet_balances(facts: list[Fact]) -> list[Rows]:
                 rows.add((p.fan_id,), balance=-p.coins, events=1, last_event_time=t)
             case TicketRefunded():
                 rows.add((p.fan_id,), balance=p.coins, events=1, last_event_time=t)
+            case SubscriptionCharge():
+                rows.add((p.payer_id,), balance=-p.coins, events=1, last_event_time=t)
     return [rows]
 
 
@@ -243,6 +246,8 @@ def fold_wallet_statements(facts: list[Fact]) -> list[Rows]:
                     p.live_event_id,
                     p.balance_after,
                 )
+            case SubscriptionCharge():
+                line = subscriptions.charge_line(p)
         if line:
             user, kind, coins, reference, counterparty, after = line
             rows.add(
@@ -526,5 +531,6 @@ READ_MODELS: dict[str, ReadModel] = {
         ReadModel("gift_minutes", (panels.GIFT_MINUTES,), panels.fold_gift_minutes),
         ReadModel("live_events", tickets.TABLES, tickets.fold_live_events),
         ReadModel("fan_levels", fan_levels.TABLES, fan_levels.fold_fan_days),
+        ReadModel("subscriptions", subscriptions.TABLES, subscriptions.fold_subscriptions),
     )
 }
