@@ -101,10 +101,9 @@ HANDLERS: Handlers = dict(
         handle(GiftSentV2, on_earning),
         handle(ContentUnlocked, on_earning),
         handle(LiveEventStarted, on_live_event_started),
-        *(
-            handle(t, on_subscription_charge)
-            for t in (SubscriptionStarted, SubscriptionRenewed, SubscriptionsGifted)
-        ),
+        handle(SubscriptionStarted, on_subscription_charge),
+        handle(SubscriptionRenewed, on_subscription_charge),
+        handle(SubscriptionsGifted, on_subscription_charge),
         handle(TransactionBanPlaced, on_ban_placed),
         handle(TransactionBanLifted, on_ban_lifted),
     ]

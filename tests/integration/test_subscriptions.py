@@ -9,12 +9,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from eventkit.codec import new_envelope
+from eventkit.codec import encode, new_envelope
 from schemas.envelope import Envelope
 from schemas.events.sanctions import TransactionBanPlaced
 from services.gifting.api import create
 from services.gifting.handlers import on_ban_placed
 from services.gifting.subscription_renewals import renew_due
+from services.projections.projector import Incoming, Projector
 from tests.support.apps import api_client, auth, new_id
 from tests.support.creators import consume
 from tests.support.wallets import fund_wallet
@@ -430,3 +431,54 @@ async def test_payout_credits_the_creator_s_share_once_per_charge(client, prepar
     )
     # 333 x 0.5 = 166 coins -> 166 diamonds per month; the gift: 666 x 0.5 = 333.
     assert earned == 166 + 166 + 333
+
+
+async def test_read_models_fold_the_subscription_events_in_any_order(client, prepared, pools):
+    """gifting's own subscription events, projected reversed and twice: the subscriptions row,
+    the (creator, fan) entitlement, and the fan's wallet balance and statement lines."""
+    creator = await creator_with_price(client, prepared)
+    fan = new_id("fan")
+    await fund_wallet(pools["gifting"], fan, 2 * PRICE + 50)
+    sub = (await subscribe(client, prepared, fan, creator)).json()
+    end = datetime.fromisoformat(sub["period_end"])
+    await renew_due(pools["gifting"], end + timedelta(minutes=1))  # renewed: period 2
+    row = await sub_row(pools, fan, creator)
+    await renew_due(pools["gifting"], row["period_end"] + timedelta(minutes=1))  # short: grace
+    await renew_due(pools["gifting"], row["period_end"] + 3 * DAY)  # lapsed
+    rows = await pools["gifting"].fetch(
+        "SELECT envelope FROM events WHERE stream_id = $1 OR stream_id = $2 ORDER BY position",
+        f"wallet-{fan}",
+        f"subscription-{sub['subscription_id']}",
+    )
+    envelopes = [Envelope.model_validate(r["envelope"]) for r in rows]
+    batch = [
+        Incoming(encode(e), e.aggregateid.encode(), "t", 0, i)
+        for i, e in enumerate(reversed(envelopes))
+    ]
+    projector = Projector(pools["projections"])
+    assert await projector.apply(batch) == []
+    assert await projector.apply(batch) == []
+    db = pools["projections"]
+    got = await db.fetchrow(
+        "SELECT * FROM subscriptions WHERE subscription_id = $1", sub["subscription_id"]
+    )
+    assert (got["fan_id"], got["creator_id"], got["periods_paid"], got["coins_paid"]) == (
+        fan,
+        creator,
+        2,
+        2 * PRICE,
+    )
+    assert got["renewals_failed"] == 1 and got["lapse_reason"] == "grace-expired"
+    ent = await db.fetchrow(
+        "SELECT months, tier, coins_paid FROM subscriber_entitlements"
+        " WHERE creator_id = $1 AND fan_id = $2",
+        creator,
+        fan,
+    )
+    assert tuple(ent) == (2, "bronze", 2 * PRICE)
+    wallet = await db.fetchval("SELECT balance FROM wallet_balances WHERE user_id = $1", fan)
+    assert wallet == -2 * PRICE  # the funding CoinPurchased was not projected here
+    kinds = await db.fetch(
+        "SELECT kind, coins FROM wallet_statements WHERE user_id = $1 ORDER BY event_time", fan
+    )
+    assert [(k["kind"], k["coins"]) for k in kinds] == [("subscription", -PRICE)] * 2
