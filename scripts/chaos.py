@@ -16,6 +16,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 import asyncpg
@@ -231,6 +232,7 @@ async def load(
             room_gifts(
                 c, gifting, outcome.seed, fans, creators, random.Random(rng.random()), deadline
             ),
+            live_event_tickets(c, gifting, fans, creators, random.Random(rng.random()), deadline),
         )
 
 
@@ -270,6 +272,53 @@ async def room_gifts(
             },
         )
         await asyncio.sleep(plan.uniform(0.05, 0.3))
+
+
+async def live_event_tickets(
+    c: "Client",
+    gifting: str,
+    fans: list[str],
+    creators: list[str],
+    plan: random.Random,
+    deadline: float,
+) -> None:
+    """Ticket buys beside the load (docs/live-events.md): two small live events sold out by
+    the fans, one cancelled half-way (each ticket refunded), the other started at the end (its
+    tickets settled to the creator); checked by the tickets reconcile."""
+    loop = asyncio.get_running_loop()
+    for _ in range(2):
+        starts_at = datetime.now(UTC) + timedelta(minutes=10)
+        await c.command(
+            "live event",
+            f"{gifting}/v1/live-events",
+            creators[1],
+            {"title": "chaos", "coins": 50, "capacity": 15, "starts_at": starts_at.isoformat()},
+            ["creator"],
+        )
+    events = [a["live_event_id"] for a in c.outcome.acknowledged.get("live event", [])]
+    if not events:
+        return
+    half, closed = loop.time() + (deadline - loop.time()) / 2, False
+    while loop.time() < deadline:
+        if not closed and loop.time() > half:
+            await c.command(
+                "cancel",
+                f"{gifting}/v1/live-events/{events[0]}/cancel",
+                creators[1],
+                {},
+                ["creator"],
+            )
+            closed = True
+        await c.command(
+            "ticket",
+            f"{gifting}/v1/live-events/{plan.choice(events)}/tickets",
+            plan.choice(fans),
+            {"coins": 50},
+        )
+        await asyncio.sleep(plan.uniform(0.05, 0.3))
+    await c.command(
+        "start", f"{gifting}/v1/live-events/{events[-1]}/start", creators[1], {}, ["creator"]
+    )
 
 
 class Chargebacks:
