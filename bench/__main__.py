@@ -566,4 +566,9 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--cluster"]:  # against make cluster's shape (bench/cluster.py)
+        from bench import cluster
+
+        cluster.main(sys.argv[2:])
+    else:
+        main()
