@@ -122,5 +122,13 @@ projections-crash: venv
 	$(BIN)/python -m scripts.projections_crash --seeds 20 $(ARGS)
 
 ## Projections throughput: batched rebuild vs a naive one-event-one-commit projector.
+## The same benchmark against make cluster's shape (two gifting-api behind HAProxy, three
+## brokers, RF 3), on a cluster of its own (.cache/bench-cluster, ports 26000-26433); results
+## in bench/results/cluster/. ARGS="--ramp" as for bench.
+.PHONY: bench-cluster
+bench-cluster: venv
+	$(BIN)/pip install -q --require-hashes -r requirements/bench.lock
+	$(BIN)/python -m bench --cluster $(ARGS)
+
 projections-bench: venv
 	$(BIN)/python -m scripts.projections_bench $(ARGS)
