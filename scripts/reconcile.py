@@ -23,7 +23,7 @@ from eventkit.settings import Settings
 from schemas.events.gifting import GiftSentV2
 from schemas.registry import payload_model
 from schemas.upcast import upcast
-from scripts import reconcile_splits, reconcile_tickets
+from scripts import reconcile_splits, reconcile_subscriptions, reconcile_tickets
 from scripts.reconcile_record import record
 from services.payout.conversion import diamonds_for
 from services.payout.lifecycle import OPEN
@@ -88,6 +88,8 @@ LEDGER_KINDS = {
     "unlock": "unlocked",
     "ticket": "bought tickets",
     "ticket_refund": "refunded tickets",
+    "subscription": "subscribed",
+    "subscription_gift": "gifted subscriptions",
 }
 
 
@@ -175,6 +177,8 @@ async def diamonds_match_gifts(db) -> tuple[int, list[str]]:
         )
     for creator, diamonds in (await reconcile_tickets.ticket_diamonds_owed(db)).items():
         owed[creator] = owed.get(creator, 0) + diamonds  # started live events' tickets
+    for creator, diamonds in (await reconcile_subscriptions.subscription_diamonds_owed(db)).items():
+        owed[creator] = owed.get(creator, 0) + diamonds  # subscription charges' creator shares
     earned = {c: e for c, e in await db["payout"].fetch("SELECT creator_id, earned FROM creators")}
     found = disagreements(
         "creator", "diamonds earned", "gifts x rate", owed, "payout", earned, zero=0
@@ -386,6 +390,7 @@ CHECKS: dict[str, Check] = {
     "every published event projected": every_event_projected_once,
     **reconcile_tickets.CHECKS,
     **reconcile_splits.CHECKS,
+    **reconcile_subscriptions.CHECKS,
 }
 
 
