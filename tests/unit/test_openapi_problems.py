@@ -42,7 +42,7 @@ def test_a_routes_own_problems_stay_beside_the_generic_ones():
         "recipient-not-found" in responses["404"]["content"]["application/problem+json"]["examples"]
     )
     examples = responses["422"]["content"]["application/problem+json"]["examples"]
-    assert set(examples) == {"validation-error"}
+    assert set(examples) == {"validation-error", "sender-is-recipient"}
 
 
 # The document and the handlers agree on what schemathesis (tests/fuzz) checks: a required
