@@ -50,7 +50,7 @@ class LiveEventCreate(BaseModel):
                     "title": "Acoustic set, fans only",
                     "coins": 500,
                     "capacity": 50,
-                    "starts_at": "2030-01-01T20:00:00Z",
+                    "starts_at": "2027-06-01T20:00:00Z",
                 }
             ]
         },

@@ -25,8 +25,10 @@ class TooEarlyToStart(DomainError):
 
 
 class InvalidStartTime(DomainError):
+    # 409, not 422: the body is well formed (the schema cannot say "in the future"); the time
+    # it names is not one an event can start at now.
     status, code, title = (
-        422,
+        409,
         "invalid-start-time",
         "The start time must lie in the future, within the scheduling horizon",
     )

@@ -202,3 +202,24 @@ async def test_coins_are_held_until_the_start_then_credited_to_the_creator(clien
             await HANDLERS[envelope.type](conn, envelope, started)
     earned = await payout.fetchval("SELECT earned FROM creators WHERE creator_id = $1", creator)
     assert earned == 210  # floor(210 x 1 diamond per coin), credited once
+
+
+async def test_a_start_time_in_the_past_or_too_far_ahead_is_refused(client, prepared):
+    for seconds in (-5, 366 * 86400):
+        r = await client.post(
+            "/v1/live-events",
+            json={
+                "title": "never",
+                "coins": 10,
+                "capacity": 5,
+                "starts_at": (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat(),
+            },
+            headers=auth(prepared, new_id("star"), roles=["creator"]),
+        )
+        assert (r.status_code, kind(r)) == (409, "invalid-start-time")
+    fan = await client.post(
+        "/v1/live-events",
+        json={"title": "x", "coins": 1, "capacity": 1, "starts_at": "2027-06-01T20:00:00Z"},
+        headers=auth(prepared, new_id("fan")),
+    )
+    assert fan.status_code == 403  # only creators schedule
