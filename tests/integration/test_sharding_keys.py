@@ -20,6 +20,12 @@ DISTRIBUTED = {
         "combos": "sender_id",
         "unlocks": "user_id",
         "idempotency_keys": "caller",  # the caller is the authenticated user (spend_store.claim)
+        "spending_controls": "user_id",
+        "spend_windows": "user_id",
+        "fan_points": "fan_id",  # moved by the fan's own gifts
+        "subscriptions": "fan_id",  # charged to the fan's wallet, in its transaction
+        "subscription_periods": "payer_id",
+        "tickets": "fan_id",
     },
     "payout": {
         "creators": "creator_id",
@@ -32,6 +38,11 @@ DISTRIBUTED = {
 }
 
 # Not distributed, and why.
+TALLY = (
+    "a running total that gifts of many fans move in their own transaction (under the row lock):"
+    " sharded by wallet owner it spans shards; it is distributed by creator_id once the tally is"
+    " folded from the gift events (GoalProgressed/BattleScored) off the gift's transaction"
+)
 REFERENCE = "reference table (replicated to every node): small, rarely written, read by any owner"
 UNSHARDED = {
     "gifting": {
@@ -44,6 +55,15 @@ UNSHARDED = {
         " per shard already (eventkit.relay_shards), which maps onto one per node's shards",
         "processed_events": "no owner column: sharding keys it (owner_id, event_id); every event"
         " gifting consumes moves one owner's rows (a wallet, a profile) or a reference table",
+        "rooms": REFERENCE + " (a host's recipients and shares, read by every gift to the room)",
+        "subscription_prices": REFERENCE + " (one price per creator, read by every subscriber)",
+        "goals": TALLY,
+        "goals_reached": TALLY + " (once per goal, with it)",
+        "battles": TALLY,
+        "battle_sides": TALLY,
+        "live_events": "written by every buyer (its `sold` against `capacity`), in the buyer's"
+        " transaction: distributed by creator_id, a ticket becomes a reservation on the event's"
+        " shard, then the charge on the fan's (two steps, the reservation released on failure)",
     },
     "payout": {
         "bans": REFERENCE + " (a copy of the sanctions topic, keyed by ban id)",
@@ -65,6 +85,13 @@ EXCEPTIONS = {
     " wallet (its subject): (user_id, event_id) keeps that",
     ("gifting", "unlocks_unlock_id_key"): "a uuid minted per unlock: (user_id, unlock_id)",
     ("gifting", "unlocks_event_id_key"): "a uuid minted per unlock: (user_id, event_id)",
+    ("gifting", "subscriptions_pkey"): "a uuid minted per subscription: (fan_id,"
+    " subscription_id); the renewal worker finds due rows by fan and id alike",
+    ("gifting", "subscription_periods_pkey"): "(payer_id, subscription_id, period): the payer"
+    " is the subscription's fan",
+    ("gifting", "tickets_pkey"): "a uuid minted per ticket: (fan_id, ticket_id)",
+    ("gifting", "tickets_purchase_event_id_key"): "one ticket per purchase event, which moves the"
+    " buyer's wallet: (fan_id, purchase_event_id)",
     ("payout", "payouts_pkey"): "the provider's callback names a payout by id alone: sharding"
     " keys it (creator_id, payout_id) and the callback carries the creator (or a lookup table"
     " payout_id -> creator_id distributed by payout_id)",
