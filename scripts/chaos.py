@@ -233,6 +233,7 @@ async def load(
                 c, gifting, outcome.seed, fans, creators, random.Random(rng.random()), deadline
             ),
             live_event_tickets(c, gifting, fans, creators, random.Random(rng.random()), deadline),
+            subscriptions(c, gifting, fans, creators, random.Random(rng.random()), deadline),
         )
 
 
@@ -319,6 +320,79 @@ async def live_event_tickets(
     await c.command(
         "start", f"{gifting}/v1/live-events/{events[-1]}/start", creators[1], {}, ["creator"]
     )
+
+
+async def subscriptions(
+    c: "Client",
+    gifting: str,
+    fans: list[str],
+    creators: list[str],
+    plan: random.Random,
+    deadline: float,
+) -> None:
+    """Subscribe, gift and cancel beside the load (docs/subscriptions.md): a creator prices a
+    month, fans subscribe (again: the same subscription), gift months to two others (all or
+    nothing) and cancel; checked by the subscriptions reconcile, and each acknowledged
+    subscription must exist with its first period paid."""
+    creator, price = creators[2], 150
+    url = f"{gifting}/v1/creators/{creator}/subscription-price"
+    if await c.put(url, creator, {"coins": price}, ["creator"]) >= 300:
+        return
+    for fan in fans:  # known to gifting, so they can be given a month
+        await c.get(f"{gifting}/v1/wallet", fan)
+    while asyncio.get_running_loop().time() < deadline:
+        pick = plan.random()
+        if pick < 0.6:
+            body = {"creator_id": creator, "coins": price}
+            await c.command("subscribe", f"{gifting}/v1/subscriptions", plan.choice(fans), body)
+        elif pick < 0.8:
+            payer, *viewers = plan.sample(fans, 3)
+            body = {"creator_id": creator, "coins": price, "recipients": viewers}
+            await c.command("subscription gift", f"{gifting}/v1/subscription-gifts", payer, body)
+        else:
+            acked = c.outcome.acknowledged.get("subscribe", [])
+            if acked:
+                sub = plan.choice(acked)
+                token = mint_token(c.settings, sub["fan_id"])
+                for _ in range(120):  # the API may be down: cancelling again changes nothing
+                    try:
+                        r = await c.http.delete(
+                            f"{gifting}/v1/subscriptions/{sub['subscription_id']}",
+                            headers={"Authorization": f"Bearer {token}"},
+                        )
+                        if r.status_code < 500:
+                            break
+                    except httpx.HTTPError:
+                        pass
+                    await asyncio.sleep(0.5)
+        await asyncio.sleep(plan.uniform(0.1, 0.4))
+    acked = [a["subscription_id"] for a in c.outcome.acknowledged.get("subscribe", [])]
+    acked += [
+        s["subscription_id"]
+        for a in c.outcome.acknowledged.get("subscription gift", [])
+        for s in a["subscriptions"]
+    ]
+    for _ in range(120):  # PostgreSQL may be down
+        try:
+            db = await asyncpg.connect(c.settings.database_for("gifting", AUDITOR))
+            try:
+                rows = await db.fetch(
+                    "SELECT subscription_id FROM subscription_periods WHERE period = 1"
+                    " AND subscription_id = ANY($1::uuid[])",
+                    acked,
+                )
+            finally:
+                await db.close()
+            break
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            await asyncio.sleep(0.5)
+    else:
+        c.outcome.discrepancies.append("subscriptions: gifting's database never answered")
+        return
+    paid = {str(r["subscription_id"]) for r in rows}
+    c.outcome.discrepancies += [
+        f"acknowledged subscription {s} not paid" for s in set(acked) - paid
+    ]
 
 
 class Chargebacks:
