@@ -1,6 +1,6 @@
 """The README's demo: buy coins, send a gift, request a payout, then read the balances that
 each service and the read models hold; then a gift to a multi-guest room, split between its
-host and guest. Needs the system running (`make run`)."""
+host and guest, and a subscription. Needs the system running (`make run`)."""
 
 import asyncio
 import os
@@ -129,6 +129,7 @@ async def main(
     finally:
         await conn.close()
     await multi_guest_gift(settings, gifting, payout, fan_token, say)
+    await subscription(settings, gifting, payout, fan_token, say)
     return {"fan": fan, "creator": creator, "wallet": dict(w), "earnings": dict(c)}
 
 
@@ -168,6 +169,37 @@ async def multi_guest_gift(settings: Settings, gifting: str, payout: str, fan_to
         for user in (host, guest):
             e = await eventually(lambda u=user: earned(u), lambda e: e.get("earned"))
             say(f"   {user} earned {e['earned']} diamonds")
+
+
+async def subscription(settings: Settings, gifting: str, payout: str, fan_token: str, say):
+    """A subscription (docs/subscriptions.md): a creator prices a month at 200 coins, the fan
+    subscribes (the first month debited at once; it renews from the wallet each period), and
+    the creator earns its share (50%: 100 diamonds)."""
+    star = f"star-{uuid.uuid4().hex[:8]}"
+    token = mint_token(settings, star, roles=["creator"])
+    async with httpx.AsyncClient(timeout=10) as http:
+        r = await http.put(
+            f"{gifting}/v1/creators/{star}/subscription-price",
+            headers=headers(token),
+            json={"coins": 200},
+        )
+        r.raise_for_status()
+        say(f"10. {star} offers subscriptions:", r.json())
+        r = await http.post(
+            f"{gifting}/v1/subscriptions",
+            headers=headers(fan_token),
+            json={"creator_id": star, "coins": 200},
+        )
+        r.raise_for_status()
+        sub = r.json()
+        say("11. the fan subscribed:", {k: sub[k] for k in ("status", "period_end", "tier")})
+
+        async def earned():
+            r = await http.get(f"{payout}/v1/earnings", headers=headers(token))
+            return r.json()
+
+        e = await eventually(earned, lambda e: e.get("earned"))
+        say(f"   {star} earned {e['earned']} diamonds (its share of the month)")
 
 
 if __name__ == "__main__":
