@@ -8,11 +8,18 @@ import uuid
 import pytest
 
 from eventkit.codec import new_envelope
+from eventkit.consumer import IdempotentConsumer
+from schemas import topics
+from schemas.envelope import Envelope
 from schemas.events.gifting import GiftSentV2
 from schemas.events.sanctions import TransactionBanPlaced
+from scripts.reconcile_splits import splits_credited_exactly
 from services.gifting.api import create
 from services.gifting.handlers import HANDLERS
+from services.payout.handlers import BATCH_HANDLERS as PAYOUT_BATCH_HANDLERS
+from services.payout.handlers import HANDLERS as PAYOUT_HANDLERS
 from tests.support.apps import api_client, auth, new_id
+from tests.support.creators import record
 from tests.support.wallets import fund_wallet
 
 
@@ -260,3 +267,56 @@ async def test_an_under_age_guest_refuses_the_whole_gift(client, prepared, pools
         await pools["gifting"].fetchval("SELECT balance FROM wallets WHERE user_id = $1", fan)
         == 1000
     )
+
+
+async def test_payout_credits_a_room_gift_as_the_splits_reconcile_expects(client, prepared, pools):
+    """The room gift gifting recorded, consumed by payout-consumer's own handlers, credits each
+    recipient what scripts/reconcile_splits computes independently; a tampered credit is named."""
+    room, host, (g1, g2) = await a_room(client, prepared, 5000, [3333, 1667])
+    fan = new_id("fan")
+    await fund_wallet(pools["gifting"], fan, 5000)
+    r = await client.post(
+        "/v1/gifts", json=room_gift(room, "finger_heart", quantity=7), headers=auth(prepared, fan)
+    )
+    assert r.status_code == 201
+    raw = await pools["gifting"].fetchval(
+        "SELECT envelope FROM events WHERE event_id = $1", uuid.UUID(r.json()["event_id"])
+    )
+    envelope = Envelope.model_validate(raw)
+    consumer = IdempotentConsumer(
+        prepared,
+        pools["payout"],
+        "test-payout-splits",
+        [topics.GIFTING_EVENTS],
+        PAYOUT_HANDLERS,
+        PAYOUT_BATCH_HANDLERS,
+        principal="payout",
+    )
+    assert await consumer.apply([record(envelope)]) == []
+    gift_id = r.json()["gift_id"]
+    db = {"gifting": pools["gifting"], "payout": pools["payout"]}
+    examined, found = await splits_credited_exactly(db)
+    assert examined >= 1 and not [f for f in found if gift_id in f]
+    credits = {
+        c["creator_id"]: c["diamonds"]
+        for c in await pools["payout"].fetch(
+            "SELECT creator_id, diamonds FROM credits WHERE source_id = $1", gift_id
+        )
+    }
+    assert credits == {host: 19, g1: 11, g2: 5}  # 35 coins: floor(11.67), floor(5.83), the rest
+    async with pools["payout"].acquire() as conn:
+        tampering = conn.transaction()
+        await tampering.start()
+        try:
+            await conn.execute(  # the remainder given to a guest instead of the host
+                "UPDATE credits SET diamonds = diamonds"
+                " + CASE WHEN creator_id = $2 THEN -1 ELSE 1 END"
+                " WHERE source_id = $1 AND creator_id IN ($2, $3)",
+                gift_id,
+                host,
+                g1,
+            )
+            _, found = await splits_credited_exactly({**db, "payout": conn})
+            assert [f for f in found if gift_id in f]
+        finally:
+            await tampering.rollback()
