@@ -14,6 +14,7 @@ from services.gifting import fan_levels, fan_levels_store
 from services.gifting.api import create
 from services.gifting.fan_levels import FanPoints, fold
 from services.projections import fan_levels as projected
+from services.projections.api import create as create_projections
 from services.projections.read_models import READ_MODELS, Fact
 from tests.support.apps import api_client, auth, new_id
 from tests.support.wallets import fund_wallet
@@ -110,6 +111,11 @@ async def test_concurrent_gifts_each_count_once_and_the_projection_agrees(client
         await READ_MODELS["fan_levels"].project(conn, facts)
         rebuilt = {fan: await projected.fan_state(conn, fan, creator) for fan in fans}
     assert rebuilt == live
+    # the read API answers the same level (the projections' own, folded by the same rules)
+    async with api_client(create_projections, prepared) as read:
+        got = await read.get(f"/v1/fan-levels/{creator}", headers=auth(prepared, fans[0]))
+    assert got.status_code == 200, got.text
+    assert (got.json()["points"], got.json()["level"]) == (60, 1)
 
 
 def gift_on(fan: str, creators: list[tuple[str, int]], coins: int, at: datetime):

@@ -8,6 +8,7 @@ import pytest
 from eventkit.codec import decode
 from scripts import reconcile_tickets
 from services.gifting.api import create
+from services.projections.api import create as create_projections
 from services.projections.read_models import READ_MODELS, Fact
 from tests.support.apps import api_client, auth, new_id
 from tests.support.wallets import fund_wallet
@@ -68,6 +69,14 @@ async def test_clean_stores_pass_and_each_corruption_is_named(client, prepared, 
     async with pools["projections"].acquire() as conn, conn.transaction():
         await conn.execute("DELETE FROM live_event_sales")
         await READ_MODELS["live_events"].project(conn, facts)
+    async with api_client(create_projections, prepared) as read:
+        sold = await read.get(f"/v1/live-events/{events[2]}/sales", headers=auth(prepared, "x"))
+        cancelled = await read.get(
+            f"/v1/live-events/{events[0]}/sales", headers=auth(prepared, "x")
+        )
+    assert sold.status_code == 200, sold.text
+    assert (sold.json()["tickets_sold"], sold.json()["coins_held"]) == (2, 50)
+    assert (cancelled.json()["tickets_refunded"], cancelled.json()["coins_held"]) == (2, 0)
     async with (
         pools["gifting"].acquire() as g,
         pools["projections"].acquire() as p,
