@@ -231,14 +231,17 @@ async def leaderboard(
 
 
 def create(settings: Settings) -> FastAPI:
-    from services.projections import multi_guest_api  # it reads this module's Freshness
+    from services.projections import (  # they read this module's Freshness
+        live_events_api,
+        multi_guest_api,
+    )
 
     # Read-only on the read models (eventkit.roles.READER): a bug here cannot write anything.
     return create_app(
         "Coinstream read API",
         "projections",
         settings,
-        [router, multi_guest_api.router, dashboard.api, dashboard.pages],
+        [router, multi_guest_api.router, live_events_api.router, dashboard.api, dashboard.pages],
         description=__doc__,
         login=READER,
     )
