@@ -61,11 +61,11 @@ def fold_battles(facts: "list[Fact]") -> list[Rows]:
                     ends_at=p.ends_at,
                     last_event_time=t,
                 )
-                for s in p.sides:
+                for side in p.sides:
                     sides.add(
-                        (p.battle_id, s.side),
-                        host_id=s.host_id,
-                        room_id=s.room_id,
+                        (p.battle_id, side.side),
+                        host_id=side.host_id,
+                        room_id=side.room_id,
                         score=0,
                         last_event_time=t,
                     )
