@@ -25,6 +25,7 @@ from infra.node import dashboard_assets
 from infra.paths import CACHE
 from schemas.events.payout import DiamondsCredited, DiamondsReleased
 from scripts import demo
+from scripts.reconcile import reconcile
 from scripts.reconcile_record import record as record_reconcile
 from services.projections.api import create
 from services.projections.dead_letters import DeadLetter
@@ -287,6 +288,16 @@ def open_view(chrome, base: str, token: str | None, hash_: str, state: str) -> N
         ) from None
 
 
+def shoot(chrome, name: str) -> None:
+    """A screenshot of the whole page (the window made as tall as it), into SHOTS."""
+    width, height = chrome.get_window_size()["width"], chrome.get_window_size()["height"]
+    tall = chrome.execute_script("return document.documentElement.scrollHeight")
+    chrome.set_window_size(width, max(height, tall + 120))
+    time.sleep(0.5)  # the charts redraw at the new size
+    chrome.save_screenshot(str(SHOTS / name))
+    chrome.set_window_size(width, height)
+
+
 def table(chrome, panel: str) -> list[dict[str, str]]:
     rows = chrome.find_elements(By.CSS_SELECTOR, f"[data-panel={panel}] tbody tr")
     return [
@@ -337,6 +348,22 @@ async def test_the_three_views_in_chromium_draw_the_read_models(system, browser)
             today - timedelta(29),
             today,
         )
+        reserve = await pool.fetchrow(
+            "SELECT still_held FROM analytics.creator_reserves WHERE creator_id = $1", creator
+        )
+        lots = await pool.fetch(
+            "SELECT release_at, diamonds FROM analytics.reserve_lots WHERE creator_id = $1"
+            " ORDER BY release_at",
+            creator,
+        )
+        minutes = {
+            r["stream_id"]: r["n"]
+            for r in await pool.fetch(
+                "SELECT stream_id, count(*) AS n FROM analytics.gifts_per_minute"
+                " WHERE minute >= $1::date GROUP BY stream_id",
+                today - timedelta(29),
+            )
+        }
     finally:
         await pool.close()
 
@@ -360,8 +387,18 @@ async def test_the_three_views_in_chromium_draw_the_read_models(system, browser)
         (str(r["day"]), r["diamonds_earned"]) for r in days
     ]
     assert table(browser, "payouts")[0]["diamonds"] == "2000"
+    # the reserve: what is still held, lot by lot; the next release is the oldest of them
+    # (the demo's 300 held until the reserve window ends: nothing released yet)
+    assert reserve["still_held"] == totals["diamonds_held"] == 300
+    drawn_lots = table(browser, "reserve")
+    assert sum(int(r["diamonds"]) for r in drawn_lots) == 300
+    assert [int(r["diamonds"]) for r in drawn_lots] == [x["diamonds"] for x in lots]
+    stat = browser.find_element(By.CSS_SELECTOR, "[data-stat=next_release]")
+    assert stat.find_element(By.TAG_NAME, "b").text == str(lots[0]["diamonds"])
+    next_release = stat.text
+    assert lots[0]["release_at"].astimezone(UTC).strftime("%Y-%m-%d %H:%M") in next_release
     assert browser.find_elements(By.CSS_SELECTOR, "[data-panel=days] canvas")
-    browser.save_screenshot(str(SHOTS / "dashboard-creator.png"))
+    shoot(browser, "dashboard-creator.png")
     browser.set_window_size(390, 1600)  # a phone: nothing wider than the screen
     open_view(browser, base, creator_token, "/creator", "creator")
     assert browser.execute_script("return document.documentElement.scrollWidth") <= 390 + 1
@@ -402,14 +439,42 @@ async def test_the_three_views_in_chromium_draw_the_read_models(system, browser)
             .get_attribute("data-view")
             .startswith("analytics.")
         )
-    assert browser.find_elements(By.CSS_SELECTOR, "[data-panel=gifts_per_minute][data-missing]")
-    browser.save_screenshot(str(SHOTS / "dashboard-analyst.png"))
+    # gifts per minute of the latest stream (the demo's, live): the read model's minutes
+    stream = browser.find_element(By.ID, "stream_id").get_attribute("value")
+    assert stream in minutes, (stream, minutes)
+    drawn = table(browser, "gifts_per_minute")
+    assert len(drawn) == minutes[stream] and sum(int(r["gifts"]) for r in drawn) >= 1
+    assert (
+        browser.find_element(By.CSS_SELECTOR, "[data-panel=gifts_per_minute]").get_attribute(
+            "data-view"
+        )
+        == "analytics.gifts_per_minute"
+    )
+    assert not browser.find_elements(By.CSS_SELECTOR, "[data-missing]")
+    shoot(browser, "dashboard-analyst.png")
     open_view(browser, base, analyst, "/analyst?from=1999-01-01&to=2025-01-01", "problem")
 
-    # ops: the projections' lag per partition, the processes' own /metrics, what is missing
+    # ops: the projections' lag per partition, the processes' own /metrics, dead letters by
+    # reason (from the topic) and the last reconcile run, as the tables have them
+    report = await reconcile(settings)
+    pool = await create_pool(settings.database_for("projections"))
+    try:
+        reasons = await pool.fetch(
+            "SELECT consumer, reason, messages FROM analytics.dead_letters"
+            " ORDER BY messages DESC, consumer, topic, reason"
+        )
+    finally:
+        await pool.close()
     open_view(browser, base, mint_token(settings, "ops-1", ["admin"]), "/ops", "ops")
     assert table(browser, "lag")
     for key in ("group_lag", "outbox", "red", "dead_letters", "processes"):
         assert browser.find_elements(By.CSS_SELECTOR, f"[data-panel={key}]"), key
-    assert len(browser.find_elements(By.CSS_SELECTOR, "[data-missing]")) >= 1
-    browser.save_screenshot(str(SHOTS / "dashboard-ops.png"))
+    assert [
+        (r["consumer"], r["reason"], int(r["messages"]))
+        for r in table(browser, "dead_letter_reasons")
+    ] == [(r["consumer"], r["reason"], r["messages"]) for r in reasons]
+    shown = browser.find_element(By.CSS_SELECTOR, "[data-panel=reconcile]")
+    assert int(shown.get_attribute("data-discrepancies")) == len(report.discrepancies)
+    assert [r["check"] for r in table(browser, "reconcile")] == [n for n, _, _ in report.checks]
+    assert not browser.find_elements(By.CSS_SELECTOR, "[data-missing]")
+    shoot(browser, "dashboard-ops.png")

@@ -181,7 +181,7 @@ async function creatorView(path) {
   const next = p.reserve.rows[0];
   grid.append(el("div", { class: "stat", "data-stat": "next_release" },
     el("b", { text: next ? String(next.diamonds) : "0" }),
-    next ? `released ${next.release_at.replace("T", " ").slice(0, 16)} UTC` : "nothing held"));
+    next ? `next release ${next.release_at.replace("T", " ").slice(0, 16)} UTC` : "nothing held"));
   stats.append(grid);
   if (!p.totals.rows.length) stats.append(el("p", { class: "empty", id: "empty", text: "No diamonds yet: gifts you receive show up here." }));
   const panels = el("div", { class: "grid" });
@@ -197,12 +197,26 @@ async function creatorView(path) {
   panel(panels, "gifters", "Top gifters over time", p.gifters, ["sender_id", "streams", "gifts", "coins"],
     bars("sender_id", ["coins"], true));
   panel(panels, "reserve", "Reserve: the next releases", p.reserve, ["release_at", "credits", "diamonds"],
-    (rows) => ({ xAxis: { type: "time" }, yAxis: { type: "value" },
-      series: [{ name: "diamonds", type: "bar", data: rows.map((r) => [r.release_at, r.diamonds]) }] }),
+    (rows) => bars("when", ["diamonds"])(rows.map((r) =>
+      ({ when: r.release_at.replace("T", " ").slice(0, 16), diamonds: r.diamonds }))),
     "Nothing held in reserve.");
   panel(panels, "payouts", "Payout history", p.payouts,
     ["payout_id", "requested_at", "diamonds", "currency", "amount_minor", "method", "status", "completed_at"]);
   missing(panels, body.missing);
+}
+
+// Every minute from the stream's first gift to its last (a quiet minute is a 0, not a gap),
+// at most a day of them, as the server caps the rows.
+function giftsPerMinute(rows) {
+  const by = new Map(rows.map((r) => [Date.parse(r.minute), r.gifts]));
+  const first = Date.parse(rows[0].minute), last = Date.parse(rows[rows.length - 1].minute);
+  const minutes = [], gifts = [];
+  for (let t = first; t <= last && minutes.length < 1440; t += 60000) {
+    minutes.push(new Date(t).toISOString().slice(11, 16));
+    gifts.push(by.get(t) || 0);
+  }
+  return { legend: { top: 0 }, xAxis: { type: "category", data: minutes },
+    yAxis: { type: "value", minInterval: 1 }, series: [{ name: "gifts", type: "bar", data: gifts }] };
 }
 
 async function analystView() {
@@ -244,10 +258,7 @@ async function analystView() {
   panel(grid, "gifts_per_minute",
     `Gifts per minute during ${body.stream_id || "a stream"}${gpm.capped ? " (first day of minutes only)" : ""}`,
     gpm, ["minute", "gifts", "quantity", "coins"],
-    (rows) => ({ legend: { top: 0 }, xAxis: { type: "time" }, yAxis: { type: "value" },
-      series: ["gifts", "coins"].map((k) => ({ name: k, type: "bar", yAxisIndex: 0,
-        data: rows.map((r) => [r.minute, r[k]]) })) }),
-    "No live gifts in this range.");
+    giftsPerMinute, "No live gifts in this range.");
   missing(grid, body.missing);
 }
 
