@@ -4,7 +4,8 @@ gift batch that commits it (goals_store) and published as BattleScored. A host i
 battle at a time, so a gift counts for one side at most. A side's host ends the battle (at or
 after its end, or early), which records the final scores once (BattleEnded)."""
 
-from datetime import datetime, timedelta
+import logging
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 from uuid import uuid4
 
@@ -15,15 +16,20 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from eventkit import problems
 from eventkit.auth import CallerDep, UserId
 from eventkit.codec import new_envelope
+from eventkit.db import create_pool
 from eventkit.deps import ClockDep, PoolDep
 from eventkit.eventstore import append
 from eventkit.idempotency import IdempotencyKey, respond_once
+from eventkit.settings import Settings
+from eventkit.ticks import every
 from schemas import topics
 from schemas.events.rooms import MAX_RECIPIENTS, BattleEnded, BattleSide, BattleStarted, SideScore
 from schemas.text import Id
 from services.gifting.rooms_errors import BattleBusy, BattleNotFound, RoomNotFound
 
 SOURCE = "/coinstream/gifting"
+ENDS_EVERY_SECONDS = 2.0
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["battles"])
 BattleId = Annotated[Id, Path(examples=["0b6f..."])]
 
@@ -224,48 +230,89 @@ async def end_battle(
     """Records BattleEnded once, with the scores final (gifts after it count for no side); an
     ended battle answers its final state again."""
     async with pool.acquire() as conn, conn.transaction():
-        # The battle row, then its sides, locked: a gift batch holding a side finishes first.
-        b = await conn.fetchrow(
-            "SELECT ended, version FROM battles WHERE battle_id = $1 FOR UPDATE", battle_id
-        )
+        b, sides = await lock(conn, battle_id)
         if b is None:
             raise BattleNotFound(f"no battle {battle_id}")
-        sides = await conn.fetch(
-            "SELECT side, host_id, score FROM battle_sides WHERE battle_id = $1"
-            " ORDER BY side FOR UPDATE",
-            battle_id,
-        )
         if caller.user_id not in {s["host_id"] for s in sides} and not caller.has("admin"):
             raise problems.Forbidden("only a side's host ends a battle")
         if not b["ended"]:
-            scores = tuple(SideScore(**dict(s)) for s in sides)
-            top = winner([SidePublic(room_id=None, **dict(s)) for s in sides])
-            await conn.execute(
-                "UPDATE battles SET ended = true, version = version + 1,"
-                " ends_at = least(ends_at, $2) WHERE battle_id = $1",
-                battle_id,
-                now,
-            )
-            await conn.execute(
-                "UPDATE battle_sides SET open = false, ends_at = least(ends_at, $2)"
-                " WHERE battle_id = $1",
-                battle_id,
-                now,
-            )
-            await append(
-                conn,
-                topics.GIFTING_EVENTS,
-                new_envelope(
-                    SOURCE,
-                    BattleEnded(battle_id=battle_id, scores=scores, winner_side=top, ended_at=now),
-                    aggregate_id=f"battle-{battle_id}",
-                    aggregate_version=b["version"] + 1,
-                    subject=caller.user_id,
-                ),
-            )
+            await close(conn, battle_id, b, sides, min(now, b["ends_at"]), caller.user_id)
         out = await battle_public(conn, battle_id)
         assert out is not None
         return out
+
+
+async def lock(conn: asyncpg.Connection, battle_id: str) -> tuple:
+    """The battle row, then its sides, locked (a gift batch holding a side finishes first)."""
+    b = await conn.fetchrow(
+        "SELECT ended, version, ends_at FROM battles WHERE battle_id = $1 FOR UPDATE", battle_id
+    )
+    sides = await conn.fetch(
+        "SELECT side, host_id, score FROM battle_sides WHERE battle_id = $1"
+        " ORDER BY side FOR UPDATE",
+        battle_id,
+    )
+    return b, sides
+
+
+async def close(conn: asyncpg.Connection, battle_id: str, b, sides, at: datetime, by: str) -> None:
+    """Ends a locked open battle at `at`: its sides closed (a batch that waited on them re-reads
+    them closed and adds nothing), BattleEnded with the final scores."""
+    scores = tuple(SideScore(**dict(s)) for s in sides)
+    top = winner([SidePublic(room_id=None, **dict(s)) for s in sides])
+    await conn.execute(
+        "UPDATE battles SET ended = true, version = version + 1, ends_at = $2 WHERE battle_id = $1",
+        battle_id,
+        at,
+    )
+    await conn.execute(
+        "UPDATE battle_sides SET open = false, ends_at = $2 WHERE battle_id = $1", battle_id, at
+    )
+    await append(
+        conn,
+        topics.GIFTING_EVENTS,
+        new_envelope(
+            SOURCE,
+            BattleEnded(battle_id=battle_id, scores=scores, winner_side=top, ended_at=at),
+            aggregate_id=f"battle-{battle_id}",
+            aggregate_version=b["version"] + 1,
+            subject=by,
+        ),
+    )
+
+
+async def end_due(pool: asyncpg.Pool, now: datetime, limit: int = 100) -> int:
+    """Ends the battles whose time is up (gifting-worker, every few seconds), each in its own
+    transaction, at its ends_at: BattleEnded is recorded without a host calling /end. A battle
+    a host ended meanwhile is skipped (its row says ended once locked)."""
+    due = await pool.fetch(
+        "SELECT battle_id FROM battles WHERE NOT ended AND ends_at <= $1 ORDER BY ends_at LIMIT $2",
+        now,
+        limit,
+    )
+    for r in due:
+        async with pool.acquire() as conn, conn.transaction():
+            b, sides = await lock(conn, r["battle_id"])
+            if not b["ended"]:
+                await close(conn, r["battle_id"], b, sides, b["ends_at"], "platform")
+    return len(due)
+
+
+async def run(settings: Settings) -> None:
+    """gifting-worker's battle ending: every ENDS_EVERY_SECONDS."""
+    pool = await create_pool(settings.database_for("gifting"))
+    try:
+        await every(
+            ENDS_EVERY_SECONDS,
+            lambda: _ended(pool),
+            log,
+        )
+    finally:
+        await pool.close()
+
+
+async def _ended(pool: asyncpg.Pool) -> dict[str, int]:
+    return {"battles ended": await end_due(pool, datetime.now(UTC))}
 
 
 @router.get(

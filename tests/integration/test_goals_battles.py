@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from services.gifting import battles
 from services.gifting.api import create
 from tests.support.apps import api_client, auth, new_id
 from tests.support.wallets import fund_wallet
@@ -253,3 +254,31 @@ async def test_a_battle_scores_each_side_and_stops_at_its_end(client, prepared, 
     # once ended, its hosts may battle again
     r = await client.post("/v1/battles", json=again, headers=auth(prepared, b, roles=["creator"]))
     assert r.status_code == 201
+
+
+async def test_a_battle_whose_time_is_up_is_ended_by_the_worker_once(client, prepared, pools):
+    a, b = [await creator(client, prepared) for _ in range(2)]
+    app = client._transport.app
+    app.state.clock = lambda: datetime.now(UTC) - timedelta(minutes=10)  # started 10 min ago
+    try:
+        r = await client.post(
+            "/v1/battles",
+            json={"sides": [{"creator_id": a}, {"creator_id": b}], "duration_seconds": 60},
+            headers=auth(prepared, a, roles=["creator"]),
+        )
+    finally:
+        app.state.clock = lambda: datetime.now(UTC)
+    battle = r.json()["battle_id"]
+    assert await battles.end_due(pools["gifting"], datetime.now(UTC)) >= 1
+    assert await battles.end_due(pools["gifting"], datetime.now(UTC)) == 0
+    r = await client.get(f"/v1/battles/{battle}", headers=auth(prepared, a))
+    assert r.json()["ended"] and r.json()["winner_side"] is None  # 0 - 0: no winner
+    ended = await pools["gifting"].fetch(
+        "SELECT envelope FROM events WHERE stream_id = $1 AND event_type = 'BattleEnded'",
+        f"battle-{battle}",
+    )
+    assert len(ended) == 1
+    at = datetime.fromisoformat(ended[0]["envelope"]["data"]["ended_at"])
+    assert (
+        at == datetime.fromisoformat(r.json()["ends_at"]) < datetime.now(UTC) - timedelta(minutes=8)
+    )
