@@ -15,7 +15,7 @@ import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
-from eventkit import problems
+from eventkit import local, problems
 from eventkit.auth import Caller, CallerDep
 from eventkit.deps import PoolDep
 from schemas.text import Id
@@ -175,11 +175,10 @@ _TYPES = {".js": "text/javascript", ".css": "text/css"}
 _OWN = {"app.js", "app.css"}
 
 
-# The locked npm packages as `python -m infra.node install` puts them (infra.node.DASHBOARD_ASSETS
-# names the same files; a service imports nothing from infra).
-NODE_MODULES = (
-    Path(__file__).resolve().parents[3] / ".cache" / "node" / "dashboard" / "node_modules"
-)
+# The locked npm packages where `python -m infra.node install` puts them: under the cache dir,
+# COINSTREAM_CACHE's when set, as infra.paths.CACHE (infra.node.DASHBOARD_ASSETS names the
+# same files; a service imports nothing from infra).
+NODE_MODULES = local.CACHE_DIR / "node" / "dashboard" / "node_modules"
 ASSETS = {"echarts.min.js": NODE_MODULES / "echarts" / "dist" / "echarts.min.js"}
 
 
