@@ -42,7 +42,7 @@ CONFIG = load_config()
 CreatorId = Annotated[Id, Path(examples=["creator-1"])]
 
 
-class PriceSet(BaseModel):
+class SubscriptionPriceCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"coins": 500}]})
 
     coins: Count = Field(
@@ -53,7 +53,7 @@ class PriceSet(BaseModel):
     )
 
 
-class PricePublic(BaseModel):
+class SubscriptionPricePublic(BaseModel):
     creator_id: str
     coins: int
     version: int = Field(description="Bumped by each change; subscriptions keep their price")
@@ -74,7 +74,7 @@ class SubscribeCreate(BaseModel):
     )
 
 
-class GiftCreate(BaseModel):
+class SubscriptionGiftCreate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -100,7 +100,7 @@ class GiftCreate(BaseModel):
     stream_id: Id | None = None
 
     @model_validator(mode="after")
-    def _each_once(self) -> "GiftCreate":
+    def _each_once(self) -> "SubscriptionGiftCreate":
         if len(set(self.recipients)) != len(self.recipients):
             raise ValueError("each recipient may be named once")
         return self
@@ -124,7 +124,7 @@ class SubscriptionPublic(BaseModel):
     tier: str = Field(description="The badge tier those months give (docs/subscriptions.md)")
 
 
-class GiftPublic(BaseModel):
+class SubscriptionGiftPublic(BaseModel):
     gift_id: UUID
     creator_id: str
     coins: int
@@ -132,7 +132,7 @@ class GiftPublic(BaseModel):
     subscriptions: list[SubscriptionPublic]
 
 
-class Standing(BaseModel):
+class SubscriberStanding(BaseModel):
     fan_id: str
     creator_id: str
     entitled: bool
@@ -154,13 +154,13 @@ class Standing(BaseModel):
 )
 async def put_price(
     creator_id: CreatorId,
-    body: PriceSet,
+    body: SubscriptionPriceCreate,
     caller: CallerDep,
     key: IdempotencyKey,
     now: ClockDep,
     request: Request,
     response: Response,
-) -> PricePublic:
+) -> SubscriptionPricePublic:
     """A creator prices a month of their own subscription within the platform's bounds (the
     schema states them). Running subscriptions renew at the price they were taken at. A creator
     who could not receive coins may not (403 `seller-not-eligible`)."""
@@ -171,11 +171,13 @@ async def put_price(
         await check_seller(conn, caller, now)
         await accounts.remember_caller(conn, caller)
         version = await store.set_price(conn, creator_id, body.coins)
-        return 200, PricePublic(
+        return 200, SubscriptionPricePublic(
             creator_id=creator_id, coins=body.coins, version=version
         ).model_dump()
 
-    return await respond_once(request, response, caller.user_id, key, body, work, PricePublic)
+    return await respond_once(
+        request, response, caller.user_id, key, body, work, SubscriptionPricePublic
+    )
 
 
 @router.get(
@@ -183,13 +185,15 @@ async def put_price(
     summary="A creator's monthly subscription price",
     responses=problems.problem_responses(SubscriptionNotOffered),
 )
-async def get_price(creator_id: CreatorId, pool: PoolDep) -> PricePublic:
+async def get_price(creator_id: CreatorId, pool: PoolDep) -> SubscriptionPricePublic:
     """Public. `coins` is the price a subscribe names."""
     async with pool.acquire() as conn:
         row = await store.price(conn, creator_id)
     if row is None:
         raise SubscriptionNotOffered(f"{creator_id} offers no subscription")
-    return PricePublic(creator_id=creator_id, coins=row["coins"], version=row["version"])
+    return SubscriptionPricePublic(
+        creator_id=creator_id, coins=row["coins"], version=row["version"]
+    )
 
 
 SPEND_REFUSALS = (
@@ -242,13 +246,13 @@ async def subscribe(
     responses=problems.problem_responses(*SPEND_REFUSALS, ViewerNotEligible, AlreadySubscribed),
 )
 async def gift_subscriptions(
-    body: GiftCreate,
+    body: SubscriptionGiftCreate,
     caller: CallerDep,
     key: IdempotencyKey,
     now: ClockDep,
     request: Request,
     response: Response,
-) -> GiftPublic:
+) -> SubscriptionGiftPublic:
     """N one-month subscriptions for the N recipients, one debit of N x the price
     (`SubscriptionsGifted`), all or nothing: a recipient unknown to gifting (404), one who may
     not hold a subscription (403 `viewer-not-eligible`), one already subscribed (409
@@ -260,7 +264,9 @@ async def gift_subscriptions(
             conn, caller, body.creator_id, body.recipients, body.coins, body.stream_id, now
         )
 
-    return await respond_once(request, response, caller.user_id, key, body, work, GiftPublic)
+    return await respond_once(
+        request, response, caller.user_id, key, body, work, SubscriptionGiftPublic
+    )
 
 
 @router.delete(
@@ -312,8 +318,10 @@ async def get_subscription(
 )
 async def get_standing(
     creator_id: CreatorId, fan_id: Annotated[Id, Path()], now: ClockDep, pool: PoolDep
-) -> Standing:
+) -> SubscriberStanding:
     """Public, as a badge shown beside a fan's name is. A fan who never subscribed: not
     entitled, 0 months, tier `none`."""
     async with pool.acquire() as conn:
-        return Standing.model_validate(await store.standing(conn, fan_id, creator_id, now))
+        return SubscriberStanding.model_validate(
+            await store.standing(conn, fan_id, creator_id, now)
+        )
