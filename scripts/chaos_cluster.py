@@ -303,7 +303,15 @@ class Cluster:
     def restart_brokers(self) -> None:
         """kafka.start_nodes: the stopped nodes start again on their data, and it waits until
         all three are registered."""
-        kafka.start_nodes(self.nodes)
+        for attempt in range(5):
+            try:
+                kafka.start_nodes(self.nodes)
+                break
+            except RuntimeError as exc:  # a quorum just back may time out the user check
+                if attempt == 4:
+                    raise
+                print(f"kafka: {exc}; again in 2s", flush=True)
+                time.sleep(2)
         for n in range(1, len(self.nodes) + 1):
             if pid := self.broker_pid(n):
                 self.mine.add(pid)
@@ -654,7 +662,7 @@ def report(result: Result) -> None:
     print("   outage: " + ", ".join(f"{k} {v}" for k, v in result.outage.items()))
     print("   refused: " + ", ".join(f"{k} x{n}" for k, n in o.refusals.most_common(6)))
     print(f"   re-sent copies on the topics: {result.copies}")
-    for d in o.discrepancies[:10]:
+    for d in o.discrepancies[:30]:
         print(f"   - {d}")
 
 
