@@ -3,6 +3,7 @@ host's shares, a gift split between the room's recipients with the shares in for
 refusals of issue 18 (shares not making 10,000 bp, more than 9 recipients, the sender among the
 recipients, one banned guest)."""
 
+import asyncio
 import uuid
 
 import pytest
@@ -320,3 +321,42 @@ async def test_payout_credits_a_room_gift_as_the_splits_reconcile_expects(client
             assert [f for f in found if gift_id in f]
         finally:
             await tampering.rollback()
+
+
+async def test_room_and_plain_gifts_commit_together_and_a_retry_replays_its_shares(
+    client, prepared, pools
+):
+    room, host, (guest,) = await a_room(client, prepared, 6000, [4000])
+    fans = [new_id("fan") for _ in range(40)]
+    for f in fans:
+        await fund_wallet(pools["gifting"], f, 10)
+    bodies = [
+        room_gift(room, "rose")
+        if n % 2
+        else {**room_gift(room, "rose"), "room_id": None, "creator_id": guest}
+        for n in range(40)
+    ]
+    bodies = [{k: v for k, v in b.items() if v is not None} for b in bodies]
+    replies = await asyncio.gather(
+        *(
+            client.post("/v1/gifts", json=b, headers=auth(prepared, f))
+            for b, f in zip(bodies, fans, strict=True)
+        )
+    )
+    assert [r.status_code for r in replies] == [201] * 40
+    assert {len(r.json()["recipients"]) for r in replies} == {1, 2}
+    # a retry with the same key after the host changed the shares answers the first gift as it was
+    fan = new_id("fan")
+    await fund_wallet(pools["gifting"], fan, 10)
+    headers = auth(prepared, fan)
+    first = await client.post("/v1/gifts", json=room_gift(room, "rose"), headers=headers)
+    r = await client.put(
+        f"/v1/rooms/{room}", json=shares(10_000), headers=host_auth(prepared, host)
+    )
+    assert r.json()["version"] == 2
+    again = await client.post("/v1/gifts", json=room_gift(room, "rose"), headers=headers)
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert again.json() == first.json() and len(again.json()["recipients"]) == 2
+    assert (
+        await pools["gifting"].fetchval("SELECT balance FROM wallets WHERE user_id = $1", fan) == 9
+    )
