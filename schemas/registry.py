@@ -4,6 +4,7 @@ carries it: one table, by topic."""
 from schemas import topics
 from schemas.events import accounts, gifting, live_events, payout, recharge, rooms, sanctions
 from schemas.events import spending as controls
+from schemas.events import subscriptions as subs
 from schemas.events.base import Payload
 
 BY_TOPIC: dict[str, tuple[type[Payload], ...]] = {
@@ -23,6 +24,13 @@ BY_TOPIC: dict[str, tuple[type[Payload], ...]] = {
         gifting.GiftSentV2,
         gifting.ContentUnlocked,
         gifting.ItemListed,
+        subs.SubscriptionPriceSet,
+        subs.SubscriptionStarted,
+        subs.SubscriptionRenewed,
+        subs.SubscriptionsGifted,
+        subs.SubscriptionRenewalFailed,
+        subs.SubscriptionCancelled,
+        subs.SubscriptionLapsed,
         rooms.RoomSharesSet,
         rooms.GoalSet,
         rooms.GoalProgressed,
