@@ -177,9 +177,19 @@ _OWN = {"app.js", "app.css"}
 
 # The locked npm packages where `python -m infra.node install` puts them: under the cache dir,
 # COINSTREAM_CACHE's when set, as infra.paths.CACHE (infra.node.DASHBOARD_ASSETS names the
-# same files; a service imports nothing from infra).
-NODE_MODULES = local.CACHE_DIR / "node" / "dashboard" / "node_modules"
+# same files; a service imports nothing from infra). A cache the packages were never installed
+# in (`make cluster`'s, which borrows the clone's Kafka jars too) falls back on the clone's own.
+_PACKAGES = ("node", "dashboard", "node_modules")
+NODE_MODULES = local.CACHE_DIR.joinpath(*_PACKAGES)
+CLONE_NODE_MODULES = Path(__file__).resolve().parents[3].joinpath(".cache", *_PACKAGES)
 ASSETS = {"echarts.min.js": NODE_MODULES / "echarts" / "dist" / "echarts.min.js"}
+
+
+def _asset(name: str) -> Path:
+    path = ASSETS[name]
+    if not path.is_file():
+        path = CLONE_NODE_MODULES / path.relative_to(NODE_MODULES)
+    return path
 
 
 @pages.get("/dashboard/static/{name}")
@@ -188,8 +198,9 @@ async def static(name: str) -> FileResponse:
         return FileResponse(STATIC / name, media_type=_TYPES[Path(name).suffix])
     if name not in ASSETS:
         raise problems.NotFound(f"no static file {name}")
-    if not ASSETS[name].is_file():
+    path = _asset(name)
+    if not path.is_file():
         raise problems.ServiceUnavailable(
             "dashboard assets not installed: python -m infra.node install"
         )
-    return FileResponse(ASSETS[name], media_type=_TYPES[Path(name).suffix])
+    return FileResponse(path, media_type=_TYPES[Path(name).suffix])
