@@ -44,8 +44,8 @@ from schemas.envelope import Envelope
 from schemas.events.gifting import GiftContext, GiftSentV2, Recipient
 from services.payout.handlers import BATCH_HANDLERS, HANDLERS
 from services.projections.offsets import end_offsets, topic_partitions
-from services.projections.projector import Projector
-from services.projections.signatures import signed_only
+from services.projections.projector import Incoming, Projector
+from services.projections.signatures import signed_decoded
 
 
 def gift_storm(count: int, seed: int, fans: int, creators: int, hot_share: float) -> list[Envelope]:
@@ -194,7 +194,10 @@ async def projector_run(settings: Settings, records: list[ConsumerRecord], size:
     projector, verifier = Projector(pool), Verifier(settings)
 
     async def apply(batch: list[ConsumerRecord]) -> None:  # the worker's agent, faust apart
-        good, forged = signed_only(verifier, [(r, r.headers) for r in batch])
+        good, forged = signed_decoded(
+            verifier,
+            [(Incoming(r.value, r.key, r.topic, r.partition, r.offset), r.headers) for r in batch],
+        )
         if forged or await projector.apply(good):
             raise SystemExit("the projector refused part of a clean storm")
 

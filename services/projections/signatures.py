@@ -1,7 +1,15 @@
 """The signature and binding checks in front of the projector (eventkit.signing,
 eventkit.binding): the live worker and a rebuild refuse the same messages, so a rebuild never
-folds in an event the worker refused."""
+folds in an event the worker refused.
 
+The binding's checks of the event's attributes (the key is the aggregateid; ce_* headers carry
+the attributes' values) need the parsed document. They run on the envelope pydantic parses, the
+same parse the projector then folds (signed_decoded hands it over), so a message's JSON is
+parsed once; a value that is no valid envelope is checked on its raw JSON instead, so it is
+refused for the binding exactly when it was before, and otherwise left for the projector to
+dead-letter with the decoder's reason."""
+
+import dataclasses
 from collections.abc import Sequence
 from typing import Protocol, TypeVar
 
@@ -10,6 +18,8 @@ import orjson
 from eventkit import binding
 from eventkit.codec import PoisonMessage
 from eventkit.signing import Verifier
+from schemas.envelope import Envelope
+from services.projections.projector import Incoming, parse_envelope
 
 
 class Message(Protocol):  # Incoming, and aiokafka's ConsumerRecord
@@ -34,14 +44,44 @@ def signed_only(
     refused: list[tuple[M, str]] = []
     for message, headers in batch:
         try:
-            verifier.check(message.topic, message.key, message.value, headers or ())
-            binding.check_headers(headers)
-            _check_attributes(message, headers)
+            _checked(verifier, message, headers)
         except PoisonMessage as exc:
             refused.append((message, exc.reason))
         else:
             good.append(message)
     return good, refused
+
+
+def signed_decoded(
+    verifier: Verifier, batch: Sequence[tuple[Incoming, Headers]]
+) -> tuple[list[Incoming], list[tuple[Incoming, str]]]:
+    """signed_only for the live worker: each good message carries the envelope parsed while
+    checking it (Incoming.envelope), for the projector."""
+    good: list[Incoming] = []
+    refused: list[tuple[Incoming, str]] = []
+    for message, headers in batch:
+        try:
+            envelope = _checked(verifier, message, headers)
+        except PoisonMessage as exc:
+            refused.append((message, exc.reason))
+        else:
+            good.append(
+                message if envelope is None else dataclasses.replace(message, envelope=envelope)
+            )
+    return good, refused
+
+
+def _checked(verifier: Verifier, message: Message, headers: Headers) -> Envelope | None:
+    """Raises PoisonMessage unless signed by the topic's owner and in our binding; returns the
+    parsed envelope when the value is one."""
+    verifier.check(message.topic, message.key, message.value, headers or ())
+    binding.check_headers(headers)
+    envelope = parse_envelope(message.value)
+    if envelope is not None:
+        binding.check_event(message.key, headers, envelope)
+    else:
+        _check_attributes(message, headers)
+    return envelope
 
 
 def _check_attributes(message: Message, headers: Headers) -> None:

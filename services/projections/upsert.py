@@ -6,7 +6,8 @@ values for the same key merge. Every merge is commutative and associative (sum, 
 row; that is what lets a rebuild from the topics equal the live table row for row.
 
 A `Rows` collects a batch in memory (merging per key in Python with the same rules), then writes
-it with ONE `INSERT ... SELECT FROM unnest(...) ON CONFLICT DO UPDATE` statement.
+it with ONE `INSERT ... SELECT FROM unnest(...) ON CONFLICT DO UPDATE` statement; `write_together`
+sends the upserts of several tables as one statement (one round trip for a whole batch).
 """
 
 from dataclasses import dataclass, field
@@ -14,6 +15,8 @@ from functools import cached_property
 from typing import Any
 
 import asyncpg
+
+from eventkit.db import Statement, one_round_trip
 
 SUM, MAX, MIN, KEEP = "sum", "max", "min", "keep"
 
@@ -118,10 +121,39 @@ class Rows:
             elif newer[merge[7:]]:  # latest:<version>
                 row[name] = new
 
-    async def write(self, conn: asyncpg.Connection) -> None:
+    def statement(self) -> Statement | None:
+        """The upsert of these rows (None: nothing to write)."""
         if not self.rows:
-            return
+            return None
         keys = list(self.rows)
         arrays = [[k[i] for k in keys] for i in range(len(self.table.key))]
         arrays += [[self.rows[k][c.name] for k in keys] for c in self.table.columns]
-        await conn.execute(self.table.upsert_sql, *arrays)
+        return self.table.upsert_sql, arrays
+
+    async def write(self, conn: asyncpg.Connection) -> None:
+        if (statement := self.statement()) is not None:
+            await conn.execute(statement[0], *statement[1])
+
+
+async def write_together(conn: asyncpg.Connection, batches: list[Rows], *also: Statement) -> None:
+    """Every non-empty Rows and the `also` statements in one statement (data-modifying CTEs):
+    one round trip and one parse/plan/execute cycle instead of one per table. CTEs all see the
+    same snapshot and PostgreSQL keeps only one of two changes to one row in a statement, so a
+    table is written once per statement: a second Rows of a table already in it goes in a
+    statement of its own afterwards (none does today; a model sharing a table stays exact)."""
+    first: dict[str, Statement] = {}
+    later: list[Statement] = []
+    for rows in batches:
+        if (statement := rows.statement()) is not None:
+            if rows.table.name in first:
+                later.append(statement)
+            else:
+                first[rows.table.name] = statement
+    together = [*first.values(), *also]
+    if len(together) == 1:
+        await conn.execute(together[0][0], *together[0][1])
+    elif together:
+        sql, args = one_round_trip(*together)
+        await conn.execute(sql, *args)
+    for sql, args in later:
+        await conn.execute(sql, *args)

@@ -26,7 +26,7 @@ from schemas import topics
 from services.projections import dead_letters
 from services.projections.metrics import LagMonitor
 from services.projections.projector import Incoming, Projector
-from services.projections.signatures import signed_only
+from services.projections.signatures import signed_decoded
 
 log = logging.getLogger(__name__)
 SOURCE_TOPICS = (
@@ -95,7 +95,7 @@ def create_app(
     @app.agent(source, concurrency=1)
     async def project(stream):
         async for events in stream.take_events(batch_size, within=within):
-            batch, forged = signed_only(
+            batch, forged = signed_decoded(
                 verifier,
                 [
                     (
