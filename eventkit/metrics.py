@@ -166,6 +166,7 @@ PROCESSES = (
     ("gifting", "api"),
     ("gifting", "relay"),
     ("gifting", "consumer"),
+    ("gifting", "worker"),
     ("payout", "api"),
     ("payout", "relay"),
     ("payout", "consumer"),
