@@ -138,15 +138,17 @@ class IdempotentConsumer:
         try:
             async with self.pool.acquire() as conn, conn.transaction():
                 poison = []
-                for run in self._runs([_decode(self.verifier, r) for r in records]):
-                    poison += await self._apply_run(conn, run)
+                runs = self._runs([_decode(self.verifier, r) for r in records])
+                for run in runs:
+                    poison += await self._apply_run(conn, run, alone=len(runs) == 1)
                 return poison
         except Exception as exc:
             if not is_permanent(exc):
                 raise
             if len(records) == 1:
                 return [(records[0], describe(exc))]
-            # Refused outside any savepoint (at commit): one transaction per event finds it.
+            # Refused outside any savepoint (at commit, or a run that was the whole batch):
+            # one transaction per event finds it.
             return [p for record in records for p in await self.apply([record])]
 
     def _runs(self, decoded: list[Decoded]) -> list[list[Decoded]]:
@@ -167,10 +169,19 @@ class IdempotentConsumer:
         return None if isinstance(event, str) else self.batch_handlers.get(event[0].type)
 
     async def _apply_run(
-        self, conn: asyncpg.Connection, run: list[Decoded]
+        self, conn: asyncpg.Connection, run: list[Decoded], alone: bool = False
     ) -> list[tuple[ConsumerRecord, str]]:
         if len(run) > 1:  # events only, sharing a batch handler (_runs)
             events = [(record, event) for record, event in run if not isinstance(event, str)]
+            if alone:
+                # The run is the whole batch (a storm's usual case): the batch's transaction
+                # is its savepoint. A refusal escapes to apply(), which applies the records
+                # one per transaction: the same outcome, two round trips fewer per batch.
+                with tracing.processing_batch(
+                    run[0][0].topic, self.group, [r.headers for r, _ in events]
+                ):
+                    await self._apply_together(conn, events)
+                return []
             try:
                 async with conn.transaction():  # savepoint: a refusal falls back to one by one
                     with tracing.processing_batch(

@@ -10,7 +10,10 @@ from decimal import Decimal
 
 import asyncpg
 
-from eventkit.eventstore import append
+from eventkit import tracing
+from eventkit.codec import encode
+from eventkit.db import one_round_trip
+from eventkit.eventstore import ConcurrencyConflict
 from eventkit.streams import EventStreams
 from schemas import topics
 from schemas.envelope import Envelope
@@ -162,6 +165,18 @@ FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::integer[]) AS v (creator
                                                                         held, version)
 WHERE c.creator_id = v.creator_id
 """
+# The run's DiamondsCredited, event store and outbox, each one set-based insert; serialised
+# once: the outbox gets the bytes and the event store parses the same bytes into its jsonb.
+_EVENTS = """
+INSERT INTO events (event_id, stream_id, version, event_type, data_version, envelope)
+SELECT i, s, v, t, d, convert_from(b, 'UTF8')::jsonb
+FROM unnest($1::uuid[], $2::text[], $3::integer[], $4::text[], $5::integer[], $6::bytea[])
+     AS x (i, s, v, t, d, b)
+"""
+_OUTBOX = """
+INSERT INTO outbox (event_id, topic, key, value, traceparent)
+SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[], $5::text[])
+"""
 
 
 async def credit_many(conn, credits: list[tuple[Envelope, Credit]], reserve: Reserve) -> None:
@@ -193,10 +208,39 @@ async def credit_many(conn, credits: list[tuple[Envelope, Credit]], reserve: Res
                 e.credit.creator_id, state[2], e.credited(reserve, state[0]), cause=e.cause
             )
         )
-    await conn.execute(
-        _UPDATE_CREATORS, touched, *[[creators[t][i] for t in touched] for i in range(3)]
+    values = [encode(e) for e in events]
+    traceparent = tracing.current_traceparent()  # None unless tracing is on
+    # The creators' new figures and their events are independent writes: one round trip.
+    sql, args = one_round_trip(
+        (_UPDATE_CREATORS, (touched, *[[creators[t][i] for t in touched] for i in range(3)])),
+        (
+            _EVENTS,
+            (
+                [e.id for e in events],
+                [e.aggregateid for e in events],
+                [e.aggregateversion for e in events],
+                [e.type for e in events],
+                [e.dataversion for e in events],
+                values,
+            ),
+        ),
+        (
+            _OUTBOX,
+            (
+                [e.id for e in events],
+                [topics.PAYOUT_EVENTS] * len(events),
+                [e.aggregateid for e in events],
+                values,
+                [traceparent] * len(events),
+            ),
+        ),
     )
-    await append(conn, topics.PAYOUT_EVENTS, *events)
+    try:
+        await conn.execute(sql, *args)
+    except asyncpg.UniqueViolationError as exc:  # as eventstore.append says it
+        if exc.table_name == "events":
+            raise ConcurrencyConflict(str(exc)) from exc
+        raise
 
 
 async def release_due(pool: asyncpg.Pool, now: datetime, batch: int = 200) -> int:
