@@ -273,6 +273,7 @@ class Stream:
                 reserve_percent=Decimal(10),
                 diamonds=diamonds,
                 held=held,
+                release_at=cause.time + timedelta(days=7) if held else None,
                 earned_after=0,
             ),
         )
