@@ -482,3 +482,28 @@ async def test_read_models_fold_the_subscription_events_in_any_order(client, pre
         "SELECT kind, coins FROM wallet_statements WHERE user_id = $1 ORDER BY event_time", fan
     )
     assert [(k["kind"], k["coins"]) for k in kinds] == [("subscription", -PRICE)] * 2
+
+
+async def test_reads_and_cancels_are_the_fan_s_own(client, prepared, pools):
+    creator = await creator_with_price(client, prepared)
+    fan, other = new_id("fan"), new_id("fan")
+    await fund_wallet(pools["gifting"], fan, PRICE)
+    sub = (await subscribe(client, prepared, fan, creator)).json()
+    sid = sub["subscription_id"]
+    mine = await client.get("/v1/subscriptions", headers=auth(prepared, fan))
+    assert [s["subscription_id"] for s in mine.json()] == [sid]
+    assert (await client.get("/v1/subscriptions", headers=auth(prepared, other))).json() == []
+    assert (
+        await client.get(f"/v1/subscriptions/{sid}", headers=auth(prepared, other))
+    ).status_code == 404
+    seen = await client.get(
+        f"/v1/subscriptions/{sid}", headers=auth(prepared, creator, roles=["creator"])
+    )
+    assert seen.status_code == 200 and seen.json()["fan_id"] == fan
+    r = await client.delete(f"/v1/subscriptions/{sid}", headers=auth(prepared, other))
+    assert r.status_code == 404 and r.json()["type"].endswith("/subscription-not-found")
+    assert (await sub_row(pools, fan, creator))["auto_renew"] is True
+    price = await client.get(f"/v1/creators/{creator}/subscription-price")
+    assert price.json() == {"creator_id": creator, "coins": PRICE, "version": 1}
+    never = await client.get(f"/v1/creators/{creator}/subscribers/{other}")
+    assert never.json()["entitled"] is False and never.json()["tier"] == "none"
