@@ -67,3 +67,10 @@ def load_coin_prices(path: Path = RECHARGE_CATALOG) -> CoinPrices:
 
 def value_of(coins: int, country: str | None, channel: Channel = DEFAULT_CHANNEL) -> Money:
     return load_coin_prices().for_country(country, channel).of(coins)
+
+
+# How an API field carrying value_of() describes itself.
+VALUE_DESCRIPTION = (
+    "The coins in the caller's money: coins x recharge's per-coin price (custom amount, in_app)"
+    " for the caller's country, rounded half-even to the minor unit"
+)

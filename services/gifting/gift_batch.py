@@ -13,6 +13,7 @@ import asyncpg
 from eventkit.codec import new_envelope
 from eventkit.group_commit import GroupCommit
 from eventkit.problems import DomainError
+from policy.coin_value import value_of
 from policy.eligibility import load_policy
 from schemas import topics
 from schemas.events.gifting import GiftContext, GiftSentV2, Recipient
@@ -101,6 +102,7 @@ def gift_record(accepted: Accepted, catalog: GiftCatalog) -> GiftRecord:
         "gift_id": str(accepted.gift_id),
         "event_id": str(accepted.event_id),
         "coins": price.coins,
+        "value": value_of(price.coins, command.caller.country).model_dump(),
         "combo_id": str(accepted.combo.combo_id),
         "combo_count": accepted.combo.count,
         "balance_after": accepted.balance_after,

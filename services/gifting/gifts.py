@@ -11,8 +11,10 @@ from eventkit.auth import CallerDep, UserId
 from eventkit.deps import ClockDep
 from eventkit.fields import Count
 from eventkit.idempotency import IdempotencyKey, fingerprint
+from policy.coin_value import VALUE_DESCRIPTION, load_coin_prices
 from policy.countries import CountryNotServed, ServedCountry, served
 from schemas.events.gifting import GiftContext, Recipient
+from schemas.money import Money
 from schemas.text import Id
 from services.gifting import fan_levels_store, gift_batch, spend_batch
 from services.gifting.catalog import GiftUnavailable, load_catalog
@@ -27,6 +29,7 @@ from services.gifting.errors import (
     SelfGift,
 )
 from services.gifting.gift_decide import GiftCommand
+from services.gifting.limits_errors import REFUSALS as LIMIT_REFUSALS
 from services.gifting.live_events_errors import FanLevelTooLow
 from services.gifting.rooms_errors import RoomNotFound, SenderIsRecipient
 
@@ -37,6 +40,7 @@ class GiftOffer(BaseModel):
     gift_code: str
     name: str
     coins: int
+    value: Money = Field(description=VALUE_DESCRIPTION)
     min_fan_level: int = Field(
         default=0, description="The fan level with the creator needed to send it (0: anyone)"
     )
@@ -118,6 +122,7 @@ class GiftPublic(BaseModel):
     gift_id: UUID
     event_id: UUID
     coins: int
+    value: Money = Field(description=VALUE_DESCRIPTION)
     combo_id: UUID
     combo_count: int
     balance_after: int
@@ -139,6 +144,7 @@ async def gift_catalog(
     A country code is upper-case ISO 3166 alpha-2 and must be one Coinstream serves (the enum;
     any other code is 422 `country-not-served`)."""
     country, catalog = served(country), load_catalog()
+    per_coin = load_coin_prices().for_country(country)
     return GiftCatalogPublic(
         version=catalog.version,
         country=country,
@@ -147,6 +153,7 @@ async def gift_catalog(
                 gift_code=code,
                 name=g["name"],
                 coins=g["coins"],
+                value=per_coin.of(g["coins"]),
                 min_fan_level=g.get("min_fan_level", 0),
             )
             for code, g in catalog.available_in(country).items()
@@ -169,6 +176,7 @@ async def gift_catalog(
         SelfGift,
         RecipientNotFound,
         RecipientNotEligible,
+        *LIMIT_REFUSALS,
         RoomNotFound,
         SenderIsRecipient,
         FanLevelTooLow,

@@ -3,6 +3,7 @@
 batch enforces them (limits_store.guarded) in its own transaction."""
 
 from datetime import datetime
+from typing import Annotated
 
 import asyncpg
 from fastapi import APIRouter, Request, Response
@@ -34,11 +35,14 @@ MAX_LIMIT = 10**12  # coins; far above any wallet, and within bigint
 NAMES: dict[Period, str] = {"day": "daily", "week": "weekly", "month": "monthly"}
 
 
+# The bounds come before Count's validator: after it, pydantic prints the bound of an optional
+# field as an unknown key ("ge") that no client reads (as gifts.CatalogVersion).
+LimitCoins = Annotated[int, Field(ge=0, le=MAX_LIMIT), *Count.__metadata__]
+
+
 def _limit_field(period: str):
     return Field(
         default=None,
-        ge=0,
-        le=MAX_LIMIT,
         description=f"Most coins spent per calendar {period} (UTC); null: no limit. 0 stops "
         "spending. Lower than the limit in force: at once; higher, or null: after 24 hours.",
     )
@@ -57,9 +61,9 @@ class SpendingLimitsUpdate(BaseModel):
         },
     )
 
-    daily: Count | None = _limit_field("day")
-    weekly: Count | None = _limit_field("week")
-    monthly: Count | None = _limit_field("month")
+    daily: LimitCoins | None = _limit_field("day")
+    weekly: LimitCoins | None = _limit_field("week")
+    monthly: LimitCoins | None = _limit_field("month")
     self_excluded_until: Instant | None = Field(
         default=None,
         description="No spending at all before this instant. Later than the one in force: at "

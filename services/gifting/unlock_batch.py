@@ -19,6 +19,7 @@ from pydantic import TypeAdapter
 from eventkit.codec import new_envelope
 from eventkit.group_commit import GroupCommit
 from eventkit.problems import DomainError
+from policy.coin_value import value_of
 from policy.eligibility import load_policy
 from schemas import topics
 from schemas.events.gifting import ContentUnlocked
@@ -81,7 +82,8 @@ def answer(decision: Decision, record: UnlockRecord | None) -> Answer | None:
         return Answer(*record.command.claim, 201, record.response)
     if isinstance(decision, AlreadyUnlocked):
         unlock = decision.unlock
-        body = response(decision.command.item_id, unlock, already=True)
+        command = decision.command
+        body = response(command.item_id, unlock, command.caller.country, already=True)
         return Answer(*decision.command.claim, 200, body)
     return None
 
@@ -122,16 +124,18 @@ def unlock_record(accepted: Accepted, catalog: GiftCatalog) -> UnlockRecord:
         subject=command.item_id,
         event_id=accepted.event_id,
     )
-    body = response(command.item_id, unlock, already=False)
+    body = response(command.item_id, unlock, command.caller.country, already=False)
     return UnlockRecord(command, unlock, accepted.wallet_version, event, body)
 
 
-def response(item_id: str, unlock: Unlocked, *, already: bool) -> dict:
-    """The UnlockPublic body (unlocks.py), as that model writes it in JSON."""
+def response(item_id: str, unlock: Unlocked, country: str | None, *, already: bool) -> dict:
+    """The UnlockPublic body (unlocks.py), as that model writes it in JSON (the coins' value in
+    the money of the caller's `country`)."""
     return {
         "unlock_id": str(unlock.unlock_id),
         "item_id": item_id,
         "coins": unlock.coins,
+        "value": value_of(unlock.coins, country).model_dump(),
         "balance_after": unlock.balance_after,
         "unlocked_at": _json_time(unlock.unlocked_at),
         "already_unlocked": already,

@@ -14,9 +14,11 @@ from eventkit.deps import ClockDep, PoolDep
 from eventkit.eventstore import append
 from eventkit.fields import Count, Reason
 from eventkit.idempotency import IdempotencyKey, fingerprint, respond_once
+from policy.coin_value import VALUE_DESCRIPTION, value_of
 from policy.eligibility import load_policy
 from schemas import topics
 from schemas.events.gifting import ItemListed
+from schemas.money import Money
 from schemas.text import Id
 from services.gifting import accounts, spend_batch, unlock_batch
 from services.gifting.errors import (
@@ -30,6 +32,7 @@ from services.gifting.errors import (
     SelfUnlock,
     SellerNotEligible,
 )
+from services.gifting.limits_errors import REFUSALS as LIMIT_REFUSALS
 from services.gifting.rules import Profile, earner_refusal
 from services.gifting.unlock_batch import SOURCE, public_owner
 from services.gifting.unlock_decide import UnlockCommand
@@ -81,6 +84,7 @@ class UnlockPublic(BaseModel):
     unlock_id: UUID
     item_id: str
     coins: int
+    value: Money = Field(description=VALUE_DESCRIPTION)
     balance_after: int = Field(description="Wallet balance right after this unlock")
     unlocked_at: datetime
     already_unlocked: bool = False
@@ -208,6 +212,7 @@ async def get_item(item_id: Annotated[Id, Path()], pool: PoolDep) -> ItemPublic:
         SelfUnlock,
         InsufficientCoins,
         PriceChanged,
+        *LIMIT_REFUSALS,
         problems.IdempotencyKeyReused,
         problems.MissingIdempotencyKey,
     ),
@@ -246,6 +251,7 @@ async def list_unlocks(caller: CallerDep, pool: PoolDep) -> list[UnlockPublic]:
             unlock_id=r["unlock_id"],
             item_id=r["item_id"],
             coins=r["coins"],
+            value=value_of(r["coins"], caller.country),
             balance_after=r["balance_after"],
             unlocked_at=r["created_at"],
         )
