@@ -150,3 +150,38 @@ async def save(conn: asyncpg.Connection, user_id: str, controls: Controls) -> bo
     e = controls.exclusion
     args += [e.value, e.pending, e.pending_from, controls.version]
     return await conn.fetchval(_SAVE, *args) is not None
+
+
+# One spend outside the batches (spending.debit: subscriptions, tickets, ...) ------------------
+
+_LOCK_WALLET = "SELECT 1 FROM wallets WHERE user_id = $1 FOR UPDATE"
+_PROFILE = "SELECT country, birthdate FROM profiles WHERE user_id = $1"
+_COUNT = """
+INSERT INTO spend_windows AS sw (user_id, period, starts_at, coins)
+SELECT $1, p.period, date_trunc(p.period, now(), 'UTC'), $2::bigint
+FROM (VALUES ('day'), ('week'), ('month')) AS p (period)
+ON CONFLICT (user_id, period, starts_at) DO UPDATE SET coins = sw.coins + EXCLUDED.coins
+"""
+
+
+async def check_one(conn: asyncpg.Connection, user_id: str, coins: int, kind: str) -> None:
+    """Raises the refusal of one spend of `coins` by the controls, judged by the transaction's
+    clock and the spender's stored profile, with the wallet locked first (so the totals read
+    include every spend committed before), as a batch does."""
+    await conn.execute(_LOCK_WALLET, user_id)
+    row = await conn.fetchrow(*bound(_GUARDS, users=[user_id]))
+    at = await conn.fetchval("SELECT now()")
+    profile = await conn.fetchrow(_PROFILE, user_id)
+    band = (
+        load_spending_policy().band_of(profile["country"], profile["birthdate"], at)
+        if profile
+        else None
+    )
+    refusal = Guard(kind, at, controls_of(row), band, windows_of(row)).refusal(coins)
+    if refusal:
+        raise refusal
+
+
+async def count_one(conn: asyncpg.Connection, user_id: str, coins: int) -> None:
+    """Adds one spend to its user's windows (spend_store.write does it for a batch)."""
+    await conn.execute(_COUNT, user_id, coins)
