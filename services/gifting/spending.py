@@ -33,11 +33,19 @@ def spending_banned() -> Banned:
     return Banned("this account is banned from spending coins")
 
 
-async def debit(conn: asyncpg.Connection, user_id: str, coins: int) -> tuple[int, int]:
-    """(balance after, wallet version), or InsufficientCoins with the current balance."""
+async def debit(
+    conn: asyncpg.Connection, user_id: str, coins: int, kind: str = "spend"
+) -> tuple[int, int]:
+    """(balance after, wallet version), or InsufficientCoins with the current balance, or the
+    refusal of the owner's spending controls (limits_store.check_one), counted if it passes."""
+    # imported here: limits_store -> spend_decide -> this module (spending_banned)
+    from services.gifting import limits_store
+
+    await limits_store.check_one(conn, user_id, coins, kind)
     spent = await ledger.spend(conn, user_id, coins)
     if spent is None:
         raise await insufficient(conn, user_id, coins)
+    await limits_store.count_one(conn, user_id, coins)
     return spent
 
 
