@@ -19,6 +19,7 @@ from eventkit.idempotency import IdempotencyKey
 from eventkit.kafka import ADMIN, producer
 from eventkit.settings import Settings
 from eventkit.signing import owner_headers
+from policy.coin_value import value_of
 from schemas import topics
 from schemas.events.gifting import GiftSent
 from services.gifting.catalog import load_catalog
@@ -128,6 +129,7 @@ def create(dsn: str, topic: str) -> FastAPI:
             gift_id=gift_id,
             event_id=event.id,
             coins=price.coins,
+            value=value_of(price.coins, caller.country),
             combo_id=uuid4(),
             combo_count=price.quantity,  # no combos here
             balance_after=row["balance"],
