@@ -291,3 +291,33 @@ async def test_every_price_in_coins_comes_with_its_value_in_the_callers_money(
     assert r.json()["value"] == {"amount_minor": 429, "currency": "USD"}
     listed = (await client.get("/v1/unlocks", headers=auth(prepared, fan))).json()
     assert [u["value"] for u in listed] == [{"amount_minor": 429, "currency": "USD"}]
+
+
+async def test_a_spend_outside_the_batches_obeys_and_counts_in_the_same_limit(
+    client, prepared, pools
+):
+    """spending.debit (subscriptions, tickets): ten concurrent 20-coin spends under a 100-coin
+    daily limit, each in its own transaction -> exactly five; and they count for the gifts."""
+    from services.gifting import spending
+    from services.gifting.limits_errors import DailyLimitReached
+
+    creator, fan = await known_creator(client, prepared), new_id("fan")
+    await fund_wallet(pools["gifting"], fan, 1000)
+    await set_limits(client, prepared, fan, daily=110)
+    db = pools["gifting"]
+
+    async def spend() -> str:
+        try:
+            async with db.acquire() as conn, conn.transaction():
+                await spending.debit(conn, fan, 20, "subscription")
+            return "spent"
+        except DailyLimitReached:
+            return "refused"
+
+    outcomes = await asyncio.gather(*(spend() for _ in range(10)))
+    assert sorted(outcomes) == ["refused"] * 5 + ["spent"] * 5
+    assert await db.fetchval("SELECT balance FROM wallets WHERE user_id = $1", fan) == 900
+    r = await client.post("/v1/gifts", json=gift(creator, 11), headers=auth(prepared, fan))
+    assert r.status_code == 403 and r.json()["spent"] == 100
+    r = await client.post("/v1/gifts", json=gift(creator, 10), headers=auth(prepared, fan))
+    assert r.status_code == 201
