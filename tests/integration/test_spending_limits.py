@@ -321,3 +321,34 @@ async def test_a_spend_outside_the_batches_obeys_and_counts_in_the_same_limit(
     assert r.status_code == 403 and r.json()["spent"] == 100
     r = await client.post("/v1/gifts", json=gift(creator, 10), headers=auth(prepared, fan))
     assert r.status_code == 201
+
+
+async def test_reconcile_finds_the_windows_and_controls_true_and_a_forged_count_wrong(
+    client, prepared, pools
+):
+    from scripts import reconcile_spending
+
+    creator, fan = await known_creator(client, prepared), new_id("fan")
+    await fund_wallet(pools["gifting"], fan, 100)
+    await set_limits(client, prepared, fan, daily=50)
+    await set_limits(client, prepared, fan, daily=80)  # pending
+    r = await client.post("/v1/gifts", json=gift(creator, 20), headers=auth(prepared, fan))
+    assert r.status_code == 201
+
+    def mine(found: list[str]) -> list[str]:
+        return [f for f in found if fan in f]
+
+    async with pools["gifting"].acquire() as g:
+        db = {"gifting": g}
+        for check in reconcile_spending.CHECKS.values():
+            checked, found = await check(db)
+            assert checked >= 1 and mine(found) == []
+        await g.execute(
+            "UPDATE spend_windows SET coins = coins + 1 WHERE user_id = $1 AND period = 'day'",
+            fan,
+        )
+        await g.execute("UPDATE spending_controls SET day_coins = 500 WHERE user_id = $1", fan)
+        found = [
+            f for c in reconcile_spending.CHECKS.values() for f in mine((await c(db))[1])
+        ]
+    assert len(found) == 3, found  # periods differ, over the ledger, daily differs
