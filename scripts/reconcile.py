@@ -23,7 +23,12 @@ from eventkit.settings import Settings
 from schemas.events.gifting import GiftSentV2
 from schemas.registry import payload_model
 from schemas.upcast import upcast
-from scripts import reconcile_splits, reconcile_subscriptions, reconcile_tickets
+from scripts import (
+    reconcile_spending,
+    reconcile_splits,
+    reconcile_subscriptions,
+    reconcile_tickets,
+)
 from scripts.reconcile_record import record
 from services.payout.conversion import diamonds_for
 from services.payout.lifecycle import OPEN
@@ -391,6 +396,7 @@ CHECKS: dict[str, Check] = {
     **reconcile_tickets.CHECKS,
     **reconcile_splits.CHECKS,
     **reconcile_subscriptions.CHECKS,
+    **reconcile_spending.CHECKS,
 }
 
 
