@@ -9,7 +9,6 @@ parsed once; a value that is no valid envelope is checked on its raw JSON instea
 refused for the binding exactly when it was before, and otherwise left for the projector to
 dead-letter with the decoder's reason."""
 
-import dataclasses
 from collections.abc import Sequence
 from typing import Protocol, TypeVar
 
@@ -65,9 +64,8 @@ def signed_decoded(
         except PoisonMessage as exc:
             refused.append((message, exc.reason))
         else:
-            good.append(
-                message if envelope is None else dataclasses.replace(message, envelope=envelope)
-            )
+            m = message  # built by hand: dataclasses.replace is several times slower
+            good.append(Incoming(m.value, m.key, m.topic, m.partition, m.offset, envelope))
     return good, refused
 
 
