@@ -4,9 +4,12 @@ responses, body-size limit, /healthz and /readyz."""
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi._body_limit import AppBodyLimitMiddleware
 from fastapi.responses import JSONResponse
+from fastapi.telemetry._asgi import ExceptionTelemetryMiddleware
 
 from eventkit import metrics, problems, tracing
 from eventkit.db import create_pool, when_database_answers
@@ -46,7 +49,7 @@ def create_app(
     # FastAPI's own OpenTelemetry hooks look up the global providers on every request (through
     # os.environ: ~5% of gifting-api's CPU in a gift storm) although nothing here configures
     # them.
-    app = FastAPI(
+    app = _App(
         title=title,
         description=description,
         version="1.0.0",
@@ -64,6 +67,33 @@ def create_app(
         app.include_router(router)
     tracing.instrument_app(app)  # a no-op unless tracing is configured (eventkit.tracing)
     return app
+
+
+class _App(FastAPI):
+    """FastAPI with the middleware it adds for features this app leaves off removed from the
+    stack: its exception telemetry (telemetry is off above) and its body-size limit (no
+    max_body_size: _LimitBody is the limit). Each is one more coroutine frame that every
+    request enters, and that every resume of a suspended request (a group commit's answer)
+    passes through again."""
+
+    def build_middleware_stack(self) -> Any:
+        app = super().build_middleware_stack()
+        if self.max_body_size is not None or any(self._telemetry.get(k) for k in _SIGNALS):
+            return app
+        layer: Any = app
+        outer: Any = None
+        while layer is not None:
+            inner = getattr(layer, "app", None)
+            if isinstance(layer, _UNUSED) and outer is not None:
+                outer.app = inner  # unlink it
+            else:
+                outer = layer
+            layer = inner
+        return app
+
+
+_SIGNALS = ("tracing", "metrics", "logs")
+_UNUSED = (ExceptionTelemetryMiddleware, AppBodyLimitMiddleware)
 
 
 class _LimitBody:

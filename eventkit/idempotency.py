@@ -16,7 +16,7 @@ from typing import Annotated, Any, TypeVar
 
 import asyncpg
 import orjson
-from fastapi import Depends, Header, Request, Response
+from fastapi import Header, Request, Response
 from pydantic import BaseModel
 
 from eventkit.problems import IdempotencyKeyReused
@@ -35,7 +35,14 @@ SAVE = "UPDATE idempotency_keys SET status_code = $3, response = $4 WHERE caller
 
 def fingerprint(request: Request, body: BaseModel) -> str:
     """What a key's first use is compared with: method + path + the validated body."""
-    return request_hash(f"{request.method} {request.url.path}", body.model_dump(mode="json"))
+    return request_hash(f"{request.method} {url_path(request.scope)}", body.model_dump(mode="json"))
+
+
+def url_path(scope) -> str:
+    """`request.url.path` without building the URL (Starlette parses the Host header and the
+    query for it): the scope's path with the three characters its URL escapes escaped alike,
+    so a key stored before still matches."""
+    return scope["path"].replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
 
 
 def request_hash(route: str, body: Any) -> str:
@@ -75,22 +82,19 @@ async def _replay(
     return row["status_code"], row["response"], True
 
 
-async def idempotency_key(
-    idempotency_key: Annotated[
-        str,
-        Header(
-            description="Client-chosen unique key; a retry with the same key and body replays "
-            "the first response. Required: without it the command is refused with 400 "
-            "`idempotency-key-required`",
-            min_length=1,
-            max_length=200,
-        ),
-    ],
-) -> str:
-    return idempotency_key
-
-
-IdempotencyKey = Annotated[str, Depends(idempotency_key)]
+# The header itself rather than a dependency that reads it (FastAPI resolves each dependency
+# per request): any parameter of this type reads `Idempotency-Key`, whatever its name.
+IdempotencyKey = Annotated[
+    str,
+    Header(
+        alias="idempotency-key",
+        description="Client-chosen unique key; a retry with the same key and body replays "
+        "the first response. Required: without it the command is refused with 400 "
+        "`idempotency-key-required`",
+        min_length=1,
+        max_length=200,
+    ),
+]
 
 
 async def respond_once(
