@@ -61,10 +61,12 @@ def create_app(
     problems.document(app)
     app.add_middleware(_LimitBody, max_bytes=settings.max_body_bytes)
     app.add_middleware(metrics.RedMiddleware, service=service)  # outermost: 413s are counted
-    app.include_router(_health_router(service))
-    app.include_router(metrics.router())
+    # The service's own routes first: FastAPI tries routers in order on every request, and the
+    # probes' and /metrics' paths are theirs alone, so they still match wherever they stand.
     for router in routers:
         app.include_router(router)
+    app.include_router(_health_router(service))
+    app.include_router(metrics.router())
     tracing.instrument_app(app)  # a no-op unless tracing is configured (eventkit.tracing)
     return app
 

@@ -94,7 +94,15 @@ class OutboxRelay:
             # Signed with the key of the topic's owner, which is this service (each service's
             # outbox holds its own topics only; in production its process holds no other key).
             headers = owner_headers(self.settings, topic, value, key)
-            with tracing.publishing(traced.get(r["id"])) as extension:  # [] when tracing is off
+            traceparent = traced.get(r["id"])  # None when tracing is off
+            if traceparent is None:  # no context to enter: skip the context manager per row
+                futures.append(
+                    await kafka.send(
+                        self.settings.topic(topic), value=value, key=key, headers=headers
+                    )
+                )
+                continue
+            with tracing.publishing(traceparent) as extension:
                 futures.append(
                     await kafka.send(
                         self.settings.topic(topic),

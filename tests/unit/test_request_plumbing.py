@@ -128,3 +128,13 @@ def test_the_api_is_served_without_access_log_formatting(monkeypatch):
     service.serve(object(), Settings(), 1234)  # type: ignore[arg-type]
     assert seen["access_log"] is False
     assert seen["loop"] == "uvloop" and seen["http"] == "httptools"
+
+
+def test_the_services_routes_are_tried_before_the_probes_and_metrics():
+    included = [
+        getattr(r, "original_router", None)
+        for r in gifting(Settings()).router.routes
+        if getattr(r, "original_router", None) is not None
+    ]
+    paths = [[route.path for route in router.routes] for router in included]
+    assert paths[-2:] == [["/healthz", "/readyz"], ["/metrics"]]
