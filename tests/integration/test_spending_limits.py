@@ -87,9 +87,7 @@ async def test_fifty_concurrent_gifts_against_a_daily_limit_pass_exactly_up_to_i
     body = refused[0].json()
     assert body["type"] == "https://coinstream.dev/problems/spending-limit-daily"
     assert (body["rule"], body["limit"], body["spent"]) == ("limit-daily", 100, 100)
-    assert datetime.fromisoformat(body["resets_at"]) == datetime.fromisoformat(
-        next_utc_midnight()
-    )
+    assert datetime.fromisoformat(body["resets_at"]) == datetime.fromisoformat(next_utc_midnight())
     db = pools["gifting"]
     assert await db.fetchval("SELECT balance FROM wallets WHERE user_id = $1", fan) == 900
     windows = await db.fetch(
@@ -119,12 +117,9 @@ async def test_gifts_and_unlocks_share_one_limit_under_concurrency(client, prepa
     await set_limits(client, prepared, fan, weekly=150)
 
     sends = [
-        client.post("/v1/gifts", json=gift(creator), headers=auth(prepared, fan))
-        for _ in range(15)
+        client.post("/v1/gifts", json=gift(creator), headers=auth(prepared, fan)) for _ in range(15)
     ] + [
-        client.post(
-            "/v1/unlocks", json={"item_id": item, "coins": 10}, headers=auth(prepared, fan)
-        )
+        client.post("/v1/unlocks", json={"item_id": item, "coins": 10}, headers=auth(prepared, fan))
         for item in items
     ]
     responses = await asyncio.gather(*sends)
@@ -348,7 +343,20 @@ async def test_reconcile_finds_the_windows_and_controls_true_and_a_forged_count_
             fan,
         )
         await g.execute("UPDATE spending_controls SET day_coins = 500 WHERE user_id = $1", fan)
-        found = [
-            f for c in reconcile_spending.CHECKS.values() for f in mine((await c(db))[1])
-        ]
+        found = [f for c in reconcile_spending.CHECKS.values() for f in mine((await c(db))[1])]
     assert len(found) == 3, found  # periods differ, over the ledger, daily differs
+
+
+async def test_the_controls_are_the_callers_own_a_missing_or_forged_token_is_a_401(
+    client, prepared
+):
+    assert (await client.get("/v1/spending-limits")).status_code == 401
+    forged = {"Authorization": "Bearer not.a.token", "Idempotency-Key": str(uuid.uuid4())}
+    r = await client.put("/v1/spending-limits", json={"daily": 1}, headers=forged)
+    assert r.status_code == 401
+    fan = new_id("fan")
+    await set_limits(client, prepared, fan, daily=7)
+    other = (await client.get("/v1/spending-limits", headers=auth(prepared, new_id("fan")))).json()
+    assert other["daily"]["coins"] is None and other["version"] == 0
+    mine = (await client.get("/v1/spending-limits", headers=auth(prepared, fan))).json()
+    assert mine["daily"]["coins"] == 7 and mine["version"] == 1
