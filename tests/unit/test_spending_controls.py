@@ -114,9 +114,7 @@ def test_windows_are_utc_calendar_periods():
     assert window_end("day", window_start("day", at)) == datetime(2027, 1, 1, tzinfo=UTC)
     assert window_end("week", window_start("week", at)) == datetime(2027, 1, 4, tzinfo=UTC)
     assert window_end("month", window_start("month", at)) == datetime(2027, 1, 1, tzinfo=UTC)
-    assert window_end("month", datetime(2027, 1, 1, tzinfo=UTC)) == datetime(
-        2027, 2, 1, tzinfo=UTC
-    )
+    assert window_end("month", datetime(2027, 1, 1, tzinfo=UTC)) == datetime(2027, 2, 1, tzinfo=UTC)
 
 
 # One spend -----------------------------------------------------------------------------------
