@@ -234,7 +234,40 @@ async def load(
             ),
             live_event_tickets(c, gifting, fans, creators, random.Random(rng.random()), deadline),
             subscriptions(c, gifting, fans, creators, random.Random(rng.random()), deadline),
+            spending_limits(c, gifting, fans, random.Random(rng.random()), deadline),
         )
+
+
+async def spending_limits(
+    c: "Client", gifting: str, fans: list[str], plan: random.Random, deadline: float
+) -> None:
+    """Two fans change their daily limit now and then beside the load (docs/spending-
+    controls.md): lower at once, higher after 24 hours, so their gifts and unlocks meet the
+    limit; checked by the spending reconcile (controls = their last event, each spend counted
+    once per window). PUT with one Idempotency-Key until answered, as Client.command."""
+    loop = asyncio.get_running_loop()
+    while loop.time() < deadline:
+        fan, daily = plan.choice(fans[:2]), plan.choice([500, 1000, 2000, 5000])
+        headers = {
+            "Authorization": f"Bearer {mint_token(c.settings, fan)}",
+            "Idempotency-Key": str(uuid.uuid4()),
+        }
+        for _ in range(120):
+            try:
+                r = await c.http.put(
+                    f"{gifting}/v1/spending-limits", json={"daily": daily}, headers=headers
+                )
+            except httpx.HTTPError:
+                await asyncio.sleep(0.5)
+                continue
+            if r.status_code < 500:
+                if r.status_code == 200:
+                    c.outcome.ack("spending limit", {"user": fan, **r.json()})
+                else:
+                    c.outcome.discrepancies.append(f"spending limit refused: {r.status_code}")
+                break
+            await asyncio.sleep(0.5)
+        await asyncio.sleep(plan.uniform(0.5, 2.0))
 
 
 async def room_gifts(
