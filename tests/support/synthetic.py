@@ -5,8 +5,13 @@ independently of the projector (the oracle the tests compare the tables with).
 The stream looks like production: purchases created then confirmed or declined (some timed-out
 ones paid late, then refunded), some clawed back; gifts on live streams (some in combos) and on
 videos; items listed and unlocked; diamonds credited per gift/unlock (part held, later
-released); payouts requested, then completed or failed. A few events are published twice, as
-an outbox relay does after a crash.
+released); payouts requested, then completed or failed; ticketed live events scheduled, their
+tickets bought, then started (the tickets' coins credited to the creator) or cancelled (every
+ticket refunded); subscriptions priced, taken, gifted and cancelled, renewed (or failed and then
+lapsed) a month later; LIVE goals moved and reached by the gifts on their stream; battles
+scored by the gifts to their sides' hosts, then ended. Rates are the ones the services record
+(gifts, unlocks and tickets at the catalog's rates version 1; subscriptions at their config's).
+A few events are published twice, as an outbox relay does after a crash.
 """
 
 import random
@@ -20,13 +25,74 @@ from typing import Any
 from eventkit.codec import encode, new_envelope
 from schemas import topics
 from schemas.envelope import Envelope
-from schemas.events import gifting, payout, recharge
+from schemas.events import gifting, live_events, payout, recharge, rooms, subscriptions
 from schemas.events.base import Payload
 from schemas.money import Money
 from services.projections.read_models import READ_MODELS
 
 START = datetime(2026, 3, 1, 22, 0, tzinfo=UTC)  # runs across several UTC days
 CHANNELS: tuple[recharge.Channel, ...] = ("web", "in_app")
+# The rates the synthetic gifts, unlocks and tickets record (rates version 1), and the
+# subscription config's (services/gifting/subscription_config.json).
+DIAMONDS_PER_COIN = Decimal("0.5")
+SUB_SHARE, SUB_DIAMONDS_PER_COIN = Decimal("0.5"), Decimal("1")
+SUB_PERIOD, SUB_GRACE = timedelta(days=30), timedelta(days=3)
+SUB_TIERS = (("diamond", 24), ("platinum", 12), ("gold", 6), ("silver", 3), ("bronze", 1))
+START_EARLY = timedelta(minutes=15)  # a live event may start this long before its time
+
+
+def entitlement(months: int) -> subscriptions.Entitlement:
+    """The badge tier `months` paid months give, as the subscription config says."""
+    tier = next((t for t, m in SUB_TIERS if months >= m), "none")
+    return subscriptions.Entitlement(months=months, tier=tier)  # type: ignore[arg-type]
+
+
+def floor_rate(coins: int, rate: Decimal) -> int:
+    """floor(coins x rate), as payout and SubscriptionCharge compute it."""
+    numerator, denominator = rate.as_integer_ratio()
+    return coins * numerator // denominator
+
+
+@dataclass
+class LiveEvent:
+    live_event_id: str
+    creator_id: str
+    coins: int
+    capacity: int
+    starts_at: datetime
+    tickets: dict[str, str]  # fan -> ticket id
+
+
+@dataclass
+class Subscription:
+    subscription_id: str
+    fan_id: str
+    creator_id: str
+    coins: int
+    prior_months: int
+    period_end: datetime
+    auto_renew: bool  # False once cancelled; a gifted one never renews
+    gifted: bool = False
+
+
+@dataclass
+class Goal:
+    goal_id: str
+    creator_id: str
+    stream_id: str
+    metric: str
+    gift_code: str | None
+    target: int
+    deadline: datetime
+    progress: int = 0
+
+
+@dataclass
+class Battle:
+    battle_id: str
+    hosts: list[str]  # by side
+    ends_at: datetime
+    scores: list[int]
 
 
 @dataclass(frozen=True)
@@ -58,12 +124,25 @@ class Stream:
         self.versions: dict[str, int] = defaultdict(int)
         self.available: dict[str, int] = defaultdict(int)
         self.open_payouts: list[payout.PayoutRequested] = []
+        self.live_events: dict[str, LiveEvent] = {}  # on sale
+        self.sub_prices: dict[str, tuple[int, int]] = {}  # creator -> coins, price version
+        self.subscriptions: dict[tuple[str, str], Subscription] = {}  # (fan, creator): live
+        self.months: dict[tuple[str, str], int] = defaultdict(int)  # paid, ended subscriptions
+        self.goals: list[Goal] = []  # open (not reached, before the deadline)
+        self.battles: list[Battle] = []  # open
 
     def uid(self) -> str:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
 
-    def emit(self, topic: str, aggregate: str, payload: Payload) -> Envelope:
+    def tick(self) -> datetime:
         self.time += timedelta(seconds=self.rng.randint(1, 90))
+        return self.time
+
+    def emit(self, topic: str, aggregate: str, payload: Payload, now: bool = False) -> Envelope:
+        """The payload as the next event of `aggregate`, a little later (`now`: at the time
+        the caller's tick() already set, for payloads that name their own time)."""
+        if not now:
+            self.tick()
         self.versions[aggregate] += 1
         env = new_envelope(
             f"/synthetic/{topic}",
@@ -187,12 +266,13 @@ class Stream:
         combo = self.uid() if live and self.rng.random() < 0.3 else None
         for count in range(1, (self.rng.randint(2, 5) if combo else 1) + 1):
             quantity = self.rng.randint(1, 3)
-            rate = Decimal("0.5")
+            rate = DIAMONDS_PER_COIN
+            gift_id = self.uid()
             env = self.emit(
                 topics.GIFTING_EVENTS,
                 f"wallet-{sender}",
                 gifting.GiftSent(
-                    gift_id=self.uid(),
+                    gift_id=gift_id,
                     sender_id=sender,
                     creator_id=creator,
                     context=context,
@@ -209,7 +289,9 @@ class Stream:
                     balance_after=0,
                 ),
             )
-            self.credit(creator, env, quantity * price, rate, context.id if live else None)
+            if live:
+                self.tally(gift_id, context.id, creator, code, quantity, quantity * price)
+            self.credit(creator, env, quantity * price, rate, context.id if live else None, gift_id)
 
     def list_item(self) -> None:
         item = self.rng.choice(self.items)
@@ -234,17 +316,17 @@ class Stream:
             return self.list_item()
         item = self.rng.choice(sorted(self.listed))
         owner, coins, _ = self.listed[item]
-        user = self.rng.choice(self.users)
+        user, unlock_id = self.rng.choice(self.users), self.uid()
         env = self.emit(
             topics.GIFTING_EVENTS,
             f"wallet-{user}",
             gifting.ContentUnlocked(
-                unlock_id=self.uid(),
+                unlock_id=unlock_id,
                 user_id=user,
                 item_id=item,
                 owner_id=owner,
                 coins=coins,
-                diamonds_per_coin=Decimal("0.5"),
+                diamonds_per_coin=DIAMONDS_PER_COIN,
                 commission_rate=Decimal("0.3"),
                 rates_version=1,
                 catalog_version=1,
@@ -252,12 +334,21 @@ class Stream:
             ),
         )
         if owner != "platform":
-            self.credit(owner, env, coins, Decimal("0.5"), None)
+            self.credit(owner, env, coins, DIAMONDS_PER_COIN, None, unlock_id)
 
     def credit(
-        self, creator: str, cause: Envelope, coins: int, rate: Decimal, stream: str | None
+        self,
+        creator: str,
+        cause: Envelope,
+        coins: int,
+        rate: Decimal,
+        stream: str | None,
+        source_id: str,
+        diamonds: int | None = None,
     ) -> None:
-        diamonds = int(coins * rate)
+        """Payout's DiamondsCredited for `cause` (its creator's part: `coins`, earning
+        floor(coins x rate) diamonds unless `diamonds` says), a tenth held for a week."""
+        diamonds = floor_rate(coins, rate) if diamonds is None else diamonds
         held = diamonds // 10
         self.available[creator] += diamonds - held
         self.emit(
@@ -266,7 +357,7 @@ class Stream:
             payout.DiamondsCredited(
                 creator_id=creator,
                 gift_event_id=str(cause.id),
-                gift_id=self.uid(),
+                gift_id=source_id,
                 stream_id=stream,
                 coins=coins,
                 diamonds_per_coin=rate,
@@ -344,6 +435,426 @@ class Stream:
                 ),
             )
 
+    # -- LIVE goals and battles, moved by the gifts of their stream / hosts (gifting's tally) --
+
+    def set_goal(self) -> None:
+        creator, stream = self.rng.choice(self.creators), self.rng.choice(self.streams)
+        metric = self.rng.choice(["coins", "gifts"])
+        self.tick()
+        goal = Goal(
+            goal_id=self.uid(),
+            creator_id=creator,
+            stream_id=stream,
+            metric=metric,
+            gift_code="rose" if metric == "gifts" else None,
+            target=self.rng.choice([2000, 30000, 90000]) if metric == "coins" else 5,
+            deadline=self.time + timedelta(hours=self.rng.randint(1, 6)),
+        )
+        self.emit(
+            topics.GIFTING_EVENTS,
+            f"goal-{goal.goal_id}",
+            rooms.GoalSet(
+                goal_id=goal.goal_id,
+                creator_id=creator,
+                stream_id=stream,
+                metric=goal.metric,  # type: ignore[arg-type]
+                gift_code=goal.gift_code,
+                target=goal.target,
+                deadline=goal.deadline,
+            ),
+            now=True,
+        )
+        self.goals.append(goal)
+
+    def start_battle(self) -> None:
+        busy = {h for b in self.battles for h in b.hosts}
+        free = [c for c in self.creators if c not in busy]
+        if len(free) < 2:
+            return
+        hosts = self.rng.sample(free, 2)
+        started = self.tick()
+        ends = started + timedelta(minutes=self.rng.choice([10, 20, 30]))
+        battle = Battle(self.uid(), hosts, ends, [0, 0])
+        self.emit(
+            topics.GIFTING_EVENTS,
+            f"battle-{battle.battle_id}",
+            rooms.BattleStarted(
+                battle_id=battle.battle_id,
+                started_by=hosts[0],
+                sides=tuple(rooms.BattleSide(side=i, host_id=h) for i, h in enumerate(hosts)),
+                started_at=started,
+                ends_at=ends,
+            ),
+            now=True,
+        )
+        self.battles.append(battle)
+
+    def tally(
+        self, gift_id: str, stream: str, host: str, code: str, quantity: int, coins: int
+    ) -> None:
+        """What a live gift's commit does to the goals of its stream and its host's battle
+        side: a running total each (GoalProgressed, BattleScored), GoalReached once."""
+        self.goals = [g for g in self.goals if self.time < g.deadline]
+        for g in self.goals:
+            add = coins if g.metric == "coins" else (quantity if code == g.gift_code else 0)
+            if g.stream_id != stream or not add:
+                continue
+            before, g.progress = g.progress, g.progress + add
+            fields = dict(goal_id=g.goal_id, creator_id=g.creator_id, stream_id=stream)
+            agg = f"goal-{g.goal_id}"
+            self.emit(
+                topics.GIFTING_EVENTS,
+                agg,
+                rooms.GoalProgressed(**fields, progress=g.progress, target=g.target),
+            )
+            if before < g.target <= g.progress:
+                self.emit(
+                    topics.GIFTING_EVENTS,
+                    agg,
+                    rooms.GoalReached(
+                        **fields, target=g.target, progress=g.progress, gift_id=gift_id
+                    ),
+                )
+        self.goals = [g for g in self.goals if g.progress < g.target]
+        for b in self.battles:
+            if host in b.hosts and self.time < b.ends_at:
+                side = b.hosts.index(host)
+                b.scores[side] += coins
+                self.emit(
+                    topics.GIFTING_EVENTS,
+                    f"battle-{b.battle_id}-{side}",
+                    rooms.BattleScored(
+                        battle_id=b.battle_id, side=side, host_id=host, score=b.scores[side]
+                    ),
+                )
+
+    def end_battles(self, every: bool = False) -> None:
+        """Battles past their end (all of them at the history's end) record their final
+        scores, as gifting's worker does at ends_at."""
+        for b in [b for b in self.battles if every or b.ends_at <= self.time]:
+            self.time = max(self.time, b.ends_at)
+            top = max(b.scores)
+            self.emit(
+                topics.GIFTING_EVENTS,
+                f"battle-{b.battle_id}",
+                rooms.BattleEnded(
+                    battle_id=b.battle_id,
+                    scores=tuple(
+                        rooms.SideScore(side=i, host_id=h, score=b.scores[i])
+                        for i, h in enumerate(b.hosts)
+                    ),
+                    winner_side=b.scores.index(top) if b.scores.count(top) == 1 else None,
+                    ended_at=b.ends_at,
+                ),
+            )
+            self.battles.remove(b)
+
+    # -- ticketed live events --
+
+    def schedule_live_event(self) -> None:
+        self.tick()
+        event = LiveEvent(
+            live_event_id=self.uid(),
+            creator_id=self.rng.choice(self.creators),
+            coins=self.rng.choice([100, 500, 1000]),
+            capacity=self.rng.randint(3, 8),
+            starts_at=self.time + timedelta(hours=self.rng.randint(1, 4)),
+            tickets={},
+        )
+        self.emit(
+            topics.GIFTING_EVENTS,
+            f"live-event-{event.live_event_id}",
+            live_events.LiveEventScheduled(
+                live_event_id=event.live_event_id,
+                creator_id=event.creator_id,
+                title=f"Fans-only set {event.live_event_id[:8]}",
+                coins=event.coins,
+                capacity=event.capacity,
+                starts_at=event.starts_at,
+                diamonds_per_coin=DIAMONDS_PER_COIN,
+                commission_rate=Decimal("0.5"),
+                rates_version=1,
+            ),
+            now=True,
+        )
+        self.live_events[event.live_event_id] = event
+
+    def buy_ticket(self) -> None:
+        fan = self.rng.choice(self.users)
+        open_ = [
+            e
+            for e in self.live_events.values()
+            if len(e.tickets) < e.capacity and fan not in e.tickets
+        ]
+        if not open_:
+            return self.schedule_live_event()
+        event = self.rng.choice(open_)
+        event.tickets[fan] = self.uid()
+        self.emit(
+            topics.GIFTING_EVENTS,
+            f"wallet-{fan}",
+            live_events.TicketPurchased(
+                ticket_id=event.tickets[fan],
+                live_event_id=event.live_event_id,
+                fan_id=fan,
+                creator_id=event.creator_id,
+                coins=event.coins,
+                diamonds_per_coin=DIAMONDS_PER_COIN,
+                commission_rate=Decimal("0.5"),
+                rates_version=1,
+                balance_after=0,
+                seats_sold=len(event.tickets),
+            ),
+        )
+
+    def close_live_event(self) -> None:
+        """Starts an event that may go live (its tickets' coins credited to the creator at the
+        event's rates, by payout), or cancels one (each ticket refunded)."""
+        due = [e for e in self.live_events.values() if self.time >= e.starts_at - START_EARLY]
+        if due and self.rng.random() < 0.8:
+            event = self.rng.choice(due)
+            coins = event.coins * len(event.tickets)
+            env = self.emit(
+                topics.GIFTING_EVENTS,
+                f"live-event-{event.live_event_id}",
+                live_events.LiveEventStarted(
+                    live_event_id=event.live_event_id,
+                    creator_id=event.creator_id,
+                    tickets_settled=len(event.tickets),
+                    coins=coins,
+                    diamonds_per_coin=DIAMONDS_PER_COIN,
+                    commission_rate=Decimal("0.5"),
+                    rates_version=1,
+                ),
+            )
+            if coins:
+                self.credit(
+                    event.creator_id, env, coins, DIAMONDS_PER_COIN, None, event.live_event_id
+                )
+        elif self.live_events and self.rng.random() < 0.5:
+            event = self.live_events[self.rng.choice(sorted(self.live_events))]
+            for fan in sorted(event.tickets):
+                self.emit(
+                    topics.GIFTING_EVENTS,
+                    f"wallet-{fan}",
+                    live_events.TicketRefunded(
+                        ticket_id=event.tickets[fan],
+                        live_event_id=event.live_event_id,
+                        fan_id=fan,
+                        coins=event.coins,
+                        balance_after=0,
+                    ),
+                )
+            self.emit(
+                topics.GIFTING_EVENTS,
+                f"live-event-{event.live_event_id}",
+                live_events.LiveEventCancelled(
+                    live_event_id=event.live_event_id,
+                    creator_id=event.creator_id,
+                    tickets_refunded=len(event.tickets),
+                    coins_refunded=event.coins * len(event.tickets),
+                ),
+            )
+        else:
+            return
+        del self.live_events[event.live_event_id]
+
+    # -- subscriptions --
+
+    def set_subscription_price(self) -> None:
+        creator = self.rng.choice(self.creators)
+        version = self.sub_prices.get(creator, (0, 0))[1] + 1
+        coins = self.rng.choice([100, 300, 500])
+        self.sub_prices[creator] = (coins, version)
+        self.emit(
+            topics.GIFTING_EVENTS,
+            f"subscription-price-{creator}",
+            subscriptions.SubscriptionPriceSet(
+                creator_id=creator, coins=coins, price_version=version, config_version=1
+            ),
+        )
+
+    def charge(self, coins: int, payer: str, creator: str) -> dict[str, Any]:
+        """What every subscription charge records: the wallet, the coins, the rates."""
+        return dict(
+            payer_id=payer,
+            creator_id=creator,
+            coins=coins,
+            creator_share=SUB_SHARE,
+            diamonds_per_coin=SUB_DIAMONDS_PER_COIN,
+            rates_version=1,
+            balance_after=0,
+        )
+
+    def credit_charge(self, env: Envelope, p: subscriptions.SubscriptionCharge, source: str):
+        """Payout's credit of a charge: the creator's share at the recorded rates."""
+        if p.creator_coins:
+            stream = getattr(p, "stream_id", None)
+            self.credit(
+                p.creator_id,
+                env,
+                p.creator_coins,
+                p.diamonds_per_coin,
+                stream,
+                source,
+                p.creator_diamonds,
+            )
+
+    def subscribe(self) -> None:
+        if not self.sub_prices:
+            return self.set_subscription_price()
+        creator = self.rng.choice(sorted(self.sub_prices))
+        fan = self.rng.choice(self.users)
+        if (fan, creator) in self.subscriptions:
+            return
+        coins, version = self.sub_prices[creator]
+        now = self.tick()
+        sub = Subscription(
+            self.uid(), fan, creator, coins, self.months[(fan, creator)], now + SUB_PERIOD, True
+        )
+        started = subscriptions.SubscriptionStarted(
+            **self.charge(coins, fan, creator),
+            subscription_id=sub.subscription_id,
+            fan_id=fan,
+            period=1,
+            period_start=now,
+            period_end=sub.period_end,
+            price_version=version,
+            entitlement=entitlement(sub.prior_months + 1),
+        )
+        env = self.emit(topics.GIFTING_EVENTS, f"wallet-{fan}", started, now=True)
+        self.subscriptions[(fan, creator)] = sub
+        self.credit_charge(env, started, sub.subscription_id)
+
+    def gift_subscriptions(self) -> None:
+        if not self.sub_prices:
+            return self.set_subscription_price()
+        creator = self.rng.choice(sorted(self.sub_prices))
+        payer = self.rng.choice(self.users)
+        viewers = sorted(
+            v
+            for v in self.rng.sample(self.users, 3)
+            if v != payer and (v, creator) not in self.subscriptions
+        )
+        if not viewers:
+            return
+        unit, version = self.sub_prices[creator]
+        gift_id, now = self.uid(), self.tick()
+        made = [
+            Subscription(
+                self.uid(),
+                v,
+                creator,
+                unit,
+                self.months[(v, creator)],
+                now + SUB_PERIOD,
+                False,
+                True,
+            )
+            for v in viewers
+        ]
+        live = self.rng.random() < 0.7
+        gifted = subscriptions.SubscriptionsGifted(
+            **self.charge(unit * len(made), payer, creator),
+            gift_id=gift_id,
+            unit_coins=unit,
+            price_version=version,
+            stream_id=self.rng.choice(self.streams) if live else None,
+            period_start=now,
+            period_end=now + SUB_PERIOD,
+            recipients=tuple(
+                subscriptions.GiftedSubscription(
+                    fan_id=s.fan_id,
+                    subscription_id=s.subscription_id,
+                    entitlement=entitlement(s.prior_months + 1),
+                )
+                for s in made
+            ),
+        )
+        env = self.emit(topics.GIFTING_EVENTS, f"wallet-{payer}", gifted, now=True)
+        for s in made:
+            self.subscriptions[(s.fan_id, creator)] = s
+        self.credit_charge(env, gifted, gift_id)
+
+    def cancel_subscription(self) -> None:
+        renewing = [s for s in self.subscriptions.values() if s.auto_renew]
+        if not renewing:
+            return
+        sub = self.rng.choice(renewing)
+        sub.auto_renew = False
+        self.emit(
+            topics.GIFTING_EVENTS,
+            f"subscription-{sub.subscription_id}",
+            subscriptions.SubscriptionCancelled(
+                subscription_id=sub.subscription_id,
+                fan_id=sub.fan_id,
+                creator_id=sub.creator_id,
+                ends_at=sub.period_end,
+            ),
+        )
+
+    def lapse(self, sub: Subscription, reason: str, periods: int) -> None:
+        self.emit(
+            topics.GIFTING_EVENTS,
+            f"subscription-{sub.subscription_id}",
+            subscriptions.SubscriptionLapsed(
+                subscription_id=sub.subscription_id,
+                fan_id=sub.fan_id,
+                creator_id=sub.creator_id,
+                reason=reason,  # type: ignore[arg-type]
+                periods=periods,
+                entitlement=entitlement(sub.prior_months + periods),
+            ),
+        )
+        del self.subscriptions[(sub.fan_id, sub.creator_id)]
+        self.months[(sub.fan_id, sub.creator_id)] = sub.prior_months + periods
+
+    def a_month_later(self) -> None:
+        """The renewal worker a period on: gifted and cancelled subscriptions lapse, the others
+        renew from their fan's wallet, a few find it short (grace), then lapse at its end."""
+        if not self.subscriptions:
+            return
+        self.time = max(s.period_end for s in self.subscriptions.values())
+        short: list[Subscription] = []
+        for sub in sorted(self.subscriptions.values(), key=lambda s: s.subscription_id):
+            if not sub.auto_renew:
+                self.lapse(sub, "not-renewing" if sub.gifted else "cancelled", 1)
+            elif self.rng.random() < 0.2:
+                grace = sub.period_end + SUB_GRACE
+                self.emit(
+                    topics.GIFTING_EVENTS,
+                    f"subscription-{sub.subscription_id}",
+                    subscriptions.SubscriptionRenewalFailed(
+                        subscription_id=sub.subscription_id,
+                        fan_id=sub.fan_id,
+                        creator_id=sub.creator_id,
+                        period=2,
+                        coins=sub.coins,
+                        balance=0,
+                        attempt=1,
+                        grace_until=grace,
+                        next_attempt_at=self.time + timedelta(hours=12),
+                    ),
+                )
+                short.append(sub)
+            else:
+                renewed = subscriptions.SubscriptionRenewed(
+                    **self.charge(sub.coins, sub.fan_id, sub.creator_id),
+                    subscription_id=sub.subscription_id,
+                    fan_id=sub.fan_id,
+                    period=2,
+                    period_start=sub.period_end,
+                    period_end=sub.period_end + SUB_PERIOD,
+                    entitlement=entitlement(sub.prior_months + 2),
+                )
+                env = self.emit(topics.GIFTING_EVENTS, f"wallet-{sub.fan_id}", renewed)
+                sub.period_end = renewed.period_end
+                self.credit_charge(env, renewed, sub.subscription_id)
+        if short:
+            self.time = max(s.period_end for s in short) + SUB_GRACE
+            for sub in short:
+                self.lapse(sub, "grace-expired", 1)
+
 
 def generate(count: int, seed: int, duplicates: float = 0.01, **sizes) -> list[Published]:
     """At least `count` messages (the last flow is finished), a `duplicates` share re-sent."""
@@ -356,15 +867,41 @@ def generate(count: int, seed: int, duplicates: float = 0.01, **sizes) -> list[P
         (s.clawback, 2),
         (s.request_payout, 3),
         (s.settle_payout, 3),
+        (s.set_goal, 1),
+        (s.start_battle, 1),
+        (s.schedule_live_event, 1),
+        (s.buy_ticket, 4),
+        (s.close_live_event, 1),
+        (s.set_subscription_price, 1),
+        (s.subscribe, 3),
+        (s.gift_subscriptions, 1),
+        (s.cancel_subscription, 1),
     ]
     moves, weights = zip(*actions, strict=True)
     while len(s.out) < count:
+        s.end_battles()
         s.rng.choices(moves, weights)[0]()
+    s.end_battles(every=True)
+    s.a_month_later()
     out = list(s.out)
     for _ in range(int(len(out) * duplicates)):  # a re-send comes after the original
         original = s.rng.randrange(len(out))
         out.insert(s.rng.randint(original + 1, len(out)), out[original])
     return out
+
+
+# The events that move a wallet: each one a wallet event and a statement line.
+WALLET_EVENTS = (
+    "CoinPurchased",
+    "CoinsClawedBack",
+    "GiftSent",
+    "ContentUnlocked",
+    "TicketPurchased",
+    "TicketRefunded",
+    "SubscriptionStarted",
+    "SubscriptionRenewed",
+    "SubscriptionsGifted",
+)
 
 
 def expected(published: list[Published]) -> dict[str, dict]:
@@ -433,6 +970,13 @@ def expected(published: list[Published]) -> dict[str, dict]:
             cm[0] += 1
             cm[1] += d["coins"]
             cm[2] += d["coins"] * Decimal(d["commission_rate"])
+        elif e.type in ("TicketPurchased", "TicketRefunded"):  # held, then given back
+            coins = d["coins"] if e.type == "TicketRefunded" else -d["coins"]
+            wallets[d["fan_id"]][4] += coins
+            statements[d["fan_id"]][1] += coins
+        elif e.type in ("SubscriptionStarted", "SubscriptionRenewed", "SubscriptionsGifted"):
+            wallets[d["payer_id"]][4] -= d["coins"]
+            statements[d["payer_id"]][1] -= d["coins"]
         elif e.type == "ItemListed":
             i = items[d["item_id"]]
             if d["item_version"] > i[3]:
@@ -473,8 +1017,8 @@ def expected(published: list[Published]) -> dict[str, dict]:
             payouts[d["payout_id"]][2] = True
         else:
             continue
-        if e.type in ("CoinPurchased", "CoinsClawedBack", "GiftSent", "ContentUnlocked"):
-            user = d.get("user_id") or d["sender_id"]
+        if e.type in WALLET_EVENTS:
+            user = d.get("user_id") or d.get("sender_id") or d.get("payer_id") or d["fan_id"]
             wallets[user][5] += 1
             statements[user][0] += 1
         if e.type.startswith(("Diamonds", "Payout")) and e.type not in (
