@@ -18,7 +18,16 @@ from tests.support.apps import api_client
 from tests.support.tokens import claims, new_key, signed
 
 APPS = {"recharge": recharge, "gifting": gifting, "payout": payout, "projections": projections}
-PUBLIC = {"/healthz", "/readyz", "/v1/catalog", "/v1/gifts/catalog", "/v1/items/{item_id}"}
+PUBLIC = {
+    "/healthz",
+    "/readyz",
+    "/v1/catalog",
+    "/v1/gifts/catalog",
+    "/v1/items/{item_id}",
+    "/v1/live-events/{live_event_id}",  # what a ticket costs, like an item's page
+    "/v1/creators/{creator_id}/subscription-price",  # what a month costs
+    "/v1/creators/{creator_id}/subscribers/{fan_id}",  # a fan's badge, shown on streams
+}
 # Provider callbacks authenticate by signature, not by bearer token.
 SIGNED = ("/v1/webhooks/", "/v1/callbacks/")
 
