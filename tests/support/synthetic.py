@@ -7,7 +7,8 @@ ones paid late, then refunded), some clawed back; gifts on live streams (some in
 videos; items listed and unlocked; diamonds credited per gift/unlock (part held, later
 released); payouts requested, then completed or failed; ticketed live events scheduled, their
 tickets bought, then started (the tickets' coins credited to the creator) or cancelled (every
-ticket refunded); subscriptions priced, taken, gifted and cancelled, renewed (or failed and then
+ticket refunded); multi-guest rooms' shares set and gifts (GiftSent v2) split between their
+creators; subscriptions priced, taken, gifted and cancelled, renewed (or failed and then
 lapsed) a month later; LIVE goals moved and reached by the gifts on their stream; battles
 scored by the gifts to their sides' hosts, then ended. Rates are the ones the services record
 (gifts, unlocks and tickets at the catalog's rates version 1; subscriptions at their config's).
@@ -130,6 +131,7 @@ class Stream:
         self.months: dict[tuple[str, str], int] = defaultdict(int)  # paid, ended subscriptions
         self.goals: list[Goal] = []  # open (not reached, before the deadline)
         self.battles: list[Battle] = []  # open
+        self.rooms: dict[str, tuple[tuple[gifting.Recipient, ...], int]] = {}  # shares, version
 
     def uid(self) -> str:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
@@ -433,6 +435,64 @@ class Stream:
                     diamonds=r.diamonds,
                     reason="provider_failure",
                 ),
+            )
+
+    # -- multi-guest rooms: a room's shares, then gifts to it split between its creators --
+
+    def set_room_shares(self) -> None:
+        host, *guests = self.rng.sample(self.creators, self.rng.randint(2, 3))
+        room_id, version = f"room-{host}", self.rooms.get(f"room-{host}", ((), 0))[1] + 1
+        guest_bp = self.rng.choice([1500, 2500])
+        recipients = (
+            gifting.Recipient(creator_id=host, share_bp=gifting.WHOLE_BP - guest_bp * len(guests)),
+            *(gifting.Recipient(creator_id=g, share_bp=guest_bp) for g in guests),
+        )
+        self.rooms[room_id] = (recipients, version)
+        self.emit(
+            topics.GIFTING_EVENTS,
+            f"room-{room_id}",
+            rooms.RoomSharesSet(
+                room_id=room_id, host_id=host, room_version=version, recipients=recipients
+            ),
+        )
+
+    def room_gift(self) -> None:
+        """A GiftSent v2 as gifting records it now (every gift its own combo id), to a room's
+        recipients at the shares in force; payout credits each share (GiftSentV2.split)."""
+        if not self.rooms:
+            return self.set_room_shares()
+        recipients, _ = self.rooms[self.rng.choice(sorted(self.rooms))]
+        sender, stream = self.rng.choice(self.users), self.rng.choice(self.streams)
+        code, price = self.rng.choice([("rose", 1), ("finger_heart", 5), ("galaxy", 1000)])
+        quantity, gift_id = self.rng.randint(1, 3), self.uid()
+        gift = gifting.GiftSentV2(
+            gift_id=gift_id,
+            sender_id=sender,
+            recipients=recipients,
+            context=gifting.GiftContext(kind="live", id=stream),
+            gift_code=code,
+            quantity=quantity,
+            unit_price=price,
+            coins=quantity * price,
+            diamonds_per_coin=DIAMONDS_PER_COIN,
+            commission_rate=Decimal("0.5"),
+            rates_version=1,
+            catalog_version=1,
+            combo_id=self.uid(),
+            combo_count=1,
+            balance_after=0,
+        )
+        env = self.emit(topics.GIFTING_EVENTS, f"wallet-{sender}", gift)
+        self.tally(gift_id, stream, gift.host, code, quantity, gift.coins)
+        for share in gift.split():
+            self.credit(
+                share.creator_id,
+                env,
+                share.coins,
+                DIAMONDS_PER_COIN,
+                stream,
+                gift_id,
+                share.diamonds,
             )
 
     # -- LIVE goals and battles, moved by the gifts of their stream / hosts (gifting's tally) --
@@ -867,6 +927,8 @@ def generate(count: int, seed: int, duplicates: float = 0.01, **sizes) -> list[P
         (s.clawback, 2),
         (s.request_payout, 3),
         (s.settle_payout, 3),
+        (s.set_room_shares, 1),
+        (s.room_gift, 5),
         (s.set_goal, 1),
         (s.start_battle, 1),
         (s.schedule_live_event, 1),
