@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from eventkit import problems
 from eventkit.auth import CallerDep, UserId
-from eventkit.deps import ClockDep
+from eventkit.deps import ClockDep, PoolDep
 from eventkit.fields import Count
 from eventkit.idempotency import IdempotencyKey, fingerprint
 from policy.coin_value import VALUE_DESCRIPTION, load_coin_prices
@@ -185,7 +185,12 @@ async def gift_catalog(
     ),
 )
 async def send_gift(
-    body: GiftCreate, caller: CallerDep, key: IdempotencyKey, now: ClockDep, request: Request
+    body: GiftCreate,
+    caller: CallerDep,
+    key: IdempotencyKey,
+    now: ClockDep,
+    pool: PoolDep,
+    request: Request,
 ) -> Response:
     """Debits quantity x the gift's price from the caller's wallet and records `GiftSent`.
 
@@ -212,7 +217,7 @@ async def send_gift(
     except GiftUnavailable as exc:
         raise GiftNotFound(str(exc)) from None
     await fan_levels_store.gate(
-        request.app.state.pool, caller.user_id, body.creator_id, body.room_id, body.gift_code, now
+        pool, caller.user_id, body.creator_id, body.room_id, body.gift_code, now
     )
     outcome = await request.app.state.gifts.submit(
         GiftCommand(
