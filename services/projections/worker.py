@@ -1,19 +1,26 @@
 """The faust-streaming worker that keeps the read models up to date.
 
-faust acks an event in a `finally`, so an exception escaping the agent would skip its events:
-transient failures (eventkit.failures) are retried here, with backoff, until they succeed; an
-event PostgreSQL refuses for good is sorted out by the projector and dead-lettered with the rest. Offsets commit on a timer, so
-a crash re-delivers recent events; the projector's event-id table makes that a no-op.
+faust moves past a batch whatever the agent did with it, so an exception escaping the agent
+would skip its events: transient failures (eventkit.failures) are retried here, with backoff,
+until they succeed; an event PostgreSQL refuses for good is sorted out by the projector and
+dead-lettered with the rest. The group's offsets are the agent's own, committed on a timer and
+only past messages already projected or dead-lettered (faust's, driven by its acks, could pass
+messages it skipped in a rebalance, and the next owner would skip them too); a crash
+re-delivers recent events; the projector's event-id table makes that a no-op.
 Messages no read model can apply go to the dead-letter topic with the reason; the worker goes on.
 So do messages not signed by their topic's owner (eventkit.signing), refused before the
 projector sees them.
 """
 
 import asyncio
+import functools
 import logging
 import tempfile
+from typing import Any, cast
 
 import faust
+from faust.transport.consumer import Consumer
+from faust.types import TP
 
 from eventkit import tracing
 from eventkit.db import create_pool, when_database_answers
@@ -23,7 +30,7 @@ from eventkit.retry import with_backoff
 from eventkit.settings import Settings
 from eventkit.signing import Verifier
 from schemas import topics
-from services.projections import dead_letters
+from services.projections import dead_letters, gaps
 from services.projections.metrics import LagMonitor
 from services.projections.projector import Incoming, Projector
 from services.projections.signatures import signed_decoded
@@ -67,7 +74,12 @@ def create_app(
         broker_session_timeout=8.0,
         broker_heartbeat_interval=1.0,
     )
-    source = app.topic(*source_topics(settings), value_type=bytes, key_type=bytes)
+    # acks=False: faust neither tracks nor commits these offsets. Its own commits follow acks,
+    # and it acks the messages it skips as fetched before a rebalance (streams.py, the
+    # generation id check), so the group's offsets could pass events nobody projected and the
+    # next owner, seeking to them, would skip a range. The offsets committed are the agent's
+    # (commit_projected below): only ever what PostgreSQL already holds.
+    source = app.topic(*source_topics(settings), value_type=bytes, key_type=bytes, acks=False)
     dead_letter = app.topic(settings.topic(topics.DEAD_LETTER), value_type=bytes, key_type=bytes)
     state: dict = {}
     creating = asyncio.Lock()  # the agent and the metrics task must share one Projector
@@ -92,25 +104,57 @@ def create_app(
     dead_letters.attach(app, dead_letter, projector)  # the ops view's counts by reason
     verifier = Verifier(settings)
 
+    # A lower bound of each partition's position in PostgreSQL: what this process applied or
+    # read there. A batch running on from it without a hole needs no query (gaps.holes).
+    known: dict[gaps.Partition, int] = {}
+    committed: dict[gaps.Partition, int] = {}
+
+    @app.timer(1.0)
+    async def commit_projected():
+        # faust's commit path (partitions no longer assigned are left out); a commit lost to a
+        # rebalance only means the next owner re-reads a little, and repeats are no-ops.
+        due = {TP(*tp): o for tp, o in known.items() if committed.get(tp) != o}
+        consumer = cast(Consumer, app.consumer)
+        if due and await consumer._commit_offsets(due):
+            committed.update({(tp.topic, tp.partition): o for tp, o in due.items()})
+
+    async def without_holes(events) -> list[tuple[Incoming, Any]]:
+        items = [
+            (
+                Incoming(
+                    e.message.value,
+                    e.message.key,
+                    e.message.topic,
+                    e.message.partition,
+                    e.message.offset,
+                ),
+                e.message.headers,
+            )
+            for e in events
+        ]
+        offsets: dict[gaps.Partition, list[int]] = {}
+        for item, _ in items:
+            offsets.setdefault((item.topic, item.partition), []).append(item.offset)
+        if not gaps.holes(offsets, known):
+            return items
+        pool = (await projector()).pool
+        known.update(await with_backoff(lambda: gaps.positions(pool, list(offsets)), _any, log))
+        found = gaps.holes(offsets, known)
+        for tp, (start, end) in found.items():
+            log.warning("%s[%s]: offsets %s-%s not delivered; reading them again", *tp, start, end)
+            read = functools.partial(gaps.read_range, settings, tp, start, end)
+            records = await with_backoff(read, _any, log)
+            items = [i for i in items if (i[0].topic, i[0].partition) != tp] + [
+                (Incoming(r.value, r.key, r.topic, r.partition, r.offset), r.headers)
+                for r in records
+            ]
+        return items
+
     @app.agent(source, concurrency=1)
     async def project(stream):
         async for events in stream.take_events(batch_size, within=within):
-            batch, forged = signed_decoded(
-                verifier,
-                [
-                    (
-                        Incoming(
-                            e.message.value,
-                            e.message.key,
-                            e.message.topic,
-                            e.message.partition,
-                            e.message.offset,
-                        ),
-                        e.message.headers,
-                    )
-                    for e in events
-                ],
-            )
+            messages = await without_holes(events)
+            batch, forged = signed_decoded(verifier, messages)
             # The receive and fold spans of the batch (eventkit.tracing; nothing when off).
             with tracing.projecting([(e.message.topic, e.message.headers) for e in events]):
                 poison = forged + await _apply_with_retry(await projector(), batch)
@@ -128,8 +172,15 @@ def create_app(
                     ),
                 )
                 await fut
+            for item, _ in messages:  # each one now projected or dead-lettered
+                tp = (item.topic, item.partition)
+                known[tp] = max(known.get(tp, 0), item.offset + 1)
 
     return app
+
+
+def _any(exc: Exception) -> bool:
+    return True
 
 
 async def _skip_with_retry(projector: Projector, items: list[Incoming]) -> None:
