@@ -130,7 +130,30 @@ async def main(
         await conn.close()
     await multi_guest_gift(settings, gifting, payout, fan_token, say)
     await subscription(settings, gifting, payout, fan_token, say)
-    return {"fan": fan, "creator": creator, "wallet": dict(w), "earnings": dict(c)}
+    return {
+        "fan": fan,
+        "creator": creator,
+        "wallet": dict(w),  # after the first gift and the payout
+        "earnings": dict(c),
+        "final_wallet": await final_wallet(settings, gifting, fan, fan_token),
+    }
+
+
+async def final_wallet(settings: Settings, gifting: str, fan: str, fan_token: str) -> dict:
+    """The fan's wallet_balances row once it agrees with gifting's wallet after the whole story
+    (the room gift and the subscription spent from it too)."""
+    async with httpx.AsyncClient(timeout=10) as http:
+        r = await http.get(f"{gifting}/v1/wallet", headers=headers(fan_token))
+        balance = r.json()["balance"]
+    conn = await asyncpg.connect(settings.database_for("projections"))
+    try:
+
+        async def row():
+            return await conn.fetchrow("SELECT * FROM wallet_balances WHERE user_id = $1", fan)
+
+        return dict(await eventually(row, lambda w: w and w["balance"] == balance))
+    finally:
+        await conn.close()
 
 
 async def multi_guest_gift(settings: Settings, gifting: str, payout: str, fan_token: str, say):
