@@ -19,10 +19,6 @@ pytestmark = pytest.mark.e2e
 BASE = 24000
 
 
-# Found by this test (issue 15): after a projections worker instance is SIGKILLed, the one
-# that takes its partitions over skips a range of offsets (not projected, not dead-lettered),
-# so reconcile's read-model checks fail. Remove the mark once services/projections is fixed.
-@pytest.mark.xfail(reason="projections worker skips events on a partition handover", strict=False)
 @pytest.mark.timeout(900)
 def test_one_seed_of_cluster_faults_loses_nothing_and_accepts_commands_without_quorum():
     taken = [p for p in (BASE + 92, BASE + 432, BASE + 433, BASE + 62) if port_open(p)]
