@@ -1,7 +1,8 @@
 """Dead letters counted by reason (services/projections/dead_letters.py): the projections worker,
 as a real process, reads the dead-letter topic and counts what it holds by consumer, source
-topic and reason class, its own dead letters and the services' alike, once per message across
-a SIGKILL and restart; a redelivered batch is not counted twice."""
+topic and reason class, its own dead letters and the services' alike, once per refused source
+message across a SIGKILL and restart (the restarted worker dead-letters its uncommitted poison
+again); a redelivered batch is not counted twice."""
 
 import uuid
 from datetime import UTC, datetime
@@ -13,7 +14,7 @@ from eventkit.deadletter import dead_letter_headers
 from eventkit.kafka import producer
 from schemas import topics
 from scripts.projections_crash import WorkerProcess, drop_faust_topics
-from services.projections.dead_letters import DeadLetter, reason_class, record
+from services.projections.dead_letters import DeadLetter, reason_class, record, source
 from tests.integration.test_projections_worker import eventually, send_raw
 
 
@@ -81,21 +82,61 @@ async def _equal(pool, expected) -> bool:
     return await counts(pool) == expected
 
 
+async def _messages(pool, consumer: str) -> int | None:
+    return await pool.fetchval(
+        "SELECT messages FROM dead_letter_counts WHERE consumer = $1 AND reason = 'not JSON'",
+        consumer,
+    )
+
+
 async def test_a_redelivered_batch_is_not_counted_again(prepared, pools):
     pool = pools["projections"]
     consumer = f"c-{uuid.uuid4().hex[:6]}"
     now = datetime.now(UTC)
-    headers = dead_letter_headers("not JSON: x", "t", 0, 1, consumer)
     part = 1000 + uuid.uuid4().int % 1_000_000  # a partition of its own in the shared database
-    batch = [DeadLetter(part, i, now, headers) for i in range(3)]
+
+    def letter(i: int) -> DeadLetter:
+        return DeadLetter(part, i, now, dead_letter_headers("not JSON: x", "t", 0, i, consumer))
+
+    batch = [letter(i) for i in range(3)]
     assert await record(pool, batch) == 3
     assert await record(pool, batch[1:]) == 0  # redelivered after a crash
-    assert await record(pool, [*batch, DeadLetter(part, 3, now, headers)]) == 1
-    got = await pool.fetchval(
-        "SELECT messages FROM dead_letter_counts WHERE consumer = $1 AND reason = 'not JSON'",
-        consumer,
+    assert await record(pool, [*batch, letter(3)]) == 1
+    assert await _messages(pool, consumer) == 4
+
+
+async def test_a_source_message_dead_lettered_again_counts_once(prepared, pools):
+    """A consumer killed before it commits refuses the same message again: a second dead
+    letter, at a new offset of the dead-letter topic, of the same source message."""
+    pool = pools["projections"]
+    consumer = f"c-{uuid.uuid4().hex[:6]}"
+    now = datetime.now(UTC)
+    part = 1000 + uuid.uuid4().int % 1_000_000
+    headers = dead_letter_headers("not JSON: x", "t", 2, 41, consumer)
+    assert await record(pool, [DeadLetter(part, 0, now, headers)]) == 1
+    assert await record(pool, [DeadLetter(part, 5, now, headers)]) == 0  # after the restart
+    both = [DeadLetter(part, 6, now, headers), DeadLetter(part, 7, now, headers)]
+    assert await record(pool, both) == 0  # and twice in one batch
+    other = dead_letter_headers("not JSON: x", "t", 2, 42, consumer)  # the next source message
+    elsewhere = dead_letter_headers("not JSON: x", "t", 2, 41, f"{consumer}-b")  # another group
+    assert (
+        await record(pool, [DeadLetter(part, 8, now, other), DeadLetter(part, 9, now, elsewhere)])
+        == 2
     )
-    assert got == 4
+    assert await _messages(pool, consumer) == 2
+
+
+async def test_a_letter_without_source_headers_counts_once_per_own_offset(prepared, pools):
+    pool = pools["projections"]
+    consumer = f"c-{uuid.uuid4().hex[:6]}"
+    now = datetime.now(UTC)
+    part = 1000 + uuid.uuid4().int % 1_000_000
+    bad = [("reason", b"not JSON: x"), ("consumer", consumer.encode()), ("offset", b"\xff")]
+    batch = [DeadLetter(part, i, now, bad) for i in range(2)]
+    assert source(batch[0]) == (consumer, "(dead-letter)", part, 0)
+    assert await record(pool, batch) == 2  # two letters: nothing says they are one message
+    assert await record(pool, batch) == 0  # redelivered
+    assert await _messages(pool, consumer) == 2
 
 
 def test_a_reason_class_is_the_text_before_the_first_colon():
