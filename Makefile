@@ -107,9 +107,11 @@ clean:
 ## Load benchmark: gifts/s, end-to-end latency and CPU per gift vs pgbench, the eventsourcing
 ## library, a naive path and a plain-PostgreSQL ledger, on a private db/topic prefix; the load
 ## comes from vegeta (built once into .cache/bin) or the Python generator (docs/performance.md).
+## It starts the native Kafka and PostgreSQL first when they are not running (infra up).
 .PHONY: bench
 bench: venv
 	$(BIN)/pip install -q --require-hashes -r requirements/bench.lock
+	$(BIN)/python -m infra up
 	$(BIN)/python -m bench --ramp $(ARGS)
 
 ## Rebuild read models from the topics while the worker runs: `make rebuild` (all) or
