@@ -425,6 +425,9 @@ def main(argv=None) -> None:
         }
         creators = [c for c, _ in pop.creators]
         if sut:
+            caught_up = asyncio.run(visibility.wait_caught_up(settings))
+            say(f"  projections took the funding in {caught_up:.1f}s after it")
+            results["population"]["projections_caught_up_seconds"] = caught_up
             results["idle"] = idle_cost(args)
         say(f"coinstream: open-loop POST /v1/gifts, {args.duration:g}s per step")
         results["ours"] = {
