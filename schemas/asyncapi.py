@@ -108,7 +108,8 @@ def document() -> dict[str, Any]:
                 "title": "Dead letters",
                 "description": "Messages a consumer could not apply, as they were read (key "
                 "and value unchanged), with the reason in a header. Every principal may "
-                "write it; operators read it.",
+                "write it; operators read it, and the projections worker reads its headers to count "
+                "dead letters by reason for the ops view (never the values).",
                 "messages": {"DeadLetter": {"$ref": "#/components/messages/DeadLetter"}},
                 "bindings": {
                     "kafka": {"partitions": topics.PARTITIONS, "bindingVersion": KAFKA_BINDING}
