@@ -11,7 +11,7 @@ import time
 import asyncpg
 
 from eventkit.settings import Settings
-from services.projections.offsets import end_offsets
+from services.projections import offsets
 from services.projections.worker import source_topics
 
 
@@ -61,23 +61,12 @@ async def wait_processed(dsn: str, event_ids: list[str], timeout: float = 300) -
 
 
 async def wait_caught_up(settings: Settings, timeout: float = 300) -> float:
-    """Waits until the projections worker has taken in everything on its source topics (its
-    positions in PostgreSQL at the topics' end offsets); returns the seconds it took. Funding
-    the fans leaves a backlog of purchases: a series started before it is taken in would
-    measure the gifts' visibility behind that backlog, not the system's."""
-    started = time.monotonic()
-    ends = {tp: o for tp, o in (await end_offsets(settings, source_topics(settings))).items() if o}
+    """Waits until the projections worker has taken in everything on its source topics;
+    returns the seconds it took. Funding the fans leaves a backlog of purchases: a series
+    started before it is taken in would measure the gifts' visibility behind that backlog,
+    not the system's."""
     conn = await asyncpg.connect(settings.database_for("projections"))
     try:
-        while True:
-            rows = await conn.fetch(
-                'SELECT topic, "partition", next_offset FROM projection_positions'
-            )
-            at = {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
-            if all(at.get(tp, 0) >= o for tp, o in ends.items()):
-                return time.monotonic() - started
-            if time.monotonic() - started > timeout:
-                raise TimeoutError(f"projections not caught up within {timeout}s: {ends} vs {at}")
-            await asyncio.sleep(0.25)
+        return await offsets.wait_caught_up(settings, conn, source_topics(settings), timeout)
     finally:
         await conn.close()

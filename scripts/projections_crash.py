@@ -23,7 +23,7 @@ import asyncpg
 
 from eventkit.settings import Settings
 from infra.system import LOGS, ROOT, child_env, free_port
-from services.projections.offsets import end_offsets
+from services.projections import offsets
 from services.projections.worker import source_topics
 from tests.support.synthetic import (
     actual,
@@ -66,23 +66,8 @@ class WorkerProcess:
         return f"http://127.0.0.1:{self.metrics_port}/metrics"
 
 
-async def projected_up_to(conn: asyncpg.Connection) -> dict[tuple[str, int], int]:
-    rows = await conn.fetch('SELECT topic, "partition", next_offset FROM projection_positions')
-    return {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
-
-
-async def behind(settings: Settings, conn: asyncpg.Connection) -> int:
-    ends = await end_offsets(settings, source_topics(settings))
-    done = await projected_up_to(conn)
-    return sum(max(0, end - done.get(tp, 0)) for tp, end in ends.items())
-
-
 async def wait_caught_up(settings: Settings, conn: asyncpg.Connection, timeout: float = 120):
-    deadline = time.monotonic() + timeout
-    while (lag := await behind(settings, conn)) > 0:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"worker still {lag} messages behind after {timeout}s")
-        await asyncio.sleep(0.2)
+    await offsets.wait_caught_up(settings, conn, source_topics(settings), timeout)
 
 
 async def drop_faust_topics(settings: Settings) -> None:
@@ -137,16 +122,16 @@ async def run_seed(
 
         producing = asyncio.create_task(produce())
         for _ in range(kills):
-            before = sum((await projected_up_to(conn)).values())
+            before = sum((await offsets.positions(conn)).values())
             deadline = time.monotonic() + 20
             while (
-                sum((await projected_up_to(conn)).values()) == before
+                sum((await offsets.positions(conn)).values()) == before
                 and time.monotonic() < deadline
             ):
                 await asyncio.sleep(0.02)
             await asyncio.sleep(rng.uniform(0.0, 0.3))
             worker.kill()
-            lag_at_kills.append(await behind(settings, conn))
+            lag_at_kills.append(await offsets.behind(settings, conn, source_topics(settings)))
             await asyncio.sleep(rng.uniform(0.0, 1.0))
             worker.start()
         await producing

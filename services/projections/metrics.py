@@ -21,7 +21,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from eventkit.kafka import client_options
 from eventkit.settings import Settings
-from services.projections.offsets import topic_partitions
+from services.projections.offsets import positions, topic_partitions
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +38,7 @@ class LagMonitor:
         tps = await topic_partitions(consumer, self.topics)
         ends = await consumer.end_offsets(tps)
         pool = self.projector.pool
-        rows = await pool.fetch('SELECT topic, "partition", next_offset FROM projection_positions')
-        done = {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
+        done = await positions(pool)
         self.lag = {
             (tp.topic, tp.partition): (ends[tp], done.get((tp.topic, tp.partition), 0))
             for tp in tps

@@ -32,7 +32,7 @@ from eventkit.failures import describe, is_permanent
 from eventkit.kafka import client_options
 from eventkit.settings import Settings
 from eventkit.signing import Verifier
-from services.projections.offsets import topic_partitions
+from services.projections.offsets import positions, topic_partitions
 from services.projections.projector import decode_batch
 from services.projections.read_models import READ_MODELS, ReadModel
 from services.projections.signatures import signed_only
@@ -130,11 +130,6 @@ class Replay:
             batch, _ = signed_only(self.verifier, [(r, r.headers) for r in batch])
             if batch:
                 yield batch
-
-
-async def positions(conn: asyncpg.Connection) -> dict[tuple[str, int], int]:
-    rows = await conn.fetch('SELECT topic, "partition", next_offset FROM projection_positions')
-    return {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
 
 
 async def rebuild(
