@@ -3,6 +3,8 @@ carries it: one table, by topic."""
 
 from schemas import topics
 from schemas.events import accounts, gifting, live_events, payout, recharge, rooms, sanctions
+from schemas.events import partners as partner
+from schemas.events import promotions as promos
 from schemas.events import spending as controls
 from schemas.events import subscriptions as subs
 from schemas.events.base import Payload
@@ -15,6 +17,10 @@ BY_TOPIC: dict[str, tuple[type[Payload], ...]] = {
         recharge.CoinsClawedBack,
         recharge.PaymentRefundDue,
         recharge.PaymentRefunded,
+        promos.CampaignCreated,
+        promos.PromoCodesIssued,
+        promos.PromoRedeemed,
+        promos.BonusCoinsGranted,
     ),
     topics.SANCTIONS_EVENTS: (sanctions.TransactionBanPlaced, sanctions.TransactionBanLifted),
     topics.MODERATION_COMMANDS: (sanctions.PlaceTransactionBan, sanctions.LiftTransactionBan),
@@ -44,6 +50,12 @@ BY_TOPIC: dict[str, tuple[type[Payload], ...]] = {
         live_events.LiveEventCancelled,
         live_events.LiveEventStarted,
         controls.SpendingLimitsChanged,
+        partner.PartnerClientIssued,
+        partner.PartnerSecretRotated,
+        partner.PartnerConsentGranted,
+        partner.PartnerConsentRevoked,
+        partner.PartnerCoinsDebited,
+        partner.PartnerCoinsCredited,
     ),
     topics.PAYOUT_EVENTS: (
         payout.DiamondsCredited,

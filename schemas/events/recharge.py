@@ -30,6 +30,13 @@ class CoinPurchased(Payload):
     provider_txn_id: LongId
     fee_rate: Rate | None = Field(default=None, description="Fee rate applied to the settlement")
     price_list: Id | None = Field(default=None, description="Price list the price came from")
+    promo_code: Text | None = Field(
+        default=None, description="The promo code redeemed on this purchase (upper case)"
+    )
+    campaign_id: Id | None = Field(default=None, description="The code's campaign")
+    discount: Money | None = Field(
+        default=None, description="Taken off the price by the code, in the charge currency"
+    )
 
 
 class PurchaseFailed(Payload):
@@ -61,6 +68,10 @@ class PurchaseCreated(Payload):
     catalog_version: int
     provider: Id
     provider_txn_id: LongId | None = None
+    campaign_id: Id | None = Field(default=None, description="The campaign of a promo code")
+    discount: Money | None = Field(
+        default=None, description="Taken off the price by the code, in the charge currency"
+    )
 
 
 ClawbackReason = Literal[
