@@ -84,6 +84,15 @@ def jwt_keys(settings: Settings) -> list[str]:
     return made
 
 
+def partner_keys(settings: Settings) -> list[str]:
+    """Gifting's partner-token signing key (services/gifting/partners_tokens.py), unless one is
+    there. The names it made."""
+    from services.gifting.partners_tokens import SIGNING_KEY
+
+    fresh = auth.encode_private_key(Ed25519PrivateKey.generate())
+    return [SIGNING_KEY] if _write_once(settings.secrets_dir / SIGNING_KEY, fresh) else []
+
+
 def database_passwords(settings: Settings) -> list[str]:
     """Each PostgreSQL login role's password (eventkit.roles: every service's, the read API's,
     the auditor's), which the migration step sets on the roles. The names it made."""
@@ -112,4 +121,5 @@ def ensure(settings: Settings) -> list[str]:
     made += database_passwords(settings)
     made += signing_keys(settings)
     made += jwt_keys(settings)
+    made += partner_keys(settings)
     return made

@@ -3,6 +3,7 @@ carries it: one table, by topic."""
 
 from schemas import topics
 from schemas.events import accounts, gifting, live_events, payout, recharge, rooms, sanctions
+from schemas.events import partners as partner
 from schemas.events import promotions as promos
 from schemas.events import spending as controls
 from schemas.events import subscriptions as subs
@@ -49,6 +50,12 @@ BY_TOPIC: dict[str, tuple[type[Payload], ...]] = {
         live_events.LiveEventCancelled,
         live_events.LiveEventStarted,
         controls.SpendingLimitsChanged,
+        partner.PartnerClientIssued,
+        partner.PartnerSecretRotated,
+        partner.PartnerConsentGranted,
+        partner.PartnerConsentRevoked,
+        partner.PartnerCoinsDebited,
+        partner.PartnerCoinsCredited,
     ),
     topics.PAYOUT_EVENTS: (
         payout.DiamondsCredited,

@@ -11,6 +11,7 @@ from eventkit.consumer import BatchHandlers, Handlers, handle, handle_batch
 from schemas.envelope import Envelope
 from schemas.events.gifting import ContentUnlocked, GiftSentV2
 from schemas.events.live_events import LiveEventStarted
+from schemas.events.partners import PartnerCoinsDebited
 from schemas.events.sanctions import TransactionBanLifted, TransactionBanPlaced
 from schemas.events.subscriptions import (
     SubscriptionRenewed,
@@ -22,6 +23,7 @@ from services.payout.conversion import diamonds_for, load_config
 from services.payout.domain import Reserve
 from services.payout.ledger import Credit, credit, credit_many
 from services.payout.live_events import on_live_event_started
+from services.payout.partners import on_partner_debit
 from services.payout.subscriptions import on_subscription_charge
 
 PLATFORM = "platform"  # unlocks of platform-owned items earn no creator anything
@@ -104,6 +106,7 @@ HANDLERS: Handlers = dict(
         handle(SubscriptionStarted, on_subscription_charge),
         handle(SubscriptionRenewed, on_subscription_charge),
         handle(SubscriptionsGifted, on_subscription_charge),
+        handle(PartnerCoinsDebited, on_partner_debit),
         handle(TransactionBanPlaced, on_ban_placed),
         handle(TransactionBanLifted, on_ban_lifted),
     ]

@@ -1,5 +1,5 @@
 """Recharge HTTP app: the coin catalog (here), purchases (purchases.py), provider webhooks
-(webhooks.py) and the admin sanctions API (admin.py)."""
+(webhooks.py), the admin sanctions API (admin.py) and promotions (promotions.py)."""
 
 from typing import Annotated, Literal
 
@@ -15,7 +15,7 @@ from eventkit.http import create_app
 from eventkit.settings import Settings, narrowed
 from policy.countries import CountryNotServed, ServedCountry, served
 from schemas.money import Money
-from services.recharge import admin, purchases, webhooks
+from services.recharge import admin, promotions, purchases, webhooks
 from services.recharge.bootstrap import wire
 from services.recharge.pricing import load_catalog
 from services.recharge.settings import RechargeSettings
@@ -148,7 +148,14 @@ def create(settings: Settings, recharge_settings: RechargeSettings | None = None
         "Coinstream recharge",
         "recharge",
         settings,
-        [router, purchases.router, webhooks.router, admin.router],
+        [
+            router,
+            purchases.router,
+            webhooks.router,
+            admin.router,
+            promotions.admin_router,
+            promotions.router,
+        ],
         _wire,
         description=DESCRIPTION,
         on_stop=_unwire,
@@ -172,5 +179,8 @@ DESCRIPTION = """Buying coins with real money.
   `payment_method`: `sandbox_success` (default), `sandbox_decline`, `sandbox_timeout`.
 * Refunds and chargebacks arrive from the provider only; there is no refund endpoint.
 * `/v1/admin/bans`: admins place and lift transaction bans (role `admin`).
+* Promotions: `/v1/admin/campaigns` (admins create campaigns and issue single-use codes), a
+  `promo_code` on `POST /v1/purchases` (bonus coins or a discount), `POST /v1/coupons/redeem`
+  (bonus coins with no purchase). See docs/promotions.md.
 
 Errors are RFC 9457 `application/problem+json`. See docs/recharge.md."""

@@ -90,3 +90,24 @@ class NotYetConfirmed(DomainError):
 
 class BanNotFound(DomainError):
     status, code, title = 404, "ban-not-found", "No such ban"
+
+
+class RechargeMonthlyCap(DomainError):
+    """The age band's cap on buying coins per calendar month (UTC), in the price list's
+    currency (policy/spending.json `recharge_monthly_minor`; 0: no buying at all)."""
+
+    status, code, title = (
+        403,
+        "age-band-recharge-monthly-cap",
+        "Over the most you may spend on coins in a month at your age in your country",
+    )
+
+    def __init__(self, rule: str, cap: int, spent: int, amount: int, resets_at):
+        super().__init__(
+            f"{amount} minor units would take this month's purchases to {spent + amount},"
+            f" over the monthly recharge cap of {cap} of age band {rule}",
+            rule=rule,
+            limit=cap,
+            spent=spent,
+            resets_at=resets_at.isoformat(),
+        )

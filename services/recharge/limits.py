@@ -1,4 +1,5 @@
-"""Pure velocity limits: how long until one more purchase fits a sliding window.
+"""Pure purchase limits: how long until one more purchase fits a sliding window, and the
+monthly recharge cap of a minor's age band.
 
 Both limits look back over a window ending now (a purchase exactly one window old has left
 it): at most N purchase attempts per hour, and at most a settlement amount per 24 hours. The
@@ -6,7 +7,10 @@ answer is None (it fits now) or the seconds to wait, which the API sends as Retr
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+
+from policy.spending import Band
+from services.recharge.errors import RechargeMonthlyCap
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
@@ -49,3 +53,24 @@ def wait_for_spend(
 def retry_after_header(seconds: float) -> str:
     """Whole seconds, rounded up, at least 1 (RFC 9110 delay-seconds)."""
     return str(max(1, int(-(-seconds // 1))))
+
+
+# Recharge caps by age band (policy/spending.json `recharge_monthly_minor`) -------------------
+
+
+def month_start(now: datetime) -> datetime:
+    """The calendar month (UTC) `now` is in starts here; the caps count purchases since."""
+    return now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def month_end(now: datetime) -> datetime:
+    return (month_start(now) + timedelta(days=32)).replace(day=1)
+
+
+def recharge_cap_refusal(band: Band | None, spent: int, amount: int, now: datetime):
+    """RechargeMonthlyCap when a purchase of `amount` (minor units of the price list's
+    currency) would take this month's purchases of `spent` over the band's cap, else None."""
+    cap = band.recharge_monthly_minor if band is not None else None
+    if band is None or cap is None or spent + amount <= cap:
+        return None
+    return RechargeMonthlyCap(band.rule, cap, spent, amount, month_end(now))

@@ -30,6 +30,7 @@ from schemas.events.recharge import (
 )
 from schemas.money import Money
 from services.recharge import bans
+from services.recharge import promotions_store as promos
 from services.recharge.errors import NotYetConfirmed, PurchaseNotFound, WebhookMismatch
 from services.recharge.provider import FRAUD_REASONS, PaymentNotification, PaymentProvider
 
@@ -67,7 +68,9 @@ async def confirm(conn, purchase_id: UUID, now: datetime) -> Envelope | None:
     if row is None:
         return None
     q = row["quote"]
-    return await emit(
+    # A promo code held by the purchase takes effect with it (and only if it completes).
+    use = await promos.held_by(conn, purchase_id)
+    event = await emit(
         conn,
         purchase_id,
         2,
@@ -88,9 +91,15 @@ async def confirm(conn, purchase_id: UUID, now: datetime) -> Envelope | None:
             price_list=q["price_list"],
             provider=row["provider"],
             provider_txn_id=row["provider_txn_id"],
+            promo_code=use["code"] if use else None,
+            campaign_id=use["campaign_id"] if use else None,
+            discount=promos.discount_of(use) if use else None,
         ),
         row["user_id"],
     )
+    if use is not None:
+        await promos.redeem(conn, use, now, cause=event)
+    return event
 
 
 async def fail(
@@ -99,6 +108,7 @@ async def fail(
     row = await _move(conn, purchase_id, "failed", "pending", now, failure_reason=reason)
     if row is None:
         return None
+    await promos.release(conn, purchase_id)
     return await emit(
         conn,
         purchase_id,

@@ -106,6 +106,14 @@ class Catalog:
         )
         return self._settle(CUSTOM, coins, channel, price, name)
 
+    def discounted(self, quote: Quote, off: Money) -> Quote:
+        """`quote` with `off` taken off its price, settled afresh (settlement and fee follow
+        the price actually charged)."""
+        price = Money(
+            amount_minor=quote.price.amount_minor - off.amount_minor, currency=off.currency
+        )
+        return self._settle(quote.bundle_id, quote.coins, quote.channel, price, quote.price_list)
+
     def _settle(
         self, bundle_id: str, coins: int, channel: Channel, price: Money, price_list: str
     ) -> Quote:

@@ -18,9 +18,11 @@ from eventkit.deps import ClockDep, PoolDep
 from eventkit.fields import Count, query_int
 from eventkit.idempotency import IdempotencyKey, respond_once
 from policy.eligibility import load_policy, refusal
+from policy.spending import Band, load_spending_policy
 from schemas.events.recharge import PurchaseCreated
-from schemas.money import Currency
+from schemas.money import Currency, Money
 from services.recharge import bans, limits
+from services.recharge import promotions_store as promos
 from services.recharge.bootstrap import ProviderDep, RechargeSettingsDep
 from services.recharge.errors import (
     AmountOutOfRange,
@@ -30,12 +32,15 @@ from services.recharge.errors import (
     NotEligible,
     OverDailyLimit,
     PurchaseNotFound,
+    RechargeMonthlyCap,
     TooManyPurchases,
     UnknownPaymentMethod,
 )
 from services.recharge.payments import emit
 from services.recharge.pricing import AmountOutOfRange as OutOfRange
 from services.recharge.pricing import Quote, UnknownBundle, load_catalog
+from services.recharge.promotions_decide import discount_off, refuse
+from services.recharge.promotions_errors import REDEEM_REFUSALS, DiscountTooLarge
 from services.recharge.provider import PaymentOrder
 from services.recharge.sandbox import DEFAULT_TOKEN
 from services.recharge.views import PurchasePublic, public
@@ -61,6 +66,16 @@ class _PurchaseFields(BaseModel):
         description="Provider payment-method token (404 unknown-payment-method when the "
         "provider does not know it). Sandbox test tokens: sandbox_success, "
         "sandbox_decline, sandbox_timeout",
+    )
+    promo_code: str | None = Field(
+        default=None,
+        min_length=4,
+        max_length=24,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9 \-]*$",
+        examples=["WELCOME10"],
+        description="A promo code (any case; dashes and spaces ignored): bonus coins granted "
+        "when the purchase completes, or a discount on its price. A failed purchase gives "
+        "the code back. Refusals: docs/promotions.md",
     )
 
 
@@ -145,10 +160,12 @@ def quote_for(body: BundlePurchase | CustomPurchase, caller: Caller) -> Quote:
     return quote
 
 
-async def check_limits(conn, user_id: str, quote: Quote, lim: limits.Limits, now) -> None:
-    """Raises TooManyPurchases (with Retry-After) when one more purchase does not fit. Failed
-    attempts count towards the hourly number (a burst of declines is itself a signal), not
-    towards the spend."""
+async def check_limits(
+    conn, user_id: str, quote: Quote, lim: limits.Limits, now, band: Band | None = None
+) -> None:
+    """Raises TooManyPurchases (with Retry-After) when one more purchase does not fit, and
+    RechargeMonthlyCap past the age band's monthly cap. Failed attempts count towards the
+    hourly number (a burst of declines is itself a signal), not towards the spend."""
     rows = await conn.fetch(
         "SELECT created_at, status, settlement_minor FROM purchases WHERE user_id = $1"
         " AND created_at > $2",
@@ -172,6 +189,28 @@ async def check_limits(conn, user_id: str, quote: Quote, lim: limits.Limits, now
             " minor units per 24 hours",
             limits.retry_after_header(wait),
         )
+    if band is not None and band.recharge_monthly_minor is not None:
+        spent = await conn.fetchval(
+            "SELECT coalesce(sum(price_minor), 0)::bigint FROM purchases WHERE user_id = $1"
+            " AND status <> 'failed' AND created_at >= $2 AND price_currency = $3",
+            user_id,
+            limits.month_start(now),
+            quote.price.currency,
+        )
+        refuse(limits.recharge_cap_refusal(band, spent, quote.price.amount_minor, now))
+
+
+async def with_code(conn, code: str, quote: Quote, country: str, now) -> tuple:
+    """The code's campaign, checked for this purchase, and the quote it leaves: (found row,
+    quote to charge, discount, what the discount costs in settlement)."""
+    campaign, found = await promos.find(conn, code)
+    refuse(campaign.refusal("promo_code", country, now))
+    if campaign.discount_bp is None:
+        return found, quote, None, None
+    off = discount_off(quote.price, campaign.discount_bp)
+    charged = load_catalog().discounted(quote, off)
+    cost = quote.settlement.amount_minor - charged.settlement.amount_minor
+    return found, charged, off, Money(amount_minor=cost, currency=charged.settlement.currency)
 
 
 @router.post(
@@ -188,6 +227,9 @@ async def check_limits(conn, user_id: str, quote: Quote, lim: limits.Limits, now
         UnknownPaymentMethod,
         OverDailyLimit,
         TooManyPurchases,
+        RechargeMonthlyCap,
+        *REDEEM_REFUSALS,
+        DiscountTooLarge,
         problems.IdempotencyKeyReused,
         problems.MissingIdempotencyKey,
     ),
@@ -209,7 +251,10 @@ async def create_purchase(
 
     A retry with the same Idempotency-Key replays the first answer; the same key with another
     body is a 409. Refused with 403 when under age, in a country not served, or banned from
-    buying; 429 with Retry-After past the velocity limits."""
+    buying or past the age band's monthly recharge cap; 429 with Retry-After past the
+    velocity limits. A `promo_code` is checked and one use of it held in the same transaction
+    (every refusal of docs/promotions.md names its reason); it takes effect with
+    `CoinPurchased` and is given back if the purchase fails."""
     why = refusal(load_policy(), caller.country, caller.birthdate, caller.account_type, now)
     if why:
         raise NotEligible(why)
@@ -224,6 +269,8 @@ async def create_purchase(
             f" {quote.settlement.currency} minor units per 24 hours"
         )
 
+    band = load_spending_policy().band_of(country, caller.birthdate, now)
+
     async def work(conn):
         # One purchase decision per buyer at a time: the limits below see every earlier one.
         await conn.execute(
@@ -231,10 +278,26 @@ async def create_purchase(
         )
         if await bans.active(conn, caller.user_id, "buy", now):
             raise Banned("this account is banned from buying coins")
-        await check_limits(conn, caller.user_id, quote, local.limits, now)
-        purchase_id = uuid4()
+        purchase_id, charged, found, off, cost = uuid4(), quote, None, None, None
+        code = body.promo_code
+        if code is not None:
+            found, charged, off, cost = await with_code(conn, code, quote, country, now)
+        await check_limits(conn, caller.user_id, charged, local.limits, now, band)
+        if code is not None:  # its purchase row follows in this transaction (deferred FK)
+            await promos.take(
+                conn,
+                found,
+                code,
+                caller.user_id,
+                country,
+                "promo_code",
+                now,
+                purchase_id,
+                off,
+                cost,
+            )
         txn = await provider.create_payment(
-            conn, PaymentOrder(purchase_id, caller.user_id, quote.price, body.payment_method)
+            conn, PaymentOrder(purchase_id, caller.user_id, charged.price, body.payment_method)
         )
         row = await conn.fetchrow(
             "INSERT INTO purchases (purchase_id, user_id, bundle_id, coins, channel, country,"
@@ -243,21 +306,21 @@ async def create_purchase(
             " $4, $5, $6, $7, $8, $9, $10, $11, 'pending', $12, $13, $14, $15, $16) RETURNING *",
             purchase_id,
             caller.user_id,
-            quote.bundle_id,
-            quote.coins,
-            quote.channel,
+            charged.bundle_id,
+            charged.coins,
+            charged.channel,
             caller.country,
-            quote.price.amount_minor,
-            quote.price.currency,
-            quote.settlement.amount_minor,
-            quote.settlement.currency,
+            charged.price.amount_minor,
+            charged.price.currency,
+            charged.settlement.amount_minor,
+            charged.settlement.currency,
             {
-                "fee": quote.fee.model_dump(),
-                "fx_rate": str(quote.fx_rate),
-                "fee_rate": str(quote.fee_rate),
-                "catalog_version": quote.catalog_version,
-                "rates_version": quote.rates_version,
-                "price_list": quote.price_list,
+                "fee": charged.fee.model_dump(),
+                "fx_rate": str(charged.fx_rate),
+                "fee_rate": str(charged.fee_rate),
+                "catalog_version": charged.catalog_version,
+                "rates_version": charged.rates_version,
+                "price_list": charged.price_list,
             },
             provider.name,
             txn,
@@ -272,14 +335,16 @@ async def create_purchase(
             PurchaseCreated(
                 purchase_id=str(purchase_id),
                 user_id=caller.user_id,
-                bundle_id=quote.bundle_id,
-                coins=quote.coins,
+                bundle_id=charged.bundle_id,
+                coins=charged.coins,
                 country=country,
-                channel=quote.channel,
-                price=quote.price,
-                catalog_version=quote.catalog_version,
+                channel=charged.channel,
+                price=charged.price,
+                catalog_version=charged.catalog_version,
                 provider=provider.name,
                 provider_txn_id=txn,
+                campaign_id=found["campaign_id"] if found else None,
+                discount=off,
             ),
             caller.user_id,
         )
