@@ -14,6 +14,10 @@ from services.projections.api import create as projections
 from services.recharge.api import create as recharge
 
 
+# The OAuth token endpoint answers its errors in RFC 6749 §5.2's format, as OAuth clients read.
+OAUTH_ERRORS = {("/oauth/token", "400"), ("/oauth/token", "401")}
+
+
 @pytest.mark.parametrize("create", [recharge, gifting, payout, projections])
 def test_every_documented_error_is_problem_json(create):
     schema = create(Settings()).openapi()
@@ -23,7 +27,9 @@ def test_every_documented_error_is_problem_json(create):
             continue
         for method, op in operations.items():
             for status, response in op["responses"].items():
-                if int(status) >= 400:
+                if (path, status) in OAUTH_ERRORS:
+                    assert "application/json" in response["content"], (method, path, status)
+                elif int(status) >= 400:
                     assert list(response.get("content", {})) == ["application/problem+json"], (
                         method,
                         path,
