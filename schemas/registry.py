@@ -2,7 +2,16 @@
 carries it: one table, by topic."""
 
 from schemas import topics
-from schemas.events import accounts, gifting, live_events, payout, recharge, rooms, sanctions
+from schemas.events import (
+    accounts,
+    bonus,
+    gifting,
+    live_events,
+    payout,
+    recharge,
+    rooms,
+    sanctions,
+)
 from schemas.events import partners as partner
 from schemas.events import promotions as promos
 from schemas.events import spending as controls
@@ -50,6 +59,7 @@ BY_TOPIC: dict[str, tuple[type[Payload], ...]] = {
         live_events.LiveEventCancelled,
         live_events.LiveEventStarted,
         controls.SpendingLimitsChanged,
+        bonus.BonusCoinsExpired,
         partner.PartnerClientIssued,
         partner.PartnerSecretRotated,
         partner.PartnerConsentGranted,

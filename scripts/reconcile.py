@@ -24,6 +24,7 @@ from schemas.events.gifting import GiftSentV2
 from schemas.registry import payload_model
 from schemas.upcast import upcast
 from scripts import (
+    reconcile_lots,
     reconcile_spending,
     reconcile_splits,
     reconcile_subscriptions,
@@ -95,6 +96,8 @@ LEDGER_KINDS = {
     "ticket_refund": "refunded tickets",
     "subscription": "subscribed",
     "subscription_gift": "gifted subscriptions",
+    "bonus": "granted bonus coins",
+    "bonus_expiry": "expired bonus coins",
 }
 
 
@@ -177,8 +180,11 @@ async def diamonds_match_gifts(db) -> tuple[int, list[str]]:
         creator = d["owner_id"]
         if creator == "platform":
             continue
-        owed[creator] = owed.get(creator, 0) + diamonds_for(
-            d["coins"], Decimal(d["diamonds_per_coin"])
+        # its purchased part at diamonds_per_coin, its bonus part (bonus lots) at its own rate
+        owed[creator] = (
+            owed.get(creator, 0)
+            + diamonds_for(d["coins"] - d.get("bonus_coins", 0), Decimal(d["diamonds_per_coin"]))
+            + diamonds_for(d.get("bonus_coins", 0), Decimal(d.get("bonus_diamonds_per_coin") or 0))
         )
     for creator, diamonds in (await reconcile_tickets.ticket_diamonds_owed(db)).items():
         owed[creator] = owed.get(creator, 0) + diamonds  # started live events' tickets
@@ -397,6 +403,7 @@ CHECKS: dict[str, Check] = {
     **reconcile_splits.CHECKS,
     **reconcile_subscriptions.CHECKS,
     **reconcile_spending.CHECKS,
+    **reconcile_lots.CHECKS,
 }
 
 

@@ -13,16 +13,21 @@ from schemas.upcast import upcast
 
 def expected_credits(gift: GiftSentV2) -> dict[str, int]:
     """{creator: diamonds} as the contract states it, in exact decimals."""
-    rate = Decimal(gift.diamonds_per_coin)
+    # the purchased part at diamonds_per_coin and the bonus part (bonus lots) at its own rate,
+    # each floored on its own
+    parts = (
+        (Decimal(gift.coins - gift.bonus_coins), Decimal(gift.diamonds_per_coin)),
+        (Decimal(gift.bonus_coins), Decimal(gift.bonus_diamonds_per_coin or 0)),
+    )
 
     def floor(x: Decimal) -> int:
         return int(x.to_integral_value(rounding=ROUND_FLOOR))
 
     guests = {
-        r.creator_id: floor(Decimal(gift.coins) * r.share_bp / WHOLE_BP * rate)
+        r.creator_id: sum(floor(coins * r.share_bp / WHOLE_BP * rate) for coins, rate in parts)
         for r in gift.recipients[1:]
     }
-    whole = floor(Decimal(gift.coins) * rate)
+    whole = sum(floor(coins * rate) for coins, rate in parts)
     return {gift.host: whole - sum(guests.values()), **guests}
 
 

@@ -21,6 +21,7 @@ from services.gifting import (
     goals,
     ledger,
     live_events,
+    lots_store,
     partners,
     partners_admin,
     partners_consents,
@@ -51,6 +52,8 @@ class StatementEntry(BaseModel):
 class StatementPage(BaseModel):
     entries: list[StatementEntry]
     next_before: int | None = None
+    # announced ahead (lots_store.ANNOUNCE): bonus coins that expire unless spent first
+    upcoming_expiries: list[lots_store.UpcomingExpiry] = []
 
 
 @router.get(
@@ -83,11 +86,15 @@ async def get_statement(
         Query(description="next_before of the last page"),
     ] = None,
 ) -> StatementPage:
+    """Also announces the caller's bonus coins that expire within 7 days (soonest first)."""
     async with pool.acquire() as conn:
         rows = await ledger.statement(conn, caller.user_id, limit, before)
+        expiring = await lots_store.upcoming_expiries(conn, caller.user_id, datetime.now(UTC))
     entries = [StatementEntry(**r) for r in rows]
     return StatementPage(
-        entries=entries, next_before=entries[-1].entry_id if len(entries) == limit else None
+        entries=entries,
+        next_before=entries[-1].entry_id if len(entries) == limit else None,
+        upcoming_expiries=expiring,
     )
 
 

@@ -38,6 +38,12 @@ class GiftCatalog:
         return Decimal(self.raw["rates"]["diamonds_per_coin"])
 
     @property
+    def bonus_diamonds_per_coin(self) -> Decimal:
+        """What a coin from a bonus lot earns its creator (marketing's money, not the fan's):
+        recorded on each spend that took bonus coins (docs/bonus-lots.md)."""
+        return Decimal(self.raw["rates"].get("bonus_diamonds_per_coin", "0"))
+
+    @property
     def commission_rate(self) -> Decimal:
         return Decimal(self.raw["rates"]["commission_rate"])
 

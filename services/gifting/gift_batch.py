@@ -17,7 +17,14 @@ from policy.coin_value import value_of
 from policy.eligibility import load_policy
 from schemas import topics
 from schemas.events.gifting import GiftContext, GiftSentV2, Recipient
-from services.gifting import fan_levels_store, gift_store, goals_store, spend_batch, spend_store
+from services.gifting import (
+    fan_levels_store,
+    gift_store,
+    goals_store,
+    lots,
+    spend_batch,
+    spend_store,
+)
 from services.gifting.catalog import GiftCatalog, load_catalog
 from services.gifting.gift_decide import (
     Accepted,
@@ -92,6 +99,7 @@ def gift_record(accepted: Accepted, catalog: GiftCatalog) -> GiftRecord:
             combo_id=str(accepted.combo.combo_id),
             combo_count=accepted.combo.count,
             balance_after=accepted.balance_after,
+            **lots.bonus_part(accepted.draws, catalog),
         ),
         aggregate_id=f"wallet-{command.caller.user_id}",
         aggregate_version=accepted.wallet_version,
@@ -111,7 +119,13 @@ def gift_record(accepted: Accepted, catalog: GiftCatalog) -> GiftRecord:
     if command.room_id is not None:
         response["room_id"] = command.room_id
     return GiftRecord(
-        command, price.coins, accepted.balance_after, accepted.wallet_version, event, response
+        command,
+        price.coins,
+        accepted.balance_after,
+        accepted.wallet_version,
+        event,
+        response,
+        accepted.draws,
     )
 
 

@@ -18,7 +18,7 @@ from services.gifting.catalog import GiftPrice
 from services.gifting.errors import PriceChanged
 from services.gifting.rooms_decide import Room, Shares, recipients_of, recipients_refusal
 from services.gifting.rules import Profile
-from services.gifting.spend_decide import Replay, Wallet, debit, spender_refusal
+from services.gifting.spend_decide import Draw, Replay, Wallet, debit, spender_refusal
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,8 @@ class Accepted:
     wallet_version: int
     combo: Combo
     recipients: Shares = ()  # host first, with the shares in force (GiftSent v2)
+    draws: tuple[Draw, ...] = ()  # what it took from bonus lots (the rest is purchased coins)
+    bonus_after: int = 0  # the wallet's bonus coins after it
 
 
 Decision = Accepted | Replay | DomainError
@@ -117,7 +119,17 @@ def decide(
         )
         assert not isinstance(shares, DomainError)  # refuse() returned it
         out.append(
-            Accepted(command, new_id(), new_id(), wallet.balance, wallet.version, combo, shares)
+            Accepted(
+                command,
+                new_id(),
+                new_id(),
+                wallet.balance,
+                wallet.version,
+                combo,
+                shares,
+                wallet.draws,
+                wallet.bonus,
+            )
         )
     return out
 
@@ -160,7 +172,7 @@ def final_combos(decisions: list[Decision]) -> dict[tuple, Combo]:
 
 def final_wallets(decisions: list[Decision]) -> dict[str, Wallet]:
     return {
-        d.command.caller.user_id: Wallet(d.balance_after, d.wallet_version)
+        d.command.caller.user_id: Wallet(d.balance_after, d.wallet_version, bonus=d.bonus_after)
         for d in decisions
         if isinstance(d, Accepted)
     }

@@ -10,12 +10,12 @@ import asyncpg
 
 from eventkit import tracing
 from schemas.envelope import Envelope
-from services.gifting import limits_store
+from services.gifting import limits_store, lots_store
 from services.gifting.gift_decide import BatchRows, Combo, GiftCommand
 from services.gifting.rooms import read_rooms
 from services.gifting.rooms_decide import every_recipient
 from services.gifting.rules import Profile
-from services.gifting.spend_decide import Wallet
+from services.gifting.spend_decide import Draw, Wallet
 from services.gifting.spend_store import (
     LOCK_WALLETS,
     WALLET_COLUMNS,
@@ -79,6 +79,7 @@ class GiftRecord:
     wallet_version: int
     event: Envelope
     response: dict
+    draws: tuple[Draw, ...] = ()  # what it took from bonus lots
 
 
 async def lock_and_read(
@@ -130,7 +131,9 @@ async def lock_and_read(
             ] = Combo(r["combo_id"], r["count"], r["last_at"])
     return BatchRows(
         fresh=fresh,
-        wallets=await limits_store.guarded(conn, wallets_of(row), commands, "gift"),
+        wallets=await lots_store.with_lots(
+            conn, read := wallets_of(row), await limits_store.guarded(conn, read, commands, "gift")
+        ),
         profiles=profiles,
         banned_from_gift=frozenset(row["banned_from_gift"] or []),
         banned_from_receive=frozenset(row["banned_from_receive"] or []),
@@ -159,6 +162,7 @@ async def write(
                 r.wallet_version,
                 r.event,
                 tracing.traceparent_for(r.command.claim),
+                r.draws,
             )
             for r in records
         ],

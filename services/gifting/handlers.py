@@ -6,9 +6,10 @@ from eventkit import bans
 from eventkit.consumer import Handlers, handle
 from schemas.envelope import Envelope
 from schemas.events.accounts import AccountProfileUpdated
+from schemas.events.promotions import BonusCoinsGranted
 from schemas.events.recharge import CoinPurchased, CoinsClawedBack
 from schemas.events.sanctions import TransactionBanLifted, TransactionBanPlaced
-from services.gifting import accounts, ledger
+from services.gifting import accounts, ledger, lots_store
 
 
 async def on_coin_purchased(
@@ -21,6 +22,13 @@ async def on_coins_clawed_back(
     conn: asyncpg.Connection, envelope: Envelope, payload: CoinsClawedBack
 ) -> None:
     await ledger.credit(conn, payload.user_id, -payload.coins, envelope.id, "clawback")
+
+
+async def on_bonus_granted(
+    conn: asyncpg.Connection, envelope: Envelope, payload: BonusCoinsGranted
+) -> None:
+    """A lot of its own in the wallet (once per grant id, behind the consumer's dedupe)."""
+    await lots_store.grant(conn, envelope.id, envelope.time, payload)
 
 
 async def on_ban_placed(
@@ -47,6 +55,7 @@ HANDLERS: Handlers = dict(
     [
         handle(CoinPurchased, on_coin_purchased),
         handle(CoinsClawedBack, on_coins_clawed_back),
+        handle(BonusCoinsGranted, on_bonus_granted),
         handle(TransactionBanPlaced, on_ban_placed),
         handle(TransactionBanLifted, on_ban_lifted),
         handle(AccountProfileUpdated, on_profile),

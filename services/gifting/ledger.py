@@ -8,30 +8,36 @@ from eventkit.db import Statement
 
 
 async def credit(
-    conn: asyncpg.Connection, user_id: str, coins: int, event_id: UUID, kind: str
+    conn: asyncpg.Connection, user_id: str, coins: int, event_id: UUID, kind: str, bonus: int = 0
 ) -> int:
-    """Adds coins (a negative amount for a clawback, which may take the balance below zero)."""
+    """Adds coins (a negative amount for a clawback, which may take the balance below zero);
+    `bonus`: those of them in a bonus lot (lots_store.grant), the rest purchased. A clawback
+    takes purchased coins only: its purchased part may go below zero, its lots stay."""
     balance = await conn.fetchval(
-        "INSERT INTO wallets (user_id, balance, version) VALUES ($1, $2, 1)"
+        "INSERT INTO wallets (user_id, balance, version, bonus) VALUES ($1, $2, 1, $3)"
         " ON CONFLICT (user_id) DO UPDATE SET balance = wallets.balance + EXCLUDED.balance,"
-        " version = wallets.version + 1, updated_at = now() RETURNING balance",
+        " bonus = wallets.bonus + EXCLUDED.bonus, version = wallets.version + 1,"
+        " updated_at = now() RETURNING balance",
         user_id,
         coins,
+        bonus,
     )
     await _record(conn, user_id, event_id, kind, coins, balance)
     return balance
 
 
 async def spend(conn: asyncpg.Connection, user_id: str, coins: int) -> tuple[int, int] | None:
-    """Debits atomically when the balance covers it; returns (balance, version) or None.
+    """Debits atomically when the purchased part covers it; returns (balance, version) or None.
 
     The condition sits in the UPDATE itself: concurrent spends serialise on the row lock and
     each re-checks the balance it finds, so two spends can never both pass on the same coins.
-    A zero or negative balance (after a clawback) covers nothing.
+    A zero or negative purchased part (after a clawback) covers nothing. One spend outside the
+    batches (subscriptions, tickets, partner debits) takes purchased coins only: bonus lots
+    pay for gifts and unlocks (docs/bonus-lots.md), so these events need no bonus part.
     """
     row = await conn.fetchrow(
         "UPDATE wallets SET balance = balance - $2, version = version + 1, updated_at = now()"
-        " WHERE user_id = $1 AND balance >= $2 RETURNING balance, version",
+        " WHERE user_id = $1 AND balance - bonus >= $2 RETURNING balance, version",
         user_id,
         coins,
     )

@@ -19,7 +19,7 @@ from eventkit import bans
 from eventkit.codec import encode
 from eventkit.db import named
 from schemas.envelope import Envelope
-from services.gifting.spend_decide import Command, StoredAnswer, Wallet
+from services.gifting.spend_decide import Command, Draw, StoredAnswer, Wallet
 
 
 def active_ban(users: str, scope: str) -> str:
@@ -31,11 +31,12 @@ def active_ban(users: str, scope: str) -> str:
 
 
 # The spenders' wallets, locked in user order (a CTE of the statement that reads them).
-LOCK_WALLETS = """w AS (SELECT user_id, balance, version FROM wallets
+LOCK_WALLETS = """w AS (SELECT user_id, balance, version, bonus FROM wallets
            WHERE user_id = ANY(:spenders::text[]) ORDER BY user_id FOR UPDATE)"""
 WALLET_COLUMNS = """(SELECT array_agg(user_id ORDER BY user_id) FROM w) AS wallet_users,
        (SELECT array_agg(balance ORDER BY user_id) FROM w) AS wallet_balances,
-       (SELECT array_agg(version ORDER BY user_id) FROM w) AS wallet_versions"""
+       (SELECT array_agg(version ORDER BY user_id) FROM w) AS wallet_versions,
+       (SELECT array_agg(bonus ORDER BY user_id) FROM w) AS wallet_bonuses"""
 
 _CLAIM = """
 INSERT INTO idempotency_keys (caller, key, request_hash)
@@ -66,10 +67,18 @@ JOIN unnest(:callers::text[], :keys::text[]) AS r (caller, key) USING (caller, k
 _WRITE = """
 WITH
 wallet AS (
-    UPDATE wallets w SET balance = v.balance, version = v.version, updated_at = now()
-    FROM unnest(:wallet_users::text[], :wallet_balances::bigint[], :wallet_versions::integer[])
-        AS v (user_id, balance, version)
+    UPDATE wallets w SET balance = v.balance, version = v.version, bonus = v.bonus,
+        updated_at = now()
+    FROM unnest(:wallet_users::text[], :wallet_balances::bigint[], :wallet_versions::integer[],
+                :wallet_bonuses::bigint[])
+        AS v (user_id, balance, version, bonus)
     WHERE w.user_id = v.user_id),
+lot AS (
+    -- what the spends took from bonus lots, per lot (their wallets are locked: no one else
+    -- writes these rows now); nothing for a batch of spenders without lots
+    UPDATE wallet_lots l SET remaining = l.remaining - d.coins
+    FROM unnest(:lot_ids::text[], :lot_coins::bigint[]) AS d (lot_id, coins)
+    WHERE l.lot_id = d.lot_id),
 spend AS (
     SELECT * FROM unnest(:event_ids::uuid[], :spent_by::text[], :coins::bigint[],
                          :balances_after::bigint[], :versions::integer[], :values::bytea[],
@@ -118,6 +127,7 @@ class Spend:
     version: int
     event: Envelope
     traceparent: str | None = None  # its request's, when tracing is on (eventkit.tracing)
+    draws: tuple[Draw, ...] = ()  # what it took from bonus lots
 
 
 @dataclass(frozen=True)
@@ -148,14 +158,24 @@ def columns(rows: Iterable[tuple], *names: str) -> dict[str, list]:
 def wallets_of(row: asyncpg.Record) -> dict[str, Wallet]:
     """The wallets a statement with WALLET_COLUMNS read."""
     return {
-        u: Wallet(b, v)
-        for u, b, v in zip(
+        u: Wallet(b, v, bonus=bonus)
+        for u, b, v, bonus in zip(
             row["wallet_users"] or [],
             row["wallet_balances"] or [],
             row["wallet_versions"] or [],
+            row["wallet_bonuses"] or [],
             strict=True,
         )
     }
+
+
+def lot_draws(spends: Iterable[Spend]) -> dict[str, int]:
+    """Coins taken from each lot by the batch's spends."""
+    taken: dict[str, int] = {}
+    for s in spends:
+        for lot_id, coins in s.draws:
+            taken[lot_id] = taken.get(lot_id, 0) + coins
+    return taken
 
 
 async def claim(conn: asyncpg.Connection, commands: Sequence[Command]) -> frozenset:
@@ -230,11 +250,13 @@ async def write(
             event_type=event_type,
             data_version=data_version,
             **columns(
-                ((u, w.balance, w.version) for u, w in sorted(wallets.items())),
+                ((u, w.balance, w.version, w.bonus) for u, w in sorted(wallets.items())),
                 "wallet_users",
                 "wallet_balances",
                 "wallet_versions",
+                "wallet_bonuses",
             ),
+            **columns(sorted(lot_draws(spends).items()), "lot_ids", "lot_coins"),
             **columns(
                 (
                     (

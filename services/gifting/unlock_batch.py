@@ -23,7 +23,7 @@ from policy.coin_value import value_of
 from policy.eligibility import load_policy
 from schemas import topics
 from schemas.events.gifting import ContentUnlocked
-from services.gifting import spend_batch, spend_store, unlock_store
+from services.gifting import lots, spend_batch, spend_store, unlock_store
 from services.gifting.catalog import GiftCatalog, load_catalog
 from services.gifting.spend_decide import Outcome, Replay, StoredAnswer, replayed
 from services.gifting.spend_store import Answer
@@ -118,6 +118,7 @@ def unlock_record(accepted: Accepted, catalog: GiftCatalog) -> UnlockRecord:
             rates_version=catalog.rates_version,
             catalog_version=catalog.version,
             balance_after=unlock.balance_after,
+            **lots.bonus_part(accepted.draws, catalog),
         ),
         aggregate_id=f"wallet-{command.caller.user_id}",
         aggregate_version=accepted.wallet_version,
@@ -125,7 +126,7 @@ def unlock_record(accepted: Accepted, catalog: GiftCatalog) -> UnlockRecord:
         event_id=accepted.event_id,
     )
     body = response(command.item_id, unlock, command.caller.country, already=False)
-    return UnlockRecord(command, unlock, accepted.wallet_version, event, body)
+    return UnlockRecord(command, unlock, accepted.wallet_version, event, body, accepted.draws)
 
 
 def response(item_id: str, unlock: Unlocked, country: str | None, *, already: bool) -> dict:

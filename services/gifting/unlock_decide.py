@@ -17,7 +17,7 @@ from eventkit.problems import DomainError
 from policy.eligibility import Policy
 from services.gifting.errors import ItemNotFound, PriceChanged, RecipientNotEligible, SelfUnlock
 from services.gifting.rules import Profile, earner_refusal
-from services.gifting.spend_decide import Replay, Wallet, debit, spender_refusal
+from services.gifting.spend_decide import Draw, Replay, Wallet, debit, spender_refusal
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,8 @@ class Accepted:
     unlock: Unlocked
     event_id: UUID
     wallet_version: int
+    draws: tuple[Draw, ...] = ()  # what it took from bonus lots (the rest is purchased coins)
+    bonus_after: int = 0  # the wallet's bonus coins after it
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,11 @@ def decide(
                 continue
             unlock = Unlocked(new_id(), item.coins, wallet.balance, rows.now)
             unlocked[command.pair] = unlock
-            out.append(Accepted(command, item, unlock, new_id(), wallet.version))
+            out.append(
+                Accepted(
+                    command, item, unlock, new_id(), wallet.version, wallet.draws, wallet.bonus
+                )
+            )
     return out
 
 
@@ -156,7 +162,9 @@ def owner_refusal(item: Item, policy: Policy, now: datetime) -> str | None:
 def final_wallets(decisions: list[Decision]) -> dict[str, Wallet]:
     """The wallet rows to store: the last state of each wallet the batch debited."""
     return {
-        d.command.caller.user_id: Wallet(d.unlock.balance_after, d.wallet_version)
+        d.command.caller.user_id: Wallet(
+            d.unlock.balance_after, d.wallet_version, bonus=d.bonus_after
+        )
         for d in decisions
         if isinstance(d, Accepted)
     }

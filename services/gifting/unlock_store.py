@@ -13,9 +13,9 @@ import asyncpg
 
 from eventkit import tracing
 from schemas.envelope import Envelope
-from services.gifting import accounts, limits_store
+from services.gifting import accounts, limits_store, lots_store
 from services.gifting.rules import Profile
-from services.gifting.spend_decide import Wallet
+from services.gifting.spend_decide import Draw, Wallet
 from services.gifting.spend_store import (
     LOCK_WALLETS,
     WALLET_COLUMNS,
@@ -79,6 +79,7 @@ class UnlockRecord:
     wallet_version: int
     event: Envelope
     response: dict
+    draws: tuple[Draw, ...] = ()  # what it took from bonus lots
 
 
 async def lock_and_read(
@@ -121,7 +122,11 @@ async def lock_and_read(
         fresh=fresh,
         items=items,
         unlocked=unlocked,
-        wallets=await limits_store.guarded(conn, wallets_of(row), commands, "unlock"),
+        wallets=await lots_store.with_lots(
+            conn,
+            read := wallets_of(row),
+            await limits_store.guarded(conn, read, commands, "unlock"),
+        ),
         banned_from_gift=frozenset(row["banned_from_gift"] or []),
         now=row["now"],
     )
@@ -149,6 +154,7 @@ async def write(
                 r.wallet_version,
                 r.event,
                 tracing.traceparent_for(r.command.claim),
+                r.draws,
             )
             for r in records
         ],

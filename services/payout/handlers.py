@@ -19,7 +19,7 @@ from schemas.events.subscriptions import (
     SubscriptionStarted,
 )
 from schemas.upcast import upcast
-from services.payout.conversion import diamonds_for, load_config
+from services.payout.conversion import load_config
 from services.payout.domain import Reserve
 from services.payout.ledger import Credit, credit, credit_many
 from services.payout.live_events import on_live_event_started
@@ -34,9 +34,10 @@ def reserve() -> Reserve:
 
 
 def credits_of(event: GiftSentV2 | ContentUnlocked) -> list[Credit]:
-    """What a gift or an unlock earns (at the rate recorded on it): one credit per recipient of
-    a gift, split as GiftSentV2.split says; none for an unlock of a platform item, which earns
-    no creator anything."""
+    """What a gift or an unlock earns (at the rates recorded on it: diamonds_per_coin for its
+    purchased coins, bonus_diamonds_per_coin for those from bonus lots): one credit per
+    recipient of a gift, split as GiftSentV2.split says; none for an unlock of a platform item,
+    which earns no creator anything."""
     # A caller that validated a v1 payload itself (not through the codec) still gets v2 figures.
     read = upcast(event)
     if isinstance(read, GiftSentV2):
@@ -65,7 +66,7 @@ def credits_of(event: GiftSentV2 | ContentUnlocked) -> list[Credit]:
             None,
             event.coins,
             event.diamonds_per_coin,
-            diamonds_for(event.coins, event.diamonds_per_coin),
+            event.earned(),  # its purchased part at diamonds_per_coin, its bonus part at its rate
         )
     ]
 

@@ -12,6 +12,7 @@ import asyncpg
 
 from schemas.envelope import Envelope
 from schemas.events.base import Payload
+from schemas.events.bonus import BonusCoinsExpired
 from schemas.events.gifting import ContentUnlocked, GiftSentV2, ItemListed
 from schemas.events.live_events import TicketPurchased, TicketRefunded
 from schemas.events.payout import (
@@ -23,6 +24,7 @@ from schemas.events.payout import (
     PayoutRequested,
     PayoutSubmitted,
 )
+from schemas.events.promotions import BonusCoinsGranted
 from schemas.events.recharge import (
     CoinPurchased,
     CoinsClawedBack,
@@ -32,7 +34,15 @@ from schemas.events.recharge import (
     PurchaseFailed,
 )
 from schemas.events.subscriptions import SubscriptionCharge
-from services.projections import battles, fan_levels, goals, panels, subscriptions, tickets
+from services.projections import (
+    battles,
+    bonus_lots,
+    fan_levels,
+    goals,
+    panels,
+    subscriptions,
+    tickets,
+)
 from services.projections.upsert import KEEP, MAX, MIN, Column, Rows, Table
 
 
@@ -160,7 +170,14 @@ PURCHASES = Table(
 COMMISSION = Table(
     "platform_commission_daily",
     (C("day", "date"), C("source", "text")),
-    (C("events"), C("coins"), C("commission_coins", "numeric"), LAST),
+    (
+        C("events"),
+        C("coins"),
+        C("commission_coins", "numeric"),
+        LAST,
+        C("bonus_coins"),
+        C("bonus_diamonds"),
+    ),
 )
 PAYOUTS = Table(
     "payouts",
@@ -218,6 +235,10 @@ def fold_wallet_balances(facts: list[Fact]) -> list[Rows]:
                 rows.add((p.fan_id,), balance=p.coins, events=1, last_event_time=t)
             case SubscriptionCharge():
                 rows.add((p.payer_id,), balance=-p.coins, events=1, last_event_time=t)
+            case BonusCoinsGranted():  # bonus lots (bonus_lots.py keeps them apart)
+                rows.add((p.user_id,), balance=p.coins, events=1, last_event_time=t)
+            case BonusCoinsExpired():
+                rows.add((p.user_id,), balance=-p.coins, events=1, last_event_time=t)
     return [rows]
 
 
@@ -248,6 +269,17 @@ def fold_wallet_statements(facts: list[Fact]) -> list[Rows]:
                 )
             case SubscriptionCharge():
                 line = subscriptions.charge_line(p)
+            case BonusCoinsGranted():
+                line = (p.user_id, "bonus", p.coins, p.grant_id, p.campaign_id, None)
+            case BonusCoinsExpired():
+                line = (
+                    p.user_id,
+                    "bonus_expiry",
+                    -p.coins,
+                    p.lot_id,
+                    p.campaign_id,
+                    p.balance_after,
+                )
         if line:
             user, kind, coins, reference, counterparty, after = line
             rows.add(
@@ -453,6 +485,8 @@ def fold_commission(facts: list[Fact]) -> list[Rows]:
             coins=p.coins,
             commission_coins=p.coins * p.commission_rate,
             last_event_time=t,
+            bonus_coins=p.bonus_coins,  # marketing's coins among them, and what they earned
+            bonus_diamonds=sum(e[2] for e in bonus_lots.bonus_earnings(p)),
         )
     return [rows]
 
@@ -532,5 +566,6 @@ READ_MODELS: dict[str, ReadModel] = {
         ReadModel("live_events", tickets.TABLES, tickets.fold_live_events),
         ReadModel("fan_levels", fan_levels.TABLES, fan_levels.fold_fan_days),
         ReadModel("subscriptions", subscriptions.TABLES, subscriptions.fold_subscriptions),
+        ReadModel("bonus_lots", bonus_lots.TABLES, bonus_lots.fold_bonus_lots),
     )
 }
