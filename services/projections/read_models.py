@@ -15,6 +15,7 @@ from schemas.events.base import Payload
 from schemas.events.bonus import BonusCoinsExpired
 from schemas.events.gifting import ContentUnlocked, GiftSentV2, ItemListed
 from schemas.events.live_events import TicketPurchased, TicketRefunded
+from schemas.events.partners import PartnerCoinsCredited, PartnerCoinsDebited
 from schemas.events.payout import (
     DiamondsCredited,
     DiamondsReleased,
@@ -40,6 +41,7 @@ from services.projections import (
     fan_levels,
     goals,
     panels,
+    partners,
     subscriptions,
     tickets,
 )
@@ -235,6 +237,10 @@ def fold_wallet_balances(facts: list[Fact]) -> list[Rows]:
                 rows.add((p.fan_id,), balance=p.coins, events=1, last_event_time=t)
             case SubscriptionCharge():
                 rows.add((p.payer_id,), balance=-p.coins, events=1, last_event_time=t)
+            case PartnerCoinsDebited() | PartnerCoinsCredited():
+                line = partners.wallet_line(p)
+                if line:
+                    rows.add((line[0],), balance=line[2], events=1, last_event_time=t)
             case BonusCoinsGranted():  # bonus lots (bonus_lots.py keeps them apart)
                 rows.add((p.user_id,), balance=p.coins, events=1, last_event_time=t)
             case BonusCoinsExpired():
@@ -269,6 +275,8 @@ def fold_wallet_statements(facts: list[Fact]) -> list[Rows]:
                 )
             case SubscriptionCharge():
                 line = subscriptions.charge_line(p)
+            case PartnerCoinsDebited() | PartnerCoinsCredited():
+                line = partners.wallet_line(p)
             case BonusCoinsGranted():
                 line = (p.user_id, "bonus", p.coins, p.grant_id, p.campaign_id, None)
             case BonusCoinsExpired():
@@ -566,6 +574,7 @@ READ_MODELS: dict[str, ReadModel] = {
         ReadModel("live_events", tickets.TABLES, tickets.fold_live_events),
         ReadModel("fan_levels", fan_levels.TABLES, fan_levels.fold_fan_days),
         ReadModel("subscriptions", subscriptions.TABLES, subscriptions.fold_subscriptions),
+        ReadModel("partners", partners.TABLES, partners.fold_partners),
         ReadModel("bonus_lots", bonus_lots.TABLES, bonus_lots.fold_bonus_lots),
     )
 }

@@ -27,6 +27,10 @@ PUBLIC = {
     "/v1/live-events/{live_event_id}",  # what a ticket costs, like an item's page
     "/v1/creators/{creator_id}/subscription-price",  # what a month costs
     "/v1/creators/{creator_id}/subscribers/{fan_id}",  # a fan's badge, shown on streams
+    "/oauth/jwks",  # the keys that verify partner tokens, public as every JWKS is
+    # Partner clients authenticate by client credentials (RFC 6749 §2.3), their refusal is
+    # RFC 6749's invalid_client (test_partners: test_the_token_endpoint_speaks_rfc_6749).
+    "/oauth/token",
 }
 # Provider callbacks authenticate by signature, not by bearer token.
 SIGNED = ("/v1/webhooks/", "/v1/callbacks/")
@@ -136,7 +140,7 @@ async def test_oversized_bodies_are_refused_before_parsing(prepared, service):
         assert r.status_code == 413 and r.json()["type"].endswith("/payload-too-large")
 
 
-@pytest.mark.parametrize("service", ["recharge", "payout"])
+@pytest.mark.parametrize("service", ["recharge", "gifting", "payout"])
 async def test_admin_routes_refuse_valid_tokens_without_the_admin_role(prepared, service):
     async with api_client(APPS[service], prepared) as client:
         routes = [
