@@ -25,6 +25,7 @@ from schemas.registry import payload_model
 from schemas.upcast import upcast
 from scripts import (
     reconcile_lots,
+    reconcile_partners,
     reconcile_spending,
     reconcile_splits,
     reconcile_subscriptions,
@@ -98,6 +99,8 @@ LEDGER_KINDS = {
     "subscription_gift": "gifted subscriptions",
     "bonus": "granted bonus coins",
     "bonus_expiry": "expired bonus coins",
+    "partner_debit": "spent with partners",
+    "partner_credit": "credited by partners",
 }
 
 
@@ -190,6 +193,8 @@ async def diamonds_match_gifts(db) -> tuple[int, list[str]]:
         owed[creator] = owed.get(creator, 0) + diamonds  # started live events' tickets
     for creator, diamonds in (await reconcile_subscriptions.subscription_diamonds_owed(db)).items():
         owed[creator] = owed.get(creator, 0) + diamonds  # subscription charges' creator shares
+    for partner, diamonds in (await reconcile_partners.partner_diamonds_owed(db)).items():
+        owed[partner] = owed.get(partner, 0) + diamonds  # partner debits' revenue shares
     earned = {c: e for c, e in await db["payout"].fetch("SELECT creator_id, earned FROM creators")}
     found = disagreements(
         "creator", "diamonds earned", "gifts x rate", owed, "payout", earned, zero=0
@@ -404,6 +409,7 @@ CHECKS: dict[str, Check] = {
     **reconcile_subscriptions.CHECKS,
     **reconcile_spending.CHECKS,
     **reconcile_lots.CHECKS,
+    **reconcile_partners.CHECKS,
 }
 
 
