@@ -17,6 +17,7 @@ from eventkit import problems
 from eventkit.deps import ClockDep, PoolDep
 from eventkit.fields import Count
 from eventkit.idempotency import IdempotencyKey, respond_once
+from schemas.events.partners import PartnerCoinsCredited, PartnerCoinsDebited
 from schemas.text import Id, Text
 from services.gifting import partners_store as store
 from services.gifting.errors import Banned, InsufficientCoins, NotEligible
@@ -185,6 +186,25 @@ OPERATION_PROBLEMS = (
 )
 
 
+def answer(
+    p: PartnerCoinsDebited | PartnerCoinsCredited,
+    kind: str,
+    reference: str,
+    partner_coins: int | None = None,
+) -> dict:
+    """The stored answer of an operation (PartnerOperationPublic)."""
+    return PartnerOperationPublic(
+        operation_id=p.operation_id,
+        kind=kind,
+        partner_id=p.partner_id,
+        user_id=p.user_id,
+        consent_id=p.consent_id,
+        coins=p.coins,
+        reference=reference,
+        partner_coins=partner_coins,
+    ).model_dump()
+
+
 def caller_of(partner: Partner) -> str:
     """The idempotency keys' owner: no user id has a space, so none can share a partner's."""
     return f"partner {partner.client.partner_id}"
@@ -223,17 +243,7 @@ async def debit(
             body.coins,
             now,
         )
-        out = PartnerOperationPublic(
-            operation_id=p.operation_id,
-            kind="debit",
-            partner_id=p.partner_id,
-            user_id=p.user_id,
-            consent_id=p.consent_id,
-            coins=p.coins,
-            reference=p.item_id,
-            partner_coins=p.partner_coins,
-        )
-        return 201, out.model_dump()
+        return 201, answer(p, "debit", p.item_id, p.partner_coins)
 
     return await respond_once(
         request, response, caller_of(partner), key, body, work, PartnerOperationPublic
@@ -268,16 +278,7 @@ async def credit(
             body.coins,
             now,
         )
-        out = PartnerOperationPublic(
-            operation_id=p.operation_id,
-            kind="credit",
-            partner_id=p.partner_id,
-            user_id=p.user_id,
-            consent_id=p.consent_id,
-            coins=p.coins,
-            reference=p.reference,
-        )
-        return 201, out.model_dump()
+        return 201, answer(p, "credit", p.reference)
 
     return await respond_once(
         request, response, caller_of(partner), key, body, work, PartnerOperationPublic

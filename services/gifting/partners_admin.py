@@ -16,12 +16,13 @@ from eventkit import problems
 from eventkit.auth import AdminDep, UserId
 from eventkit.deps import PoolDep
 from eventkit.fields import Count
-from eventkit.idempotency import IdempotencyKey, Work, fingerprint, run_once
+from eventkit.idempotency import IdempotencyKey
 from schemas.events.partners import BASIS_POINTS, Scope
 from schemas.text import Id, Text
 from services.gifting import partners_store as store
 from services.gifting.partners_decide import SCOPES, Client
 from services.gifting.partners_errors import PartnerExists, PartnerNotFound, SecretVersionChanged
+from services.gifting.partners_once import respond_revealing
 from services.gifting.partners_tokens import hash_secret, new_secret
 
 router = APIRouter(prefix="/v1/admin/partner-clients", tags=["partners (admin)"])
@@ -118,27 +119,6 @@ def public(row: asyncpg.Record, secret: str | None = None) -> dict[str, Any]:
     return PartnerClientPublic(**out, client_secret=secret).model_dump(mode="json")
 
 
-async def once_with_secret(
-    request: Request,
-    response: Response,
-    admin: str,
-    key: str,
-    body: BaseModel,
-    work: Work,
-    secret: str,
-) -> PartnerClientPublic:
-    """run_once whose stored answer lacks the secret: the first answer adds it, a replay has
-    none (so no plain secret is ever written to idempotency_keys)."""
-    status, out, replayed = await run_once(
-        request.app.state.pool, admin, key, fingerprint(request, body), work
-    )
-    response.status_code = status
-    if replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-        return PartnerClientPublic.model_validate(out)
-    return PartnerClientPublic.model_validate({**out, "client_secret": secret})
-
-
 @router.post(
     "",
     status_code=201,
@@ -173,7 +153,17 @@ async def issue_client(
             raise PartnerExists(f"{body.partner_id} already has a client")
         return 201, public(row)
 
-    return await once_with_secret(request, response, admin.user_id, key, body, work, secret)
+    return await respond_revealing(
+        request,
+        response,
+        admin.user_id,
+        key,
+        body,
+        work,
+        PartnerClientPublic,
+        "client_secret",
+        secret,
+    )
 
 
 @router.get(
@@ -237,4 +227,14 @@ async def rotate_secret(
             )
         return 200, public(row)
 
-    return await once_with_secret(request, response, admin.user_id, key, body, work, secret)
+    return await respond_revealing(
+        request,
+        response,
+        admin.user_id,
+        key,
+        body,
+        work,
+        PartnerClientPublic,
+        "client_secret",
+        secret,
+    )

@@ -14,13 +14,14 @@ from eventkit import problems
 from eventkit.auth import CallerDep
 from eventkit.deps import ClockDep, PoolDep
 from eventkit.fields import Count
-from eventkit.idempotency import IdempotencyKey, fingerprint, run_once
+from eventkit.idempotency import IdempotencyKey
 from schemas.events.partners import Scope
 from schemas.text import Id
 from services.gifting import accounts
 from services.gifting import partners_store as store
 from services.gifting.partners_decide import SCOPES
 from services.gifting.partners_errors import ConsentNotFound, PartnerNotFound, ScopeNotAllowed
+from services.gifting.partners_once import respond_revealing
 from services.gifting.partners_tokens import consent_token_hash, new_consent_token
 
 router = APIRouter(prefix="/v1/partner-consents", tags=["partner consents"])
@@ -131,14 +132,9 @@ async def grant(
         )
         return 201, public(row)
 
-    status, out, replayed = await run_once(
-        request.app.state.pool, caller.user_id, key, fingerprint(request, body), work
+    return await respond_revealing(
+        request, response, caller.user_id, key, body, work, ConsentPublic, "consent_token", token
     )
-    response.status_code = status
-    if replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-        return ConsentPublic.model_validate(out)
-    return ConsentPublic.model_validate({**out, "consent_token": token})
 
 
 @router.get(
