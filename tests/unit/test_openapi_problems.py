@@ -13,7 +13,6 @@ from services.payout.conversion import load_config
 from services.projections.api import create as projections
 from services.recharge.api import create as recharge
 
-
 # The OAuth token endpoint answers its errors in RFC 6749 §5.2's format, as OAuth clients read.
 OAUTH_ERRORS = {("/oauth/token", "400"), ("/oauth/token", "401")}
 
