@@ -42,6 +42,7 @@ from services.projections import (
     goals,
     panels,
     partners,
+    promotions,
     subscriptions,
     tickets,
 )
@@ -576,5 +577,6 @@ READ_MODELS: dict[str, ReadModel] = {
         ReadModel("subscriptions", subscriptions.TABLES, subscriptions.fold_subscriptions),
         ReadModel("partners", partners.TABLES, partners.fold_partners),
         ReadModel("bonus_lots", bonus_lots.TABLES, bonus_lots.fold_bonus_lots),
+        ReadModel("promotions", promotions.TABLES, promotions.fold_promotions),
     )
 }

@@ -8,7 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from eventkit.codec import encode
 from policy.eligibility import load_policy
+from schemas import topics
+from schemas.envelope import Envelope
+from services.projections.projector import Incoming, Projector
 from services.recharge import purchases
 from services.recharge.payments import expire_overdue
 from tests.support.apps import auth, new_id
@@ -335,3 +339,46 @@ async def test_a_minor_buys_coins_up_to_the_age_bands_monthly_recharge_cap(rc, l
         headers=auth(rc.settings, new_id("fan"), country="JP", birthdate="1990-01-01"),
     )
     assert adult.status_code == 202
+
+
+async def test_the_projections_count_redemptions_per_campaign_day_and_country_and_their_cost(rc):
+    code = shared_code()
+    c = await campaign(rc, kind="promo_code", shared_code=code, bonus_coins=None, discount_bp=1000)
+    assert (await codes(rc, c["campaign_id"], 3)).status_code == 201
+    for bundle, claims in (("coins_3500", {}), ("coins_3300", {"country": "GB"})):
+        r = await buy(rc, new_id("fan"), code, bundle, **claims)
+        assert r.status_code == 202, r.text
+    await settle(rc)
+    rows = await rc.pools["recharge"].fetch(
+        "SELECT envelope, event_type FROM events WHERE envelope->'data'->>'campaign_id' = $1"
+        " AND event_type IN ('CampaignCreated', 'PromoCodesIssued', 'PromoRedeemed')"
+        " ORDER BY position",
+        c["campaign_id"],
+    )
+    assert [r["event_type"] for r in rows].count("PromoRedeemed") == 2
+    batch = [
+        Incoming(encode(Envelope.model_validate(r["envelope"])), b"k", topics.RECHARGE_EVENTS, 0, i)
+        for i, r in enumerate(rows)
+    ]
+    projector = Projector(rc.pools["projections"])
+    assert await projector.apply(batch) == []
+    assert await projector.apply(batch) == []  # a redelivery counts once
+    db = rc.pools["projections"]
+    row = await db.fetchrow(
+        "SELECT * FROM analytics.promo_campaigns WHERE campaign_id = $1", c["campaign_id"]
+    )
+    assert (row["redemptions"], row["redemptions_left"], row["codes_issued"]) == (2, 98, 3)
+    assert (row["discount_bp"], row["kind"], row["countries"]) == (1000, "promo_code", None)
+    days = await db.fetch(
+        "SELECT country, redemptions, discount_currency, discount_minor, discount_settlement_minor"
+        " FROM analytics.promo_redemptions_daily WHERE campaign_id = $1 ORDER BY country",
+        c["campaign_id"],
+    )
+    # GB coins_3300 on the web is 3374 pence: 337 off (337.4), settled in USD at the catalog's rate
+    assert [tuple(d)[:4] for d in days] == [("GB", 1, "GBP", 337), ("US", 1, "USD", 375)]
+    assert days[1]["discount_settlement_minor"] == 375 and days[0]["discount_settlement_minor"] > 0
+    cost = await db.fetchrow(
+        "SELECT * FROM analytics.campaign_cost WHERE campaign_id = $1", c["campaign_id"]
+    )
+    assert cost["discount_settlement_minor"] == sum(d["discount_settlement_minor"] for d in days)
+    assert (cost["bonus_coins_granted"], cost["settlement_currency"]) == (0, "USD")
