@@ -105,6 +105,13 @@ async def caught_up(settings: Settings, events: int, timeout: float = 120) -> No
         await asyncio.sleep(0.05)
 
 
+def _broker_ticks(procs: dict[int, cost.Proc]) -> int:
+    """The local broker's (infra's, `python -m infra up`): shared with whatever else uses it."""
+    config = str(ROOT / ".cache" / "kafka" / "server.properties")
+    brokers = [p for p in cost.kafka_brokers(procs) if config in procs[p].cmdline]
+    return sum(cost.tree_ticks(procs, p) or 0 for p in brokers)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -134,7 +141,7 @@ async def measure(args) -> None:
         await offer(settings, gifts[:warm], args.rate)
         await caught_up(settings, 2 * warm)
         procs = cost.scan()
-        ticks0 = cost.tree_ticks(procs, worker.pid)
+        ticks0, kafka0 = cost.tree_ticks(procs, worker.pid), _broker_ticks(procs)
         db0 = sum(cost.backend_ticks(procs, p, settings.db_prefix) for p in cost.postmasters(procs))
         spy = (
             subprocess.Popen(
@@ -159,7 +166,7 @@ async def measure(args) -> None:
         await caught_up(settings, 2 * len(gifts))
         seconds = time.monotonic() - t0
         procs = cost.scan()
-        ticks1 = cost.tree_ticks(procs, worker.pid)
+        ticks1, kafka1 = cost.tree_ticks(procs, worker.pid), _broker_ticks(procs)
         db1 = sum(cost.backend_ticks(procs, p, settings.db_prefix) for p in cost.postmasters(procs))
         if spy:
             spy.wait()
@@ -169,7 +176,8 @@ async def measure(args) -> None:
         print(
             f"projections worker: {events:,} events at {args.rate:g} gifts/s in {seconds:.1f} s;"
             f" CPU per event: worker {(ticks1 - ticks0) * per:.0f} µs,"
-            f" its PostgreSQL backends {(db1 - db0) * per:.0f} µs"
+            f" its PostgreSQL backends {(db1 - db0) * per:.0f} µs,"
+            f" the Kafka broker (shared) {(kafka1 - kafka0) * per:.0f} µs"
             f" (root {args.worker_root})",
             flush=True,
         )
