@@ -77,6 +77,8 @@ def needed(principal: str, role: str) -> list[str]:
         names.append(f"{principal}_kafka_password")
     if role == "relay":  # the outbox relay signs what it publishes (eventkit.signing)
         names.append(f"{principal}_signing_key")
+    if (principal, role) == ("gifting", "api"):  # it signs partners' tokens (docs/partners.md)
+        names.append("gifting_partner_signing_key")
     return names
 
 

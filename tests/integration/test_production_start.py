@@ -19,6 +19,7 @@ STRONG = "s3cret-" + "x" * 40
 GIFTING_API = {
     "GIFTING_DATABASE_PASSWORD": STRONG,
     "GIFTING_KAFKA_PASSWORD": STRONG,  # its /readyz asks Kafka
+    "GIFTING_PARTNER_SIGNING_KEY": STRONG,  # it signs partners' access tokens
     "JWT_JWKS_URL": "https://idp.example/jwks",
 }
 SECRET_LIKE = ("_PASSWORD", "_SIGNING_KEY", "_SECRET", "JWT_JWKS_URL", "EVENT_KEYRING")
