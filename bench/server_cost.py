@@ -12,6 +12,7 @@ and the chaos tests stop APIs that way.
 
 import argparse
 import asyncio
+import importlib
 import os
 import signal
 import socket
@@ -171,9 +172,12 @@ async def _granian(app, host: str, port: int, rust_tasks: bool) -> None:
     process's uvloop (no worker process, so a SIGKILL leaves no orphan holding the port);
     SIGTERM/SIGINT stop it gracefully (lifespan shutdown). `rust_tasks`: its Rust task
     implementation (experimental, Python < 3.12) instead of asyncio tasks."""
-    from granian.constants import Interfaces, TaskImpl
-    from granian.log import LogLevels
-    from granian.server.embed import Server
+    # granian is no dependency of the project (it lost this A/B: docs/performance.md), so it
+    # is imported by name, after `pip install granian`, and not declared in pyproject.toml.
+    constants = importlib.import_module("granian.constants")
+    Interfaces, TaskImpl = constants.Interfaces, constants.TaskImpl
+    LogLevels = importlib.import_module("granian.log").LogLevels
+    Server = importlib.import_module("granian.server.embed").Server
 
     server = Server(
         app,

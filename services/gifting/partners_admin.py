@@ -129,6 +129,7 @@ async def issue_client(
     body: PartnerClientCreate,
     admin: AdminDep,
     key: IdempotencyKey,
+    pool: PoolDep,
     request: Request,
     response: Response,
 ) -> PartnerClientPublic:
@@ -154,6 +155,7 @@ async def issue_client(
         return 201, public(row)
 
     return await respond_revealing(
+        pool,
         request,
         response,
         admin.user_id,
@@ -205,6 +207,7 @@ async def rotate_secret(
     body: SecretRotation,
     admin: AdminDep,
     key: IdempotencyKey,
+    pool: PoolDep,
     request: Request,
     response: Response,
 ) -> PartnerClientPublic:
@@ -228,6 +231,7 @@ async def rotate_secret(
         return 200, public(row)
 
     return await respond_revealing(
+        pool,
         request,
         response,
         admin.user_id,

@@ -104,6 +104,7 @@ async def grant(
     caller: CallerDep,
     key: IdempotencyKey,
     now: ClockDep,
+    pool: PoolDep,
     request: Request,
     response: Response,
 ) -> ConsentPublic:
@@ -133,7 +134,16 @@ async def grant(
         return 201, public(row)
 
     return await respond_revealing(
-        request, response, caller.user_id, key, body, work, ConsentPublic, "consent_token", token
+        pool,
+        request,
+        response,
+        caller.user_id,
+        key,
+        body,
+        work,
+        ConsentPublic,
+        "consent_token",
+        token,
     )
 
 

@@ -4,6 +4,7 @@ answer adds it and a replay has none (the field null)."""
 
 from typing import TypeVar
 
+import asyncpg
 from fastapi import Request, Response
 from pydantic import BaseModel
 
@@ -13,6 +14,7 @@ M = TypeVar("M", bound=BaseModel)
 
 
 async def respond_revealing(
+    pool: asyncpg.Pool,
     request: Request,
     response: Response,
     caller: str,
@@ -24,9 +26,7 @@ async def respond_revealing(
     secret: str,
 ) -> M:
     """eventkit.idempotency.respond_once, with `secret` added as `field` to the first answer."""
-    status, out, replayed = await run_once(
-        request.app.state.pool, caller, key, fingerprint(request, body), work
-    )
+    status, out, replayed = await run_once(pool, caller, key, fingerprint(request, body), work)
     response.status_code = status
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"

@@ -64,6 +64,15 @@ UNSHARDED = {
         "live_events": "written by every buyer (its `sold` against `capacity`), in the buyer's"
         " transaction: distributed by creator_id, a ticket becomes a reservation on the event's"
         " shard, then the charge on the fan's (two steps, the reservation released on failure)",
+        "wallet_lots": "keyed by lot_id (the grant id) alone; moved only with its owner's wallet,"
+        " so sharding keys it (user_id, lot_id) and distributes it by user_id",
+        "partner_clients": REFERENCE + " (a partner's client, read by every partner call)",
+        "partner_days": "a partner's daily total that every user's partner debit moves in that"
+        " user's transaction: " + TALLY.split(": ", 1)[1].replace("creator_id", "partner_id"),
+        "partner_consents": "keyed by consent_id and its token hash (what a partner presents);"
+        " sharding keys it (user_id, consent_id) and looks the token up by a reference index",
+        "partner_operations": "keyed by operation_id and event_id alone, both written with the"
+        " user's wallet: sharding keys them (user_id, operation_id), (user_id, event_id)",
     },
     "payout": {
         "bans": REFERENCE + " (a copy of the sanctions topic, keyed by ban id)",

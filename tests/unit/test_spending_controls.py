@@ -29,7 +29,7 @@ from services.gifting.limits_errors import (
     SelfExcluded,
     WeeklyLimitReached,
 )
-from services.gifting.spend_decide import Wallet, debit
+from services.gifting.spend_decide import Debit, Wallet, debit
 
 T0 = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)  # a Wednesday
 DAY = timedelta(hours=24)
@@ -174,7 +174,7 @@ def test_debit_checks_the_guard_then_the_balance_and_counts_what_it_takes():
     assert wallets["fan"].version == 10
     # an unguarded wallet (no controls read) spends on its balance alone
     plain = {"fan": Wallet(50, 1)}
-    assert isinstance(debit(plain, "fan", 50), Wallet)
+    assert isinstance(debit(plain, "fan", 50), Debit)
 
 
 # Age bands, from data --------------------------------------------------------------------------
