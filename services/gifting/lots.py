@@ -5,7 +5,7 @@ from typing import Any
 
 from schemas.events.gifting import LotDraw
 from services.gifting.catalog import GiftCatalog
-from services.gifting.spend_decide import Draw
+from services.gifting.spend_decide import Draw, drawn
 
 
 def bonus_part(draws: tuple[Draw, ...], catalog: GiftCatalog) -> dict[str, Any]:
@@ -14,7 +14,7 @@ def bonus_part(draws: tuple[Draw, ...], catalog: GiftCatalog) -> dict[str, Any]:
     if not draws:
         return {}
     return {
-        "bonus_coins": sum(coins for _, coins in draws),
+        "bonus_coins": drawn(draws),
         "bonus_diamonds_per_coin": catalog.bonus_diamonds_per_coin,
         "bonus_lots": tuple(LotDraw(lot_id=lot, coins=coins) for lot, coins in draws),
     }

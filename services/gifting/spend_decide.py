@@ -53,6 +53,11 @@ def spend_order(lot: Lot) -> tuple:
 Draw = tuple[str, int]
 
 
+def drawn(draws: tuple[Draw, ...]) -> int:
+    """The coins a spend took from bonus lots: its bonus part."""
+    return sum(coins for _, coins in draws)
+
+
 @dataclass(frozen=True)
 class Wallet:
     balance: int
@@ -89,7 +94,7 @@ class Debit:
 
     @property
     def bonus_coins(self) -> int:
-        return sum(coins for _, coins in self.draws)
+        return drawn(self.draws)
 
 
 def draw(lots: tuple[Lot, ...], coins: int) -> tuple[tuple[Draw, ...], tuple[Lot, ...]]:
@@ -148,7 +153,7 @@ def debit(wallets: dict[str, Wallet], user_id: str, coins: int) -> Debit | Domai
     if wallet.spendable < coins:
         return InsufficientCoins(f"{coins} coins needed", balance=wallet.balance)
     draws, lots = draw(wallet.lots, coins) if wallet.lots else ((), ())
-    bonus = wallet.bonus - sum(c for _, c in draws)
+    bonus = wallet.bonus - drawn(draws)
     wallets[user_id] = after = Wallet(
         wallet.balance - coins,
         wallet.version + 1,

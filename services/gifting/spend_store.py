@@ -9,6 +9,7 @@ never deadlock; everything else a spend writes (ledger, events, an unlock's (use
 written only while its user's wallet is locked.
 """
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -169,12 +170,11 @@ def wallets_of(row: asyncpg.Record) -> dict[str, Wallet]:
     }
 
 
-def lot_draws(spends: Iterable[Spend]) -> dict[str, int]:
+def lot_draws(spends: Iterable[Spend]) -> Counter[str]:
     """Coins taken from each lot by the batch's spends."""
-    taken: dict[str, int] = {}
+    taken: Counter[str] = Counter()
     for s in spends:
-        for lot_id, coins in s.draws:
-            taken[lot_id] = taken.get(lot_id, 0) + coins
+        taken.update(dict(s.draws))
     return taken
 
 
