@@ -30,14 +30,15 @@ class DayRange:
 
 def day_range(first: date | None, last: date | None, today: date) -> DayRange:
     """The range asked for, defaulting to the DEFAULT_DAYS days up to `today` (or up to `last`,
-    or from `first`)."""
+    or from `first`). Each day given is checked before a default is counted from it: a day
+    near date.min would overflow the arithmetic."""
+    for name, value in (("from", first), ("to", last)):
+        if value is not None and not EARLIEST <= value <= LATEST:
+            raise InvalidRange(f"{name}={value} is outside {EARLIEST}..{LATEST}")
     if last is None:
         last = today if first is None else min(first + timedelta(DEFAULT_DAYS - 1), LATEST)
     if first is None:
         first = max(last - timedelta(DEFAULT_DAYS - 1), EARLIEST)
-    for name, value in (("from", first), ("to", last)):
-        if not EARLIEST <= value <= LATEST:
-            raise InvalidRange(f"{name}={value} is outside {EARLIEST}..{LATEST}")
     if last < first:
         raise InvalidRange(f"to={last} is before from={first}")
     span = DayRange(first, last)
