@@ -30,6 +30,7 @@ from eventkit.webhooks import http_deliver
 from infra import kafka, postgres
 from infra.namespace import drop_namespace, prepare_namespace
 from infra.system import System
+from scripts import chaos_lots, chaos_partners
 from scripts.reconcile import reconcile
 from services.gifting.catalog import load_catalog
 from services.payout.conversion import load_config
@@ -235,7 +236,47 @@ async def load(
             live_event_tickets(c, gifting, fans, creators, random.Random(rng.random()), deadline),
             subscriptions(c, gifting, fans, creators, random.Random(rng.random()), deadline),
             spending_limits(c, gifting, fans, random.Random(rng.random()), deadline),
+            coupons(c, recharge, outcome.seed, fans, random.Random(rng.random()), deadline),
+            chaos_lots.expire_ahead(system.settings, random.Random(rng.random()), deadline),
+            chaos_partners.partner_load(
+                c, gifting, fans, outcome.seed, random.Random(rng.random()), deadline
+            ),
         )
+
+
+async def coupons(
+    c: "Client", recharge: str, seed: int, fans: list[str], plan: random.Random, deadline: float
+) -> None:
+    """Coupon redemptions beside the load (docs/bonus-lots.md): one campaign whose shared
+    code the fans redeem past its caps (per-user and campaign-wide refusals), each grant a
+    bonus lot the fans' gifts spend first while chaos_lots.expire_ahead expires lots under
+    them; checked by the lots reconcile (each grant one lot, lots add up)."""
+    now = datetime.now(UTC)
+    code = f"CHAOS{seed}{uuid.uuid4().hex[:6]}".upper()
+    await c.command(
+        "campaign",
+        f"{recharge}/v1/admin/campaigns",
+        "chaos-ops",
+        {
+            "name": "chaos coupons",
+            "kind": "coupon",
+            "starts_at": (now - timedelta(minutes=1)).isoformat(),
+            "ends_at": (now + timedelta(hours=1)).isoformat(),
+            "max_redemptions": 2 * len(fans),
+            "per_user_limit": 3,
+            "bonus_coins": 300,
+            "bonus_expires_after_days": 30,
+            "shared_code": code,
+        },
+        ["admin"],
+    )
+    if not c.outcome.acknowledged.get("campaign"):
+        return
+    while asyncio.get_running_loop().time() < deadline:
+        await c.command(
+            "coupon", f"{recharge}/v1/coupons/redeem", plan.choice(fans), {"code": code}
+        )
+        await asyncio.sleep(plan.uniform(0.2, 0.8))
 
 
 async def spending_limits(
@@ -568,6 +609,7 @@ async def verify(settings: Settings, outcome: Outcome, settle_seconds: float) ->
             break
         await asyncio.sleep(1)
     outcome.discrepancies += report.discrepancies + unsettled
+    await chaos_partners.verify_acknowledged(settings, outcome)
     gifting = await asyncpg.connect(settings.database_for("gifting", AUDITOR))
     try:
         for kind in ("gift", "unlock"):
