@@ -373,6 +373,12 @@ def cluster_overrides(node: Node, nodes: list[Node]) -> str:
         f"min.insync.replicas={isr}\n"
         # An out-of-sync replica never becomes leader: acknowledged writes are never lost.
         "unclean.leader.election.enable=false\n"
+        # A dead broker keeps its partitions' leadership until the controller fences it, and
+        # nothing is published to them meanwhile: fence after 5 s of silence (default 9 s,
+        # heartbeats every 2 s) so a leader's death stalls publishing well under 15 s. A live
+        # broker fenced by a long pause only moves its leaders; nothing acknowledged is lost.
+        "broker.heartbeat.interval.ms=1000\n"
+        "broker.session.timeout.ms=5000\n"
     )
 
 
