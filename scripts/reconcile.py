@@ -26,6 +26,7 @@ from schemas.upcast import upcast
 from scripts import (
     reconcile_lots,
     reconcile_partners,
+    reconcile_promotions,
     reconcile_spending,
     reconcile_splits,
     reconcile_subscriptions,
@@ -410,6 +411,7 @@ CHECKS: dict[str, Check] = {
     **reconcile_spending.CHECKS,
     **reconcile_lots.CHECKS,
     **reconcile_partners.CHECKS,
+    **reconcile_promotions.CHECKS,
 }
 
 
