@@ -200,6 +200,16 @@ async def check_limits(
         refuse(limits.recharge_cap_refusal(band, spent, quote.price.amount_minor, now))
 
 
+def within_daily_limit(charged: Quote, limit_minor: int) -> None:
+    """OverDailyLimit when the settlement of what the buyer is charged (after a discount code)
+    alone exceeds the daily spend limit."""
+    if charged.settlement.amount_minor > limit_minor:
+        raise OverDailyLimit(
+            f"{charged.settlement.amount_minor} > {limit_minor}"
+            f" {charged.settlement.currency} minor units per 24 hours"
+        )
+
+
 async def with_code(conn, code: str, quote: Quote, country: str, now) -> tuple:
     """The code's campaign, checked for this purchase, and the quote it leaves: (found row,
     quote to charge, discount, what the discount costs in settlement)."""
@@ -263,12 +273,8 @@ async def create_purchase(
     quote = quote_for(body, caller)
     if not provider.accepts(body.payment_method):
         raise UnknownPaymentMethod(f"{provider.name} does not know {body.payment_method!r}")
-    if quote.settlement.amount_minor > local.max_spend_per_day_minor:
-        raise OverDailyLimit(
-            f"{quote.settlement.amount_minor} > {local.max_spend_per_day_minor}"
-            f" {quote.settlement.currency} minor units per 24 hours"
-        )
-
+    if body.promo_code is None:  # else once the code's discount is known, in the transaction
+        within_daily_limit(quote, local.max_spend_per_day_minor)
     band = load_spending_policy().band_of(country, caller.birthdate, now)
 
     async def work(conn):
@@ -282,6 +288,7 @@ async def create_purchase(
         code = body.promo_code
         if code is not None:
             found, charged, off, cost = await with_code(conn, code, quote, country, now)
+            within_daily_limit(charged, local.max_spend_per_day_minor)
         await check_limits(conn, caller.user_id, charged, local.limits, now, band)
         if code is not None:  # its purchase row follows in this transaction (deferred FK)
             await promos.take(

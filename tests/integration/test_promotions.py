@@ -150,6 +150,25 @@ async def test_a_discount_code_lowers_the_price_and_the_settlement_and_grants_no
     assert await uses(rc, c["campaign_id"]) == (1, 1, 0)
 
 
+async def test_the_daily_limit_counts_the_discounted_price_the_buyer_is_charged(rc):
+    code = shared_code()
+    c = await campaign(rc, kind="promo_code", shared_code=code, bonus_coins=None, discount_bp=5000)
+    fan = new_id("fan")
+    body = {"custom_coins": 120_000, "channel": "web"}  # 128,400 cents: over 100,000 a day
+
+    async def custom(**more):
+        return await rc.client.post(
+            "/v1/purchases", json={**body, **more}, headers=auth(rc.settings, fan)
+        )
+
+    assert problem(await custom()) == (409, "over-daily-limit")
+    r = await custom(promo_code=code)  # charged 64,200: within the limit
+    assert r.status_code == 202, r.text
+    assert r.json()["settlement"] == {"amount_minor": 64200, "currency": "USD"}
+    assert await uses(rc, c["campaign_id"]) == (1, 1, 0)
+    await settle(rc)
+
+
 async def test_a_failed_purchase_gives_its_single_use_code_back(rc):
     c = await campaign(rc, kind="promo_code")
     [code] = (await codes(rc, c["campaign_id"], 1)).json()["codes"]
