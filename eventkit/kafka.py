@@ -20,6 +20,11 @@ from eventkit.settings import Settings
 from schemas import topics
 
 ADMIN = "admin"  # the broker's super user (super.users=User:admin)
+# A client asks only the brokers its last metadata named, never the bootstrap list again: one
+# fetched while two of three brokers were down names one broker, and when that one dies the
+# client can reach nobody until it returns (aiokafka: "Unable to update metadata from [1]").
+# Refreshed every 10 s (aiokafka's default is 5 min), the list is whole soon after an outage.
+METADATA_MAX_AGE_MS = 10_000
 PRINCIPALS = (*topics.SERVICE_PRINCIPALS, *topics.OUTSIDE_PUBLISHERS, ADMIN)
 MECHANISM = "SCRAM-SHA-512"
 
@@ -47,6 +52,7 @@ def client_options(settings: Settings, principal: str) -> dict[str, Any]:
         sasl_plain_username=principal,
         sasl_plain_password=password(settings, principal),
         ssl_context=ssl_context(settings),
+        metadata_max_age_ms=METADATA_MAX_AGE_MS,
     )
 
 

@@ -25,7 +25,7 @@ from faust.types import TP
 from eventkit import tracing
 from eventkit.db import create_pool, when_database_answers
 from eventkit.deadletter import dead_letter_headers
-from eventkit.kafka import faust_credentials
+from eventkit.kafka import METADATA_MAX_AGE_MS, faust_credentials
 from eventkit.retry import with_backoff
 from eventkit.settings import Settings
 from eventkit.signing import Verifier
@@ -73,6 +73,8 @@ def create_app(
         # (the broker's minimum is 6 s) so a restarted worker resumes within seconds.
         broker_session_timeout=8.0,
         broker_heartbeat_interval=1.0,
+        consumer_metadata_max_age_ms=METADATA_MAX_AGE_MS,  # as every client (eventkit.kafka)
+        producer_metadata_max_age_ms=METADATA_MAX_AGE_MS,
     )
     # acks=False: faust neither tracks nor commits these offsets. Its own commits follow acks,
     # and it acks the messages it skips as fetched before a rebalance (streams.py, the
