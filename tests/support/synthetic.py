@@ -10,7 +10,10 @@ tickets bought, then started (the tickets' coins credited to the creator) or can
 ticket refunded); multi-guest rooms' shares set and gifts (GiftSent v2) split between their
 creators; subscriptions priced, taken, gifted and cancelled, renewed (or failed and then
 lapsed) a month later; LIVE goals moved and reached by the gifts on their stream; battles
-scored by the gifts to their sides' hosts, then ended. Rates are the ones the services record
+scored by the gifts to their sides' hosts, then ended; promotion campaigns created (some with
+a batch of codes), coupons redeemed for expiring bonus lots that unlocks spend first and the
+expiry worker expires, discount codes redeemed on confirmed purchases; partner consents granted
+and revoked, partner debits and credits. Rates are the ones the services record
 (gifts, unlocks and tickets at the catalog's rates version 1; subscriptions at their config's).
 A few events are published twice, as an outbox relay does after a crash.
 """
@@ -26,7 +29,17 @@ from typing import Any
 from eventkit.codec import encode, new_envelope
 from schemas import topics
 from schemas.envelope import Envelope
-from schemas.events import gifting, live_events, payout, recharge, rooms, subscriptions
+from schemas.events import (
+    bonus,
+    gifting,
+    live_events,
+    partners,
+    payout,
+    promotions,
+    recharge,
+    rooms,
+    subscriptions,
+)
 from schemas.events.base import Payload
 from schemas.money import Money
 from services.projections.read_models import READ_MODELS
@@ -36,6 +49,8 @@ CHANNELS: tuple[recharge.Channel, ...] = ("web", "in_app")
 # The rates the synthetic gifts, unlocks and tickets record (rates version 1), and the
 # subscription config's (services/gifting/subscription_config.json).
 DIAMONDS_PER_COIN = Decimal("0.5")
+BONUS_DIAMONDS_PER_COIN = Decimal("0.25")
+PARTNERS = ("shop-1", "game-1")
 SUB_SHARE, SUB_DIAMONDS_PER_COIN = Decimal("0.5"), Decimal("1")
 SUB_PERIOD, SUB_GRACE = timedelta(days=30), timedelta(days=3)
 SUB_TIERS = (("diamond", 24), ("platinum", 12), ("gold", 6), ("silver", 3), ("bronze", 1))
@@ -132,6 +147,9 @@ class Stream:
         self.goals: list[Goal] = []  # open (not reached, before the deadline)
         self.battles: list[Battle] = []  # open
         self.rooms: dict[str, tuple[tuple[gifting.Recipient, ...], int]] = {}  # shares, version
+        self.campaigns: list[tuple[str, int | None, int | None]] = []  # id, bonus, discount bp
+        self.lots: dict[str, list[list[Any]]] = defaultdict(list)  # [lot, campaign, left, expires]
+        self.consents: dict[str, tuple[str, str]] = {}  # user -> live consent id, partner
 
     def uid(self) -> str:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
@@ -319,24 +337,189 @@ class Stream:
         item = self.rng.choice(sorted(self.listed))
         owner, coins, _ = self.listed[item]
         user, unlock_id = self.rng.choice(self.users), self.uid()
-        env = self.emit(
-            topics.GIFTING_EVENTS,
-            f"wallet-{user}",
-            gifting.ContentUnlocked(
-                unlock_id=unlock_id,
-                user_id=user,
-                item_id=item,
-                owner_id=owner,
-                coins=coins,
-                diamonds_per_coin=DIAMONDS_PER_COIN,
-                commission_rate=Decimal("0.3"),
-                rates_version=1,
-                catalog_version=1,
-                balance_after=0,
-            ),
+        draws = self.draw(user, coins)
+        bonus_coins = sum(d.coins for d in draws)
+        unlocked = gifting.ContentUnlocked(
+            unlock_id=unlock_id,
+            user_id=user,
+            item_id=item,
+            owner_id=owner,
+            coins=coins,
+            diamonds_per_coin=DIAMONDS_PER_COIN,
+            commission_rate=Decimal("0.3"),
+            rates_version=1,
+            catalog_version=1,
+            balance_after=0,
+            bonus_coins=bonus_coins,
+            bonus_diamonds_per_coin=BONUS_DIAMONDS_PER_COIN if bonus_coins else None,
+            bonus_lots=draws,
         )
+        env = self.emit(topics.GIFTING_EVENTS, f"wallet-{user}", unlocked)
         if owner != "platform":
-            self.credit(owner, env, coins, DIAMONDS_PER_COIN, None, unlock_id)
+            self.credit(
+                owner, env, coins, DIAMONDS_PER_COIN, None, unlock_id, diamonds=unlocked.earned()
+            )
+
+    def draw(self, user: str, coins: int) -> tuple[gifting.LotDraw, ...]:
+        """The bonus part of a spend: the user's open lots first, soonest to expire first."""
+        draws: list[gifting.LotDraw] = []
+        for lot in sorted(self.lots[user], key=lambda lot: (lot[3], lot[0])):
+            take = min(lot[2], coins - sum(d.coins for d in draws))
+            if take > 0 and lot[3] > self.time:
+                lot[2] -= take
+                draws.append(gifting.LotDraw(lot_id=lot[0], coins=take))
+        return tuple(draws)
+
+    def create_campaign(self) -> None:
+        """A coupon campaign (expiring bonus coins) or a purchase code's discount."""
+        campaign_id, bonus_coins = self.uid(), self.rng.choice([None, 50, 200])
+        discount_bp = None if bonus_coins else self.rng.choice([500, 1000])
+        stream = f"campaign-{campaign_id}"
+        created = promotions.CampaignCreated(
+            campaign_id=campaign_id,
+            name=f"campaign {len(self.campaigns)}",
+            kind="coupon" if bonus_coins else "promo_code",
+            starts_at=self.time,
+            ends_at=self.time + timedelta(days=30),
+            countries=self.rng.choice([None, ("US", "GB")]),
+            max_redemptions=1000,
+            per_user_limit=5,
+            bonus_coins=bonus_coins,
+            discount_bp=discount_bp,
+            bonus_expires_after_days=1 if bonus_coins else None,
+            created_by="ops-1",
+        )
+        self.emit(topics.RECHARGE_EVENTS, stream, created)
+        if self.rng.random() < 0.5:
+            batch = promotions.PromoCodesIssued(
+                campaign_id=campaign_id,
+                batch_id=self.uid(),
+                count=self.rng.randint(1, 100),
+                issued_by="ops-1",
+            )
+            self.emit(topics.RECHARGE_EVENTS, stream, batch)
+        self.campaigns.append((campaign_id, bonus_coins, discount_bp))
+
+    def redeem(self) -> None:
+        """A coupon's bonus lot (PromoRedeemed, then BonusCoinsGranted), or a discount code's
+        redemption on a confirmed purchase."""
+        if not self.campaigns:
+            return self.create_campaign()
+        campaign_id, bonus_coins, discount_bp = self.rng.choice(self.campaigns)
+        if bonus_coins:
+            user, grant_id = self.rng.choice(self.users), self.uid()
+            expires_at = self.time + timedelta(hours=self.rng.randint(1, 12))
+            redeemed = promotions.PromoRedeemed(
+                redemption_id=self.uid(),
+                campaign_id=campaign_id,
+                user_id=user,
+                country="US",
+                source="coupon",
+                single_use=self.rng.random() < 0.5,
+                grant_id=grant_id,
+                bonus_coins=bonus_coins,
+            )
+            self.emit(topics.RECHARGE_EVENTS, f"promo-{user}", redeemed)
+            granted = promotions.BonusCoinsGranted(
+                grant_id=grant_id,
+                user_id=user,
+                coins=bonus_coins,
+                campaign_id=campaign_id,
+                source="coupon",
+                expires_at=expires_at,
+            )
+            self.emit(topics.RECHARGE_EVENTS, f"promo-{user}", granted)
+            self.lots[user].append([grant_id, campaign_id, bonus_coins, expires_at])
+            return None
+        if not self.confirmed:
+            return self.purchase()
+        bought = self.rng.choice(self.confirmed)
+        assert discount_bp is not None
+        off = bought.price.amount_minor * discount_bp // 10_000
+        cost = bought.settlement.amount_minor * discount_bp // 10_000
+        redeemed = promotions.PromoRedeemed(
+            redemption_id=self.uid(),
+            campaign_id=campaign_id,
+            user_id=bought.user_id,
+            country=bought.country,
+            source="promo_code",
+            single_use=False,
+            purchase_id=bought.purchase_id,
+            bonus_coins=0,
+            discount=Money(amount_minor=off, currency=bought.price.currency),
+            discount_settlement=Money(amount_minor=cost, currency=bought.settlement.currency),
+        )
+        self.emit(topics.RECHARGE_EVENTS, f"promo-{bought.user_id}", redeemed)
+        return None
+
+    def expire_lots(self) -> None:
+        """The expiry worker: what is left of each lot past its expires_at."""
+        for user, lots in sorted(self.lots.items()):
+            for lot in lots:
+                lot_id, campaign_id, left, expires_at = lot
+                if left and expires_at <= self.time:
+                    expired = bonus.BonusCoinsExpired(
+                        lot_id=lot_id,
+                        user_id=user,
+                        campaign_id=campaign_id,
+                        coins=left,
+                        expires_at=expires_at,
+                        expired_at=self.time,
+                        balance_after=0,
+                    )
+                    self.emit(topics.GIFTING_EVENTS, f"wallet-{user}", expired)
+                    lot[2] = 0
+
+    def partner_operation(self) -> None:
+        """A user consents to a partner; with a live consent, the partner debits or credits
+        coins, or the user revokes it."""
+        user = self.rng.choice(self.users)
+        if user not in self.consents:
+            consent_id, partner = self.uid(), self.rng.choice(PARTNERS)
+            granted = partners.PartnerConsentGranted(
+                consent_id=consent_id,
+                user_id=user,
+                partner_id=partner,
+                scopes=("coins:debit", "coins:credit"),
+            )
+            self.emit(topics.GIFTING_EVENTS, f"consent-{consent_id}", granted)
+            self.consents[user] = (consent_id, partner)
+            return
+        consent_id, partner = self.consents[user]
+        roll = self.rng.random()
+        if roll < 0.1:
+            revoked = partners.PartnerConsentRevoked(
+                consent_id=consent_id, user_id=user, partner_id=partner
+            )
+            self.emit(topics.GIFTING_EVENTS, f"consent-{consent_id}", revoked)
+            del self.consents[user]
+        elif roll < 0.6:
+            debited = partners.PartnerCoinsDebited(
+                operation_id=self.uid(),
+                partner_id=partner,
+                user_id=user,
+                consent_id=consent_id,
+                item_id="sword-of-dawn",
+                title="Sword of Dawn",
+                coins=self.rng.choice([10, 50, 120]),
+                balance_after=0,
+                revenue_share_bp=7000,
+                diamonds_per_coin=DIAMONDS_PER_COIN,
+                rates_version=1,
+            )
+            self.emit(topics.GIFTING_EVENTS, f"wallet-{user}", debited)
+        else:
+            credited = partners.PartnerCoinsCredited(
+                operation_id=self.uid(),
+                partner_id=partner,
+                user_id=user,
+                consent_id=consent_id,
+                reference=self.uid(),
+                reason="Daily quest",
+                coins=self.rng.choice([5, 15]),
+                balance_after=0,
+            )
+            self.emit(topics.GIFTING_EVENTS, f"wallet-{user}", credited)
 
     def credit(
         self,
@@ -938,10 +1121,14 @@ def generate(count: int, seed: int, duplicates: float = 0.01, **sizes) -> list[P
         (s.subscribe, 3),
         (s.gift_subscriptions, 1),
         (s.cancel_subscription, 1),
+        (s.create_campaign, 1),
+        (s.redeem, 4),
+        (s.partner_operation, 3),
     ]
     moves, weights = zip(*actions, strict=True)
     while len(s.out) < count:
         s.end_battles()
+        s.expire_lots()
         s.rng.choices(moves, weights)[0]()
     s.end_battles(every=True)
     s.a_month_later()
@@ -963,7 +1150,18 @@ WALLET_EVENTS = (
     "SubscriptionStarted",
     "SubscriptionRenewed",
     "SubscriptionsGifted",
+    "BonusCoinsGranted",
+    "BonusCoinsExpired",
+    "PartnerCoinsDebited",
+    "PartnerCoinsCredited",
 )
+# Of those, the ones that move only a wallet's balance (and its statement): + in, - out.
+BALANCE_ONLY = {
+    "BonusCoinsGranted": 1,
+    "BonusCoinsExpired": -1,
+    "PartnerCoinsCredited": 1,
+    "PartnerCoinsDebited": -1,
+}
 
 
 def expected(published: list[Published]) -> dict[str, dict]:
@@ -1039,6 +1237,9 @@ def expected(published: list[Published]) -> dict[str, dict]:
         elif e.type in ("SubscriptionStarted", "SubscriptionRenewed", "SubscriptionsGifted"):
             wallets[d["payer_id"]][4] -= d["coins"]
             statements[d["payer_id"]][1] -= d["coins"]
+        elif e.type in BALANCE_ONLY:
+            wallets[d["user_id"]][4] += BALANCE_ONLY[e.type] * d["coins"]
+            statements[d["user_id"]][1] += BALANCE_ONLY[e.type] * d["coins"]
         elif e.type == "ItemListed":
             i = items[d["item_id"]]
             if d["item_version"] > i[3]:
