@@ -16,10 +16,11 @@ from schemas.envelope import Envelope
 from schemas.events.bonus import BonusCoinsExpired
 from schemas.events.gifting import ContentUnlocked
 from schemas.events.promotions import BonusCoinsGranted
-from schemas.events.recharge import CoinPurchased, CoinsClawedBack
+from schemas.events.recharge import CoinsClawedBack
 from services.projections.projector import Incoming, Projector
 from services.recharge.pricing import Quote, load_catalog
 from tests.support.creators import envelope
+from tests.support.wallets import purchased_at
 
 NOW = datetime.now(UTC)
 
@@ -33,23 +34,8 @@ async def projections(namespace):
 
 
 def bought(user: str, quote: Quote, country: str, days_ago: int) -> tuple[str, Envelope]:
-    pid = str(uuid.uuid4())
-    payload = CoinPurchased(
-        purchase_id=pid,
-        user_id=user,
-        bundle_id=quote.bundle_id,
-        coins=quote.coins,
-        country=country,
-        channel=quote.channel,
-        price=quote.price,
-        settlement=quote.settlement,
-        fee=quote.fee,
-        fx_rate=quote.fx_rate,
-        catalog_version=quote.catalog_version,
-        rates_version=quote.rates_version,
-        provider="sandbox",
-        provider_txn_id=f"txn-{pid}",
-    )
+    payload = purchased_at(user, quote, country)
+    pid = payload.purchase_id
     return pid, envelope(payload, f"purchase-{pid}", NOW - timedelta(days=days_ago))
 
 

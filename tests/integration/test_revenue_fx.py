@@ -11,9 +11,9 @@ import pytest
 from eventkit.codec import encode, new_envelope
 from eventkit.db import create_pool
 from schemas import topics
-from schemas.events import recharge
 from services.projections.projector import Incoming, Projector
 from services.recharge.pricing import MINOR_EXPONENT, load_catalog
+from tests.support.wallets import purchased_at
 
 DAY = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -31,23 +31,8 @@ def quotes():
 
 def confirmed(quote, country: str, day: int) -> Incoming:
     """One CoinPurchased, alone on its own UTC day, so its revenue_daily row is its own."""
-    pid = str(uuid.uuid4())
-    payload = recharge.CoinPurchased(
-        purchase_id=pid,
-        user_id="fan-fx",
-        bundle_id=quote.bundle_id,
-        coins=quote.coins,
-        country=country,
-        channel=quote.channel,
-        price=quote.price,
-        settlement=quote.settlement,
-        fee=quote.fee,
-        fx_rate=quote.fx_rate,
-        catalog_version=quote.catalog_version,
-        rates_version=quote.rates_version,
-        provider="sandbox",
-        provider_txn_id=f"txn-{pid}",
-    )
+    payload = purchased_at("fan-fx", quote, country)
+    pid = payload.purchase_id
     env = new_envelope(
         "/test/fx", payload, aggregate_id=f"purchase-{pid}", aggregate_version=1
     ).model_copy(update={"time": DAY + timedelta(days=day)})

@@ -37,6 +37,27 @@ def coin_purchased(user: str, coins: int) -> tuple:
     return env, payload
 
 
+def purchased_at(user: str, quote, country: str) -> CoinPurchased:
+    """The CoinPurchased of a purchase confirmed at `quote` (a pricing Quote) by the sandbox."""
+    pid = str(uuid.uuid4())
+    return CoinPurchased(
+        purchase_id=pid,
+        user_id=user,
+        bundle_id=quote.bundle_id,
+        coins=quote.coins,
+        country=country,
+        channel=quote.channel,
+        price=quote.price,
+        settlement=quote.settlement,
+        fee=quote.fee,
+        fx_rate=quote.fx_rate,
+        catalog_version=quote.catalog_version,
+        rates_version=quote.rates_version,
+        provider="sandbox",
+        provider_txn_id=f"txn-{pid}",
+    )
+
+
 async def fund_wallet(gifting_pool, user: str, coins: int) -> None:
     env, payload = coin_purchased(user, coins)
     async with gifting_pool.acquire() as conn, conn.transaction():
