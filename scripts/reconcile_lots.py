@@ -10,6 +10,8 @@
 - the projections' bonus_lots equal gifting's lots, figure by figure.
 """
 
+from scripts.reconcile_compare import disagreements
+
 # Spends that may draw on lots carry bonus_lots on their event (gifting.BonusPart).
 SPENDS = ("GiftSent", "ContentUnlocked")
 
@@ -142,12 +144,8 @@ async def projected_lots_match(db) -> tuple[int, list[str]]:
             "SELECT lot_id, user_id, granted, spent, expired, outstanding FROM bonus_lots"
         )
     }
-    found = [
-        f"lot {k}: gifting says (user, granted, spent, expired, remaining) = {live.get(k)},"
-        f" bonus_lots says {seen.get(k)}"
-        for k in sorted(live.keys() | seen.keys())
-        if live.get(k) != seen.get(k)
-    ]
+    figures = "(user, granted, spent, expired, remaining)"
+    found = disagreements("lot", figures, "gifting", live, "bonus_lots", seen)
     return len(live), found
 
 

@@ -16,18 +16,12 @@ docs/partners.md):
 
 from decimal import ROUND_FLOOR, Decimal
 
+from scripts.reconcile_compare import disagreements
+
 OPERATIONS = {
     "PartnerCoinsDebited": ("partner_debit", -1),
     "PartnerCoinsCredited": ("partner_credit", 1),
 }
-
-
-def _differ(what: str, figures: str, a_name: str, a: dict, b_name: str, b: dict) -> list[str]:
-    return [
-        f"{what} {k}: {a_name} says {figures} = {a.get(k)}, {b_name} says {b.get(k)}"
-        for k in sorted(a.keys() | b.keys(), key=str)
-        if a.get(k) != b.get(k)
-    ]
 
 
 def partner_diamonds(d: dict) -> int:
@@ -65,8 +59,10 @@ async def operations_are_their_ledger_entries(db) -> tuple[int, list[str]]:
             "SELECT event_id, kind, user_id, coins FROM partner_operations"
         )
     }
-    found = _differ("operation", "(kind, user, coins)", "its event", events, "the ledger", ledger)
-    found += _differ(
+    found = disagreements(
+        "operation", "(kind, user, coins)", "its event", events, "the ledger", ledger
+    )
+    found += disagreements(
         "operation", "(kind, user, coins)", "its event", events, "partner_operations", ops
     )
     return len(events), found
@@ -93,7 +89,7 @@ async def partner_credits_match_their_debits(db) -> tuple[int, list[str]]:
             "SELECT source_id, creator_id, diamonds FROM credits WHERE source = 'partner'"
         )
     }
-    return len(owed), _differ(
+    return len(owed), disagreements(
         "debit", "(partner, diamonds)", "its share", owed, "payout's credits", credited
     )
 
@@ -135,7 +131,9 @@ async def partner_days_count_each_operation_once(db) -> tuple[int, list[str]]:
             "SELECT partner_id, sum(coins)::bigint AS coins FROM partner_operations GROUP BY 1"
         )
     }
-    return len(ops), _differ("partner", "coins moved", "its days", days, "its operations", ops)
+    return len(ops), disagreements(
+        "partner", "coins moved", "its days", days, "its operations", ops
+    )
 
 
 async def read_models_match(db) -> tuple[int, list[str]]:
@@ -155,7 +153,9 @@ async def read_models_match(db) -> tuple[int, list[str]]:
             projected[(r["partner_id"], "debit")] = (r["d"], r["dc"])
         if r["c"]:
             projected[(r["partner_id"], "credit")] = (r["c"], r["cc"])
-    found = _differ("partner", "(operations, coins)", "gifting", live, "partner_daily", projected)
+    found = disagreements(
+        "partner", "(operations, coins)", "gifting", live, "partner_daily", projected
+    )
     consents = {
         str(r["consent_id"]): r["revoked"]
         for r in await db["gifting"].fetch(
@@ -168,7 +168,7 @@ async def read_models_match(db) -> tuple[int, list[str]]:
             "SELECT consent_id, revoked_at IS NOT NULL AS revoked FROM partner_consents"
         )
     }
-    found += _differ("consent", "revoked", "gifting", consents, "the read model", seen)
+    found += disagreements("consent", "revoked", "gifting", consents, "the read model", seen)
     return len(live) + len(consents), found
 
 

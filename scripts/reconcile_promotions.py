@@ -17,6 +17,7 @@
 import hashlib
 from decimal import ROUND_HALF_EVEN, Decimal
 
+from scripts.reconcile_compare import disagreements
 from services.recharge.pricing import CUSTOM, load_catalog
 
 
@@ -218,12 +219,7 @@ async def read_models_match(db) -> tuple[int, list[str]]:
         "(name, kind, cap, countries, per user, reward coins, discount bp, expiry days,"
         " codes issued, redemptions, bonus coins, discount, discount settled)"
     )
-    found = [
-        f"campaign {k}: recharge says {figures} = {live.get(k)}, promo_campaigns says"
-        f" {projected.get(k)}"
-        for k in sorted(live.keys() | projected.keys())
-        if live.get(k) != projected.get(k)
-    ]
+    found = disagreements("campaign", figures, "recharge", live, "promo_campaigns", projected)
     by_country = {
         (r["campaign_id"], r["country"]): tuple(r)[2:]
         for r in await db["recharge"].fetch(

@@ -14,16 +14,10 @@ docs/subscriptions.md):
 
 from decimal import ROUND_FLOOR, Decimal
 
+from scripts.reconcile_compare import disagreements
+
 CHARGES = ("SubscriptionStarted", "SubscriptionRenewed", "SubscriptionsGifted")
 KINDS = {"SubscriptionsGifted": "subscription_gift"}  # the others: `subscription`
-
-
-def _differ(what: str, figures: str, a_name: str, a: dict, b_name: str, b: dict) -> list[str]:
-    return [
-        f"{what} {k}: {a_name} says {figures} = {a.get(k)}, {b_name} says {b.get(k)}"
-        for k in sorted(a.keys() | b.keys(), key=str)
-        if a.get(k) != b.get(k)
-    ]
 
 
 async def _charges(db) -> list:
@@ -67,8 +61,10 @@ async def charges_are_their_ledger_entries_and_periods(db) -> tuple[int, list[st
         )
     }
     paid = {e: (payer, coins) for e, (_, payer, coins) in events.items()}
-    found = _differ("charge", "(kind, payer, coins)", "its event", events, "the ledger", ledger)
-    found += _differ("charge", "(payer, coins)", "its event", paid, "its periods", periods)
+    found = disagreements(
+        "charge", "(kind, payer, coins)", "its event", events, "the ledger", ledger
+    )
+    found += disagreements("charge", "(payer, coins)", "its event", paid, "its periods", periods)
     return len(events), found
 
 
@@ -106,7 +102,7 @@ async def subscription_credits_match_their_charges(db) -> tuple[int, list[str]]:
             " WHERE source = 'subscription' GROUP BY source_event_id"
         )
     }
-    return len(expected), _differ(
+    return len(expected), disagreements(
         "subscription charge", "diamonds", "share x rate", expected, "payout", credited
     )
 
@@ -125,7 +121,7 @@ async def read_model_matches(db) -> tuple[int, list[str]]:
             "SELECT subscription_id, periods_paid, coins_paid FROM subscriptions"
         )
     }
-    return len(live), _differ(
+    return len(live), disagreements(
         "subscription", "(periods, coins) paid", "gifting", live, "the read model", projected
     )
 

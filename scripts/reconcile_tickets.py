@@ -11,6 +11,7 @@
 
 from decimal import Decimal
 
+from scripts.reconcile_compare import disagreements
 from services.payout.conversion import diamonds_for
 
 
@@ -96,12 +97,9 @@ async def ticket_moves_in_the_ledger(db) -> tuple[int, list[str]]:
             " WHERE kind IN ('ticket', 'ticket_refund')"
         )
     }
-    found = [
-        f"ticket event {k}: events say (kind, fan, delta) = {events.get(k)},"
-        f" the ledger says {ledger.get(k)}"
-        for k in sorted(events.keys() | ledger.keys(), key=str)
-        if events.get(k) != ledger.get(k)
-    ]
+    found = disagreements(
+        "ticket event", "(kind, fan, delta)", "the event store", events, "the ledger", ledger
+    )
     return len(events), found
 
 
@@ -136,12 +134,8 @@ async def live_events_read_model_matches(db) -> tuple[int, list[str]]:
             " started_at IS NOT NULL, cancelled_at IS NOT NULL FROM live_event_sales"
         )
     }
-    found = [
-        f"live event {k}: gifting says (sold, refunded, settled, started, cancelled) ="
-        f" {live.get(k)}, live_event_sales says {projected.get(k)}"
-        for k in sorted(live.keys() | projected.keys())
-        if live.get(k) != projected.get(k)
-    ]
+    figures = "(sold, refunded, settled, started, cancelled)"
+    found = disagreements("live event", figures, "gifting", live, "live_event_sales", projected)
     return len(live), found
 
 
