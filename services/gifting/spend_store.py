@@ -174,7 +174,8 @@ def lot_draws(spends: Iterable[Spend]) -> Counter[str]:
     """Coins taken from each lot by the batch's spends."""
     taken: Counter[str] = Counter()
     for s in spends:
-        taken.update(dict(s.draws))
+        for lot_id, coins in s.draws:
+            taken[lot_id] += coins
     return taken
 
 
