@@ -16,6 +16,7 @@ from services.projections.projector import Incoming, Projector
 from services.recharge import purchases
 from services.recharge.payments import expire_overdue
 from tests.support.apps import auth, new_id
+from tests.support.recharge import create_campaign as campaign
 from tests.support.recharge import events_of, problem, recharge_app, settle
 
 NOW = datetime.now(UTC)
@@ -26,24 +27,6 @@ async def rc(namespace):
     settings = await namespace("promo")
     async with recharge_app(settings, max_purchases_per_hour=50) as env:
         yield env
-
-
-async def campaign(rc, **over) -> dict:
-    body = {
-        "name": "test campaign",
-        "kind": "coupon",
-        "starts_at": (NOW - timedelta(days=1)).isoformat(),
-        "ends_at": (NOW + timedelta(days=30)).isoformat(),
-        "max_redemptions": 100,
-        "per_user_limit": 1,
-        "bonus_coins": 50,
-        **over,
-    }
-    r = await rc.client.post(
-        "/v1/admin/campaigns", json=body, headers=auth(rc.settings, "ops-1", roles=["admin"])
-    )
-    assert r.status_code == 201, r.text
-    return r.json()
 
 
 async def codes(rc, campaign_id: str, count: int, key: str | None = None):

@@ -3,8 +3,9 @@ coupons (a shared code at its cap, single-use codes), a bonus code and a discoun
 DE) on completed purchases and a discount held by a pending one (gifting and the read models fed the
 events recharge wrote), and each corruption named by the check that guards it."""
 
+import functools
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
@@ -16,7 +17,7 @@ from scripts import reconcile_promotions
 from services.gifting.handlers import on_bonus_granted
 from services.projections.projector import Incoming, Projector
 from tests.support.apps import auth, new_id
-from tests.support.recharge import recharge_app, settle
+from tests.support.recharge import create_campaign, recharge_app, settle
 
 NOW = datetime.now(UTC)
 CAPS = "promotions: uses = the counters, within each campaign's and user's cap"
@@ -41,21 +42,10 @@ async def story(rc) -> dict[str, dict]:
     def admin() -> dict[str, str]:  # a fresh Idempotency-Key each
         return auth(rc.settings, "ops-1", roles=["admin"])
 
-    async def campaign(**over) -> dict:
-        body = {
-            "name": "reconciled",
-            "kind": "coupon",
-            "starts_at": (NOW - timedelta(days=1)).isoformat(),
-            "ends_at": (NOW + timedelta(days=30)).isoformat(),
-            "max_redemptions": 10,
-            "per_user_limit": 1,
-            "bonus_coins": 50,
-            "bonus_expires_after_days": 30,
-            **over,
-        }
-        r = await rc.client.post("/v1/admin/campaigns", json=body, headers=admin())
-        assert r.status_code == 201, r.text
-        return r.json()
+    # Lots that expire, and caps small enough to reach.
+    campaign = functools.partial(
+        create_campaign, rc, max_redemptions=10, bonus_expires_after_days=30
+    )
 
     async def redeem(user: str, code: str) -> None:
         r = await rc.client.post(

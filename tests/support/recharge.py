@@ -4,7 +4,7 @@ play the payment provider (signed notifications) and read what recharge recorded
 import uuid
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import orjson
@@ -15,7 +15,7 @@ from eventkit.webhooks import SIGNATURE_HEADER, sign
 from services.gifting.api import create as create_gifting
 from services.recharge.api import create
 from services.recharge.settings import RechargeSettings
-from tests.support.apps import api_client
+from tests.support.apps import api_client, auth
 
 SECRET = "test-webhook-secret-0123456789abcdef-0123"
 
@@ -124,3 +124,24 @@ async def purchase_rows(rc, user: str) -> list[dict]:
             "SELECT * FROM purchases WHERE user_id = $1 ORDER BY created_at", user
         )
     ]
+
+
+async def create_campaign(rc, **over) -> dict:
+    """A coupon campaign open from yesterday for 30 days (POST /v1/admin/campaigns as an
+    admin), `over` changing any field of the body; its 201 answer."""
+    now = datetime.now(UTC)
+    body = {
+        "name": "test campaign",
+        "kind": "coupon",
+        "starts_at": (now - timedelta(days=1)).isoformat(),
+        "ends_at": (now + timedelta(days=30)).isoformat(),
+        "max_redemptions": 100,
+        "per_user_limit": 1,
+        "bonus_coins": 50,
+        **over,
+    }
+    r = await rc.client.post(
+        "/v1/admin/campaigns", json=body, headers=auth(rc.settings, "ops-1", roles=["admin"])
+    )
+    assert r.status_code == 201, r.text
+    return r.json()
