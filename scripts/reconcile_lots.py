@@ -10,7 +10,7 @@
 - the projections' bonus_lots equal gifting's lots, figure by figure.
 """
 
-from scripts.reconcile_compare import disagreements
+from scripts.reconcile_compare import disagreements, keyed
 
 # Spends that may draw on lots carry bonus_lots on their event (gifting.BonusPart).
 SPENDS = ("GiftSent", "ContentUnlocked")
@@ -131,19 +131,15 @@ async def lots_add_up(db) -> tuple[int, list[str]]:
 
 
 async def projected_lots_match(db) -> tuple[int, list[str]]:
-    live = {
-        r["lot_id"]: tuple(r[1:])
-        for r in await db["gifting"].fetch(
-            "SELECT lot_id, user_id, granted, granted - remaining - expired, expired, remaining"
-            " FROM wallet_lots"
-        )
-    }
-    seen = {
-        r["lot_id"]: tuple(r[1:])
-        for r in await db["projections"].fetch(
-            "SELECT lot_id, user_id, granted, spent, expired, outstanding FROM bonus_lots"
-        )
-    }
+    live = await keyed(
+        db["gifting"],
+        "SELECT lot_id, user_id, granted, granted - remaining - expired, expired, remaining"
+        " FROM wallet_lots",
+    )
+    seen = await keyed(
+        db["projections"],
+        "SELECT lot_id, user_id, granted, spent, expired, outstanding FROM bonus_lots",
+    )
     figures = "(user, granted, spent, expired, remaining)"
     found = disagreements("lot", figures, "gifting", live, "bonus_lots", seen)
     return len(live), found

@@ -17,7 +17,7 @@
 import hashlib
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from scripts.reconcile_compare import disagreements
+from scripts.reconcile_compare import disagreements, keyed
 from services.recharge.pricing import CUSTOM, load_catalog
 
 
@@ -207,14 +207,12 @@ async def read_models_match(db) -> tuple[int, list[str]]:
             " ON r.campaign_id = c.campaign_id AND r.status = 'redeemed' GROUP BY c.campaign_id"
         )
     }
-    projected = {
-        r["campaign_id"]: tuple(r)[1:]
-        for r in await db["projections"].fetch(
-            "SELECT campaign_id, name, kind, max_redemptions, countries, per_user_limit,"
-            " reward_coins, discount_bp, bonus_expires_after_days, codes_issued, redemptions,"
-            " bonus_coins, discount_minor, discount_settlement_minor FROM promo_campaigns"
-        )
-    }
+    projected = await keyed(
+        db["projections"],
+        "SELECT campaign_id, name, kind, max_redemptions, countries, per_user_limit,"
+        " reward_coins, discount_bp, bonus_expires_after_days, codes_issued, redemptions,"
+        " bonus_coins, discount_minor, discount_settlement_minor FROM promo_campaigns",
+    )
     figures = (
         "(name, kind, cap, countries, per user, reward coins, discount bp, expiry days,"
         " codes issued, redemptions, bonus coins, discount, discount settled)"

@@ -11,7 +11,7 @@
 
 from decimal import Decimal
 
-from scripts.reconcile_compare import disagreements
+from scripts.reconcile_compare import disagreements, keyed
 from services.payout.conversion import diamonds_for
 
 
@@ -116,24 +116,20 @@ async def ticket_diamonds_owed(db) -> dict[str, int]:
 
 
 async def live_events_read_model_matches(db) -> tuple[int, list[str]]:
-    live = {
-        r[0]: tuple(r[1:])
-        for r in await db["gifting"].fetch(
-            "SELECT e.live_event_id, count(t.ticket_id)::bigint,"
-            " count(t.ticket_id) FILTER (WHERE t.state = 'refunded')::bigint,"
-            " count(t.ticket_id) FILTER (WHERE t.state = 'settled')::bigint,"
-            " e.state = 'started', e.state = 'cancelled'"
-            " FROM live_events e LEFT JOIN tickets t USING (live_event_id)"
-            " GROUP BY e.live_event_id, e.state"
-        )
-    }
-    projected = {
-        r[0]: tuple(r[1:])
-        for r in await db["projections"].fetch(
-            "SELECT live_event_id, tickets_sold, tickets_refunded, tickets_settled,"
-            " started_at IS NOT NULL, cancelled_at IS NOT NULL FROM live_event_sales"
-        )
-    }
+    live = await keyed(
+        db["gifting"],
+        "SELECT e.live_event_id, count(t.ticket_id)::bigint,"
+        " count(t.ticket_id) FILTER (WHERE t.state = 'refunded')::bigint,"
+        " count(t.ticket_id) FILTER (WHERE t.state = 'settled')::bigint,"
+        " e.state = 'started', e.state = 'cancelled'"
+        " FROM live_events e LEFT JOIN tickets t USING (live_event_id)"
+        " GROUP BY e.live_event_id, e.state",
+    )
+    projected = await keyed(
+        db["projections"],
+        "SELECT live_event_id, tickets_sold, tickets_refunded, tickets_settled,"
+        " started_at IS NOT NULL, cancelled_at IS NOT NULL FROM live_event_sales",
+    )
     figures = "(sold, refunded, settled, started, cancelled)"
     found = disagreements("live event", figures, "gifting", live, "live_event_sales", projected)
     return len(live), found
